@@ -1,0 +1,131 @@
+//! Headless commands. Every error reaches the user once, as one line naming what was wrong, and
+//! the process exits non-zero.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use lmlab_engine::report::{Report, events_csv, series_csv};
+use lmlab_engine::time::parse_duration;
+use lmlab_engine::{Scenario, SimDuration, SimTime, Simulation};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lmlab",
+    version,
+    about = "Live Migration Lab: a workbench for Hyper-V live-migration transports and failover-cluster resiliency",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Scenario or session to open in the window (default: the built-in seed lab).
+    pub file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Simulate a scenario headless and write its report.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub file: PathBuf,
+    /// Simulated time to run, like 90s, 10m or 2h (default: the scenario's `until`).
+    #[arg(long, value_parser = parse_cli_duration)]
+    pub until: Option<SimDuration>,
+    /// Random seed (default: the scenario's `seed`). The report names it, so any run replays.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the JSON report to PATH, or to standard output with `-`.
+    #[arg(long, value_name = "PATH|-")]
+    pub json: Option<String>,
+    /// Write series.csv and events.csv into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
+}
+
+fn parse_cli_duration(s: &str) -> Result<SimDuration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Loads a scenario; the error already names file, line and column.
+pub fn load_scenario(path: &Path) -> Result<Scenario> {
+    Ok(Scenario::load(path)?)
+}
+
+pub fn run(args: &RunArgs) -> Result<()> {
+    let scenario = load_scenario(&args.file)?;
+    let seed = args.seed.unwrap_or(scenario.spec.seed);
+    let until = args.until.unwrap_or(scenario.spec.until);
+    // The seed goes to stderr on every run, so any surprising result can be replayed.
+    eprintln!(
+        "lmlab run: {} (seed {seed}, until {until})",
+        args.file.display()
+    );
+    let mut sim = Simulation::new(scenario, seed);
+    sim.advance_to(SimTime::ZERO + until);
+    let report = Report::from_simulation(&sim);
+
+    if let Some(dir) = &args.csv {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the CSV folder", dir.display()))?;
+        write_file(&dir.join("series.csv"), series_csv(&report.series).as_bytes())?;
+        write_file(&dir.join("events.csv"), events_csv(&report.events).as_bytes())?;
+    }
+    match args.json.as_deref() {
+        Some("-") => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(report.to_json().as_bytes())
+                .and_then(|()| out.flush())
+                .context("cannot write the report to standard output")?;
+        }
+        Some(path) => write_file(Path::new(path), report.to_json().as_bytes())?,
+        None => print_summary(&report),
+    }
+    Ok(())
+}
+
+/// Writes a file through a temporary file and a rename, so a crash never leaves half a file.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file path", path.display()))?;
+    if path.is_dir() {
+        bail!("{}: is a folder, expected a file path", path.display());
+    }
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().with_context(|| format!("{}: cannot write", path.display()))
+}
+
+fn print_summary(report: &Report) {
+    println!(
+        "{}: simulated {:.0} s, seed {} ({}), {} events",
+        report.scenario,
+        report.until_s,
+        report.seed,
+        report.rng,
+        report.events.len()
+    );
+    for e in &report.events {
+        println!("{:>10.3}s  {:<10} {}", e.t.as_secs_f64(), e.subject, e.detail);
+    }
+    println!("nodes:");
+    for (name, n) in &report.nodes.0 {
+        println!("  {name:<10} {:?}  service {:?}", n.state, n.service);
+    }
+    println!("vms:");
+    for (name, v) in &report.vms.0 {
+        println!("  {name:<12} {:?} on {}", v.state, v.host);
+    }
+}

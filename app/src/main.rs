@@ -1,0 +1,20 @@
+//! The `lmlab` binary: parses the command line, then opens the window or runs a headless command.
+
+use clap::Parser;
+use lmlab_app::cli::{Cli, Cmd};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Cmd::Run(args)) => lmlab_app::cli::run(&args),
+        None => lmlab_app::gui::open(cli.file.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

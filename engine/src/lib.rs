@@ -1,0 +1,20 @@
+//! lmlab-engine: the deterministic core of Live Migration Lab.
+//!
+//! Four calls drive a [`sim::Simulation`]: [`apply`](sim::Simulation::apply) a command,
+//! [`advance_to`](sim::Simulation::advance_to) a time, take a [`snapshot`](sim::Simulation::snapshot),
+//! and ask for the [`next_deadline`](sim::Simulation::next_deadline). The GUI, the CLI and the tests
+//! all drive it the same way. Nothing in this crate reads a clock, spawns a thread or draws.
+
+pub mod command;
+pub mod kernel;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod time;
+pub mod units;
+
+pub use command::{Command, TimedCommand};
+pub use scenario::{Scenario, ScenarioError};
+pub use sim::{Simulation, Snapshot};
+pub use time::{SimDuration, SimTime};

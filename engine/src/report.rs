@@ -1,0 +1,175 @@
+//! The JSON report of `lmlab run` and the CSV files of its series. Field names are a contract with
+//! users' scripts (documented in `docs/report-format.md`): add fields, never rename them.
+
+use crate::rng::RNG_ALGORITHM;
+use crate::sim::{LogEvent, Series, Simulation, Snapshot};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use std::fmt::Write as _;
+
+/// A list serialized as a JSON object keyed by name, in the list's order (file order), so
+/// reports read like the scenario and stay byte-identical between runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Named<T>(pub Vec<(String, T)>);
+
+impl<T: Serialize> Serialize for Named<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeReport {
+    pub state: crate::sim::NodeState,
+    pub status: Vec<String>,
+    pub service: crate::sim::ServiceState,
+    pub powered: bool,
+    pub networks_cut: bool,
+    pub nics_unplugged: Vec<String>,
+    pub storage_lost: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VmReport {
+    pub host: String,
+    pub state: crate::sim::VmState,
+}
+
+/// One finished or running live migration (filled by the migration engine).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MigrationReport {
+    pub vm: String,
+    pub from: String,
+    pub to: String,
+    pub start_s: f64,
+    pub end_s: Option<f64>,
+    pub outcome: String,
+    pub bytes: u64,
+    pub iterations: u32,
+    pub downtime_ms: f64,
+    pub avg_gbps: f64,
+    pub path: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub lmlab_version: &'static str,
+    pub scenario: String,
+    pub seed: u64,
+    pub rng: &'static str,
+    pub until_s: f64,
+    pub events: Vec<LogEvent>,
+    pub migrations: Vec<MigrationReport>,
+    pub nodes: Named<NodeReport>,
+    pub vms: Named<VmReport>,
+    pub series: Series,
+}
+
+impl Report {
+    pub fn from_simulation(sim: &Simulation) -> Report {
+        let snap: Snapshot = sim.snapshot();
+        let nodes = snap
+            .nodes
+            .into_iter()
+            .map(|n| {
+                let r = NodeReport {
+                    state: n.state,
+                    status: n.status,
+                    service: n.service,
+                    powered: n.powered,
+                    networks_cut: n.networks_cut,
+                    nics_unplugged: n.nics.into_iter().filter(|x| !x.plugged).map(|x| x.name).collect(),
+                    storage_lost: n.storage_lost,
+                };
+                (n.name, r)
+            })
+            .collect();
+        let vms = snap
+            .vms
+            .into_iter()
+            .map(|v| {
+                (
+                    v.name,
+                    VmReport {
+                        host: v.host,
+                        state: v.state,
+                    },
+                )
+            })
+            .collect();
+        Report {
+            lmlab_version: env!("CARGO_PKG_VERSION"),
+            scenario: sim.scenario().spec.name.clone(),
+            seed: sim.seed(),
+            rng: RNG_ALGORITHM,
+            until_s: sim.now().as_secs_f64(),
+            events: sim.events().to_vec(),
+            migrations: Vec::new(),
+            nodes: Named(nodes),
+            vms: Named(vms),
+            series: sim.series().clone(),
+        }
+    }
+
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The series as CSV: `t_s` then one column per series, in name order.
+pub fn series_csv(series: &Series) -> String {
+    let mut out = String::from("t_s");
+    for name in series.columns.keys() {
+        out.push(',');
+        out.push_str(&csv_field(name));
+    }
+    out.push('\n');
+    for (row, t) in series.t_s.iter().enumerate() {
+        let _ = write!(out, "{t}");
+        for col in series.columns.values() {
+            out.push(',');
+            if let Some(v) = col.get(row) {
+                let _ = write!(out, "{v}");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The event log as CSV: `t_s,kind,subject,event_id,detail`.
+pub fn events_csv(events: &[LogEvent]) -> String {
+    let mut out = String::from("t_s,kind,subject,event_id,detail\n");
+    for e in events {
+        let kind = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{}",
+            e.t.as_secs_f64(),
+            kind,
+            csv_field(&e.subject),
+            e.event_id.map(|i| i.to_string()).unwrap_or_default(),
+            csv_field(&e.detail)
+        );
+    }
+    out
+}

@@ -1,0 +1,705 @@
+//! The scenario file format, version 1, as serde types. These structs are both what a TOML file
+//! deserializes into and what the GUI edits and writes back; they hold names, not indices, so they
+//! stay readable. `validate` checks everything serde cannot (references, ranges, uniqueness).
+//! Documented for users in `docs/scenario-format.md`; keep the two in step.
+
+use crate::time::SimDuration;
+use crate::units::{BitRate, ByteRate, Bytes};
+use serde::{Deserialize, Serialize};
+
+/// The format version this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    pub format_version: u32,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Seed used when the command line gives none.
+    #[serde(default)]
+    pub seed: u64,
+    /// How far `lmlab run` simulates when `--until` is not given.
+    #[serde(default = "default_until")]
+    pub until: SimDuration,
+    /// Step of the sampled time series in reports.
+    #[serde(default = "default_sample_step")]
+    pub sample_step: SimDuration,
+    #[serde(default)]
+    pub cluster: ClusterSettings,
+    /// Live-migration settings every host starts with (a host may override them).
+    #[serde(default)]
+    pub migration: MigrationSettings,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<SwitchSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<StorageSpec>,
+    #[serde(default)]
+    pub hosts: Vec<HostSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<VmSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub script: Vec<ScriptEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configurations: Vec<ConfigurationSpec>,
+}
+
+fn default_until() -> SimDuration {
+    SimDuration::from_secs(600)
+}
+fn default_sample_step() -> SimDuration {
+    SimDuration::from_secs(1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster
+
+/// `(Get-Cluster).ResiliencyLevel`: 1 = IsolateOnSpecialHeartbeat, 2 = AlwaysIsolate. Files may
+/// use the name or the number, as PowerShell accepts both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum ResiliencyLevel {
+    IsolateOnSpecialHeartbeat,
+    /// lmlab's default (domain.md "Our defaults": what the seed observed on TPv2).
+    #[default]
+    AlwaysIsolate,
+}
+
+impl<'de> Deserialize<'de> for ResiliencyLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ResiliencyLevel;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"AlwaysIsolate\" (2) or \"IsolateOnSpecialHeartbeat\" (1)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ResiliencyLevel, E> {
+                match v {
+                    "AlwaysIsolate" | "2" => Ok(ResiliencyLevel::AlwaysIsolate),
+                    "IsolateOnSpecialHeartbeat" | "1" => Ok(ResiliencyLevel::IsolateOnSpecialHeartbeat),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ResiliencyLevel, E> {
+                match v {
+                    2 => Ok(ResiliencyLevel::AlwaysIsolate),
+                    1 => Ok(ResiliencyLevel::IsolateOnSpecialHeartbeat),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Signed(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Largest share of nodes that may be quarantined at once (at least one node). CONFLICT in the
+/// sources: the seed says 20 %, the book 25 %.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QuarantineCap {
+    #[default]
+    #[serde(rename = "20%")]
+    Pct20,
+    #[serde(rename = "25%")]
+    Pct25,
+}
+
+/// `QuarantineDuration`: a time, or until `Start-ClusterNode -ClearQuarantine` (0xFFFFFFFF).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuarantineDuration {
+    UntilCleared,
+    For(SimDuration),
+}
+
+impl Default for QuarantineDuration {
+    fn default() -> Self {
+        QuarantineDuration::For(SimDuration::from_secs(7200))
+    }
+}
+
+impl Serialize for QuarantineDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            QuarantineDuration::UntilCleared => s.serialize_str("until-cleared"),
+            QuarantineDuration::For(d) => d.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for QuarantineDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        keyword_or_duration(d, "until-cleared", "\"until-cleared\" or a duration like \"300s\"")
+            .map(|v| v.map_or(QuarantineDuration::UntilCleared, QuarantineDuration::For))
+    }
+}
+
+/// Reads either `keyword` (-> None) or a duration (-> Some).
+fn keyword_or_duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    keyword: &'static str,
+    expecting: &'static str,
+) -> Result<Option<SimDuration>, D::Error> {
+    struct V(&'static str, &'static str);
+    impl serde::de::Visitor<'_> for V {
+        type Value = Option<SimDuration>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.1)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v == self.0 {
+                return Ok(None);
+            }
+            crate::time::parse_duration(v)
+                .map(Some)
+                .map_err(|e| E::custom(format!("{e}, or \"{}\"", self.0)))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            if v == 0 {
+                Ok(Some(SimDuration::ZERO))
+            } else {
+                Err(E::custom(format!(
+                    "a bare number {v} is not a duration: write the unit, like \"{v}s\", or \"{}\"",
+                    self.0
+                )))
+            }
+        }
+    }
+    d.deserialize_any(V(keyword, expecting))
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Witness {
+    #[default]
+    None,
+    Disk,
+    FileShare,
+    Cloud,
+}
+
+/// How the cluster moves Low-priority VMs when it drains a node (High and Medium always live-migrate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DrainMove {
+    #[default]
+    QuickMigration,
+    LiveMigration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSettings {
+    pub name: String,
+    pub resiliency_level: ResiliencyLevel,
+    /// 0 turns VM Compute Resiliency off (the pre-2016 behaviour).
+    pub resiliency_default_period: SimDuration,
+    /// Isolations within a sliding hour that quarantine a node.
+    pub quarantine_threshold: u32,
+    pub quarantine_duration: QuarantineDuration,
+    pub quarantine_cap: QuarantineCap,
+    pub same_subnet_delay: SimDuration,
+    pub same_subnet_threshold: u32,
+    pub cross_subnet_delay: SimDuration,
+    pub cross_subnet_threshold: u32,
+    pub route_history_length: u32,
+    /// 8 = Windows Server 2012 R2, 9 = 2016.
+    pub functional_level: u32,
+    /// VMs below this configuration version skip isolation handling and fail over (seed: 6.x).
+    pub isolation_min_config_version: String,
+    pub witness: Witness,
+    pub drain_low_priority: DrainMove,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            name: "cluster".into(),
+            resiliency_level: ResiliencyLevel::AlwaysIsolate,
+            resiliency_default_period: SimDuration::from_secs(240),
+            quarantine_threshold: 3,
+            quarantine_duration: QuarantineDuration::default(),
+            quarantine_cap: QuarantineCap::Pct20,
+            same_subnet_delay: SimDuration::from_millis(1000),
+            same_subnet_threshold: 10,
+            cross_subnet_delay: SimDuration::from_millis(1000),
+            cross_subnet_threshold: 20,
+            route_history_length: 10,
+            functional_level: 9,
+            isolation_min_config_version: "6.0".into(),
+            witness: Witness::None,
+            drain_low_priority: DrainMove::QuickMigration,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migration settings
+
+/// `Set-VMHost -VirtualMachineMigrationPerformanceOption`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PerformanceOption {
+    #[serde(rename = "TCPIP", alias = "TcpIp", alias = "TCP")]
+    TcpIp,
+    /// The Hyper-V default.
+    #[default]
+    Compression,
+    #[serde(rename = "SMB")]
+    Smb,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MigrationSettings {
+    pub performance_option: PerformanceOption,
+    /// `Set-VMHost -MaximumVirtualMachineMigrations`.
+    pub max_simultaneous: u32,
+    /// Memory copy passes before the switch-over is forced (5: 2012 R2+ model; 10: 2008 R2 model).
+    pub max_passes: u32,
+    /// Whether SMB may use RDMA (SMB Direct) when both ends have RDMA NICs.
+    pub smb_direct: bool,
+}
+
+impl Default for MigrationSettings {
+    fn default() -> Self {
+        MigrationSettings {
+            performance_option: PerformanceOption::Compression,
+            max_simultaneous: 2,
+            max_passes: 5,
+            smb_direct: true,
+        }
+    }
+}
+
+/// Per-host overrides of [`MigrationSettings`]; absent fields keep the scenario-wide value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MigrationOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performance_option: Option<PerformanceOption>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_simultaneous: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_passes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smb_direct: Option<bool>,
+}
+
+impl MigrationSettings {
+    pub fn with(&self, o: &MigrationOverrides) -> MigrationSettings {
+        MigrationSettings {
+            performance_option: o.performance_option.unwrap_or(self.performance_option),
+            max_simultaneous: o.max_simultaneous.unwrap_or(self.max_simultaneous),
+            max_passes: o.max_passes.unwrap_or(self.max_passes),
+            smb_direct: o.smb_direct.unwrap_or(self.smb_direct),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Switches and storage
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchSpec {
+    pub name: String,
+    /// Data Center Bridging with Priority Flow Control (needed by RoCE).
+    #[serde(default)]
+    pub dcb_pfc: bool,
+    /// Whether the switch can form LACP / static port channels (switch-dependent teaming).
+    #[serde(default = "yes")]
+    pub lacp: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StorageKind {
+    /// SMB3 file share (Scale-Out File Server): does not depend on the Hyper-V cluster.
+    #[serde(rename = "SMB3", alias = "SOFS", alias = "smb3")]
+    Smb3,
+    /// Block storage (FC, iSCSI, SAS, …) behind Cluster Shared Volumes.
+    #[serde(rename = "CSV", alias = "csv")]
+    Csv,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    pub name: String,
+    pub kind: StorageKind,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hosts and NICs
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TeamingMode {
+    /// No team: every NIC stands alone (SMB Multichannel can still use them all).
+    #[default]
+    None,
+    SwitchIndependent,
+    Static,
+    #[serde(alias = "LACP")]
+    Lacp,
+    /// Switch Embedded Teaming (switch independent, 1-8 NICs, keeps RDMA).
+    #[serde(rename = "SET")]
+    Set,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LoadBalancingAlgorithm {
+    /// Address hash on TCP/UDP ports (the LBFO default for address hashing).
+    TransportPorts,
+    IPAddresses,
+    MacAddresses,
+    HyperVPort,
+    #[default]
+    Dynamic,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TeamSpec {
+    pub mode: TeamingMode,
+    pub algorithm: LoadBalancingAlgorithm,
+    /// NIC names; empty means every NIC of the host.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RdmaKind {
+    #[default]
+    None,
+    #[serde(alias = "RoCEv2")]
+    RoCE,
+    #[serde(rename = "iWARP", alias = "IWARP")]
+    IWarp,
+    InfiniBand,
+}
+
+/// Which RSS settings a NIC runs with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RssMode {
+    /// The inbox default: few queues starting on core 0, not NUMA-aware.
+    #[default]
+    Default,
+    /// The NIC's `rss_tuned` settings.
+    Tuned,
+    /// RSS turned off: all receive processing on one core.
+    Disabled,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RssTuning {
+    pub queues: u32,
+    pub base_core: u32,
+    pub numa_node: u32,
+}
+
+impl Default for RssTuning {
+    fn default() -> Self {
+        RssTuning {
+            queues: 8,
+            base_core: 0,
+            numa_node: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NicSpec {
+    pub name: String,
+    pub speed: BitRate,
+    #[serde(default)]
+    pub rdma: RdmaKind,
+    /// Whether the adapter reports RSS capability.
+    #[serde(default = "yes")]
+    pub rss_capable: bool,
+    #[serde(default = "default_rss_max_queues")]
+    pub rss_max_queues: u32,
+    #[serde(default)]
+    pub rss: RssMode,
+    #[serde(default)]
+    pub rss_tuned: RssTuning,
+    /// The switch this port is cabled to; absent = not cabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch: Option<String>,
+}
+
+fn default_rss_max_queues() -> u32 {
+    16
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    pub name: String,
+    pub sockets: u32,
+    pub cores_per_socket: u32,
+    /// Simultaneous multithreading (two logical processors per core).
+    #[serde(default)]
+    pub smt: bool,
+    pub clock_ghz: f64,
+    pub memory: Bytes,
+    #[serde(default)]
+    pub teaming: TeamSpec,
+    #[serde(default)]
+    pub migration: MigrationOverrides,
+    #[serde(default)]
+    pub nics: Vec<NicSpec>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// VMs
+
+/// What a guest's memory holds, as fractions of its pages. Decides compression ratios. Written as a
+/// name (`"mixed"`) or a table of fractions (`{ zero = 0.3, pattern = 0.1, … }`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum MemoryProfile {
+    Named(MemoryProfileName),
+    Custom(MemoryMix),
+}
+
+impl Default for MemoryProfile {
+    fn default() -> Self {
+        MemoryProfile::Named(MemoryProfileName::Mixed)
+    }
+}
+
+impl Serialize for MemoryProfile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MemoryProfile::Named(n) => n.serialize(s),
+            MemoryProfile::Custom(m) => m.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MemoryProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MemoryProfile;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a profile name (mixed, idle, database, random, zeros) or a table of fractions")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MemoryProfile, E> {
+                MemoryProfileName::deserialize(serde::de::value::StrDeserializer::<E>::new(v))
+                    .map(MemoryProfile::Named)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<MemoryProfile, A::Error> {
+                MemoryMix::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(MemoryProfile::Custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemoryProfileName {
+    /// A typical server guest (setup.md's measured image).
+    #[default]
+    Mixed,
+    /// A freshly booted, mostly empty guest.
+    Idle,
+    /// A database buffer pool: little zero memory, much data.
+    Database,
+    /// Encrypted or already compressed data: nothing compresses.
+    Random,
+    /// All zero pages.
+    Zeros,
+}
+
+/// Page-content fractions; they must add up to 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryMix {
+    pub zero: f64,
+    pub pattern: f64,
+    pub duplicate: f64,
+    pub text: f64,
+    pub random: f64,
+}
+
+impl MemoryProfile {
+    pub fn mix(&self) -> MemoryMix {
+        let m = |zero, pattern, duplicate, text, random| MemoryMix {
+            zero,
+            pattern,
+            duplicate,
+            text,
+            random,
+        };
+        match self {
+            MemoryProfile::Custom(mix) => mix.clone(),
+            MemoryProfile::Named(name) => match name {
+                MemoryProfileName::Mixed => m(0.35, 0.10, 0.10, 0.20, 0.25),
+                MemoryProfileName::Idle => m(0.70, 0.10, 0.05, 0.10, 0.05),
+                MemoryProfileName::Database => m(0.05, 0.05, 0.10, 0.50, 0.30),
+                MemoryProfileName::Random => m(0.0, 0.0, 0.0, 0.0, 1.0),
+                MemoryProfileName::Zeros => m(1.0, 0.0, 0.0, 0.0, 0.0),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Priority {
+    NoAutoStart,
+    Low,
+    #[default]
+    Medium,
+    High,
+}
+
+impl Priority {
+    /// The numeric value PowerShell shows (`(Get-ClusterGroup).Priority`).
+    pub fn value(self) -> u32 {
+        match self {
+            Priority::High => 3000,
+            Priority::Medium => 2000,
+            Priority::Low => 1000,
+            Priority::NoAutoStart => 0,
+        }
+    }
+}
+
+/// A VM role's `ResiliencyPeriod`: its own time, or the cluster's ResiliencyDefaultPeriod.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResiliencyPeriod {
+    #[default]
+    ClusterDefault,
+    Own(SimDuration),
+}
+
+impl Serialize for ResiliencyPeriod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ResiliencyPeriod::ClusterDefault => s.serialize_str("cluster-default"),
+            ResiliencyPeriod::Own(d) => d.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ResiliencyPeriod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        keyword_or_duration(d, "cluster-default", "\"cluster-default\" or a duration like \"60s\"")
+            .map(|v| v.map_or(ResiliencyPeriod::ClusterDefault, ResiliencyPeriod::Own))
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InitialVmState {
+    #[default]
+    Running,
+    Off,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmSpec {
+    pub name: String,
+    pub host: String,
+    pub memory: Bytes,
+    /// Rate at which the guest writes to memory (spread over its working set).
+    #[serde(default)]
+    pub dirty_rate: ByteRate,
+    /// Memory the guest actively touches; absent = all of its memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_set: Option<Bytes>,
+    #[serde(default)]
+    pub memory_profile: MemoryProfile,
+    /// VM configuration version, like "8.0" (2016 default) or "5.0" (2012 R2).
+    #[serde(default = "default_config_version")]
+    pub config_version: String,
+    pub storage: String,
+    #[serde(default)]
+    pub priority: Priority,
+    #[serde(default)]
+    pub resiliency_period: ResiliencyPeriod,
+    #[serde(default)]
+    pub state: InitialVmState,
+}
+
+fn default_config_version() -> String {
+    "8.0".into()
+}
+
+/// Parses "8.0" into (8, 0).
+pub fn parse_config_version(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Script
+
+/// One timed action. Which of `node`, `vm`, `to`, `nic`, `storage` are needed depends on `action`;
+/// see [`crate::command::Command`] for the verbs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptEntry {
+    pub at: SimDuration,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparison configurations
+
+/// Measured figures a configuration should reproduce (shown beside the model's).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceFigures {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_gbps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// A named variant of the lab for `lmlab compare`: it changes only what it names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigurationSpec {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Teaming mode applied to every host (members: all of its NICs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teaming: Option<TeamingMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teaming_algorithm: Option<LoadBalancingAlgorithm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance_option: Option<PerformanceOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smb_direct: Option<bool>,
+    /// RSS mode applied to every NIC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss: Option<RssMode>,
+    /// Source host of the workload (default: the first host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Destination host (default: the first other host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// How many of the source host's VMs migrate at once (in file order).
+    pub vms: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceFigures>,
+}

@@ -1,0 +1,497 @@
+//! The simulation: world state, the event loop, and the four calls that drive it.
+//!
+//! Invariants:
+//! - `now` never decreases; `advance_to(t)` with `t < now` does nothing.
+//! - Everything that happens is caused by a command or a queued event; both are processed in the
+//!   kernel's deterministic order, so the same scenario, seed and commands give the same log,
+//!   series and snapshot, byte for byte.
+//! - A VM is always owned by exactly one host.
+//!
+//! Models of the transport (issue 3), the live migration (issue 4) and the failover cluster (issue 5)
+//! plug in here; until they land, commands change the components they name (service, power, NICs,
+//! networks, storage) and say so in the log, and node and VM states keep their starting values.
+
+use crate::command::{Command, CommandKind, TimedCommand};
+use crate::kernel::{EventClass, EventQueue};
+use crate::rng::SimRng;
+use crate::scenario::{InitialVmState, Scenario};
+use crate::time::{SimDuration, SimTime};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Node State as `Get-ClusterNode` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum NodeState {
+    Up,
+    Down,
+    Paused,
+    Joining,
+}
+
+/// State of the cluster service (ClusSvc) on a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ServiceState {
+    Running,
+    Crashed,
+    Stopped,
+}
+
+/// Hyper-V VM state names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum VmState {
+    Running,
+    Off,
+    Starting,
+    Paused,
+    Saved,
+    RunningCritical,
+    PausedCritical,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NicStatus {
+    pub name: String,
+    pub plugged: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeStatus {
+    pub name: String,
+    pub state: NodeState,
+    /// `Isolated`, `Quarantined`, drain flags, as Failover Cluster Manager shows them.
+    pub status: Vec<String>,
+    pub service: ServiceState,
+    pub powered: bool,
+    pub networks_cut: bool,
+    pub nics: Vec<NicStatus>,
+    /// Storage this node cannot reach (lost paths).
+    pub storage_lost: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VmStatus {
+    pub name: String,
+    pub host: String,
+    pub state: VmState,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StorageStatus {
+    pub name: String,
+    pub online: bool,
+}
+
+/// What kind of line an event log entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    NodeState,
+    VmState,
+    MigrationStart,
+    MigrationPhase,
+    MigrationEnd,
+    Fault,
+    Repair,
+    Operation,
+}
+
+/// One event-log entry: what happened, when, to what.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LogEvent {
+    #[serde(rename = "t_s", serialize_with = "ser_secs")]
+    pub t: SimTime,
+    pub kind: EventKind,
+    pub subject: String,
+    pub detail: String,
+    /// The Windows event ID where one exists (1135, 1672, 1177, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<u32>,
+}
+
+fn ser_secs<S: serde::Serializer>(t: &SimTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(t.as_secs_f64())
+}
+
+/// Sampled time series: one row per `step`, one column per named quantity.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Series {
+    pub step_s: f64,
+    pub t_s: Vec<f64>,
+    /// Column name → values, one per `t_s`. Names carry their units (`hv1.cpu_pct`).
+    pub columns: BTreeMap<String, Vec<f64>>,
+}
+
+/// Everything a panel needs to draw the present moment. Cheap to clone relative to a frame.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Snapshot {
+    #[serde(rename = "t_s", serialize_with = "ser_secs")]
+    pub now: SimTime,
+    pub nodes: Vec<NodeStatus>,
+    pub vms: Vec<VmStatus>,
+    pub storage: Vec<StorageStatus>,
+    /// Number of log events so far (the log itself is read with [`Simulation::events`]).
+    pub event_count: usize,
+}
+
+/// Why a command was refused. The world is unchanged when this is returned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("no host named `{0}`")]
+    UnknownNode(String),
+    #[error("no VM named `{0}`")]
+    UnknownVm(String),
+    #[error("no NIC named `{nic}` on {node}")]
+    UnknownNic { node: String, nic: String },
+    #[error("no storage named `{0}`")]
+    UnknownStorage(String),
+    #[error("{vm} already runs on {host}")]
+    AlreadyThere { vm: String, host: String },
+}
+
+#[derive(Clone, Debug)]
+enum Pending {
+    /// Index into the scenario's script.
+    Script(usize),
+    Sample,
+}
+
+#[derive(Clone, Debug)]
+struct Node {
+    service: ServiceState,
+    powered: bool,
+    networks_cut: bool,
+    nic_plugged: Vec<bool>,
+    storage_lost: Vec<bool>,
+    state: NodeState,
+}
+
+#[derive(Clone, Debug)]
+struct Vm {
+    host: usize,
+    state: VmState,
+}
+
+/// A running lab. See the module documentation for its invariants.
+#[derive(Debug)]
+pub struct Simulation {
+    scenario: Scenario,
+    seed: u64,
+    now: SimTime,
+    queue: EventQueue<Pending>,
+    #[allow(dead_code)] // drawn from by the transport and cluster models
+    rng: SimRng,
+    nodes: Vec<Node>,
+    vms: Vec<Vm>,
+    storage_online: Vec<bool>,
+    log: Vec<LogEvent>,
+    series: Series,
+    /// Commands applied through [`Simulation::apply`] (not the script), for sessions.
+    history: Vec<TimedCommand>,
+}
+
+impl Simulation {
+    /// Starts a lab at time zero with the scenario's script queued.
+    pub fn new(scenario: Scenario, seed: u64) -> Simulation {
+        let spec = &scenario.spec;
+        let nodes = spec
+            .hosts
+            .iter()
+            .map(|h| Node {
+                service: ServiceState::Running,
+                powered: true,
+                networks_cut: false,
+                nic_plugged: vec![true; h.nics.len()],
+                storage_lost: vec![false; spec.storage.len()],
+                state: NodeState::Up,
+            })
+            .collect();
+        let vms = spec
+            .vms
+            .iter()
+            .map(|v| Vm {
+                host: scenario.host(&v.host).map_or(0, |(i, _)| i),
+                state: match v.state {
+                    InitialVmState::Running => VmState::Running,
+                    InitialVmState::Off => VmState::Off,
+                },
+            })
+            .collect();
+        let mut queue = EventQueue::new();
+        for i in 0..scenario.script.len() {
+            let at = SimTime::ZERO + scenario.script[i].at;
+            queue.schedule(at, EventClass::Command, Pending::Script(i));
+        }
+        queue.schedule(SimTime::ZERO, EventClass::Sample, Pending::Sample);
+        let series = Series {
+            step_s: spec.sample_step.as_secs_f64(),
+            ..Series::default()
+        };
+        Simulation {
+            storage_online: vec![true; spec.storage.len()],
+            rng: SimRng::new(seed),
+            scenario,
+            seed,
+            now: SimTime::ZERO,
+            queue,
+            nodes,
+            vms,
+            log: Vec::new(),
+            series,
+            history: Vec::new(),
+        }
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    pub fn events(&self) -> &[LogEvent] {
+        &self.log
+    }
+    pub fn series(&self) -> &Series {
+        &self.series
+    }
+    /// Commands given through [`Simulation::apply`], with their times: what a session stores.
+    pub fn history(&self) -> &[TimedCommand] {
+        &self.history
+    }
+
+    /// Applies a user command at the current time. Refused commands change nothing.
+    pub fn apply(&mut self, cmd: Command) -> Result<(), CommandError> {
+        self.execute(&cmd)?;
+        self.history.push(TimedCommand {
+            at: self.now.since(SimTime::ZERO),
+            command: cmd,
+        });
+        Ok(())
+    }
+
+    /// Runs every event due at or before `t`, in order, and moves the clock to `t`.
+    pub fn advance_to(&mut self, t: SimTime) {
+        if t < self.now {
+            return;
+        }
+        while let Some((at, ev)) = self.queue.pop_due(t) {
+            self.now = at;
+            match ev {
+                Pending::Script(i) => {
+                    let cmd = self.scenario.script[i].command.clone();
+                    if let Err(e) = self.execute(&cmd) {
+                        // The loader checked names, so this only happens for state the script did
+                        // not foresee; log it rather than stop the run.
+                        self.push_event(EventKind::Operation, cmd.subject().to_string(), format!("script action refused: {e}"), None);
+                    }
+                }
+                Pending::Sample => {
+                    self.sample();
+                    let step = self.scenario.spec.sample_step;
+                    self.queue.schedule(at + step, EventClass::Sample, Pending::Sample);
+                }
+            }
+        }
+        self.now = t;
+    }
+
+    /// Convenience: advance by a duration.
+    pub fn advance_by(&mut self, d: SimDuration) {
+        self.advance_to(self.now + d);
+    }
+
+    /// The time of the next thing that will happen, if anything is pending.
+    pub fn next_deadline(&self) -> Option<SimTime> {
+        self.queue.peek_time()
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let spec = &self.scenario.spec;
+        let nodes = spec
+            .hosts
+            .iter()
+            .zip(&self.nodes)
+            .map(|(h, n)| NodeStatus {
+                name: h.name.clone(),
+                state: n.state,
+                status: Vec::new(),
+                service: n.service,
+                powered: n.powered,
+                networks_cut: n.networks_cut,
+                nics: h
+                    .nics
+                    .iter()
+                    .zip(&n.nic_plugged)
+                    .map(|(nic, &plugged)| NicStatus {
+                        name: nic.name.clone(),
+                        plugged,
+                    })
+                    .collect(),
+                storage_lost: spec
+                    .storage
+                    .iter()
+                    .zip(&n.storage_lost)
+                    .filter(|(_, lost)| **lost)
+                    .map(|(s, _)| s.name.clone())
+                    .collect(),
+            })
+            .collect();
+        let vms = spec
+            .vms
+            .iter()
+            .zip(&self.vms)
+            .map(|(v, s)| VmStatus {
+                name: v.name.clone(),
+                host: spec.hosts.get(s.host).map_or_else(String::new, |h| h.name.clone()),
+                state: s.state,
+            })
+            .collect();
+        let storage = spec
+            .storage
+            .iter()
+            .zip(&self.storage_online)
+            .map(|(s, &online)| StorageStatus {
+                name: s.name.clone(),
+                online,
+            })
+            .collect();
+        Snapshot {
+            now: self.now,
+            nodes,
+            vms,
+            storage,
+            event_count: self.log.len(),
+        }
+    }
+
+    fn node_index(&self, name: &str) -> Result<usize, CommandError> {
+        self.scenario
+            .host(name)
+            .map(|(i, _)| i)
+            .ok_or_else(|| CommandError::UnknownNode(name.to_string()))
+    }
+
+    fn storage_index(&self, name: &str) -> Result<usize, CommandError> {
+        self.scenario
+            .spec
+            .storage
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| CommandError::UnknownStorage(name.to_string()))
+    }
+
+    /// Checks a command against the world and carries it out; nothing changes on error.
+    fn execute(&mut self, cmd: &Command) -> Result<(), CommandError> {
+        use Command::*;
+        match cmd {
+            Migrate { vm, to } => {
+                let (vi, _) = self
+                    .scenario
+                    .vm(vm)
+                    .ok_or_else(|| CommandError::UnknownVm(vm.clone()))?;
+                let ti = self.node_index(to)?;
+                if self.vms[vi].host == ti {
+                    return Err(CommandError::AlreadyThere {
+                        vm: vm.clone(),
+                        host: to.clone(),
+                    });
+                }
+            }
+            CrashClusterService { node } => {
+                let i = self.node_index(node)?;
+                self.nodes[i].service = ServiceState::Crashed;
+            }
+            RestartClusterService { node } | StartClusterService { node } => {
+                let i = self.node_index(node)?;
+                self.nodes[i].service = ServiceState::Running;
+            }
+            StopClusterService { node } => {
+                let i = self.node_index(node)?;
+                self.nodes[i].service = ServiceState::Stopped;
+            }
+            PowerOff { node } => {
+                let i = self.node_index(node)?;
+                self.nodes[i].powered = false;
+            }
+            PowerOn { node } => {
+                let i = self.node_index(node)?;
+                self.nodes[i].powered = true;
+            }
+            PullNic { node, nic } | PlugNic { node, nic } => {
+                let i = self.node_index(node)?;
+                let ni = self.scenario.spec.hosts[i]
+                    .nics
+                    .iter()
+                    .position(|n| &n.name == nic)
+                    .ok_or_else(|| CommandError::UnknownNic {
+                        node: node.clone(),
+                        nic: nic.clone(),
+                    })?;
+                self.nodes[i].nic_plugged[ni] = matches!(cmd, PlugNic { .. });
+            }
+            CutNetworks { node } | HealNetworks { node } => {
+                let i = self.node_index(node)?;
+                self.nodes[i].networks_cut = matches!(cmd, CutNetworks { .. });
+            }
+            LoseStorage { storage, node } | RestoreStorage { storage, node } => {
+                let si = self.storage_index(storage)?;
+                let lost = matches!(cmd, LoseStorage { .. });
+                match node {
+                    Some(n) => {
+                        let i = self.node_index(n)?;
+                        self.nodes[i].storage_lost[si] = lost;
+                    }
+                    None => self.storage_online[si] = !lost,
+                }
+            }
+            PauseNode { node } | ResumeNode { node } | ClearQuarantine { node } => {
+                self.node_index(node)?;
+            }
+        }
+        let kind = match cmd.kind() {
+            CommandKind::Fault => EventKind::Fault,
+            CommandKind::Repair => EventKind::Repair,
+            CommandKind::Operation => EventKind::Operation,
+        };
+        self.push_event(kind, cmd.subject().to_string(), cmd.describe(), None);
+        Ok(())
+    }
+
+    fn push_event(&mut self, kind: EventKind, subject: String, detail: String, event_id: Option<u32>) {
+        self.log.push(LogEvent {
+            t: self.now,
+            kind,
+            subject,
+            detail,
+            event_id,
+        });
+    }
+
+    /// Records one row of the series. Columns are created on first use and padded, so a column
+    /// that appears later still lines up with `t_s`.
+    fn sample(&mut self) {
+        let row = self.series.t_s.len();
+        self.series.t_s.push(self.now.as_secs_f64());
+        let mut running = vec![0usize; self.nodes.len()];
+        for v in &self.vms {
+            if v.state == VmState::Running {
+                if let Some(c) = running.get_mut(v.host) {
+                    *c += 1;
+                }
+            }
+        }
+        let mut values: Vec<(String, f64)> = Vec::new();
+        for ((h, n), vms) in self.scenario.spec.hosts.iter().zip(&self.nodes).zip(running) {
+            let healthy = n.powered && n.service == ServiceState::Running && !n.networks_cut;
+            values.push((format!("{}.healthy", h.name), f64::from(u8::from(healthy))));
+            values.push((format!("{}.vms_running", h.name), vms as f64));
+        }
+        for (name, v) in values {
+            let col = self.series.columns.entry(name).or_default();
+            col.resize(row, 0.0);
+            col.push(v);
+        }
+    }
+}
