@@ -1,0 +1,249 @@
+//! End-to-end tests of the `lmlab` binary: what a user or a script sees.
+
+// Tests fail by panicking; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lmlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lmlab"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run lmlab")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A temporary folder removed when dropped.
+struct Tmp(PathBuf);
+impl Tmp {
+    fn new(tag: &str) -> Tmp {
+        let p = std::env::temp_dir().join(format!("lmlab-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("tmp dir");
+        Tmp(p)
+    }
+}
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Asserts a clean refusal: non-zero exit, one `error:` line containing `needles`, no panic.
+fn refused(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert!(
+        !o.status.success(),
+        "expected failure, got success; stderr: {err}"
+    );
+    assert!(!err.contains("panicked"), "panic: {err}");
+    for n in needles {
+        assert!(err.contains(n), "`{n}` missing from stderr: {err}");
+    }
+}
+
+#[test]
+fn run_prints_the_json_report_identically_twice() {
+    let args = [
+        "run",
+        "assets/scenarios/resiliency-lab.toml",
+        "--until",
+        "10m",
+        "--json",
+        "-",
+    ];
+    let a = lmlab(&args);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let b = lmlab(&args);
+    assert_eq!(a.stdout, b.stdout, "two runs differ");
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("valid JSON");
+    for key in [
+        "seed",
+        "until_s",
+        "events",
+        "migrations",
+        "nodes",
+        "vms",
+        "series",
+    ] {
+        assert!(v.get(key).is_some(), "missing top-level key {key}");
+    }
+    assert_eq!(v["until_s"], 600.0);
+    assert_eq!(v["seed"], 1);
+    assert_eq!(v["vms"]["vm-csv-1"]["host"], "node1");
+    assert!(
+        stderr(&a).contains("seed 1"),
+        "the seed is printed: {}",
+        stderr(&a)
+    );
+}
+
+#[test]
+fn the_seed_on_the_command_line_wins_and_is_reported() {
+    let o = lmlab(&[
+        "run",
+        "assets/scenarios/seed-lab.toml",
+        "--until",
+        "30s",
+        "--seed",
+        "42",
+        "--json",
+        "-",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["seed"], 42);
+    assert_eq!(v["until_s"], 30.0);
+}
+
+#[test]
+fn run_writes_json_and_csv_files() {
+    let t = Tmp::new("files");
+    let json = t.0.join("r.json");
+    let csv = t.0.join("csv");
+    let o = lmlab(&[
+        "run",
+        "assets/scenarios/resiliency-lab.toml",
+        "--until",
+        "2m",
+        "--json",
+        json.to_str().expect("utf8"),
+        "--csv",
+        csv.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json file")).expect("json");
+    let series = std::fs::read_to_string(csv.join("series.csv")).expect("series.csv");
+    let rows: Vec<&str> = series.lines().collect();
+    assert_eq!(
+        rows.len(),
+        1 + v["series"]["t_s"].as_array().expect("t_s").len()
+    );
+    assert!(rows[0].starts_with("t_s,"));
+    let events = std::fs::read_to_string(csv.join("events.csv")).expect("events.csv");
+    assert_eq!(
+        events.lines().count(),
+        1 + v["events"].as_array().expect("events").len()
+    );
+}
+
+#[test]
+fn without_json_run_prints_a_readable_summary() {
+    let o = lmlab(&[
+        "run",
+        "assets/scenarios/resiliency-lab.toml",
+        "--until",
+        "2m",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("cluster service on node1 crashed"), "{out}");
+}
+
+fn bad_scenario(t: &Tmp, name: &str, from: &str, to: &str) -> String {
+    let good = std::fs::read_to_string(repo().join("assets/scenarios/resiliency-lab.toml"))
+        .expect("preset");
+    assert!(good.contains(from));
+    let p = t.0.join(name);
+    std::fs::write(&p, good.replacen(from, to, 1)).expect("write");
+    p.to_str().expect("utf8").to_string()
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(0, |i| i + 1)
+}
+
+#[test]
+fn bad_scenarios_are_refused_with_file_and_line() {
+    let t = Tmp::new("bad");
+    let good = std::fs::read_to_string(repo().join("assets/scenarios/resiliency-lab.toml"))
+        .expect("preset");
+
+    let p = bad_scenario(
+        &t,
+        "unknown.toml",
+        "quarantine_threshold = 3",
+        "quarantine_treshold = 3",
+    );
+    let line = line_of(&good, "quarantine_threshold = 3");
+    refused(
+        &lmlab(&["run", &p]),
+        &[
+            &format!("unknown.toml:{line}:"),
+            "unknown field `quarantine_treshold`",
+        ],
+    );
+
+    let p = bad_scenario(
+        &t,
+        "cores.toml",
+        "cores_per_socket = 8",
+        "cores_per_socket = -8",
+    );
+    let line = line_of(&good, "cores_per_socket = 8");
+    refused(
+        &lmlab(&["run", &p]),
+        &[&format!("cores.toml:{line}:"), "-8"],
+    );
+
+    let p = bad_scenario(
+        &t,
+        "dur.toml",
+        "resiliency_default_period = \"60s\"",
+        "resiliency_default_period = \"60 seconds\"",
+    );
+    let line = line_of(&good, "resiliency_default_period");
+    refused(
+        &lmlab(&["run", &p]),
+        &[&format!("dur.toml:{line}:"), "malformed duration"],
+    );
+}
+
+#[test]
+fn bad_command_line_values_are_refused() {
+    refused(
+        &lmlab(&["run", "assets/scenarios/seed-lab.toml", "--until", "5x"]),
+        &["5x"],
+    );
+    refused(
+        &lmlab(&["run", "assets/scenarios/seed-lab.toml", "--seed", "-1"]),
+        &["--seed"],
+    );
+    refused(
+        &lmlab(&["run", "no/such/file.toml"]),
+        &["no/such/file.toml", "cannot read"],
+    );
+    refused(&lmlab(&["run"]), &["FILE"]);
+    let t = Tmp::new("dirjson");
+    refused(
+        &lmlab(&[
+            "run",
+            "assets/scenarios/seed-lab.toml",
+            "--until",
+            "1s",
+            "--json",
+            t.0.to_str().expect("utf8"),
+        ]),
+        &["is a folder"],
+    );
+}
+
+#[test]
+fn help_names_the_commands() {
+    let o = lmlab(&["--help"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("run"), "{out}");
+}

@@ -37,7 +37,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_cli_duration)]
     pub until: Option<SimDuration>,
     /// Random seed (default: the scenario's `seed`). The report names it, so any run replays.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub seed: Option<u64>,
     /// Write the JSON report to PATH, or to standard output with `-`.
     #[arg(long, value_name = "PATH|-")]
@@ -72,8 +72,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if let Some(dir) = &args.csv {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the CSV folder", dir.display()))?;
-        write_file(&dir.join("series.csv"), series_csv(&report.series).as_bytes())?;
-        write_file(&dir.join("events.csv"), events_csv(&report.events).as_bytes())?;
+        write_file(
+            &dir.join("series.csv"),
+            series_csv(&report.series).as_bytes(),
+        )?;
+        write_file(
+            &dir.join("events.csv"),
+            events_csv(&report.events).as_bytes(),
+        )?;
     }
     match args.json.as_deref() {
         Some("-") => {
@@ -118,7 +124,12 @@ fn print_summary(report: &Report) {
         report.events.len()
     );
     for e in &report.events {
-        println!("{:>10.3}s  {:<10} {}", e.t.as_secs_f64(), e.subject, e.detail);
+        println!(
+            "{:>10.3}s  {:<10} {}",
+            e.t.as_secs_f64(),
+            e.subject,
+            e.detail
+        );
     }
     println!("nodes:");
     for (name, n) in &report.nodes.0 {

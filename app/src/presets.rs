@@ -31,5 +31,8 @@ pub fn load(file: &str) -> anyhow::Result<Scenario> {
         .iter()
         .find(|p| p.file == file)
         .ok_or_else(|| anyhow::anyhow!("no built-in lab named {file}"))?;
-    Ok(Scenario::from_toml(p.text, &format!("(built-in) {}", p.file))?)
+    Ok(Scenario::from_toml(
+        p.text,
+        &format!("(built-in) {}", p.file),
+    )?)
 }

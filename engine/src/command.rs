@@ -9,24 +9,49 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// Live-migrate a VM to another host (`Move-ClusterVirtualMachineRole -MigrationType Live`).
-    Migrate { vm: String, to: String },
+    Migrate {
+        vm: String,
+        to: String,
+    },
     /// Force-stop the cluster service (`Stop-Process -Name clussvc -Force`): an ungraceful failure.
-    CrashClusterService { node: String },
+    CrashClusterService {
+        node: String,
+    },
     /// The cluster service comes back after a crash (as the service manager restarts it).
-    RestartClusterService { node: String },
+    RestartClusterService {
+        node: String,
+    },
     /// Stop the cluster service cleanly (`Stop-ClusterNode`): drains the node first.
-    StopClusterService { node: String },
+    StopClusterService {
+        node: String,
+    },
     /// `Start-ClusterNode` after a clean stop.
-    StartClusterService { node: String },
+    StartClusterService {
+        node: String,
+    },
     /// Hard power-off of a node.
-    PowerOff { node: String },
-    PowerOn { node: String },
+    PowerOff {
+        node: String,
+    },
+    PowerOn {
+        node: String,
+    },
     /// Pull one NIC's cable.
-    PullNic { node: String, nic: String },
-    PlugNic { node: String, nic: String },
+    PullNic {
+        node: String,
+        nic: String,
+    },
+    PlugNic {
+        node: String,
+        nic: String,
+    },
     /// Cut every cluster network of a node (the node keeps running).
-    CutNetworks { node: String },
-    HealNetworks { node: String },
+    CutNetworks {
+        node: String,
+    },
+    HealNetworks {
+        node: String,
+    },
     /// Storage becomes unreachable: the whole share / volume, or only from one node if `node` is set.
     LoseStorage {
         storage: String,
@@ -39,11 +64,17 @@ pub enum Command {
         node: Option<String>,
     },
     /// `Suspend-ClusterNode -Drain`: pause the node and move its roles off.
-    PauseNode { node: String },
+    PauseNode {
+        node: String,
+    },
     /// `Resume-ClusterNode`.
-    ResumeNode { node: String },
+    ResumeNode {
+        node: String,
+    },
     /// `Start-ClusterNode -ClearQuarantine`.
-    ClearQuarantine { node: String },
+    ClearQuarantine {
+        node: String,
+    },
 }
 
 /// How a command's effect is classified in the event log.
@@ -78,12 +109,22 @@ impl Command {
     pub fn kind(&self) -> CommandKind {
         use Command::*;
         match self {
-            CrashClusterService { .. } | PowerOff { .. } | PullNic { .. } | CutNetworks { .. }
+            CrashClusterService { .. }
+            | PowerOff { .. }
+            | PullNic { .. }
+            | CutNetworks { .. }
             | LoseStorage { .. } => CommandKind::Fault,
-            RestartClusterService { .. } | PowerOn { .. } | PlugNic { .. } | HealNetworks { .. }
-            | RestoreStorage { .. } | ClearQuarantine { .. } => CommandKind::Repair,
-            Migrate { .. } | StopClusterService { .. } | StartClusterService { .. }
-            | PauseNode { .. } | ResumeNode { .. } => CommandKind::Operation,
+            RestartClusterService { .. }
+            | PowerOn { .. }
+            | PlugNic { .. }
+            | HealNetworks { .. }
+            | RestoreStorage { .. }
+            | ClearQuarantine { .. } => CommandKind::Repair,
+            Migrate { .. }
+            | StopClusterService { .. }
+            | StartClusterService { .. }
+            | PauseNode { .. }
+            | ResumeNode { .. } => CommandKind::Operation,
         }
     }
 
@@ -114,7 +155,9 @@ impl Command {
         use Command::*;
         match self {
             Migrate { vm, to } => format!("live migration of {vm} to {to} requested"),
-            CrashClusterService { node } => format!("cluster service on {node} crashed (forced stop)"),
+            CrashClusterService { node } => {
+                format!("cluster service on {node} crashed (forced stop)")
+            }
             RestartClusterService { node } => format!("cluster service on {node} restarted"),
             StopClusterService { node } => format!("cluster service on {node} stopped cleanly"),
             StartClusterService { node } => format!("cluster service on {node} started"),
@@ -124,13 +167,27 @@ impl Command {
             PlugNic { node, nic } => format!("{nic} on {node} plugged in"),
             CutNetworks { node } => format!("cluster networks of {node} cut"),
             HealNetworks { node } => format!("cluster networks of {node} restored"),
-            LoseStorage { storage, node: None } => format!("storage {storage} lost"),
-            LoseStorage { storage, node: Some(n) } => format!("{n} lost its path to {storage}"),
-            RestoreStorage { storage, node: None } => format!("storage {storage} restored"),
-            RestoreStorage { storage, node: Some(n) } => format!("{n} regained its path to {storage}"),
+            LoseStorage {
+                storage,
+                node: None,
+            } => format!("storage {storage} lost"),
+            LoseStorage {
+                storage,
+                node: Some(n),
+            } => format!("{n} lost its path to {storage}"),
+            RestoreStorage {
+                storage,
+                node: None,
+            } => format!("storage {storage} restored"),
+            RestoreStorage {
+                storage,
+                node: Some(n),
+            } => format!("{n} regained its path to {storage}"),
             PauseNode { node } => format!("{node} paused, draining roles"),
             ResumeNode { node } => format!("{node} resumed"),
-            ClearQuarantine { node } => format!("quarantine of {node} cleared (Start-ClusterNode -ClearQuarantine)"),
+            ClearQuarantine { node } => {
+                format!("quarantine of {node} cleared (Start-ClusterNode -ClearQuarantine)")
+            }
         }
     }
 }

@@ -105,7 +105,10 @@ impl<E> EventQueue<E> {
     /// Removes every pending event for which `keep` returns false (cancelled timers).
     pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
         let entries = std::mem::take(&mut self.heap).into_vec();
-        self.heap = entries.into_iter().filter(|Reverse(e)| keep(&e.event)).collect();
+        self.heap = entries
+            .into_iter()
+            .filter(|Reverse(e)| keep(&e.event))
+            .collect();
     }
 
     pub fn len(&self) -> usize {
@@ -156,7 +159,10 @@ mod tests {
         let mut q = EventQueue::new();
         q.schedule(SimTime::from_micros(10), EventClass::Model, 1);
         q.schedule(SimTime::from_micros(20), EventClass::Model, 2);
-        assert_eq!(q.pop_due(SimTime::from_micros(15)), Some((SimTime::from_micros(10), 1)));
+        assert_eq!(
+            q.pop_due(SimTime::from_micros(15)),
+            Some((SimTime::from_micros(10), 1))
+        );
         assert_eq!(q.pop_due(SimTime::from_micros(15)), None);
         // Scheduling in the past lands at the last popped time, not before it.
         q.schedule(SimTime::from_micros(1), EventClass::Model, 3);
@@ -175,7 +181,10 @@ mod tests {
         };
         let a = run(7);
         assert_eq!(a, run(7));
-        assert!(a.windows(2).all(|w| w[0].0 < w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1)));
+        assert!(
+            a.windows(2)
+                .all(|w| w[0].0 < w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1))
+        );
     }
 
     #[test]

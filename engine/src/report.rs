@@ -82,7 +82,12 @@ impl Report {
                     service: n.service,
                     powered: n.powered,
                     networks_cut: n.networks_cut,
-                    nics_unplugged: n.nics.into_iter().filter(|x| !x.plugged).map(|x| x.name).collect(),
+                    nics_unplugged: n
+                        .nics
+                        .into_iter()
+                        .filter(|x| !x.plugged)
+                        .map(|x| x.name)
+                        .collect(),
                     storage_lost: n.storage_lost,
                 };
                 (n.name, r)
@@ -117,7 +122,8 @@ impl Report {
 
     /// Pretty JSON with a trailing newline.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
     }

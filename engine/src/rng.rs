@@ -58,18 +58,24 @@ mod tests {
 
     #[test]
     fn same_seed_gives_the_same_stream_and_different_seeds_differ() {
-        let a: Vec<u64> = (0..8).map({
-            let mut r = SimRng::new(42);
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..8).map({
-            let mut r = SimRng::new(42);
-            move |_| r.next_u64()
-        }).collect();
-        let c: Vec<u64> = (0..8).map({
-            let mut r = SimRng::new(43);
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..8)
+            .map({
+                let mut r = SimRng::new(42);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..8)
+            .map({
+                let mut r = SimRng::new(42);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let c: Vec<u64> = (0..8)
+            .map({
+                let mut r = SimRng::new(43);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -81,8 +87,14 @@ mod tests {
         let first = r.next_u64();
         let mut again = SimRng::new(0);
         assert_eq!(first, again.next_u64());
-        assert_eq!(SimRng::fork(7, "hash").next_u64(), SimRng::fork(7, "hash").next_u64());
-        assert_ne!(SimRng::fork(7, "hash").next_u64(), SimRng::fork(7, "rss").next_u64());
+        assert_eq!(
+            SimRng::fork(7, "hash").next_u64(),
+            SimRng::fork(7, "hash").next_u64()
+        );
+        assert_ne!(
+            SimRng::fork(7, "hash").next_u64(),
+            SimRng::fork(7, "rss").next_u64()
+        );
     }
 
     #[test]

@@ -284,13 +284,19 @@ impl Simulation {
                     if let Err(e) = self.execute(&cmd) {
                         // The loader checked names, so this only happens for state the script did
                         // not foresee; log it rather than stop the run.
-                        self.push_event(EventKind::Operation, cmd.subject().to_string(), format!("script action refused: {e}"), None);
+                        self.push_event(
+                            EventKind::Operation,
+                            cmd.subject().to_string(),
+                            format!("script action refused: {e}"),
+                            None,
+                        );
                     }
                 }
                 Pending::Sample => {
                     self.sample();
                     let step = self.scenario.spec.sample_step;
-                    self.queue.schedule(at + step, EventClass::Sample, Pending::Sample);
+                    self.queue
+                        .schedule(at + step, EventClass::Sample, Pending::Sample);
                 }
             }
         }
@@ -344,7 +350,10 @@ impl Simulation {
             .zip(&self.vms)
             .map(|(v, s)| VmStatus {
                 name: v.name.clone(),
-                host: spec.hosts.get(s.host).map_or_else(String::new, |h| h.name.clone()),
+                host: spec
+                    .hosts
+                    .get(s.host)
+                    .map_or_else(String::new, |h| h.name.clone()),
                 state: s.state,
             })
             .collect();
@@ -459,7 +468,13 @@ impl Simulation {
         Ok(())
     }
 
-    fn push_event(&mut self, kind: EventKind, subject: String, detail: String, event_id: Option<u32>) {
+    fn push_event(
+        &mut self,
+        kind: EventKind,
+        subject: String,
+        detail: String,
+        event_id: Option<u32>,
+    ) {
         self.log.push(LogEvent {
             t: self.now,
             kind,
@@ -476,14 +491,21 @@ impl Simulation {
         self.series.t_s.push(self.now.as_secs_f64());
         let mut running = vec![0usize; self.nodes.len()];
         for v in &self.vms {
-            if v.state == VmState::Running {
-                if let Some(c) = running.get_mut(v.host) {
-                    *c += 1;
-                }
+            if v.state == VmState::Running
+                && let Some(c) = running.get_mut(v.host)
+            {
+                *c += 1;
             }
         }
         let mut values: Vec<(String, f64)> = Vec::new();
-        for ((h, n), vms) in self.scenario.spec.hosts.iter().zip(&self.nodes).zip(running) {
+        for ((h, n), vms) in self
+            .scenario
+            .spec
+            .hosts
+            .iter()
+            .zip(&self.nodes)
+            .zip(running)
+        {
             let healthy = n.powered && n.service == ServiceState::Running && !n.networks_cut;
             values.push((format!("{}.healthy", h.name), f64::from(u8::from(healthy))));
             values.push((format!("{}.vms_running", h.name), vms as f64));

@@ -89,7 +89,9 @@ impl SimDuration {
 
 /// Why a duration string was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("malformed duration `{text}`: {reason} (write it like `90s`, `1500ms`, `5m`, `2h` or `1h30m`)")]
+#[error(
+    "malformed duration `{text}`: {reason} (write it like `90s`, `1500ms`, `5m`, `2h` or `1h30m`)"
+)]
 pub struct DurationParseError {
     pub text: String,
     pub reason: &'static str,
@@ -162,8 +164,8 @@ impl fmt::Display for SimDuration {
         if us == 0 {
             return write!(f, "0s");
         }
-        if us % US_PER_S != 0 {
-            if us < US_PER_MS || us % US_PER_MS != 0 {
+        if !us.is_multiple_of(US_PER_S) {
+            if us < US_PER_MS || !us.is_multiple_of(US_PER_MS) {
                 return write!(f, "{us}us");
             }
             if us < US_PER_S {
@@ -264,7 +266,16 @@ mod tests {
 
     #[test]
     fn malformed_durations_are_refused_with_a_reason() {
-        for bad in ["", "10", "-5s", "5x", "s", "1.2.3s", "5s5s", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "10",
+            "-5s",
+            "5x",
+            "s",
+            "1.2.3s",
+            "5s5s",
+            "99999999999999999999h",
+        ] {
             let e = parse_duration(bad).expect_err(bad);
             assert!(e.to_string().contains("malformed duration"), "{e}");
         }
@@ -272,7 +283,16 @@ mod tests {
 
     #[test]
     fn durations_print_in_a_form_that_parses_back() {
-        for us in [0, 1, 999, 1_000, 1_500_000, 90_000_000, 5_400_000_000, 3_723_000_000] {
+        for us in [
+            0,
+            1,
+            999,
+            1_000,
+            1_500_000,
+            90_000_000,
+            5_400_000_000,
+            3_723_000_000,
+        ] {
             let d = SimDuration::from_micros(us);
             assert_eq!(parse_duration(&d.to_string()), Ok(d), "{d}");
         }

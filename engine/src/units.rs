@@ -80,7 +80,11 @@ pub fn parse_bytes(text: &str) -> Result<Bytes, QuantityParseError> {
         "GB" => 1e9,
         "TB" => 1e12,
         "" => return Err(err("a unit is missing")),
-        _ => return Err(err("unknown unit (use B, KiB, MiB, GiB, TiB, kB, MB, GB or TB)")),
+        _ => {
+            return Err(err(
+                "unknown unit (use B, KiB, MiB, GiB, TiB, kB, MB, GB or TB)",
+            ));
+        }
     };
     let v = (num * scale).round();
     if v >= u64::MAX as f64 {
@@ -98,7 +102,7 @@ impl fmt::Display for Bytes {
             (Bytes::MIB, "MiB"),
             (Bytes::KIB, "KiB"),
         ] {
-            if b >= scale && b % scale == 0 {
+            if b >= scale && b.is_multiple_of(scale) {
                 return write!(f, "{}{unit}", b / scale);
             }
         }
@@ -246,7 +250,10 @@ mod tests {
         for b in [Bytes::gib(16), Bytes(4096), Bytes(12345)] {
             assert_eq!(parse_bytes(&b.to_string()), Ok(b));
         }
-        assert_eq!(parse_bit_rate(&BitRate(10e9).to_string()), Ok(BitRate(10e9)));
+        assert_eq!(
+            parse_bit_rate(&BitRate(10e9).to_string()),
+            Ok(BitRate(10e9))
+        );
     }
 
     #[test]

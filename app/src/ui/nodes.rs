@@ -23,54 +23,71 @@ pub fn show(ui: &mut egui::Ui, scenario: &Scenario, snap: &Snapshot, actions: &m
     egui::ScrollArea::vertical().show(ui, |ui| {
         ui.horizontal_wrapped(|ui| {
             for (node, spec) in snap.nodes.iter().zip(&scenario.spec.hosts) {
-                let healthy = node.powered && node.service == ServiceState::Running && !node.networks_cut;
+                let healthy =
+                    node.powered && node.service == ServiceState::Running && !node.networks_cut;
                 let color = node_color(ui, node.state, healthy);
                 egui::Frame::group(ui.style())
                     .stroke(egui::Stroke::new(2.0, color))
                     .inner_margin(10.0)
                     .show(ui, |ui| {
-                        ui.set_width(260.0);
-                        ui.horizontal(|ui| {
-                            ui.label(egui::RichText::new(&node.name).heading().strong());
-                            ui.label(egui::RichText::new(format!("{:?}", node.state)).color(color).strong());
-                        })
-                        .response
-                        .context_menu(|ui| {
-                            let n = node.name.clone();
-                            for (label, cmd) in [
-                                ("Crash cluster service", Command::CrashClusterService { node: n.clone() }),
-                                ("Restart cluster service", Command::RestartClusterService { node: n.clone() }),
-                                ("Power off", Command::PowerOff { node: n.clone() }),
-                                ("Power on", Command::PowerOn { node: n.clone() }),
-                            ] {
-                                if ui.button(label).clicked() {
-                                    actions.push(UiAction::Apply(cmd));
+                        ui.vertical(|ui| {
+                            ui.set_width(260.0);
+                            ui.horizontal(|ui| {
+                                ui.label(egui::RichText::new(&node.name).heading().strong());
+                                ui.label(
+                                    egui::RichText::new(format!("{:?}", node.state))
+                                        .color(color)
+                                        .strong(),
+                                );
+                            })
+                            .response
+                            .context_menu(|ui| {
+                                let n = node.name.clone();
+                                for (label, cmd) in [
+                                    (
+                                        "Crash cluster service",
+                                        Command::CrashClusterService { node: n.clone() },
+                                    ),
+                                    (
+                                        "Restart cluster service",
+                                        Command::RestartClusterService { node: n.clone() },
+                                    ),
+                                    ("Power off", Command::PowerOff { node: n.clone() }),
+                                    ("Power on", Command::PowerOn { node: n.clone() }),
+                                ] {
+                                    if ui.button(label).clicked() {
+                                        actions.push(UiAction::Apply(cmd));
+                                    }
                                 }
-                            }
-                        });
-                        ui.label(format!(
-                            "{} × {} cores @ {} GHz, {}",
-                            spec.sockets, spec.cores_per_socket, spec.clock_ghz, spec.memory
-                        ));
-                        ui.label(format!(
-                            "cluster service {:?}, power {}",
-                            node.service,
-                            if node.powered { "on" } else { "off" }
-                        ));
-                        for (nic, nspec) in node.nics.iter().zip(&spec.nics) {
-                            let rdma = format!("{:?}", nspec.rdma);
+                            });
                             ui.label(format!(
-                                "  {} {} {}{}",
-                                nic.name,
-                                nspec.speed,
-                                if rdma == "None" { String::new() } else { format!("RDMA {rdma}") },
-                                if nic.plugged { "" } else { " (unplugged)" }
+                                "{} × {} cores @ {} GHz, {}",
+                                spec.sockets, spec.cores_per_socket, spec.clock_ghz, spec.memory
                             ));
-                        }
-                        ui.separator();
-                        for vm in snap.vms.iter().filter(|v| v.host == node.name) {
-                            ui.label(format!("▣ {}  {:?}", vm.name, vm.state));
-                        }
+                            ui.label(format!(
+                                "cluster service {:?}, power {}",
+                                node.service,
+                                if node.powered { "on" } else { "off" }
+                            ));
+                            for (nic, nspec) in node.nics.iter().zip(&spec.nics) {
+                                let rdma = format!("{:?}", nspec.rdma);
+                                ui.label(format!(
+                                    "  {} {} {}{}",
+                                    nic.name,
+                                    nspec.speed,
+                                    if rdma == "None" {
+                                        String::new()
+                                    } else {
+                                        format!("RDMA {rdma}")
+                                    },
+                                    if nic.plugged { "" } else { " (unplugged)" }
+                                ));
+                            }
+                            ui.separator();
+                            for vm in snap.vms.iter().filter(|v| v.host == node.name) {
+                                ui.label(format!("{}  {:?}", vm.name, vm.state));
+                            }
+                        })
                     });
             }
         });

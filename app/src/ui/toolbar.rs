@@ -14,14 +14,14 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Ve
         });
         ui.separator();
         if lab.playing {
-            if ui.button("⏸ Pause").clicked() {
+            if ui.button("Pause").clicked() {
                 actions.push(UiAction::Pause);
             }
-        } else if ui.button("▶ Play").clicked() {
+        } else if ui.button("Play").clicked() {
             actions.push(UiAction::Play);
         }
         if ui
-            .button("⏭ Step")
+            .button("Step")
             .on_hover_text("Run to the next scheduled event")
             .clicked()
         {

@@ -130,11 +130,16 @@ impl Scenario {
             None => {
                 return Err(at(
                     0,
-                    format!("`format_version` is missing: add `format_version = {FORMAT_VERSION}` at the top"),
+                    format!(
+                        "`format_version` is missing: add `format_version = {FORMAT_VERSION}` at the top"
+                    ),
                 ));
             }
             Some(v) => {
-                let n = v.get_ref().as_integer().and_then(|i| i.as_str().parse::<i64>().ok());
+                let n = v
+                    .get_ref()
+                    .as_integer()
+                    .and_then(|i| i.as_str().parse::<i64>().ok());
                 match n {
                     Some(n) if n == i64::from(FORMAT_VERSION) => {}
                     Some(n) if n > i64::from(FORMAT_VERSION) => {
@@ -177,11 +182,19 @@ impl Scenario {
     }
 
     pub fn host(&self, name: &str) -> Option<(usize, &HostSpec)> {
-        self.spec.hosts.iter().enumerate().find(|(_, h)| h.name == name)
+        self.spec
+            .hosts
+            .iter()
+            .enumerate()
+            .find(|(_, h)| h.name == name)
     }
 
     pub fn vm(&self, name: &str) -> Option<(usize, &VmSpec)> {
-        self.spec.vms.iter().enumerate().find(|(_, v)| v.name == name)
+        self.spec
+            .vms
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.name == name)
     }
 
     /// The migration settings a host runs with (scenario defaults plus its overrides).
@@ -223,7 +236,10 @@ fn line_col_of_bytes(bytes: &[u8], offset: usize) -> (usize, usize) {
     let offset = offset.min(bytes.len());
     let before = &bytes[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
     // Columns count characters, not bytes (continuation bytes are skipped).
     let column = before[line_start..]
         .iter()

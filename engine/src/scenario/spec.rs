@@ -77,7 +77,9 @@ impl<'de> Deserialize<'de> for ResiliencyLevel {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ResiliencyLevel, E> {
                 match v {
                     "AlwaysIsolate" | "2" => Ok(ResiliencyLevel::AlwaysIsolate),
-                    "IsolateOnSpecialHeartbeat" | "1" => Ok(ResiliencyLevel::IsolateOnSpecialHeartbeat),
+                    "IsolateOnSpecialHeartbeat" | "1" => {
+                        Ok(ResiliencyLevel::IsolateOnSpecialHeartbeat)
+                    }
                     _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
                 }
             }
@@ -128,8 +130,12 @@ impl Serialize for QuarantineDuration {
 
 impl<'de> Deserialize<'de> for QuarantineDuration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        keyword_or_duration(d, "until-cleared", "\"until-cleared\" or a duration like \"300s\"")
-            .map(|v| v.map_or(QuarantineDuration::UntilCleared, QuarantineDuration::For))
+        keyword_or_duration(
+            d,
+            "until-cleared",
+            "\"until-cleared\" or a duration like \"300s\"",
+        )
+        .map(|v| v.map_or(QuarantineDuration::UntilCleared, QuarantineDuration::For))
     }
 }
 
@@ -484,13 +490,18 @@ impl<'de> Deserialize<'de> for MemoryProfile {
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = MemoryProfile;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a profile name (mixed, idle, database, random, zeros) or a table of fractions")
+                f.write_str(
+                    "a profile name (mixed, idle, database, random, zeros) or a table of fractions",
+                )
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MemoryProfile, E> {
                 MemoryProfileName::deserialize(serde::de::value::StrDeserializer::<E>::new(v))
                     .map(MemoryProfile::Named)
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<MemoryProfile, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                m: A,
+            ) -> Result<MemoryProfile, A::Error> {
                 MemoryMix::deserialize(serde::de::value::MapAccessDeserializer::new(m))
                     .map(MemoryProfile::Custom)
             }
@@ -548,7 +559,9 @@ impl MemoryProfile {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Priority {
     NoAutoStart,
     Low,
@@ -588,8 +601,12 @@ impl Serialize for ResiliencyPeriod {
 
 impl<'de> Deserialize<'de> for ResiliencyPeriod {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        keyword_or_duration(d, "cluster-default", "\"cluster-default\" or a duration like \"60s\"")
-            .map(|v| v.map_or(ResiliencyPeriod::ClusterDefault, ResiliencyPeriod::Own))
+        keyword_or_duration(
+            d,
+            "cluster-default",
+            "\"cluster-default\" or a duration like \"60s\"",
+        )
+        .map(|v| v.map_or(ResiliencyPeriod::ClusterDefault, ResiliencyPeriod::Own))
     }
 }
 

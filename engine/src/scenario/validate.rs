@@ -80,7 +80,11 @@ fn known(p: &P, what: &str, name: &str, set: &HashSet<&str>) -> Result<(), Fail>
     }
     let mut names: Vec<&&str> = set.iter().collect();
     names.sort();
-    let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let list = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     if list.is_empty() {
         p.fail(format!("no {what} named `{name}` (the file defines none)"))
     } else {
@@ -94,17 +98,34 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
         return r.k("sample_step").fail("must be longer than 0s");
     }
     if s.until.as_secs_f64() > 366.0 * 86_400.0 {
-        return r.k("until").fail("runs are limited to one year of simulated time");
+        return r
+            .k("until")
+            .fail("runs are limited to one year of simulated time");
     }
 
     // Cluster settings (ranges from the MSDN property pages, domain.md §3.4).
     let c = r.k("cluster");
     let cl = &s.cluster;
-    range_u32(&c.k("quarantine_threshold"), cl.quarantine_threshold, 1, 1000)?;
+    range_u32(
+        &c.k("quarantine_threshold"),
+        cl.quarantine_threshold,
+        1,
+        1000,
+    )?;
     range_ms(&c.k("same_subnet_delay"), cl.same_subnet_delay, 250, 2000)?;
-    range_u32(&c.k("same_subnet_threshold"), cl.same_subnet_threshold, 3, 120)?;
+    range_u32(
+        &c.k("same_subnet_threshold"),
+        cl.same_subnet_threshold,
+        3,
+        120,
+    )?;
     range_ms(&c.k("cross_subnet_delay"), cl.cross_subnet_delay, 250, 4000)?;
-    range_u32(&c.k("cross_subnet_threshold"), cl.cross_subnet_threshold, 3, 120)?;
+    range_u32(
+        &c.k("cross_subnet_threshold"),
+        cl.cross_subnet_threshold,
+        3,
+        120,
+    )?;
     range_u32(&c.k("route_history_length"), cl.route_history_length, 0, 40)?;
     range_u32(&c.k("functional_level"), cl.functional_level, 8, 12)?;
     if parse_config_version(&cl.isolation_min_config_version).is_none() {
@@ -113,32 +134,48 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             .fail("expected a configuration version like \"6.0\"");
     }
     if cl.resiliency_default_period.as_secs_f64() > f64::from(u32::MAX) {
-        return c.k("resiliency_default_period").fail("is above 0xFFFFFFFF seconds");
+        return c
+            .k("resiliency_default_period")
+            .fail("is above 0xFFFFFFFF seconds");
     }
     validate_migration(&r.k("migration"), &s.migration)?;
 
     let switches = unique(
         "switch",
-        s.switches.iter().enumerate().map(|(i, x)| (r.k("switches").i(i).k("name"), x.name.as_str())),
+        s.switches
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("switches").i(i).k("name"), x.name.as_str())),
     )?;
     let storages = unique(
         "storage",
-        s.storage.iter().enumerate().map(|(i, x)| (r.k("storage").i(i).k("name"), x.name.as_str())),
+        s.storage
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("storage").i(i).k("name"), x.name.as_str())),
     )?;
     let hosts = unique(
         "host",
-        s.hosts.iter().enumerate().map(|(i, x)| (r.k("hosts").i(i).k("name"), x.name.as_str())),
+        s.hosts
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("hosts").i(i).k("name"), x.name.as_str())),
     )?;
     let mut nics_of: HashMap<&str, HashSet<&str>> = HashMap::new();
-    let switch_lacp: HashMap<&str, bool> =
-        s.switches.iter().map(|sw| (sw.name.as_str(), sw.lacp)).collect();
+    let switch_lacp: HashMap<&str, bool> = s
+        .switches
+        .iter()
+        .map(|sw| (sw.name.as_str(), sw.lacp))
+        .collect();
 
     for (hi, h) in s.hosts.iter().enumerate() {
         let hp = r.k("hosts").i(hi);
         range_u32(&hp.k("sockets"), h.sockets, 1, 16)?;
         range_u32(&hp.k("cores_per_socket"), h.cores_per_socket, 1, 512)?;
         if !(h.clock_ghz.is_finite() && (0.5..=10.0).contains(&h.clock_ghz)) {
-            return hp.k("clock_ghz").fail(format!("must be from 0.5 to 10 GHz, found {}", h.clock_ghz));
+            return hp
+                .k("clock_ghz")
+                .fail(format!("must be from 0.5 to 10 GHz, found {}", h.clock_ghz));
         }
         if h.memory.0 == 0 {
             return hp.k("memory").fail("must be more than 0 bytes");
@@ -146,13 +183,18 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
         validate_migration_overrides(&hp.k("migration"), &h.migration)?;
         let nics = unique(
             "NIC on this host",
-            h.nics.iter().enumerate().map(|(ni, n)| (hp.k("nics").i(ni).k("name"), n.name.as_str())),
+            h.nics
+                .iter()
+                .enumerate()
+                .map(|(ni, n)| (hp.k("nics").i(ni).k("name"), n.name.as_str())),
         )?;
         let cores = h.sockets * h.cores_per_socket;
         for (ni, n) in h.nics.iter().enumerate() {
             let np = hp.k("nics").i(ni);
             if !(n.speed.0.is_finite() && n.speed.0 >= 1e6 && n.speed.0 <= 1e13) {
-                return np.k("speed").fail(format!("must be from 1Mbps to 10Tbps, found {}", n.speed));
+                return np
+                    .k("speed")
+                    .fail(format!("must be from 1Mbps to 10Tbps, found {}", n.speed));
             }
             range_u32(&np.k("rss_max_queues"), n.rss_max_queues, 1, 256)?;
             let t = &n.rss_tuned;
@@ -160,9 +202,12 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             range_u32(&tp.k("queues"), t.queues, 1, n.rss_max_queues)?;
             range_u32(&tp.k("numa_node"), t.numa_node, 0, h.sockets - 1)?;
             if t.base_core >= cores {
-                return tp
-                    .k("base_core")
-                    .fail(format!("core {} does not exist: {} has {cores} cores (0 to {})", t.base_core, h.name, cores - 1));
+                return tp.k("base_core").fail(format!(
+                    "core {} does not exist: {} has {cores} cores (0 to {})",
+                    t.base_core,
+                    h.name,
+                    cores - 1
+                ));
             }
             if let Some(sw) = &n.switch {
                 known(&np.k("switch"), "switch", sw, &switches)?;
@@ -179,18 +224,33 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             }
         }
         if team.mode == TeamingMode::None && !team.members.is_empty() {
-            return tp.k("members").fail("members are listed but the teaming mode is None");
+            return tp
+                .k("members")
+                .fail("members are listed but the teaming mode is None");
         }
         if team.mode != TeamingMode::None && h.nics.is_empty() {
-            return tp.k("mode").fail("a team needs at least one NIC on the host");
+            return tp
+                .k("mode")
+                .fail("a team needs at least one NIC on the host");
         }
         if team.mode == TeamingMode::Set {
-            let n = if team.members.is_empty() { h.nics.len() } else { team.members.len() };
+            let n = if team.members.is_empty() {
+                h.nics.len()
+            } else {
+                team.members.len()
+            };
             if n > 8 {
-                return tp.k("members").fail(format!("Switch Embedded Teaming takes 1 to 8 NICs, found {n}"));
+                return tp.k("members").fail(format!(
+                    "Switch Embedded Teaming takes 1 to 8 NICs, found {n}"
+                ));
             }
-            if !matches!(team.algorithm, LoadBalancingAlgorithm::HyperVPort | LoadBalancingAlgorithm::Dynamic) {
-                return tp.k("algorithm").fail("Switch Embedded Teaming supports only HyperVPort or Dynamic");
+            if !matches!(
+                team.algorithm,
+                LoadBalancingAlgorithm::HyperVPort | LoadBalancingAlgorithm::Dynamic
+            ) {
+                return tp
+                    .k("algorithm")
+                    .fail("Switch Embedded Teaming supports only HyperVPort or Dynamic");
             }
         }
         if matches!(team.mode, TeamingMode::Static | TeamingMode::Lacp) {
@@ -203,7 +263,10 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             let mut sw_of_team = None;
             for n in &members {
                 let Some(sw) = n.switch.as_deref() else {
-                    return tp.k("mode").fail(format!("{:?} teaming needs every member cabled to a switch; `{}` is not", team.mode, n.name));
+                    return tp.k("mode").fail(format!(
+                        "{:?} teaming needs every member cabled to a switch; `{}` is not",
+                        team.mode, n.name
+                    ));
                 };
                 if *sw_of_team.get_or_insert(sw) != sw {
                     return tp.k("mode").fail(format!(
@@ -212,7 +275,10 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
                     ));
                 }
                 if !switch_lacp.get(sw).copied().unwrap_or(false) {
-                    return tp.k("mode").fail(format!("switch `{sw}` has `lacp = false`, so it cannot form a {:?} team", team.mode));
+                    return tp.k("mode").fail(format!(
+                        "switch `{sw}` has `lacp = false`, so it cannot form a {:?} team",
+                        team.mode
+                    ));
                 }
             }
         }
@@ -222,7 +288,10 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
     // VMs.
     let vms = unique(
         "VM",
-        s.vms.iter().enumerate().map(|(i, x)| (r.k("vms").i(i).k("name"), x.name.as_str())),
+        s.vms
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("vms").i(i).k("name"), x.name.as_str())),
     )?;
     let mut mem_on_host: HashMap<&str, u64> = HashMap::new();
     for (vi, v) in s.vms.iter().enumerate() {
@@ -230,27 +299,37 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
         known(&vp.k("host"), "host", &v.host, &hosts)?;
         known(&vp.k("storage"), "storage", &v.storage, &storages)?;
         if v.memory.0 < 32 * 1024 * 1024 {
-            return vp.k("memory").fail(format!("must be at least 32MiB, found {}", v.memory));
+            return vp
+                .k("memory")
+                .fail(format!("must be at least 32MiB, found {}", v.memory));
         }
-        if let Some(ws) = v.working_set {
-            if ws > v.memory {
-                return vp.k("working_set").fail(format!("{ws} is more than the VM's memory ({})", v.memory));
-            }
+        if let Some(ws) = v.working_set
+            && ws > v.memory
+        {
+            return vp
+                .k("working_set")
+                .fail(format!("{ws} is more than the VM's memory ({})", v.memory));
         }
         if !(v.dirty_rate.0.is_finite() && v.dirty_rate.0 <= 1e12) {
             return vp.k("dirty_rate").fail("is too large");
         }
         if parse_config_version(&v.config_version).is_none() {
-            return vp.k("config_version").fail("expected a configuration version like \"8.0\"");
+            return vp
+                .k("config_version")
+                .fail("expected a configuration version like \"8.0\"");
         }
         if let MemoryProfile::Custom(m) = &v.memory_profile {
             let parts = [m.zero, m.pattern, m.duplicate, m.text, m.random];
             if parts.iter().any(|x| !x.is_finite() || *x < 0.0) {
-                return vp.k("memory_profile").fail("fractions must be between 0 and 1");
+                return vp
+                    .k("memory_profile")
+                    .fail("fractions must be between 0 and 1");
             }
             let sum: f64 = parts.iter().sum();
             if (sum - 1.0).abs() > 1e-3 {
-                return vp.k("memory_profile").fail(format!("fractions must add up to 1, they add up to {sum}"));
+                return vp
+                    .k("memory_profile")
+                    .fail(format!("fractions must add up to 1, they add up to {sum}"));
             }
         }
         if v.state == InitialVmState::Running {
@@ -275,14 +354,20 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
     for (si, e) in s.script.iter().enumerate() {
         let sp = r.k("script").i(si);
         let cmd = script_command(&sp, e, &hosts, &vms, &storages, &nics_of)?;
-        script.push(TimedCommand { at: e.at, command: cmd });
+        script.push(TimedCommand {
+            at: e.at,
+            command: cmd,
+        });
     }
     script.sort_by_key(|c| c.at); // stable: equal times keep file order
 
     // Configurations.
     let _ids = unique(
         "configuration",
-        s.configurations.iter().enumerate().map(|(i, x)| (r.k("configurations").i(i).k("id"), x.id.as_str())),
+        s.configurations
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("configurations").i(i).k("id"), x.id.as_str())),
     )?;
     for (ci, cf) in s.configurations.iter().enumerate() {
         let cp = r.k("configurations").i(ci);
@@ -299,7 +384,11 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
                 return cp.k("to").fail("source and destination are the same host");
             }
         }
-        let available = s.vms.iter().filter(|v| v.host == from && v.state == InitialVmState::Running).count();
+        let available = s
+            .vms
+            .iter()
+            .filter(|v| v.host == from && v.state == InitialVmState::Running)
+            .count();
         if cf.vms == 0 || cf.vms as usize > available {
             return cp.k("vms").fail(format!(
                 "must be from 1 to the {available} running VMs on {from}, found {}",
@@ -307,11 +396,17 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             ));
         }
         if let Some(rf) = &cf.reference {
-            for (k, v) in [("throughput_gbps", rf.throughput_gbps), ("cpu_pct", rf.cpu_pct)] {
-                if let Some(v) = v {
-                    if !v.is_finite() || v < 0.0 {
-                        return cp.k("reference").k(k).fail("must be a number of at least 0");
-                    }
+            for (k, v) in [
+                ("throughput_gbps", rf.throughput_gbps),
+                ("cpu_pct", rf.cpu_pct),
+            ] {
+                if let Some(v) = v
+                    && (!v.is_finite() || v < 0.0)
+                {
+                    return cp
+                        .k("reference")
+                        .k(k)
+                        .fail("must be a number of at least 0");
                 }
             }
         }
@@ -344,7 +439,11 @@ fn script_command(
 ) -> Result<Command, Fail> {
     let Some((_, needs)) = ACTIONS.iter().find(|(a, _)| *a == e.action) else {
         let names: Vec<&str> = ACTIONS.iter().map(|(a, _)| *a).collect();
-        return p.k("action").fail(format!("unknown action `{}`; expected one of {}", e.action, names.join(", ")));
+        return p.k("action").fail(format!(
+            "unknown action `{}`; expected one of {}",
+            e.action,
+            names.join(", ")
+        ));
     };
     // Every field the action does not use must be absent, so typos do not pass silently.
     let given = [
@@ -355,12 +454,17 @@ fn script_command(
         ("storage", e.storage.is_some()),
     ];
     for (field, present) in given {
-        let optional = field == "node" && matches!(e.action.as_str(), "lose_storage" | "restore_storage");
         if needs.contains(&field) && !present {
             return p.fail(format!("action `{}` needs `{field}`", e.action));
         }
+    }
+    for (field, present) in given {
+        let optional =
+            field == "node" && matches!(e.action.as_str(), "lose_storage" | "restore_storage");
         if present && !needs.contains(&field) && !optional {
-            return p.k(field).fail(format!("action `{}` does not take `{field}`", e.action));
+            return p
+                .k(field)
+                .fail(format!("action `{}` does not take `{field}`", e.action));
         }
     }
     let node = || -> Result<String, Fail> {
@@ -371,7 +475,12 @@ fn script_command(
     let nic = |node: &str| -> Result<String, Fail> {
         let n = e.nic.clone().unwrap_or_default();
         let empty = HashSet::new();
-        known(&p.k("nic"), &format!("NIC on {node}"), &n, nics_of.get(node).unwrap_or(&empty))?;
+        known(
+            &p.k("nic"),
+            &format!("NIC on {node}"),
+            &n,
+            nics_of.get(node).unwrap_or(&empty),
+        )?;
         Ok(n)
     };
     let storage = || -> Result<String, Fail> {
@@ -401,19 +510,35 @@ fn script_command(
         "power_on" => Command::PowerOn { node: node()? },
         "pull_nic" => {
             let n = node()?;
-            Command::PullNic { nic: nic(&n)?, node: n }
+            Command::PullNic {
+                nic: nic(&n)?,
+                node: n,
+            }
         }
         "plug_nic" => {
             let n = node()?;
-            Command::PlugNic { nic: nic(&n)?, node: n }
+            Command::PlugNic {
+                nic: nic(&n)?,
+                node: n,
+            }
         }
         "cut_networks" => Command::CutNetworks { node: node()? },
         "heal_networks" => Command::HealNetworks { node: node()? },
-        "lose_storage" => Command::LoseStorage { storage: storage()?, node: opt_node()? },
-        "restore_storage" => Command::RestoreStorage { storage: storage()?, node: opt_node()? },
+        "lose_storage" => Command::LoseStorage {
+            storage: storage()?,
+            node: opt_node()?,
+        },
+        "restore_storage" => Command::RestoreStorage {
+            storage: storage()?,
+            node: opt_node()?,
+        },
         "pause_node" => Command::PauseNode { node: node()? },
         "resume_node" => Command::ResumeNode { node: node()? },
         "clear_quarantine" => Command::ClearQuarantine { node: node()? },
-        other => return p.k("action").fail(format!("action `{other}` is not implemented")),
+        other => {
+            return p
+                .k("action")
+                .fail(format!("action `{other}` is not implemented"));
+        }
     })
 }
