@@ -247,3 +247,87 @@ fn help_names_the_commands() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("run"), "{out}");
 }
+
+#[test]
+fn compare_prints_a_table_and_json_rows_with_the_contract_fields() {
+    let o = lmlab(&["compare", "assets/scenarios/seed-lab.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    for id in ["row1", "row5", "row9"] {
+        assert!(
+            table.lines().any(|l| l.starts_with(id)),
+            "{id} missing:\n{table}"
+        );
+    }
+    assert!(table.contains("SMB Direct (RoCEv2)"), "{table}");
+
+    let args = ["compare", "assets/scenarios/seed-lab.toml", "--json", "-"];
+    let a = lmlab(&args);
+    let b = lmlab(&args);
+    assert_eq!(a.stdout, b.stdout, "compare is deterministic");
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 9);
+    for r in rows {
+        for key in [
+            "id",
+            "name",
+            "throughput_gbps",
+            "cpu_src_pct",
+            "cpu_dst_pct",
+            "duration_s",
+            "path",
+        ] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+    }
+}
+
+#[test]
+fn compare_exports_csv() {
+    let t = Tmp::new("export");
+    let dir = t.0.join("out");
+    let o = lmlab(&[
+        "compare",
+        "assets/scenarios/four-1gbe.toml",
+        "--export",
+        dir.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(dir.join("compare.csv")).expect("compare.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,name,throughput_gbps,"));
+    assert_eq!(lines.len(), 5, "{csv}");
+    let smb = split_csv(lines[1]);
+    assert_eq!(smb[0], "smb-mc");
+    assert_eq!(smb[1], "No team, SMB Multichannel");
+    let gbps: f64 = smb[2].parse().expect("number");
+    assert!((3.6..=4.0).contains(&gbps), "{gbps}");
+}
+
+#[test]
+fn compare_refuses_a_file_without_configurations() {
+    refused(
+        &lmlab(&["compare", "assets/scenarios/resiliency-lab.toml"]),
+        &["resiliency-lab.toml", "no [[configurations]]"],
+    );
+}
+
+/// Splits one CSV line, honouring RFC 4180 quotes.
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().expect("field").push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(String::new()),
+            (c, _) => out.last_mut().expect("field").push(c),
+        }
+    }
+    out
+}

@@ -27,6 +27,23 @@ pub struct Cli {
 pub enum Cmd {
     /// Simulate a scenario headless and write its report.
     Run(RunArgs),
+    /// Run every named configuration of a scenario and compare throughput and CPU.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Scenario file (TOML) with [[configurations]].
+    pub file: PathBuf,
+    /// Random seed (default: the scenario's `seed`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub seed: Option<u64>,
+    /// Write the rows as JSON to PATH, or to standard output with `-`.
+    #[arg(long, value_name = "PATH|-")]
+    pub json: Option<String>,
+    /// Write compare.csv into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +129,78 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::rename(&tmp, path)
     };
     write().with_context(|| format!("{}: cannot write", path.display()))
+}
+
+pub fn compare(args: &CompareArgs) -> Result<()> {
+    use lmlab_engine::compare::{compare, compare_csv};
+    let scenario = load_scenario(&args.file)?;
+    if scenario.spec.configurations.is_empty() {
+        bail!(
+            "{}: the scenario names no [[configurations]] to compare",
+            args.file.display()
+        );
+    }
+    let seed = args.seed.unwrap_or(scenario.spec.seed);
+    eprintln!("lmlab compare: {} (seed {seed})", args.file.display());
+    let report = compare(&scenario, seed);
+    if let Some(dir) = &args.export {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the export folder", dir.display()))?;
+        write_file(&dir.join("compare.csv"), compare_csv(&report).as_bytes())?;
+    }
+    let json = || {
+        let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
+        s.push('\n');
+        s
+    };
+    match args.json.as_deref() {
+        Some("-") => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(json().as_bytes())
+                .and_then(|()| out.flush())
+                .context("cannot write to standard output")?;
+        }
+        Some(path) => {
+            write_file(Path::new(path), json().as_bytes())?;
+            print_compare_table(&report);
+        }
+        None => print_compare_table(&report),
+    }
+    Ok(())
+}
+
+fn print_compare_table(report: &lmlab_engine::compare::CompareReport) {
+    let w = report
+        .rows
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    println!(
+        "{:<w$} {:>6} {:>11} {:>6} {:>6} {:>7}  {:<17} path",
+        "id", "Gbps", "range", "src %", "dst %", "time s", "reference"
+    );
+    for r in &report.rows {
+        let reference = r.reference.as_ref().map_or_else(String::new, |f| {
+            let t = f
+                .throughput_gbps
+                .map_or_else(String::new, |t| format!("{t} Gbps"));
+            let c = f.cpu_pct.map_or_else(String::new, |c| format!(" {c} %"));
+            format!("{t}{c}")
+        });
+        println!(
+            "{:<w$} {:>6.1} {:>11} {:>6.1} {:>6.1} {:>7.1}  {:<17} {}",
+            r.id,
+            r.throughput_gbps,
+            format!("{:.1}-{:.1}", r.throughput_min_gbps, r.throughput_max_gbps),
+            r.cpu_src_pct,
+            r.cpu_dst_pct,
+            r.duration_s,
+            reference,
+            r.path
+        );
+    }
 }
 
 fn print_summary(report: &Report) {

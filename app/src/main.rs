@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Cmd::Run(args)) => lmlab_app::cli::run(&args),
+        Some(Cmd::Compare(args)) => lmlab_app::cli::compare(&args),
         None => lmlab_app::gui::open(cli.file.as_deref()),
     };
     match result {

@@ -6,12 +6,14 @@
 //! all drive it the same way. Nothing in this crate reads a clock, spawns a thread or draws.
 
 pub mod command;
+pub mod compare;
 pub mod kernel;
 pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod time;
+pub mod transport;
 pub mod units;
 
 pub use command::{Command, TimedCommand};

@@ -32,6 +32,9 @@ pub struct ScenarioSpec {
     /// Live-migration settings every host starts with (a host may override them).
     #[serde(default)]
     pub migration: MigrationSettings,
+    /// Cost and protocol parameters of the transport model (docs/transport-model.md).
+    #[serde(default)]
+    pub transport: crate::transport::TransportParams,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub switches: Vec<SwitchSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -433,6 +436,16 @@ pub struct NicSpec {
     /// The switch this port is cabled to; absent = not cabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch: Option<String>,
+    /// IP MTU in bytes (1500 standard, 9000 jumbo frames).
+    #[serde(default = "default_mtu")]
+    pub mtu: u32,
+    /// The socket (NUMA node) whose PCIe lanes the NIC hangs off.
+    #[serde(default)]
+    pub numa_node: u32,
+}
+
+fn default_mtu() -> u32 {
+    1500
 }
 
 fn default_rss_max_queues() -> u32 {

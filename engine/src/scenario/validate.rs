@@ -139,6 +139,11 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             .fail("is above 0xFFFFFFFF seconds");
     }
     validate_migration(&r.k("migration"), &s.migration)?;
+    s.transport.validate().map_err(|(field, msg)| {
+        let mut path = r.k("transport").0;
+        path.push(Seg::Key(field.to_string()));
+        (path, msg)
+    })?;
 
     let switches = unique(
         "switch",
@@ -197,6 +202,8 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
                     .fail(format!("must be from 1Mbps to 10Tbps, found {}", n.speed));
             }
             range_u32(&np.k("rss_max_queues"), n.rss_max_queues, 1, 256)?;
+            range_u32(&np.k("mtu"), n.mtu, 576, 9216)?;
+            range_u32(&np.k("numa_node"), n.numa_node, 0, h.sockets - 1)?;
             let t = &n.rss_tuned;
             let tp = np.k("rss_tuned");
             range_u32(&tp.k("queues"), t.queues, 1, n.rss_max_queues)?;

@@ -1,0 +1,188 @@
+//! Comparison runs: each named configuration of a scenario applied to the lab, its workload
+//! solved by the transport model over several trials, and one row per configuration.
+//!
+//! A trial differs from another only in the seed that picks ephemeral ports, which moves flows
+//! between team members and RSS queues: the spread between trials is the run-to-run variation the
+//! seed post reports (rows 2 and 4), not noise added to the answer.
+
+use crate::rng::SimRng;
+use crate::scenario::{
+    ConfigurationSpec, InitialVmState, ReferenceFigures, Scenario, ScenarioSpec, TeamSpec,
+    TeamingMode,
+};
+use crate::transport::{MigrationReq, NetState, Solution, solve};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompareRow {
+    pub id: String,
+    pub name: String,
+    /// Aggregate guest-memory throughput of the median trial, Gbit/s.
+    pub throughput_gbps: f64,
+    pub throughput_min_gbps: f64,
+    pub throughput_max_gbps: f64,
+    pub cpu_src_pct: f64,
+    pub cpu_dst_pct: f64,
+    /// Time to copy the migrating VMs' memory once at these rates (no dirty-page passes).
+    pub duration_s: f64,
+    /// The path actually used (median trial).
+    pub path: String,
+    pub vms: u32,
+    pub trials: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceFigures>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompareReport {
+    pub scenario: String,
+    pub seed: u64,
+    pub rows: Vec<CompareRow>,
+}
+
+/// The lab with a configuration's changes applied: teaming on every host (members: all NICs),
+/// transport settings everywhere, RSS mode on every NIC.
+pub fn apply_configuration(spec: &ScenarioSpec, cfg: &ConfigurationSpec) -> ScenarioSpec {
+    let mut s = spec.clone();
+    if let Some(opt) = cfg.performance_option {
+        s.migration.performance_option = opt;
+    }
+    if let Some(d) = cfg.smb_direct {
+        s.migration.smb_direct = d;
+    }
+    for h in &mut s.hosts {
+        if cfg.performance_option.is_some() {
+            h.migration.performance_option = None;
+        }
+        if cfg.smb_direct.is_some() {
+            h.migration.smb_direct = None;
+        }
+        if let Some(mode) = cfg.teaming {
+            h.teaming = TeamSpec {
+                mode,
+                algorithm: cfg.teaming_algorithm.unwrap_or(h.teaming.algorithm),
+                members: Vec::new(),
+            };
+        } else if let Some(alg) = cfg.teaming_algorithm {
+            h.teaming.algorithm = alg;
+        }
+        if h.teaming.mode == TeamingMode::None {
+            h.teaming.members.clear();
+        }
+        if let Some(rss) = cfg.rss {
+            for n in &mut h.nics {
+                n.rss = rss;
+            }
+        }
+    }
+    s
+}
+
+/// The migrations a configuration starts: the first `vms` running VMs of the source host.
+pub fn workload(spec: &ScenarioSpec, cfg: &ConfigurationSpec) -> Vec<MigrationReq> {
+    let host = |name: &Option<String>, default: usize| {
+        name.as_ref()
+            .and_then(|n| spec.hosts.iter().position(|h| &h.name == n))
+            .unwrap_or(default)
+    };
+    let from = host(&cfg.from, 0);
+    let to = host(&cfg.to, if from == 0 { 1 } else { 0 });
+    spec.vms
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.host == spec.hosts[from].name && v.state == InitialVmState::Running)
+        .take(cfg.vms as usize)
+        .map(|(vm, _)| MigrationReq { vm, from, to })
+        .collect()
+}
+
+/// Runs one configuration: `trials` solutions, reported at the median throughput.
+pub fn run_configuration(scenario: &Scenario, cfg: &ConfigurationSpec, seed: u64) -> CompareRow {
+    let spec = apply_configuration(&scenario.spec, cfg);
+    let migs = workload(&spec, cfg);
+    let net = NetState::all_up(&spec);
+    let trials = spec.transport.compare_trials.max(1);
+    let mut results: Vec<Solution> = (0..trials)
+        .map(|t| {
+            let trial_seed = SimRng::fork(seed, &format!("compare/{}/{t}", cfg.id)).next_u64();
+            solve(&spec, &migs, &net, trial_seed)
+        })
+        .collect();
+    results.sort_by(|a, b| a.total_memory_gbps().total_cmp(&b.total_memory_gbps()));
+    let min = results.first().map_or(0.0, Solution::total_memory_gbps);
+    let max = results.last().map_or(0.0, Solution::total_memory_gbps);
+    let median = &results[results.len() / 2];
+    let from = migs.first().map_or(0, |m| m.from);
+    let to = migs.first().map_or(1, |m| m.to);
+    let memory: f64 = migs.iter().map(|m| spec.vms[m.vm].memory.as_f64()).sum();
+    let rate: f64 = median.migrations.iter().map(|m| m.memory_bytes_per_s).sum();
+    CompareRow {
+        id: cfg.id.clone(),
+        name: if cfg.name.is_empty() {
+            cfg.id.clone()
+        } else {
+            cfg.name.clone()
+        },
+        throughput_gbps: median.total_memory_gbps(),
+        throughput_min_gbps: min,
+        throughput_max_gbps: max,
+        cpu_src_pct: median.hosts.get(from).map_or(0.0, |h| h.cpu_pct),
+        cpu_dst_pct: median.hosts.get(to).map_or(0.0, |h| h.cpu_pct),
+        duration_s: if rate > 0.0 {
+            memory / rate
+        } else {
+            f64::INFINITY
+        },
+        path: median
+            .migrations
+            .first()
+            .map_or_else(String::new, |m| m.path.clone()),
+        vms: migs.len() as u32,
+        trials,
+        reference: cfg.reference.clone(),
+    }
+}
+
+pub fn compare(scenario: &Scenario, seed: u64) -> CompareReport {
+    CompareReport {
+        scenario: scenario.spec.name.clone(),
+        seed,
+        rows: scenario
+            .spec
+            .configurations
+            .iter()
+            .map(|c| run_configuration(scenario, c, seed))
+            .collect(),
+    }
+}
+
+/// `compare.csv`: one row per configuration; documented in docs/transport-model.md.
+pub fn compare_csv(report: &CompareReport) -> String {
+    use crate::report::csv_field;
+    let mut out = String::from(
+        "id,name,throughput_gbps,throughput_min_gbps,throughput_max_gbps,cpu_src_pct,cpu_dst_pct,duration_s,vms,path,reference_throughput_gbps,reference_cpu_pct\n",
+    );
+    for r in &report.rows {
+        let (rt, rc) = r
+            .reference
+            .as_ref()
+            .map_or((None, None), |f| (f.throughput_gbps, f.cpu_pct));
+        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "{},{},{:.3},{:.3},{:.3},{:.2},{:.2},{:.2},{},{},{},{}\n",
+            csv_field(&r.id),
+            csv_field(&r.name),
+            r.throughput_gbps,
+            r.throughput_min_gbps,
+            r.throughput_max_gbps,
+            r.cpu_src_pct,
+            r.cpu_dst_pct,
+            r.duration_s,
+            r.vms,
+            csv_field(&r.path),
+            opt(rt),
+            opt(rc)
+        ));
+    }
+    out
+}
