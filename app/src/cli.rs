@@ -85,6 +85,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut sim = Simulation::new(scenario, seed);
     sim.advance_to(SimTime::ZERO + until);
     let report = Report::from_simulation(&sim);
+    for m in &report.migrations {
+        if let Some(w) = &m.forecast.warning {
+            eprintln!("warning: {} → {}: {w}", m.vm, m.to);
+            for r in &m.forecast.remedies {
+                eprintln!("  what would help: {r}");
+            }
+        }
+    }
 
     if let Some(dir) = &args.csv {
         std::fs::create_dir_all(dir)
@@ -227,5 +235,22 @@ fn print_summary(report: &Report) {
     println!("vms:");
     for (name, v) in &report.vms.0 {
         println!("  {name:<12} {:?} on {}", v.state, v.host);
+    }
+    if !report.migrations.is_empty() {
+        println!("migrations:");
+        for m in &report.migrations {
+            println!(
+                "  {:<12} {} → {}  {:<9} {:>3} pass(es)  pause {:>8}  total {:>8}  avg {:5.2} Gbps  {}",
+                m.vm,
+                m.from,
+                m.to,
+                m.outcome.as_deref().unwrap_or(&m.phase),
+                m.iterations,
+                m.downtime_ms.map_or("-".into(), |d| format!("{d:.1} ms")),
+                m.total_time_ms.map_or("-".into(), |d| format!("{:.1} s", d / 1e3)),
+                m.avg_gbps,
+                m.reason.as_deref().unwrap_or(&m.path)
+            );
+        }
     }
 }

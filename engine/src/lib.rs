@@ -8,6 +8,7 @@
 pub mod command;
 pub mod compare;
 pub mod kernel;
+pub mod precopy;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -39,20 +39,83 @@ pub struct VmReport {
     pub state: crate::sim::VmState,
 }
 
-/// One finished or running live migration (filled by the migration engine).
+/// One live migration, named like QEMU's `query-migrate` where the meaning is the same.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MigrationReport {
     pub vm: String,
     pub from: String,
     pub to: String,
-    pub start_s: f64,
+    /// Queued, Setup, Precopy, SwitchOver, Resume, Cleanup, Completed or Failed.
+    pub phase: String,
+    pub requested_s: f64,
+    pub start_s: Option<f64>,
     pub end_s: Option<f64>,
-    pub outcome: String,
-    pub bytes: u64,
-    pub iterations: u32,
-    pub downtime_ms: f64,
-    pub avg_gbps: f64,
+    /// `completed`, `failed`, or null while it runs.
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
     pub path: String,
+    /// Guest memory size.
+    pub total_bytes: u64,
+    /// Guest-memory bytes sent in all passes and the switch-over (QEMU `transferred`).
+    pub bytes: u64,
+    /// Bytes left in the current pass (QEMU `remaining`).
+    pub remaining_bytes: u64,
+    /// Bytes on the wire after compression.
+    pub wire_bytes: u64,
+    /// Pre-copy passes completed (QEMU `dirty-sync-count`).
+    pub iterations: u32,
+    pub dirty_rate_bytes_per_s: f64,
+    pub expected_downtime_ms: f64,
+    /// The pause the VM felt (QEMU `downtime`), null if it never paused.
+    pub downtime_ms: Option<f64>,
+    pub setup_time_ms: Option<f64>,
+    pub total_time_ms: Option<f64>,
+    pub avg_gbps: f64,
+    pub peak_gbps: f64,
+    /// (t_s, Gbit/s) at each change of rate.
+    pub rate_gbps: Vec<(f64, f64)>,
+    pub forecast: crate::precopy::Forecast,
+}
+
+impl MigrationReport {
+    pub fn of(sim: &Simulation, m: &crate::sim::Migration) -> MigrationReport {
+        let spec = &sim.scenario().spec;
+        let v = &spec.vms[m.vm];
+        let ms = |d: crate::SimDuration| d.as_millis_f64();
+        MigrationReport {
+            vm: v.name.clone(),
+            from: spec.hosts[m.from].name.clone(),
+            to: spec.hosts[m.to].name.clone(),
+            phase: format!("{:?}", m.phase),
+            requested_s: m.requested.as_secs_f64(),
+            start_s: m.started.map(|t| t.as_secs_f64()),
+            end_s: m.ended.map(|t| t.as_secs_f64()),
+            outcome: m.outcome.clone(),
+            reason: m.reason.clone(),
+            path: m.path.clone(),
+            total_bytes: v.memory.0,
+            bytes: m.transferred.round() as u64,
+            remaining_bytes: m.stage_left.round() as u64,
+            wire_bytes: m.wire_bytes.round() as u64,
+            iterations: m.passes,
+            dirty_rate_bytes_per_s: v.dirty_rate.0,
+            expected_downtime_ms: m.forecast.pause_ms,
+            downtime_ms: m.downtime.map(ms),
+            setup_time_ms: m.setup_time.map(ms),
+            total_time_ms: match (m.started, m.ended) {
+                (Some(a), Some(b)) => Some(ms(b.since(a))),
+                _ => None,
+            },
+            avg_gbps: if m.transfer_time_s > 0.0 {
+                m.transferred * 8.0 / 1e9 / m.transfer_time_s
+            } else {
+                0.0
+            },
+            peak_gbps: m.peak_rate * 8.0 / 1e9,
+            rate_gbps: m.rate_history.iter().map(|(t, g)| (t.as_secs_f64(), *g)).collect(),
+            forecast: m.forecast.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -113,7 +176,7 @@ impl Report {
             rng: RNG_ALGORITHM,
             until_s: sim.now().as_secs_f64(),
             events: sim.events().to_vec(),
-            migrations: Vec::new(),
+            migrations: sim.migrations().iter().map(|m| MigrationReport::of(sim, m)).collect(),
             nodes: Named(nodes),
             vms: Named(vms),
             series: sim.series().clone(),

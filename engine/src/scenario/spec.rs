@@ -264,6 +264,16 @@ pub struct MigrationSettings {
     pub max_passes: u32,
     /// Whether SMB may use RDMA (SMB Direct) when both ends have RDMA NICs.
     pub smb_direct: bool,
+    /// The switch-over starts once the dirty remainder can be sent within this pause.
+    pub target_pause: SimDuration,
+    /// Connection, configuration transfer, skeleton VM and memory allocation on the destination.
+    pub setup: SimDuration,
+    /// Processor and device state copied during the switch-over.
+    pub device_state: Bytes,
+    /// Fixed part of the pause: suspend, resume on the destination, storage handles, ARP.
+    pub switchover_overhead: SimDuration,
+    /// Source clean-up after the VM runs on the destination.
+    pub cleanup: SimDuration,
 }
 
 impl Default for MigrationSettings {
@@ -273,6 +283,11 @@ impl Default for MigrationSettings {
             max_simultaneous: 2,
             max_passes: 5,
             smb_direct: true,
+            target_pause: SimDuration::from_millis(100),
+            setup: SimDuration::from_millis(1500),
+            device_state: Bytes::mib(2),
+            switchover_overhead: SimDuration::from_millis(15),
+            cleanup: SimDuration::from_millis(500),
         }
     }
 }
@@ -289,6 +304,16 @@ pub struct MigrationOverrides {
     pub max_passes: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smb_direct: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_pause: Option<SimDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup: Option<SimDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_state: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switchover_overhead: Option<SimDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<SimDuration>,
 }
 
 impl MigrationSettings {
@@ -298,6 +323,11 @@ impl MigrationSettings {
             max_simultaneous: o.max_simultaneous.unwrap_or(self.max_simultaneous),
             max_passes: o.max_passes.unwrap_or(self.max_passes),
             smb_direct: o.smb_direct.unwrap_or(self.smb_direct),
+            target_pause: o.target_pause.unwrap_or(self.target_pause),
+            setup: o.setup.unwrap_or(self.setup),
+            device_state: o.device_state.unwrap_or(self.device_state),
+            switchover_overhead: o.switchover_overhead.unwrap_or(self.switchover_overhead),
+            cleanup: o.cleanup.unwrap_or(self.cleanup),
         }
     }
 }

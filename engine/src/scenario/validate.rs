@@ -423,17 +423,20 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
 
 fn validate_migration(p: &P, m: &MigrationSettings) -> Result<(), Fail> {
     range_u32(&p.k("max_simultaneous"), m.max_simultaneous, 1, 512)?;
-    range_u32(&p.k("max_passes"), m.max_passes, 1, 100)
+    range_u32(&p.k("max_passes"), m.max_passes, 1, 100)?;
+    range_ms(&p.k("target_pause"), m.target_pause, 1, 60_000)?;
+    range_ms(&p.k("setup"), m.setup, 0, 3_600_000)?;
+    range_ms(&p.k("switchover_overhead"), m.switchover_overhead, 0, 60_000)?;
+    range_ms(&p.k("cleanup"), m.cleanup, 0, 3_600_000)?;
+    if m.device_state.0 > 64 * crate::units::Bytes::GIB {
+        return p.k("device_state").fail("is more than 64GiB");
+    }
+    Ok(())
 }
 
 fn validate_migration_overrides(p: &P, m: &MigrationOverrides) -> Result<(), Fail> {
-    if let Some(v) = m.max_simultaneous {
-        range_u32(&p.k("max_simultaneous"), v, 1, 512)?;
-    }
-    if let Some(v) = m.max_passes {
-        range_u32(&p.k("max_passes"), v, 1, 100)?;
-    }
-    Ok(())
+    // Check the overrides as they would apply on top of the defaults.
+    validate_migration(p, &MigrationSettings::default().with(m))
 }
 
 fn script_command(

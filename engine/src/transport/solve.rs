@@ -46,6 +46,11 @@ pub struct MigrationResult {
     pub path: String,
     /// Connections carrying this migration (shared with others for an SMB session).
     pub connections: usize,
+    /// Whether it is one TCP connection (TCP/IP or Compression): bound to one interface.
+    pub tcp: bool,
+    /// Member NICs (indices) of the interfaces used at the source and the destination.
+    pub src_nics: Vec<usize>,
+    pub dst_nics: Vec<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -329,6 +334,9 @@ struct Group {
     path: String,
     ratio: f64,
     connections: usize,
+    tcp: bool,
+    src_nics: Vec<usize>,
+    dst_nics: Vec<usize>,
 }
 
 /// Ephemeral ports per source host: sequential from a seeded random start, as Windows allocates.
@@ -404,7 +412,7 @@ pub fn solve(spec: &ScenarioSpec, migs: &[MigrationReq], net: &NetState, seed: u
                 for &j in &members {
                     group_of[j] = g;
                 }
-                let (path, n) = smb_flows(
+                let (path, n, src_nics, dst_nics) = smb_flows(
                     p,
                     spec,
                     m.from,
@@ -424,6 +432,9 @@ pub fn solve(spec: &ScenarioSpec, migs: &[MigrationReq], net: &NetState, seed: u
                     path,
                     ratio: 1.0,
                     connections: n,
+                    tcp: false,
+                    src_nics,
+                    dst_nics,
                 });
             }
             opt @ (PerformanceOption::TcpIp | PerformanceOption::Compression) => {
@@ -438,7 +449,7 @@ pub fn solve(spec: &ScenarioSpec, migs: &[MigrationReq], net: &NetState, seed: u
                 workers_used[m.from] += 1;
                 let worker_dst = worker_lp(&cpus[m.to], &rss[m.to], workers_used[m.to]);
                 workers_used[m.to] += 1;
-                let (path, n) = tcp_flow(
+                let (path, n, src_nics, dst_nics) = tcp_flow(
                     p, m.from, m.to, src, dst, &ifaces, &rss, &cpus, ratio, worker_src, worker_dst,
                     opt, &mut ports, &mut b, &mut flows, g, mi,
                 );
@@ -447,6 +458,9 @@ pub fn solve(spec: &ScenarioSpec, migs: &[MigrationReq], net: &NetState, seed: u
                     path,
                     ratio,
                     connections: n,
+                    tcp: true,
+                    src_nics,
+                    dst_nics,
                 });
             }
         }
@@ -497,6 +511,9 @@ pub fn solve(spec: &ScenarioSpec, migs: &[MigrationReq], net: &NetState, seed: u
                 compression_ratio: g.ratio,
                 path: g.path.clone(),
                 connections: g.connections,
+                tcp: g.tcp,
+                src_nics: g.src_nics.clone(),
+                dst_nics: g.dst_nics.clone(),
             }
         })
         .collect();
@@ -741,7 +758,7 @@ fn tcp_flow(
     flows: &mut Vec<Flow>,
     group: usize,
     mi: usize,
-) -> (String, usize) {
+) -> (String, usize, Vec<usize>, Vec<usize>) {
     // TCP/IP uses one interface: the fastest (the first on a tie), others are fallback only.
     let pick = |list: &[Iface]| {
         list.iter()
@@ -754,7 +771,7 @@ fn tcp_flow(
             .map(|(i, f)| (i, f.clone()))
     };
     let (Some((si, s_if)), Some((_, d_if))) = (pick(&ifaces[from]), pick(&ifaces[to])) else {
-        return ("no network path (every NIC is down or uncabled)".into(), 0);
+        return ("no network path (every NIC is down or uncabled)".into(), 0, Vec::new(), Vec::new());
     };
     let key = FlowKey {
         src_ip: ip(from, s_if.members[0]),
@@ -834,7 +851,7 @@ fn tcp_flow(
             src.nics[s_nic].name, dst.nics[d_nic].name
         ),
     };
-    (via, 1)
+    (via, 1, s_if.members.clone(), d_if.members.clone())
 }
 
 /// Cost multiplier for receive work on `lp`. Tuned (NUMA-aware) RSS placed on the other socket
@@ -884,7 +901,7 @@ fn smb_flows(
     flows: &mut Vec<Flow>,
     group: usize,
     mi: usize,
-) -> (String, usize) {
+) -> (String, usize, Vec<usize>, Vec<usize>) {
     let (src, dst) = (&spec.hosts[from], &spec.hosts[to]);
     let class = |f: &Iface, rdma_ok: bool| {
         if rdma_ok && f.rdma != RdmaKind::None {
@@ -901,7 +918,7 @@ fn smb_flows(
     // Multichannel uses only the best class both ends have, and within it the fastest speed.
     let best = |list: &[Iface]| list.iter().map(|f| class(f, rdma_ok)).max();
     let (Some(bs), Some(bd)) = (best(&ifaces[from]), best(&ifaces[to])) else {
-        return ("no network path (every NIC is down or uncabled)".into(), 0);
+        return ("no network path (every NIC is down or uncabled)".into(), 0, Vec::new(), Vec::new());
     };
     let cls = bs.min(bd);
     let pick = |list: &[Iface]| -> Vec<(usize, Iface)> {
@@ -1059,5 +1076,8 @@ fn smb_flows(
     if pfc_note {
         path.push_str(" — RoCE without PFC: degraded");
     }
-    (path, count)
+    let members = |list: &[(usize, Iface)]| -> Vec<usize> {
+        list.iter().take(pairs).flat_map(|(_, f)| f.members.iter().copied()).collect()
+    };
+    (path, count, members(&s_list), members(&d_list))
 }

@@ -11,7 +11,13 @@
 //! plug in here; until they land, commands change the components they name (service, power, NICs,
 //! networks, storage) and say so in the log, and node and VM states keep their starting values.
 
+mod migration;
+
+pub use migration::{Migration, Phase};
+use migration::Book;
+
 use crate::command::{Command, CommandKind, TimedCommand};
+use crate::transport::NetState;
 use crate::kernel::{EventClass, EventQueue};
 use crate::rng::SimRng;
 use crate::scenario::{InitialVmState, Scenario};
@@ -146,6 +152,8 @@ pub enum CommandError {
     UnknownStorage(String),
     #[error("{vm} already runs on {host}")]
     AlreadyThere { vm: String, host: String },
+    #[error("{0}")]
+    Refused(String),
 }
 
 #[derive(Clone, Debug)]
@@ -153,6 +161,8 @@ enum Pending {
     /// Index into the scenario's script.
     Script(usize),
     Sample,
+    /// A migration's current phase ends (stale if the generation moved on).
+    Migration { id: usize, generation: u64 },
 }
 
 #[derive(Clone, Debug)]
@@ -187,12 +197,17 @@ pub struct Simulation {
     series: Series,
     /// Commands applied through [`Simulation::apply`] (not the script), for sessions.
     history: Vec<TimedCommand>,
+    /// Every migration ever requested, in request order.
+    migrations: Vec<Migration>,
+    /// Slots, phase indexes and the latest transport results.
+    book: Book,
 }
 
 impl Simulation {
     /// Starts a lab at time zero with the scenario's script queued.
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
         let spec = &scenario.spec;
+        let book = Book::new(spec);
         let nodes = spec
             .hosts
             .iter()
@@ -238,6 +253,24 @@ impl Simulation {
             log: Vec::new(),
             series,
             history: Vec::new(),
+            migrations: Vec::new(),
+            book,
+        }
+    }
+
+    /// Every migration requested so far, in request order.
+    pub fn migrations(&self) -> &[Migration] {
+        &self.migrations
+    }
+
+    /// Which NICs carry traffic now: plugged, on a powered node whose networks are not cut.
+    pub fn net_state(&self) -> NetState {
+        NetState {
+            nic_up: self
+                .nodes
+                .iter()
+                .map(|n| n.nic_plugged.iter().map(|&p| p && n.powered && !n.networks_cut).collect())
+                .collect(),
         }
     }
 
@@ -263,7 +296,9 @@ impl Simulation {
 
     /// Applies a user command at the current time. Refused commands change nothing.
     pub fn apply(&mut self, cmd: Command) -> Result<(), CommandError> {
-        self.execute(&cmd)?;
+        let r = self.execute(&cmd);
+        self.reflow();
+        r?;
         self.history.push(TimedCommand {
             at: self.now.since(SimTime::ZERO),
             command: cmd,
@@ -293,11 +328,17 @@ impl Simulation {
                     }
                 }
                 Pending::Sample => {
+                    self.reflow();
                     self.sample();
                     let step = self.scenario.spec.sample_step;
                     self.queue
                         .schedule(at + step, EventClass::Sample, Pending::Sample);
                 }
+                Pending::Migration { id, generation } => self.migration_step(id, generation),
+            }
+            // Rates change once per instant, after everything that happens at it.
+            if self.queue.peek_time().is_none_or(|next| next > at) {
+                self.reflow();
             }
         }
         self.now = t;
@@ -401,12 +442,8 @@ impl Simulation {
                     .vm(vm)
                     .ok_or_else(|| CommandError::UnknownVm(vm.clone()))?;
                 let ti = self.node_index(to)?;
-                if self.vms[vi].host == ti {
-                    return Err(CommandError::AlreadyThere {
-                        vm: vm.clone(),
-                        host: to.clone(),
-                    });
-                }
+                // Logs its own request line (with the forecast).
+                return self.request_migration(vi, ti);
             }
             CrashClusterService { node } => {
                 let i = self.node_index(node)?;
@@ -423,6 +460,11 @@ impl Simulation {
             PowerOff { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].powered = false;
+                for v in &mut self.vms {
+                    if v.host == i {
+                        v.state = VmState::Off;
+                    }
+                }
             }
             PowerOn { node } => {
                 let i = self.node_index(node)?;
@@ -465,6 +507,9 @@ impl Simulation {
             CommandKind::Operation => EventKind::Operation,
         };
         self.push_event(kind, cmd.subject().to_string(), cmd.describe(), None);
+        if !self.migrations.is_empty() {
+            self.migrations_after_fault();
+        }
         Ok(())
     }
 
@@ -484,8 +529,8 @@ impl Simulation {
         });
     }
 
-    /// Records one row of the series. Columns are created on first use and padded, so a column
-    /// that appears later still lines up with `t_s`.
+    /// Records one row of the series. Every column gets a value in every row (0 before it first
+    /// appears), so columns always line up with `t_s`.
     fn sample(&mut self) {
         let row = self.series.t_s.len();
         self.series.t_s.push(self.now.as_secs_f64());
@@ -497,23 +542,33 @@ impl Simulation {
                 *c += 1;
             }
         }
+        let spec = &self.scenario.spec;
         let mut values: Vec<(String, f64)> = Vec::new();
-        for ((h, n), vms) in self
-            .scenario
-            .spec
-            .hosts
-            .iter()
-            .zip(&self.nodes)
-            .zip(running)
-        {
+        for (hi, ((h, n), vms)) in spec.hosts.iter().zip(&self.nodes).zip(running).enumerate() {
             let healthy = n.powered && n.service == ServiceState::Running && !n.networks_cut;
             values.push((format!("{}.healthy", h.name), f64::from(u8::from(healthy))));
             values.push((format!("{}.vms_running", h.name), vms as f64));
+            values.push((format!("{}.lm_cpu_pct", h.name), self.book.host_cpu[hi]));
+            for (ni, nic) in h.nics.iter().enumerate() {
+                let l = &self.book.host_links[hi][ni];
+                let g = |b: f64| b * 8.0 / 1e9;
+                values.push((format!("{}.{}.tx_gbps", h.name, nic.name), g(l.tx_bytes_per_s)));
+                values.push((format!("{}.{}.rx_gbps", h.name, nic.name), g(l.rx_bytes_per_s)));
+            }
         }
+        let active = self.book.holding.len();
+        let queued = self.book.queued.len();
+        let lm: f64 = self.book.transferring.iter().map(|&i| self.migrations[i].rate).sum();
+        values.push(("migrations_active".into(), active as f64));
+        values.push(("migrations_queued".into(), queued as f64));
+        values.push(("lm_gbps".into(), lm * 8.0 / 1e9));
         for (name, v) in values {
             let col = self.series.columns.entry(name).or_default();
             col.resize(row, 0.0);
             col.push(v);
+        }
+        for col in self.series.columns.values_mut() {
+            col.resize(row + 1, 0.0);
         }
     }
 }

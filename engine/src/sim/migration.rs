@@ -1,0 +1,602 @@
+//! The live-migration engine inside the simulation: queueing by host slots, setup, pre-copy
+//! passes at rates from the transport model, switch-over, resume and clean-up, and failures in
+//! flight.
+//!
+//! Invariants:
+//! - a VM is owned by exactly one host at every instant: the owner changes only when a
+//!   switch-over completes; a failure before that leaves the VM on its source;
+//! - a migration holds one slot on its source and one on its destination from start to clean-up
+//!   end; queued migrations start in request order when both hosts have a free slot;
+//! - rates are recomputed (all active migrations together) whenever a transfer starts or stops or
+//!   the network changes; bytes already sent are settled at the old rate first.
+
+use super::{EventKind, Pending, Simulation, VmState};
+use crate::kernel::EventClass;
+use crate::precopy::{self, Forecast, Next, RemedyHints};
+use crate::scenario::{MigrationSettings, PerformanceOption, RdmaKind, TeamingMode};
+use crate::time::{SimDuration, SimTime};
+use crate::transport::{MigrationReq, solve};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Queued,
+    Setup,
+    /// Pre-copy pass `n` (1-based) in progress.
+    Precopy,
+    /// VM paused, remainder and device state on the wire.
+    SwitchOver,
+    /// Fixed part of the pause: resume on the destination.
+    Resume,
+    /// VM runs on the destination; the source cleans up.
+    Cleanup,
+    Completed,
+    Failed,
+}
+
+impl Phase {
+    pub fn holds_slot(self) -> bool {
+        matches!(self, Phase::Setup | Phase::Precopy | Phase::SwitchOver | Phase::Resume | Phase::Cleanup)
+    }
+    pub fn transfers(self) -> bool {
+        matches!(self, Phase::Precopy | Phase::SwitchOver)
+    }
+    pub fn finished(self) -> bool {
+        matches!(self, Phase::Completed | Phase::Failed)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Migration {
+    pub vm: usize,
+    pub from: usize,
+    pub to: usize,
+    pub settings: MigrationSettings,
+    pub phase: Phase,
+    pub requested: SimTime,
+    pub started: Option<SimTime>,
+    pub ended: Option<SimTime>,
+    /// Passes completed (QEMU's dirty-sync count).
+    pub passes: u32,
+    /// Bytes in the current pass or switch-over, and what is left of them.
+    pub stage_bytes: f64,
+    pub stage_left: f64,
+    pub stage_started: SimTime,
+    /// Guest-memory bytes per second now.
+    pub rate: f64,
+    pub last_settle: SimTime,
+    /// Guest-memory bytes sent so far.
+    pub transferred: f64,
+    pub wire_bytes: f64,
+    /// Compression ratio on the wire (1 without compression).
+    pub ratio: f64,
+    pub peak_rate: f64,
+    pub transfer_time_s: f64,
+    pub pause_started: Option<SimTime>,
+    pub downtime: Option<SimDuration>,
+    pub setup_time: Option<SimDuration>,
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub path: String,
+    /// Member NICs (indices) of the TCP interface at each end, for failure detection.
+    pub src_nics: Vec<usize>,
+    pub dst_nics: Vec<usize>,
+    pub tcp: bool,
+    pub forecast: Forecast,
+    /// (time, Gbit/s) each time the rate changed.
+    pub rate_history: Vec<(SimTime, f64)>,
+    /// Events for this migration older than this generation are stale.
+    pub generation: u64,
+}
+
+impl Simulation {
+    /// Requests a live migration; it starts now or queues behind others. Errors change nothing.
+    pub(super) fn request_migration(&mut self, vm: usize, to: usize) -> Result<(), super::CommandError> {
+        use super::CommandError as E;
+        let spec = &self.scenario.spec;
+        let v = &self.vms[vm];
+        let vm_name = spec.vms[vm].name.clone();
+        if v.host == to {
+            return Err(E::AlreadyThere {
+                vm: vm_name,
+                host: spec.hosts[to].name.clone(),
+            });
+        }
+        if self.book.vm_busy[vm] {
+            return Err(E::Refused(format!("{vm_name} is already being migrated")));
+        }
+        if !matches!(v.state, VmState::Running) {
+            return Err(E::Refused(format!("{vm_name} is {:?}: only running VMs live-migrate", v.state)));
+        }
+        if let Some(why) = self.host_unavailable(to) {
+            return Err(E::Refused(format!("{} {why}", spec.hosts[to].name)));
+        }
+        let from = v.host;
+        let settings = self.scenario.migration_settings(from);
+        let forecast = self.forecast_for(vm, from, to, &settings);
+        let m = Migration {
+            vm,
+            from,
+            to,
+            settings,
+            phase: Phase::Queued,
+            requested: self.now,
+            started: None,
+            ended: None,
+            passes: 0,
+            stage_bytes: 0.0,
+            stage_left: 0.0,
+            stage_started: self.now,
+            rate: 0.0,
+            last_settle: self.now,
+            transferred: 0.0,
+            wire_bytes: 0.0,
+            ratio: 1.0,
+            peak_rate: 0.0,
+            transfer_time_s: 0.0,
+            pause_started: None,
+            downtime: None,
+            setup_time: None,
+            outcome: None,
+            reason: None,
+            path: String::new(),
+            src_nics: Vec::new(),
+            dst_nics: Vec::new(),
+            tcp: false,
+            forecast,
+            rate_history: Vec::new(),
+            generation: 0,
+        };
+        let detail = match &m.forecast.warning {
+            Some(w) => format!(
+                "live migration to {} requested; forecast: {w}",
+                self.scenario.spec.hosts[to].name
+            ),
+            None => format!(
+                "live migration to {} requested; forecast: {} pass(es), {:.1} s, pause {:.0} ms",
+                self.scenario.spec.hosts[to].name, m.forecast.passes, m.forecast.total_s, m.forecast.pause_ms
+            ),
+        };
+        let id = self.migrations.len();
+        self.migrations.push(m);
+        self.book.queued.insert(id);
+        self.book.vm_busy[vm] = true;
+        self.push_event(EventKind::Operation, vm_name, detail, None);
+        self.start_queued();
+        Ok(())
+    }
+
+    /// Why a host cannot take part in a migration right now, if it cannot.
+    pub(super) fn host_unavailable(&self, h: usize) -> Option<&'static str> {
+        let n = &self.nodes[h];
+        if !n.powered {
+            Some("is powered off")
+        } else if n.service != super::ServiceState::Running {
+            Some("has no running cluster service")
+        } else if n.networks_cut {
+            Some("has its networks cut")
+        } else {
+            None
+        }
+    }
+
+    /// The convergence forecast for migrating `vm` now, with everything else that is running.
+    fn forecast_for(&self, vm: usize, from: usize, to: usize, settings: &MigrationSettings) -> Forecast {
+        let spec = &self.scenario.spec;
+        // The migrations already running on the same two hosts share its resources.
+        let mut reqs: Vec<MigrationReq> = self
+            .book
+            .holding
+            .iter()
+            .map(|&i| &self.migrations[i])
+            .filter(|m| m.phase != Phase::Cleanup && [m.from, m.to].iter().any(|h| *h == from || *h == to))
+            .map(|m| MigrationReq { vm: m.vm, from: m.from, to: m.to })
+            .collect();
+        reqs.push(MigrationReq { vm, from, to });
+        let sol = solve(spec, &reqs, &self.net_state(), self.seed);
+        let rate = sol.migrations.last().map_or(0.0, |r| r.memory_bytes_per_s);
+        let v = &spec.vms[vm];
+        let memory = v.memory.as_f64();
+        let ws = v.working_set.map_or(memory, |w| w.as_f64());
+        let rdma_both = [from, to]
+            .iter()
+            .all(|&h| spec.hosts[h].nics.iter().any(|n| n.rdma != RdmaKind::None));
+        let opt = settings.performance_option;
+        let hints = RemedyHints {
+            smb_direct_possible: rdma_both && !(opt == PerformanceOption::Smb && settings.smb_direct),
+            more_channels_possible: spec.hosts[from].nics.len() > 1
+                && (opt != PerformanceOption::Smb || spec.hosts[from].teaming.mode != TeamingMode::None),
+            compression_possible: opt != PerformanceOption::Compression,
+        };
+        precopy::forecast(memory, ws, v.dirty_rate.0, rate, settings, hints)
+    }
+
+    /// Moves a migration to a new phase, keeping slots and the phase indexes in step.
+    fn set_phase(&mut self, id: usize, phase: Phase) {
+        let old = self.migrations[id].phase;
+        let (from, to, vm) = (self.migrations[id].from, self.migrations[id].to, self.migrations[id].vm);
+        if old.holds_slot() && !phase.holds_slot() {
+            self.book.slots[from] -= 1;
+            self.book.slots[to] -= 1;
+            self.book.holding.remove(&id);
+        } else if !old.holds_slot() && phase.holds_slot() {
+            self.book.slots[from] += 1;
+            self.book.slots[to] += 1;
+            self.book.holding.insert(id);
+        }
+        if old.transfers() != phase.transfers() {
+            if phase.transfers() {
+                self.book.transferring.insert(id);
+            } else {
+                self.book.transferring.remove(&id);
+            }
+            self.book.reflow_hosts.insert(from);
+            self.book.reflow_hosts.insert(to);
+        }
+        if old == Phase::Queued {
+            self.book.queued.remove(&id);
+        }
+        if phase.finished() {
+            self.book.vm_busy[vm] = false;
+        }
+        self.migrations[id].phase = phase;
+    }
+
+    /// Starts queued migrations, oldest first, while both of their hosts have a free slot.
+    pub(super) fn start_queued(&mut self) {
+        let queued: Vec<usize> = self.book.queued.iter().copied().collect();
+        for id in queued {
+            let (from, to) = (self.migrations[id].from, self.migrations[id].to);
+            if let Some((h, why)) = self
+                .host_unavailable(to)
+                .map(|w| (to, w))
+                .or(self.host_unavailable(from).map(|w| (from, w)))
+            {
+                let reason = format!("{} {why}", self.scenario.spec.hosts[h].name);
+                self.fail(id, reason);
+                continue;
+            }
+            let max_from = self.book.max_simultaneous[from];
+            let max_to = self.book.max_simultaneous[to];
+            if self.book.slots[from] >= max_from || self.book.slots[to] >= max_to {
+                continue;
+            }
+            let now = self.now;
+            self.set_phase(id, Phase::Setup);
+            let m = &mut self.migrations[id];
+            m.started = Some(now);
+            m.stage_started = now;
+            let setup = m.settings.setup;
+            let vm = m.vm;
+            let detail = format!(
+                "{} → {}: setup",
+                self.scenario.spec.hosts[from].name, self.scenario.spec.hosts[to].name
+            );
+            self.schedule_step(id, now + setup);
+            let name = self.scenario.spec.vms[vm].name.clone();
+            self.push_event(EventKind::MigrationStart, name, detail, None);
+        }
+    }
+
+    fn schedule_step(&mut self, id: usize, at: SimTime) {
+        let m = &mut self.migrations[id];
+        m.generation += 1;
+        let generation = m.generation;
+        self.queue.schedule(at, EventClass::Model, Pending::Migration { id, generation });
+    }
+
+    /// A migration's timer fired: move it to its next phase.
+    pub(super) fn migration_step(&mut self, id: usize, generation: u64) {
+        if self.migrations.get(id).is_none_or(|m| m.generation != generation) {
+            return; // superseded by a rate change or a failure
+        }
+        let now = self.now;
+        let name = self.scenario.spec.vms[self.migrations[id].vm].name.clone();
+        match self.migrations[id].phase {
+            Phase::Setup => {
+                let m = &mut self.migrations[id];
+                m.setup_time = Some(now.since(m.started.unwrap_or(now)));
+                let mem = self.scenario.spec.vms[m.vm].memory.as_f64();
+                m.stage_bytes = mem;
+                m.stage_left = mem;
+                m.stage_started = now;
+                m.last_settle = now;
+                self.set_phase(id, Phase::Precopy);
+                self.push_event(EventKind::MigrationPhase, name, format!("pass 1: {}", fmt_bytes(mem)), None);
+            }
+            Phase::Precopy => {
+                self.settle(id);
+                let spec = &self.scenario.spec;
+                let m = &mut self.migrations[id];
+                let v = &spec.vms[m.vm];
+                let ws = v.working_set.map_or(v.memory.as_f64(), |w| w.as_f64());
+                let dt = now.since(m.stage_started).as_secs_f64();
+                let dirty = precopy::dirtied_bytes(ws, v.dirty_rate.0, dt);
+                m.passes += 1;
+                m.stage_started = now;
+                let detail = match precopy::after_pass(m.passes, dirty, m.rate, &m.settings) {
+                    Next::Pass(b) => {
+                        m.stage_bytes = b;
+                        m.stage_left = b;
+                        format!("pass {}: {} dirtied during pass {}", m.passes + 1, fmt_bytes(b), m.passes)
+                    }
+                    Next::SwitchOver(b) => {
+                        let bytes = precopy::switchover_bytes(b, &m.settings);
+                        m.stage_bytes = bytes;
+                        m.stage_left = bytes;
+                        m.pause_started = Some(now);
+                        format!(
+                            "switch-over after {} pass{}: VM paused, {} left plus device state",
+                            m.passes,
+                            if m.passes == 1 { "" } else { "es" },
+                            fmt_bytes(b)
+                        )
+                    }
+                };
+                if self.migrations[id].pause_started == Some(now) {
+                    self.set_phase(id, Phase::SwitchOver);
+                }
+                self.push_event(EventKind::MigrationPhase, name, detail, None);
+                self.reschedule(id);
+            }
+            Phase::SwitchOver => {
+                self.settle(id);
+                self.set_phase(id, Phase::Resume); // its connections close
+                let m = &mut self.migrations[id];
+                m.stage_left = 0.0;
+                let overhead = m.settings.switchover_overhead;
+                self.schedule_step(id, now + overhead);
+            }
+            Phase::Resume => {
+                let m = &mut self.migrations[id];
+                let pause = now.since(m.pause_started.unwrap_or(now));
+                m.downtime = Some(pause);
+                let (vm, to, cleanup) = (m.vm, m.to, m.settings.cleanup);
+                self.set_phase(id, Phase::Cleanup);
+                // The one instant ownership moves.
+                self.vms[vm].host = to;
+                self.vms[vm].state = VmState::Running;
+                let to_name = self.scenario.spec.hosts[to].name.clone();
+                self.push_event(
+                    EventKind::MigrationPhase,
+                    name,
+                    format!("resumed on {to_name} after a {:.1} ms pause; source cleaning up", pause.as_millis_f64()),
+                    None,
+                );
+                self.schedule_step(id, now + cleanup);
+            }
+            Phase::Cleanup => {
+                self.set_phase(id, Phase::Completed);
+                let m = &mut self.migrations[id];
+                m.ended = Some(now);
+                m.outcome = Some("completed".into());
+                m.generation += 1;
+                let total = now.since(m.started.unwrap_or(now)).as_secs_f64();
+                let avg = if m.transfer_time_s > 0.0 { m.transferred * 8.0 / 1e9 / m.transfer_time_s } else { 0.0 };
+                let detail = format!(
+                    "completed in {total:.1} s: {} pass{}, pause {:.1} ms, {avg:.2} Gbps average",
+                    m.passes,
+                    if m.passes == 1 { "" } else { "es" },
+                    m.downtime.map_or(0.0, |d| d.as_millis_f64())
+                );
+                self.push_event(EventKind::MigrationEnd, name, detail, None);
+                self.start_queued();
+            }
+            Phase::Queued | Phase::Completed | Phase::Failed => {}
+        }
+    }
+
+    /// Counts bytes sent since the last settlement at the current rate.
+    fn settle(&mut self, id: usize) {
+        let now = self.now;
+        let m = &mut self.migrations[id];
+        if m.phase.transfers() {
+            let dt = now.since(m.last_settle).as_secs_f64();
+            let sent = (m.rate * dt).min(m.stage_left);
+            m.stage_left -= sent;
+            m.transferred += sent;
+            m.transfer_time_s += dt;
+            m.wire_bytes += sent / m.ratio.max(1.0);
+        }
+        m.last_settle = now;
+    }
+
+    /// Schedules the end of the current stage of one migration at its current rate.
+    fn reschedule(&mut self, id: usize) {
+        let m = &self.migrations[id];
+        if m.rate > 0.0 && m.phase.transfers() {
+            let secs = m.stage_left / m.rate;
+            let at = self.now + SimDuration::from_secs_f64(secs).max(SimDuration::from_micros(1));
+            self.schedule_step(id, at);
+        } else {
+            // Stalled: no event until the rate changes.
+            self.migrations[id].generation += 1;
+        }
+    }
+
+    /// Recomputes rates where something changed: the transferring migrations connected (through
+    /// shared hosts) to the hosts marked since the last recomputation. Components that share no
+    /// host share no resource, so solving them apart gives the same rates as solving everything.
+    pub(super) fn reflow(&mut self) {
+        let mut guard = 0;
+        while !self.book.reflow_hosts.is_empty() && guard < 8 {
+            guard += 1;
+            let seeds = std::mem::take(&mut self.book.reflow_hosts);
+            self.reflow_component(seeds);
+        }
+    }
+
+    fn reflow_component(&mut self, seeds: std::collections::BTreeSet<usize>) {
+        // Grow the host set over transferring migrations until it is closed.
+        let mut hosts = seeds;
+        let ids: Vec<usize> = loop {
+            let before = hosts.len();
+            let ids: Vec<usize> = self
+                .book
+                .transferring
+                .iter()
+                .copied()
+                .filter(|&i| hosts.contains(&self.migrations[i].from) || hosts.contains(&self.migrations[i].to))
+                .collect();
+            for &i in &ids {
+                hosts.insert(self.migrations[i].from);
+                hosts.insert(self.migrations[i].to);
+            }
+            if hosts.len() == before {
+                break ids;
+            }
+        };
+        for &id in &ids {
+            self.settle(id);
+        }
+        let reqs: Vec<MigrationReq> = ids
+            .iter()
+            .map(|&i| {
+                let m = &self.migrations[i];
+                MigrationReq { vm: m.vm, from: m.from, to: m.to }
+            })
+            .collect();
+        let sol = solve(&self.scenario.spec, &reqs, &self.net_state(), self.seed);
+        for &h in &hosts {
+            self.book.host_cpu[h] = sol.hosts[h].cpu_pct;
+            self.book.host_links[h].clone_from(&sol.links[h]);
+        }
+        let mut no_path = Vec::new();
+        for (k, &id) in ids.iter().enumerate() {
+            let r = &sol.migrations[k];
+            let now = self.now;
+            let m = &mut self.migrations[id];
+            if m.path.is_empty() {
+                m.path = r.path.clone();
+                m.tcp = r.tcp;
+                m.src_nics = r.src_nics.clone();
+                m.dst_nics = r.dst_nics.clone();
+            }
+            m.ratio = r.compression_ratio;
+            if r.connections == 0 {
+                no_path.push(id);
+            }
+            if (r.memory_bytes_per_s - m.rate).abs() > 1e-6 || m.rate_history.is_empty() {
+                m.rate_history.push((now, r.memory_bytes_per_s * 8.0 / 1e9));
+            }
+            m.rate = r.memory_bytes_per_s;
+            m.peak_rate = m.peak_rate.max(m.rate);
+            self.reschedule(id);
+        }
+        for id in no_path {
+            self.fail(id, "no network path left between the hosts".into());
+        }
+    }
+
+    /// Ends a migration unsuccessfully. The VM stays on (or returns to) its source.
+    pub(super) fn fail(&mut self, id: usize, reason: String) {
+        if self.migrations[id].phase.finished() || self.migrations[id].phase == Phase::Cleanup {
+            return; // after resume the VM already runs on the destination: nothing to undo
+        }
+        self.settle(id);
+        let now = self.now;
+        self.set_phase(id, Phase::Failed);
+        let m = &mut self.migrations[id];
+        m.ended = Some(now);
+        m.outcome = Some("failed".into());
+        m.reason = Some(reason.clone());
+        m.generation += 1;
+        let (vm, from) = (m.vm, m.from);
+        if m.pause_started.is_some() {
+            m.downtime = Some(now.since(m.pause_started.unwrap_or(now)));
+        }
+        // The source stays the authoritative copy: the VM resumes there if the host is alive.
+        self.vms[vm].host = from;
+        if !self.nodes[from].powered {
+            self.vms[vm].state = VmState::Off;
+        }
+        let name = self.scenario.spec.vms[vm].name.clone();
+        let from_name = self.scenario.spec.hosts[from].name.clone();
+        self.push_event(
+            EventKind::MigrationEnd,
+            name,
+            format!("failed: {reason}; the VM stays on {from_name}"),
+            None,
+        );
+        self.start_queued();
+    }
+
+    /// After a fault: fail what can no longer continue, then let the rest re-route.
+    pub(super) fn migrations_after_fault(&mut self) {
+        let net = self.net_state();
+        let holding: Vec<usize> = self.book.holding.iter().copied().collect();
+        for id in holding {
+            let m = &self.migrations[id];
+            if !m.phase.holds_slot() {
+                continue;
+            }
+            let (from, to) = (m.from, m.to);
+            if let Some(why) = self.host_unavailable(from) {
+                let r = format!("source {} {why}", self.scenario.spec.hosts[from].name);
+                self.fail(id, r);
+                continue;
+            }
+            if let Some(why) = self.host_unavailable(to) {
+                let r = format!("destination {} {why}", self.scenario.spec.hosts[to].name);
+                self.fail(id, r);
+                continue;
+            }
+            let m = &self.migrations[id];
+            if m.tcp && m.phase.transfers() {
+                // A TCP connection cannot move to another interface; a team re-hashes inside itself.
+                let down = |h: usize, nics: &[usize]| !nics.is_empty() && nics.iter().all(|&n| !net.nic_up[h].get(n).copied().unwrap_or(false));
+                if down(from, &m.src_nics) || down(to, &m.dst_nics) {
+                    let r = "its TCP connection's NIC went down".to_string();
+                    self.fail(id, r);
+                }
+            }
+        }
+        // The network changed: every transferring migration may re-route.
+        let hosts: Vec<usize> = self.book.transferring.iter().flat_map(|&i| [self.migrations[i].from, self.migrations[i].to]).collect();
+        self.book.reflow_hosts.extend(hosts);
+        self.start_queued();
+    }
+}
+
+/// Indexes and counters that keep the engine fast with thousands of migrations.
+#[derive(Clone, Debug, Default)]
+pub struct Book {
+    pub slots: Vec<u32>,
+    pub max_simultaneous: Vec<u32>,
+    pub queued: std::collections::BTreeSet<usize>,
+    pub holding: std::collections::BTreeSet<usize>,
+    pub transferring: std::collections::BTreeSet<usize>,
+    pub vm_busy: Vec<bool>,
+    /// Hosts whose migrations' rates must be recomputed before time moves on.
+    pub reflow_hosts: std::collections::BTreeSet<usize>,
+    /// Latest live-migration CPU % and link use per host.
+    pub host_cpu: Vec<f64>,
+    pub host_links: Vec<Vec<crate::transport::LinkUse>>,
+}
+
+impl Book {
+    pub fn new(spec: &crate::scenario::ScenarioSpec) -> Book {
+        Book {
+            slots: vec![0; spec.hosts.len()],
+            max_simultaneous: spec
+                .hosts
+                .iter()
+                .map(|h| spec.migration.with(&h.migration).max_simultaneous)
+                .collect(),
+            vm_busy: vec![false; spec.vms.len()],
+            host_cpu: vec![0.0; spec.hosts.len()],
+            host_links: spec.hosts.iter().map(|h| vec![Default::default(); h.nics.len()]).collect(),
+            ..Book::default()
+        }
+    }
+}
+
+fn fmt_bytes(b: f64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if b >= 1024.0 * MIB {
+        format!("{:.2} GiB", b / (1024.0 * MIB))
+    } else if b >= MIB {
+        format!("{:.1} MiB", b / MIB)
+    } else {
+        format!("{:.0} KiB", b / 1024.0)
+    }
+}
