@@ -331,3 +331,50 @@ fn split_csv(line: &str) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn run_migrates_the_seed_labs_vms_with_millisecond_pauses() {
+    let o = lmlab(&["run", "assets/scenarios/seed-lab.toml", "--json", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let migs = v["migrations"].as_array().expect("migrations");
+    assert_eq!(migs.len(), 4);
+    for m in migs {
+        assert_eq!(m["outcome"], "completed", "{m}");
+        let pause = m["downtime_ms"].as_f64().expect("downtime");
+        assert!(pause > 0.0 && pause < 100.0, "{pause}");
+        assert!(m["forecast"]["converges"].as_bool().expect("forecast"));
+    }
+    let kinds: Vec<&str> = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for k in ["migration_start", "migration_phase", "migration_end"] {
+        assert!(kinds.contains(&k), "{k} missing");
+    }
+}
+
+#[test]
+fn run_warns_when_a_migration_will_not_converge() {
+    let t = Tmp::new("hot");
+    let good =
+        std::fs::read_to_string(repo().join("assets/scenarios/seed-lab.toml")).expect("preset");
+    let hot = good.replacen(
+        "dirty_rate = \"2MiB/s\"\nworking_set = \"2GiB\"",
+        "dirty_rate = \"4GiB/s\"\nworking_set = \"12GiB\"",
+        1,
+    );
+    assert_ne!(hot, good);
+    let p = t.0.join("hot.toml");
+    std::fs::write(&p, hot).expect("write");
+    let o = lmlab(&["run", p.to_str().expect("utf8"), "--until", "3m"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: vm1 → hv2: will not converge"),
+        "{err}"
+    );
+    assert!(err.contains("what would help"), "{err}");
+}

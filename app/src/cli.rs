@@ -247,7 +247,8 @@ fn print_summary(report: &Report) {
                 m.outcome.as_deref().unwrap_or(&m.phase),
                 m.iterations,
                 m.downtime_ms.map_or("-".into(), |d| format!("{d:.1} ms")),
-                m.total_time_ms.map_or("-".into(), |d| format!("{:.1} s", d / 1e3)),
+                m.total_time_ms
+                    .map_or("-".into(), |d| format!("{:.1} s", d / 1e3)),
                 m.avg_gbps,
                 m.reason.as_deref().unwrap_or(&m.path)
             );

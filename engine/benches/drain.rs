@@ -11,10 +11,16 @@ use std::time::Instant;
 
 fn cluster(option: &str) -> Scenario {
     let mut s = String::from("format_version = 1\nname = \"drain\"\nsample_step = \"10s\"\n");
-    let _ = writeln!(s, "[migration]\nperformance_option = \"{option}\"\nmax_simultaneous = 2\n");
+    let _ = writeln!(
+        s,
+        "[migration]\nperformance_option = \"{option}\"\nmax_simultaneous = 2\n"
+    );
     s.push_str("[[switches]]\nname = \"sw\"\ndcb_pfc = true\n\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"\n");
     for h in 0..64 {
-        let _ = writeln!(s, "[[hosts]]\nname = \"n{h}\"\nsockets = 2\ncores_per_socket = 16\nsmt = true\nclock_ghz = 2.8\nmemory = \"2TiB\"");
+        let _ = writeln!(
+            s,
+            "[[hosts]]\nname = \"n{h}\"\nsockets = 2\ncores_per_socket = 16\nsmt = true\nclock_ghz = 2.8\nmemory = \"2TiB\""
+        );
         for n in 0..2 {
             let _ = writeln!(
                 s,
@@ -43,7 +49,11 @@ fn main() {
             let mut sim = Simulation::new(scenario.clone(), run);
             for h in 0..64 {
                 for v in 0..125 {
-                    sim.apply(Command::Migrate { vm: format!("vm{h}-{v}"), to: format!("n{}", (h + 1) % 64) }).unwrap();
+                    sim.apply(Command::Migrate {
+                        vm: format!("vm{h}-{v}"),
+                        to: format!("n{}", (h + 1) % 64),
+                    })
+                    .unwrap();
                 }
             }
             let mut t = 0;
@@ -53,11 +63,25 @@ fn main() {
             }
             times.push(t0.elapsed().as_secs_f64());
             let r = Report::from_simulation(&sim);
-            let done = r.migrations.iter().filter(|m| m.outcome.as_deref() == Some("completed")).count();
-            let last = r.migrations.iter().filter_map(|m| m.end_s).fold(0.0, f64::max);
-            summary = format!("{done} completed, last at {last:.0} s simulated, {} events", r.events.len());
+            let done = r
+                .migrations
+                .iter()
+                .filter(|m| m.outcome.as_deref() == Some("completed"))
+                .count();
+            let last = r
+                .migrations
+                .iter()
+                .filter_map(|m| m.end_s)
+                .fold(0.0, f64::max);
+            summary = format!(
+                "{done} completed, last at {last:.0} s simulated, {} events",
+                r.events.len()
+            );
         }
         times.sort_by(f64::total_cmp);
-        println!("  {option:<6} median {:.2} s wall (min {:.2}, max {:.2}; 3 runs); {summary}", times[1], times[0], times[2]);
+        println!(
+            "  {option:<6} median {:.2} s wall (min {:.2}, max {:.2}; 3 runs); {summary}",
+            times[1], times[0], times[2]
+        );
     }
 }

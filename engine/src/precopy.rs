@@ -122,14 +122,21 @@ pub fn forecast(
     bytes += remainder;
     t += pause + s.cleanup.as_secs_f64();
     let converges = pause <= s.target_pause.as_secs_f64();
-    let ratio = if rate > 0.0 { dirty_rate / rate } else { f64::INFINITY };
+    let ratio = if rate > 0.0 {
+        dirty_rate / rate
+    } else {
+        f64::INFINITY
+    };
     let mut remedies = Vec::new();
     let warning = if !converges || ratio > 0.8 {
         if hints.smb_direct_possible {
-            remedies.push("use SMB Direct (RDMA NICs on both hosts, SMB performance option)".into());
+            remedies
+                .push("use SMB Direct (RDMA NICs on both hosts, SMB performance option)".into());
         }
         if hints.more_channels_possible {
-            remedies.push("use SMB Multichannel over more NICs (SMB performance option, no LBFO team)".into());
+            remedies.push(
+                "use SMB Multichannel over more NICs (SMB performance option, no LBFO team)".into(),
+            );
         }
         if hints.compression_possible {
             remedies.push("use Compression if the guest's memory compresses well".into());
@@ -190,7 +197,8 @@ mod tests {
         let f = forecast(16.0 * gib, 0.0, 0.0, rate, &s, RemedyHints::default());
         assert_eq!(f.passes, 1);
         assert!(f.converges && f.warning.is_none());
-        let expect = s.setup.as_secs_f64() + 16.0 * gib / rate + f.pause_ms / 1e3 + s.cleanup.as_secs_f64();
+        let expect =
+            s.setup.as_secs_f64() + 16.0 * gib / rate + f.pause_ms / 1e3 + s.cleanup.as_secs_f64();
         assert!((f.total_s - expect).abs() < 1e-9);
         assert!(f.pause_ms < 50.0, "{}", f.pause_ms);
     }
@@ -199,11 +207,26 @@ mod tests {
     fn a_vm_dirtying_faster_than_the_link_hits_the_pass_limit() {
         let s = MigrationSettings::default();
         let gib = 1024.0 * 1024.0 * 1024.0;
-        let f = forecast(8.0 * gib, 4.0 * gib, 2e9, 1e9, &s, RemedyHints { compression_possible: true, ..Default::default() });
+        let f = forecast(
+            8.0 * gib,
+            4.0 * gib,
+            2e9,
+            1e9,
+            &s,
+            RemedyHints {
+                compression_possible: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(f.passes, s.max_passes);
         assert!(!f.converges);
         assert!(f.pause_ms > 1000.0);
-        assert!(f.warning.as_deref().unwrap_or("").contains("will not converge"));
+        assert!(
+            f.warning
+                .as_deref()
+                .unwrap_or("")
+                .contains("will not converge")
+        );
         assert!(f.remedies.iter().any(|r| r.contains("Compression")));
     }
 }

@@ -112,7 +112,11 @@ impl MigrationReport {
                 0.0
             },
             peak_gbps: m.peak_rate * 8.0 / 1e9,
-            rate_gbps: m.rate_history.iter().map(|(t, g)| (t.as_secs_f64(), *g)).collect(),
+            rate_gbps: m
+                .rate_history
+                .iter()
+                .map(|(t, g)| (t.as_secs_f64(), *g))
+                .collect(),
             forecast: m.forecast.clone(),
         }
     }
@@ -176,7 +180,11 @@ impl Report {
             rng: RNG_ALGORITHM,
             until_s: sim.now().as_secs_f64(),
             events: sim.events().to_vec(),
-            migrations: sim.migrations().iter().map(|m| MigrationReport::of(sim, m)).collect(),
+            migrations: sim
+                .migrations()
+                .iter()
+                .map(|m| MigrationReport::of(sim, m))
+                .collect(),
             nodes: Named(nodes),
             vms: Named(vms),
             series: sim.series().clone(),

@@ -10,7 +10,13 @@ use proptest::prelude::*;
 
 /// Two hosts, `nics` 10 GbE NICs each (no RDMA), `option` for live migration, the given VMs
 /// (name, memory, dirty rate, working set) on hv1.
-fn lab(nics: usize, option: &str, teaming: &str, vms: &[(&str, &str, &str, &str)], extra: &str) -> Scenario {
+fn lab(
+    nics: usize,
+    option: &str,
+    teaming: &str,
+    vms: &[(&str, &str, &str, &str)],
+    extra: &str,
+) -> Scenario {
     let mut s = format!(
         "format_version = 1\nname = \"t\"\nsample_step = \"1s\"\n[migration]\nperformance_option = \"{option}\"\nmax_simultaneous = 2\n{extra}\n\
          [[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"\n"
@@ -38,12 +44,20 @@ fn lab(nics: usize, option: &str, teaming: &str, vms: &[(&str, &str, &str, &str)
 }
 
 fn migrate(sim: &mut Simulation, vm: &str, to: &str) {
-    sim.apply(Command::Migrate { vm: vm.into(), to: to.into() }).unwrap();
+    sim.apply(Command::Migrate {
+        vm: vm.into(),
+        to: to.into(),
+    })
+    .unwrap();
 }
 
 fn report_of(sim: &Simulation, vm: &str) -> MigrationReport {
     let r = Report::from_simulation(sim);
-    r.migrations.into_iter().rev().find(|m| m.vm == vm).expect("migration")
+    r.migrations
+        .into_iter()
+        .rev()
+        .find(|m| m.vm == vm)
+        .expect("migration")
 }
 
 /// Every VM is on exactly one host that exists, and it runs unless its host is off.
@@ -54,7 +68,12 @@ fn assert_every_vm_in_one_place(sim: &Simulation) {
         assert_eq!(owners, 1, "{} has {owners} owners", v.name);
         let host = snap.nodes.iter().find(|n| n.name == v.host).unwrap();
         if host.powered {
-            assert_eq!(v.state, VmState::Running, "{} on a live host must run", v.name);
+            assert_eq!(
+                v.state,
+                VmState::Running,
+                "{} on a live host must run",
+                v.name
+            );
         } else {
             assert_eq!(v.state, VmState::Off);
         }
@@ -78,7 +97,10 @@ fn an_idle_vm_takes_memory_over_rate_plus_setup() {
     let rate = m.avg_gbps * 1e9 / 8.0;
     let expect = setup + 16.0 * GIB / rate + m.downtime_ms.unwrap() / 1e3 + cleanup;
     let total = m.total_time_ms.unwrap() / 1e3;
-    assert!((total - expect).abs() < 0.01, "total {total:.3} s, memory/rate + setup {expect:.3} s");
+    assert!(
+        (total - expect).abs() < 0.01,
+        "total {total:.3} s, memory/rate + setup {expect:.3} s"
+    );
     // One TCP flow: one core's worth (about 4.5 Gbps on 2.6 GHz).
     assert!((4.0..5.0).contains(&m.avg_gbps), "{}", m.avg_gbps);
     assert_eq!(sim.snapshot().vms[0].host, "hv2");
@@ -93,11 +115,20 @@ fn a_vm_dirtying_faster_than_the_link_never_converges_and_pauses_long() {
     migrate(&mut sim, "vm1", "hv2");
     let m0 = report_of(&sim, "vm1");
     assert!(!m0.forecast.converges);
-    assert!(m0.forecast.warning.as_deref().unwrap().contains("will not converge"));
+    assert!(
+        m0.forecast
+            .warning
+            .as_deref()
+            .unwrap()
+            .contains("will not converge")
+    );
     assert!(!m0.forecast.remedies.is_empty());
     sim.advance_to(SimTime::from_secs(600));
     let m = report_of(&sim, "vm1");
-    println!("passes {} pause {:?} ms (forecast {} ms)", m.iterations, m.downtime_ms, m.forecast.pause_ms);
+    println!(
+        "passes {} pause {:?} ms (forecast {} ms)",
+        m.iterations, m.downtime_ms, m.forecast.pause_ms
+    );
     assert_eq!(m.outcome.as_deref(), Some("completed"));
     assert_eq!(m.iterations, max_passes, "hits the pass limit");
     let pause = m.downtime_ms.unwrap();
@@ -114,31 +145,59 @@ fn the_pause_stays_under_the_target_when_it_converges() {
         migrate(&mut sim, "vm1", "hv2");
         sim.advance_to(SimTime::from_secs(600));
         let m = report_of(&sim, "vm1");
-        println!("dirty {dirty}: {} passes, pause {:?} ms", m.iterations, m.downtime_ms);
+        println!(
+            "dirty {dirty}: {} passes, pause {:?} ms",
+            m.iterations, m.downtime_ms
+        );
         assert!(m.forecast.converges, "{dirty}");
-        assert!(m.downtime_ms.unwrap() <= target, "{dirty}: {:?} > {target}", m.downtime_ms);
+        assert!(
+            m.downtime_ms.unwrap() <= target,
+            "{dirty}: {:?} > {target}",
+            m.downtime_ms
+        );
     }
 }
 
 #[test]
 fn the_forecast_agrees_with_the_simulation_for_converging_migrations() {
-    for (option, dirty) in [("TCPIP", "20MiB/s"), ("SMB", "100MiB/s"), ("Compression", "10MiB/s"), ("SMB", "0")] {
+    for (option, dirty) in [
+        ("TCPIP", "20MiB/s"),
+        ("SMB", "100MiB/s"),
+        ("Compression", "10MiB/s"),
+        ("SMB", "0"),
+    ] {
         let s = lab(2, option, "None", &[("vm1", "32GiB", dirty, "8GiB")], "");
         let mut sim = Simulation::new(s, 5);
         migrate(&mut sim, "vm1", "hv2");
         sim.advance_to(SimTime::from_secs(3600));
         let m = report_of(&sim, "vm1");
         let total = m.total_time_ms.unwrap() / 1e3;
-        println!("{option} {dirty}: forecast {:.2} s / {} passes, simulated {total:.2} s / {}", m.forecast.total_s, m.forecast.passes, m.iterations);
+        println!(
+            "{option} {dirty}: forecast {:.2} s / {} passes, simulated {total:.2} s / {}",
+            m.forecast.total_s, m.forecast.passes, m.iterations
+        );
         assert!(m.forecast.converges);
-        assert!((total / m.forecast.total_s - 1.0).abs() < 0.10, "{option} {dirty}");
+        assert!(
+            (total / m.forecast.total_s - 1.0).abs() < 0.10,
+            "{option} {dirty}"
+        );
         assert_eq!(m.iterations, m.forecast.passes);
     }
 }
 
 #[test]
 fn a_third_migration_queues_and_starts_when_one_ends() {
-    let s = lab(2, "SMB", "None", &[("a", "8GiB", "0", "1GiB"), ("b", "16GiB", "0", "1GiB"), ("c", "8GiB", "0", "1GiB")], "");
+    let s = lab(
+        2,
+        "SMB",
+        "None",
+        &[
+            ("a", "8GiB", "0", "1GiB"),
+            ("b", "16GiB", "0", "1GiB"),
+            ("c", "8GiB", "0", "1GiB"),
+        ],
+        "",
+    );
     let mut sim = Simulation::new(s, 1);
     for vm in ["a", "b", "c"] {
         migrate(&mut sim, vm, "hv2");
@@ -149,15 +208,30 @@ fn a_third_migration_queues_and_starts_when_one_ends() {
     let r = Report::from_simulation(&sim);
     let a = &r.migrations[0];
     let c = &r.migrations[2];
-    assert!(r.migrations.iter().all(|m| m.outcome.as_deref() == Some("completed")));
+    assert!(
+        r.migrations
+            .iter()
+            .all(|m| m.outcome.as_deref() == Some("completed"))
+    );
     assert_eq!(c.start_s, a.end_s, "c starts the instant a's slot frees");
     let queued = &r.series.columns["migrations_queued"];
     assert_eq!(queued[0], 1.0);
 }
 
 /// Starts a migration, lets it run `after` seconds into pre-copy, applies `fault`, runs on.
-fn fault_in_flight(nics: usize, option: &str, teaming: &str, fault: Command) -> (Simulation, MigrationReport) {
-    let s = lab(nics, option, teaming, &[("vm1", "64GiB", "10MiB/s", "4GiB")], "");
+fn fault_in_flight(
+    nics: usize,
+    option: &str,
+    teaming: &str,
+    fault: Command,
+) -> (Simulation, MigrationReport) {
+    let s = lab(
+        nics,
+        option,
+        teaming,
+        &[("vm1", "64GiB", "10MiB/s", "4GiB")],
+        "",
+    );
     let mut sim = Simulation::new(s, 1);
     migrate(&mut sim, "vm1", "hv2");
     sim.advance_to(SimTime::from_secs(10));
@@ -189,7 +263,15 @@ fn losing_the_source_or_destination_fails_the_migration_and_the_vm_stays_on_the_
 
 #[test]
 fn a_pulled_nic_fails_a_single_tcp_connection() {
-    let (sim, m) = fault_in_flight(1, "TCPIP", "None", Command::PullNic { node: "hv2".into(), nic: "nic1".into() });
+    let (sim, m) = fault_in_flight(
+        1,
+        "TCPIP",
+        "None",
+        Command::PullNic {
+            node: "hv2".into(),
+            nic: "nic1".into(),
+        },
+    );
     assert_eq!(m.outcome.as_deref(), Some("failed"));
     assert!(m.reason.unwrap().contains("NIC went down"));
     assert_eq!(sim.snapshot().vms[0].host, "hv1");
@@ -197,26 +279,53 @@ fn a_pulled_nic_fails_a_single_tcp_connection() {
 
 #[test]
 fn smb_multichannel_continues_on_the_remaining_nic_at_a_lower_rate() {
-    let (sim, m) = fault_in_flight(2, "SMB", "None", Command::PullNic { node: "hv1".into(), nic: "nic2".into() });
+    let (sim, m) = fault_in_flight(
+        2,
+        "SMB",
+        "None",
+        Command::PullNic {
+            node: "hv1".into(),
+            nic: "nic2".into(),
+        },
+    );
     assert_eq!(m.outcome.as_deref(), Some("completed"));
     let rates: Vec<f64> = m.rate_gbps.iter().map(|r| r.1).collect();
     println!("rates {rates:?}");
-    assert!(rates[0] > 18.0 && rates.iter().any(|&r| (9.0..10.0).contains(&r)), "{rates:?}");
+    assert!(
+        rates[0] > 18.0 && rates.iter().any(|&r| (9.0..10.0).contains(&r)),
+        "{rates:?}"
+    );
     assert_eq!(sim.snapshot().vms[0].host, "hv2");
 }
 
 #[test]
 fn a_team_rehashes_onto_its_surviving_members() {
     for nic in ["nic1", "nic2"] {
-        let (sim, m) = fault_in_flight(2, "TCPIP", "Lacp", Command::PullNic { node: "hv2".into(), nic: nic.into() });
-        assert_eq!(m.outcome.as_deref(), Some("completed"), "{nic}: {:?}", m.reason);
+        let (sim, m) = fault_in_flight(
+            2,
+            "TCPIP",
+            "Lacp",
+            Command::PullNic {
+                node: "hv2".into(),
+                nic: nic.into(),
+            },
+        );
+        assert_eq!(
+            m.outcome.as_deref(),
+            Some("completed"),
+            "{nic}: {:?}",
+            m.reason
+        );
         assert_eq!(sim.snapshot().vms[0].host, "hv2");
     }
 }
 
 #[test]
 fn seed_lab_migrates_its_vms_with_millisecond_pauses() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/scenarios/seed-lab.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/scenarios/seed-lab.toml"
+    );
     let s = Scenario::load(std::path::Path::new(path)).unwrap();
     let until = SimTime::ZERO + s.spec.until;
     let mut sim = Simulation::new(s, 1);
@@ -224,7 +333,10 @@ fn seed_lab_migrates_its_vms_with_millisecond_pauses() {
     let r = Report::from_simulation(&sim);
     assert_eq!(r.migrations.len(), 4);
     for m in &r.migrations {
-        println!("{}: {:?} ms, {} passes, {}", m.vm, m.downtime_ms, m.iterations, m.path);
+        println!(
+            "{}: {:?} ms, {} passes, {}",
+            m.vm, m.downtime_ms, m.iterations, m.path
+        );
         assert_eq!(m.outcome.as_deref(), Some("completed"));
         let pause = m.downtime_ms.unwrap();
         assert!((1.0..100.0).contains(&pause), "{pause} ms");

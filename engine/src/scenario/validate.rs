@@ -426,7 +426,12 @@ fn validate_migration(p: &P, m: &MigrationSettings) -> Result<(), Fail> {
     range_u32(&p.k("max_passes"), m.max_passes, 1, 100)?;
     range_ms(&p.k("target_pause"), m.target_pause, 1, 60_000)?;
     range_ms(&p.k("setup"), m.setup, 0, 3_600_000)?;
-    range_ms(&p.k("switchover_overhead"), m.switchover_overhead, 0, 60_000)?;
+    range_ms(
+        &p.k("switchover_overhead"),
+        m.switchover_overhead,
+        0,
+        60_000,
+    )?;
     range_ms(&p.k("cleanup"), m.cleanup, 0, 3_600_000)?;
     if m.device_state.0 > 64 * crate::units::Bytes::GIB {
         return p.k("device_state").fail("is more than 64GiB");

@@ -35,7 +35,10 @@ pub enum Phase {
 
 impl Phase {
     pub fn holds_slot(self) -> bool {
-        matches!(self, Phase::Setup | Phase::Precopy | Phase::SwitchOver | Phase::Resume | Phase::Cleanup)
+        matches!(
+            self,
+            Phase::Setup | Phase::Precopy | Phase::SwitchOver | Phase::Resume | Phase::Cleanup
+        )
     }
     pub fn transfers(self) -> bool {
         matches!(self, Phase::Precopy | Phase::SwitchOver)
@@ -90,7 +93,11 @@ pub struct Migration {
 
 impl Simulation {
     /// Requests a live migration; it starts now or queues behind others. Errors change nothing.
-    pub(super) fn request_migration(&mut self, vm: usize, to: usize) -> Result<(), super::CommandError> {
+    pub(super) fn request_migration(
+        &mut self,
+        vm: usize,
+        to: usize,
+    ) -> Result<(), super::CommandError> {
         use super::CommandError as E;
         let spec = &self.scenario.spec;
         let v = &self.vms[vm];
@@ -105,7 +112,10 @@ impl Simulation {
             return Err(E::Refused(format!("{vm_name} is already being migrated")));
         }
         if !matches!(v.state, VmState::Running) {
-            return Err(E::Refused(format!("{vm_name} is {:?}: only running VMs live-migrate", v.state)));
+            return Err(E::Refused(format!(
+                "{vm_name} is {:?}: only running VMs live-migrate",
+                v.state
+            )));
         }
         if let Some(why) = self.host_unavailable(to) {
             return Err(E::Refused(format!("{} {why}", spec.hosts[to].name)));
@@ -153,15 +163,20 @@ impl Simulation {
             ),
             None => format!(
                 "live migration to {} requested; forecast: {} pass(es), {:.1} s, pause {:.0} ms",
-                self.scenario.spec.hosts[to].name, m.forecast.passes, m.forecast.total_s, m.forecast.pause_ms
+                self.scenario.spec.hosts[to].name,
+                m.forecast.passes,
+                m.forecast.total_s,
+                m.forecast.pause_ms
             ),
         };
         let id = self.migrations.len();
         self.migrations.push(m);
         self.book.queued.insert(id);
+        self.book.queued_by_host[from].insert(id);
+        self.book.queued_by_host[to].insert(id);
         self.book.vm_busy[vm] = true;
         self.push_event(EventKind::Operation, vm_name, detail, None);
-        self.start_queued();
+        self.start_queued_on(&[from, to]);
         Ok(())
     }
 
@@ -180,7 +195,13 @@ impl Simulation {
     }
 
     /// The convergence forecast for migrating `vm` now, with everything else that is running.
-    fn forecast_for(&self, vm: usize, from: usize, to: usize, settings: &MigrationSettings) -> Forecast {
+    fn forecast_for(
+        &self,
+        vm: usize,
+        from: usize,
+        to: usize,
+        settings: &MigrationSettings,
+    ) -> Forecast {
         let spec = &self.scenario.spec;
         // The migrations already running on the same two hosts share its resources.
         let mut reqs: Vec<MigrationReq> = self
@@ -188,8 +209,14 @@ impl Simulation {
             .holding
             .iter()
             .map(|&i| &self.migrations[i])
-            .filter(|m| m.phase != Phase::Cleanup && [m.from, m.to].iter().any(|h| *h == from || *h == to))
-            .map(|m| MigrationReq { vm: m.vm, from: m.from, to: m.to })
+            .filter(|m| {
+                m.phase != Phase::Cleanup && [m.from, m.to].iter().any(|h| *h == from || *h == to)
+            })
+            .map(|m| MigrationReq {
+                vm: m.vm,
+                from: m.from,
+                to: m.to,
+            })
             .collect();
         reqs.push(MigrationReq { vm, from, to });
         let sol = solve(spec, &reqs, &self.net_state(), self.seed);
@@ -202,9 +229,11 @@ impl Simulation {
             .all(|&h| spec.hosts[h].nics.iter().any(|n| n.rdma != RdmaKind::None));
         let opt = settings.performance_option;
         let hints = RemedyHints {
-            smb_direct_possible: rdma_both && !(opt == PerformanceOption::Smb && settings.smb_direct),
+            smb_direct_possible: rdma_both
+                && !(opt == PerformanceOption::Smb && settings.smb_direct),
             more_channels_possible: spec.hosts[from].nics.len() > 1
-                && (opt != PerformanceOption::Smb || spec.hosts[from].teaming.mode != TeamingMode::None),
+                && (opt != PerformanceOption::Smb
+                    || spec.hosts[from].teaming.mode != TeamingMode::None),
             compression_possible: opt != PerformanceOption::Compression,
         };
         precopy::forecast(memory, ws, v.dirty_rate.0, rate, settings, hints)
@@ -213,7 +242,11 @@ impl Simulation {
     /// Moves a migration to a new phase, keeping slots and the phase indexes in step.
     fn set_phase(&mut self, id: usize, phase: Phase) {
         let old = self.migrations[id].phase;
-        let (from, to, vm) = (self.migrations[id].from, self.migrations[id].to, self.migrations[id].vm);
+        let (from, to, vm) = (
+            self.migrations[id].from,
+            self.migrations[id].to,
+            self.migrations[id].vm,
+        );
         if old.holds_slot() && !phase.holds_slot() {
             self.book.slots[from] -= 1;
             self.book.slots[to] -= 1;
@@ -234,6 +267,8 @@ impl Simulation {
         }
         if old == Phase::Queued {
             self.book.queued.remove(&id);
+            self.book.queued_by_host[from].remove(&id);
+            self.book.queued_by_host[to].remove(&id);
         }
         if phase.finished() {
             self.book.vm_busy[vm] = false;
@@ -243,8 +278,27 @@ impl Simulation {
 
     /// Starts queued migrations, oldest first, while both of their hosts have a free slot.
     pub(super) fn start_queued(&mut self) {
-        let queued: Vec<usize> = self.book.queued.iter().copied().collect();
+        let all: Vec<usize> = (0..self.nodes.len()).collect();
+        self.start_queued_on(&all);
+    }
+
+    /// Like [`Self::start_queued`], for the migrations that involve one of `hosts` (where a slot
+    /// freed or a host changed).
+    pub(super) fn start_queued_on(&mut self, hosts: &[usize]) {
+        let mut queued: Vec<usize> = Vec::new();
+        for &h in hosts {
+            // Walk a host's queue only while it has a free slot: the rest cannot start anyway.
+            let free = self.book.slots[h] < self.book.max_simultaneous[h];
+            if free || self.host_unavailable(h).is_some() {
+                queued.extend(self.book.queued_by_host[h].iter().copied());
+            }
+        }
+        queued.sort_unstable();
+        queued.dedup();
         for id in queued {
+            if self.migrations[id].phase != Phase::Queued {
+                continue;
+            }
             let (from, to) = (self.migrations[id].from, self.migrations[id].to);
             if let Some((h, why)) = self
                 .host_unavailable(to)
@@ -281,12 +335,17 @@ impl Simulation {
         let m = &mut self.migrations[id];
         m.generation += 1;
         let generation = m.generation;
-        self.queue.schedule(at, EventClass::Model, Pending::Migration { id, generation });
+        self.queue
+            .schedule(at, EventClass::Model, Pending::Migration { id, generation });
     }
 
     /// A migration's timer fired: move it to its next phase.
     pub(super) fn migration_step(&mut self, id: usize, generation: u64) {
-        if self.migrations.get(id).is_none_or(|m| m.generation != generation) {
+        if self
+            .migrations
+            .get(id)
+            .is_none_or(|m| m.generation != generation)
+        {
             return; // superseded by a rate change or a failure
         }
         let now = self.now;
@@ -301,7 +360,12 @@ impl Simulation {
                 m.stage_started = now;
                 m.last_settle = now;
                 self.set_phase(id, Phase::Precopy);
-                self.push_event(EventKind::MigrationPhase, name, format!("pass 1: {}", fmt_bytes(mem)), None);
+                self.push_event(
+                    EventKind::MigrationPhase,
+                    name,
+                    format!("pass 1: {}", fmt_bytes(mem)),
+                    None,
+                );
             }
             Phase::Precopy => {
                 self.settle(id);
@@ -317,7 +381,12 @@ impl Simulation {
                     Next::Pass(b) => {
                         m.stage_bytes = b;
                         m.stage_left = b;
-                        format!("pass {}: {} dirtied during pass {}", m.passes + 1, fmt_bytes(b), m.passes)
+                        format!(
+                            "pass {}: {} dirtied during pass {}",
+                            m.passes + 1,
+                            fmt_bytes(b),
+                            m.passes
+                        )
                     }
                     Next::SwitchOver(b) => {
                         let bytes = precopy::switchover_bytes(b, &m.settings);
@@ -359,7 +428,10 @@ impl Simulation {
                 self.push_event(
                     EventKind::MigrationPhase,
                     name,
-                    format!("resumed on {to_name} after a {:.1} ms pause; source cleaning up", pause.as_millis_f64()),
+                    format!(
+                        "resumed on {to_name} after a {:.1} ms pause; source cleaning up",
+                        pause.as_millis_f64()
+                    ),
                     None,
                 );
                 self.schedule_step(id, now + cleanup);
@@ -371,7 +443,11 @@ impl Simulation {
                 m.outcome = Some("completed".into());
                 m.generation += 1;
                 let total = now.since(m.started.unwrap_or(now)).as_secs_f64();
-                let avg = if m.transfer_time_s > 0.0 { m.transferred * 8.0 / 1e9 / m.transfer_time_s } else { 0.0 };
+                let avg = if m.transfer_time_s > 0.0 {
+                    m.transferred * 8.0 / 1e9 / m.transfer_time_s
+                } else {
+                    0.0
+                };
                 let detail = format!(
                     "completed in {total:.1} s: {} pass{}, pause {:.1} ms, {avg:.2} Gbps average",
                     m.passes,
@@ -379,7 +455,8 @@ impl Simulation {
                     m.downtime.map_or(0.0, |d| d.as_millis_f64())
                 );
                 self.push_event(EventKind::MigrationEnd, name, detail, None);
-                self.start_queued();
+                let (from, to) = (self.migrations[id].from, self.migrations[id].to);
+                self.start_queued_on(&[from, to]);
             }
             Phase::Queued | Phase::Completed | Phase::Failed => {}
         }
@@ -435,7 +512,10 @@ impl Simulation {
                 .transferring
                 .iter()
                 .copied()
-                .filter(|&i| hosts.contains(&self.migrations[i].from) || hosts.contains(&self.migrations[i].to))
+                .filter(|&i| {
+                    hosts.contains(&self.migrations[i].from)
+                        || hosts.contains(&self.migrations[i].to)
+                })
                 .collect();
             for &i in &ids {
                 hosts.insert(self.migrations[i].from);
@@ -452,7 +532,11 @@ impl Simulation {
             .iter()
             .map(|&i| {
                 let m = &self.migrations[i];
-                MigrationReq { vm: m.vm, from: m.from, to: m.to }
+                MigrationReq {
+                    vm: m.vm,
+                    from: m.from,
+                    to: m.to,
+                }
             })
             .collect();
         let sol = solve(&self.scenario.spec, &reqs, &self.net_state(), self.seed);
@@ -517,7 +601,8 @@ impl Simulation {
             format!("failed: {reason}; the VM stays on {from_name}"),
             None,
         );
-        self.start_queued();
+        let to = self.migrations[id].to;
+        self.start_queued_on(&[from, to]);
     }
 
     /// After a fault: fail what can no longer continue, then let the rest re-route.
@@ -543,7 +628,12 @@ impl Simulation {
             let m = &self.migrations[id];
             if m.tcp && m.phase.transfers() {
                 // A TCP connection cannot move to another interface; a team re-hashes inside itself.
-                let down = |h: usize, nics: &[usize]| !nics.is_empty() && nics.iter().all(|&n| !net.nic_up[h].get(n).copied().unwrap_or(false));
+                let down = |h: usize, nics: &[usize]| {
+                    !nics.is_empty()
+                        && nics
+                            .iter()
+                            .all(|&n| !net.nic_up[h].get(n).copied().unwrap_or(false))
+                };
                 if down(from, &m.src_nics) || down(to, &m.dst_nics) {
                     let r = "its TCP connection's NIC went down".to_string();
                     self.fail(id, r);
@@ -551,7 +641,12 @@ impl Simulation {
             }
         }
         // The network changed: every transferring migration may re-route.
-        let hosts: Vec<usize> = self.book.transferring.iter().flat_map(|&i| [self.migrations[i].from, self.migrations[i].to]).collect();
+        let hosts: Vec<usize> = self
+            .book
+            .transferring
+            .iter()
+            .flat_map(|&i| [self.migrations[i].from, self.migrations[i].to])
+            .collect();
         self.book.reflow_hosts.extend(hosts);
         self.start_queued();
     }
@@ -563,6 +658,8 @@ pub struct Book {
     pub slots: Vec<u32>,
     pub max_simultaneous: Vec<u32>,
     pub queued: std::collections::BTreeSet<usize>,
+    /// Queued migrations by the hosts they involve (each is in two sets).
+    pub queued_by_host: Vec<std::collections::BTreeSet<usize>>,
     pub holding: std::collections::BTreeSet<usize>,
     pub transferring: std::collections::BTreeSet<usize>,
     pub vm_busy: Vec<bool>,
@@ -583,8 +680,13 @@ impl Book {
                 .map(|h| spec.migration.with(&h.migration).max_simultaneous)
                 .collect(),
             vm_busy: vec![false; spec.vms.len()],
+            queued_by_host: vec![Default::default(); spec.hosts.len()],
             host_cpu: vec![0.0; spec.hosts.len()],
-            host_links: spec.hosts.iter().map(|h| vec![Default::default(); h.nics.len()]).collect(),
+            host_links: spec
+                .hosts
+                .iter()
+                .map(|h| vec![Default::default(); h.nics.len()])
+                .collect(),
             ..Book::default()
         }
     }

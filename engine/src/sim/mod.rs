@@ -13,15 +13,15 @@
 
 mod migration;
 
-pub use migration::{Migration, Phase};
 use migration::Book;
+pub use migration::{Migration, Phase};
 
 use crate::command::{Command, CommandKind, TimedCommand};
-use crate::transport::NetState;
 use crate::kernel::{EventClass, EventQueue};
 use crate::rng::SimRng;
 use crate::scenario::{InitialVmState, Scenario};
 use crate::time::{SimDuration, SimTime};
+use crate::transport::NetState;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -162,7 +162,10 @@ enum Pending {
     Script(usize),
     Sample,
     /// A migration's current phase ends (stale if the generation moved on).
-    Migration { id: usize, generation: u64 },
+    Migration {
+        id: usize,
+        generation: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -201,6 +204,7 @@ pub struct Simulation {
     migrations: Vec<Migration>,
     /// Slots, phase indexes and the latest transport results.
     book: Book,
+    vm_index: std::collections::HashMap<String, usize>,
 }
 
 impl Simulation {
@@ -208,6 +212,12 @@ impl Simulation {
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
         let spec = &scenario.spec;
         let book = Book::new(spec);
+        let vm_index = spec
+            .vms
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.clone(), i))
+            .collect();
         let nodes = spec
             .hosts
             .iter()
@@ -255,6 +265,7 @@ impl Simulation {
             history: Vec::new(),
             migrations: Vec::new(),
             book,
+            vm_index,
         }
     }
 
@@ -269,7 +280,12 @@ impl Simulation {
             nic_up: self
                 .nodes
                 .iter()
-                .map(|n| n.nic_plugged.iter().map(|&p| p && n.powered && !n.networks_cut).collect())
+                .map(|n| {
+                    n.nic_plugged
+                        .iter()
+                        .map(|&p| p && n.powered && !n.networks_cut)
+                        .collect()
+                })
                 .collect(),
         }
     }
@@ -437,9 +453,9 @@ impl Simulation {
         use Command::*;
         match cmd {
             Migrate { vm, to } => {
-                let (vi, _) = self
-                    .scenario
-                    .vm(vm)
+                let vi = *self
+                    .vm_index
+                    .get(vm.as_str())
                     .ok_or_else(|| CommandError::UnknownVm(vm.clone()))?;
                 let ti = self.node_index(to)?;
                 // Logs its own request line (with the forecast).
@@ -552,13 +568,24 @@ impl Simulation {
             for (ni, nic) in h.nics.iter().enumerate() {
                 let l = &self.book.host_links[hi][ni];
                 let g = |b: f64| b * 8.0 / 1e9;
-                values.push((format!("{}.{}.tx_gbps", h.name, nic.name), g(l.tx_bytes_per_s)));
-                values.push((format!("{}.{}.rx_gbps", h.name, nic.name), g(l.rx_bytes_per_s)));
+                values.push((
+                    format!("{}.{}.tx_gbps", h.name, nic.name),
+                    g(l.tx_bytes_per_s),
+                ));
+                values.push((
+                    format!("{}.{}.rx_gbps", h.name, nic.name),
+                    g(l.rx_bytes_per_s),
+                ));
             }
         }
         let active = self.book.holding.len();
         let queued = self.book.queued.len();
-        let lm: f64 = self.book.transferring.iter().map(|&i| self.migrations[i].rate).sum();
+        let lm: f64 = self
+            .book
+            .transferring
+            .iter()
+            .map(|&i| self.migrations[i].rate)
+            .sum();
         values.push(("migrations_active".into(), active as f64));
         values.push(("migrations_queued".into(), queued as f64));
         values.push(("lm_gbps".into(), lm * 8.0 / 1e9));

@@ -301,10 +301,34 @@ enum Res {
     Host(usize),
 }
 
+/// A small, fast, deterministic hasher for resource keys (FxHash's multiply-rotate).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    fn write_isize(&mut self, v: isize) {
+        self.write_u64(v as u64);
+    }
+}
+
 #[derive(Default)]
 struct Builder {
     keys: Vec<Res>,
-    index: std::collections::HashMap<Res, usize>,
+    index: std::collections::HashMap<Res, usize, std::hash::BuildHasherDefault<FxHasher>>,
     caps: Vec<f64>,
 }
 
@@ -367,18 +391,37 @@ fn ip(host: usize, nic: usize) -> [u8; 4] {
 /// Solves the steady-state rates of `migs` running at once.
 pub fn solve(spec: &ScenarioSpec, migs: &[MigrationReq], net: &NetState, seed: u64) -> Solution {
     let p = &spec.transport;
+    // Only hosts that take part are worked out; the others report idle.
+    let mut involved = vec![false; spec.hosts.len()];
+    for m in migs {
+        involved[m.from] = true;
+        involved[m.to] = true;
+    }
     let cpus: Vec<Cpu> = spec.hosts.iter().map(Cpu::of).collect();
     let rss: Vec<Vec<Rss>> = spec
         .hosts
         .iter()
         .zip(&cpus)
-        .map(|(h, c)| (0..h.nics.len()).map(|n| rss_of(p, h, c, n)).collect())
+        .enumerate()
+        .map(|(i, (h, c))| {
+            if involved[i] {
+                (0..h.nics.len()).map(|n| rss_of(p, h, c, n)).collect()
+            } else {
+                Vec::new()
+            }
+        })
         .collect();
     let ifaces: Vec<Vec<Iface>> = spec
         .hosts
         .iter()
         .enumerate()
-        .map(|(i, h)| interfaces(h, net.nic_up.get(i).map_or(&[][..], |v| v.as_slice())))
+        .map(|(i, h)| {
+            if involved[i] {
+                interfaces(h, net.nic_up.get(i).map_or(&[][..], |v| v.as_slice()))
+            } else {
+                Vec::new()
+            }
+        })
         .collect();
     let mut ports = Ports::new(spec.hosts.len(), seed);
     let mut b = Builder::default();
@@ -468,7 +511,9 @@ pub fn solve(spec: &ScenarioSpec, migs: &[MigrationReq], net: &NetState, seed: u
 
     // Host-wide CPU resources for pooled work.
     for (h, c) in cpus.iter().enumerate() {
-        b.res(Res::Host(h), c.lps as f64 * c.hz);
+        if involved[h] {
+            b.res(Res::Host(h), c.lps as f64 * c.hz);
+        }
     }
     for f in &mut flows {
         let pool = std::mem::take(&mut f.pool);
@@ -517,19 +562,34 @@ pub fn solve(spec: &ScenarioSpec, migs: &[MigrationReq], net: &NetState, seed: u
             }
         })
         .collect();
-    let hosts = cpus
+    let mut lp_cycles: Vec<Vec<f64>> = cpus
         .iter()
         .enumerate()
         .map(|(h, c)| {
-            let mut lp_cycles = vec![0.0; c.lps];
-            for (i, k) in b.keys.iter().enumerate() {
-                if let Res::Lp(hh, lp) = *k
-                    && hh == h
-                {
-                    lp_cycles[lp] += used[i];
-                }
+            if involved[h] {
+                vec![0.0; c.lps]
+            } else {
+                Vec::new()
             }
-            let total = used[b.index[&Res::Host(h)]];
+        })
+        .collect();
+    for (i, k) in b.keys.iter().enumerate() {
+        if let Res::Lp(h, lp) = *k {
+            lp_cycles[h][lp] += used[i];
+        }
+    }
+    let hosts = cpus
+        .iter()
+        .zip(lp_cycles)
+        .enumerate()
+        .map(|(h, (c, mut lp_cycles))| {
+            let Some(&hi) = b.index.get(&Res::Host(h)) else {
+                return HostCpu {
+                    cpu_pct: 0.0,
+                    lp_pct: Vec::new(),
+                };
+            };
+            let total = used[hi];
             let pinned: f64 = lp_cycles.iter().sum();
             water_fill(&mut lp_cycles, (total - pinned).max(0.0), c.hz);
             HostCpu {
@@ -771,7 +831,12 @@ fn tcp_flow(
             .map(|(i, f)| (i, f.clone()))
     };
     let (Some((si, s_if)), Some((_, d_if))) = (pick(&ifaces[from]), pick(&ifaces[to])) else {
-        return ("no network path (every NIC is down or uncabled)".into(), 0, Vec::new(), Vec::new());
+        return (
+            "no network path (every NIC is down or uncabled)".into(),
+            0,
+            Vec::new(),
+            Vec::new(),
+        );
     };
     let key = FlowKey {
         src_ip: ip(from, s_if.members[0]),
@@ -918,7 +983,12 @@ fn smb_flows(
     // Multichannel uses only the best class both ends have, and within it the fastest speed.
     let best = |list: &[Iface]| list.iter().map(|f| class(f, rdma_ok)).max();
     let (Some(bs), Some(bd)) = (best(&ifaces[from]), best(&ifaces[to])) else {
-        return ("no network path (every NIC is down or uncabled)".into(), 0, Vec::new(), Vec::new());
+        return (
+            "no network path (every NIC is down or uncabled)".into(),
+            0,
+            Vec::new(),
+            Vec::new(),
+        );
     };
     let cls = bs.min(bd);
     let pick = |list: &[Iface]| -> Vec<(usize, Iface)> {
@@ -1077,7 +1147,10 @@ fn smb_flows(
         path.push_str(" — RoCE without PFC: degraded");
     }
     let members = |list: &[(usize, Iface)]| -> Vec<usize> {
-        list.iter().take(pairs).flat_map(|(_, f)| f.members.iter().copied()).collect()
+        list.iter()
+            .take(pairs)
+            .flat_map(|(_, f)| f.members.iter().copied())
+            .collect()
     };
     (path, count, members(&s_list), members(&d_list))
 }
