@@ -37,6 +37,9 @@ pub struct NodeReport {
 pub struct VmReport {
     pub host: String,
     pub state: crate::sim::VmState,
+    pub role: crate::sim::RoleState,
+    pub unmonitored: bool,
+    pub outage_s: f64,
 }
 
 /// One live migration, named like QEMU's `query-migrate` where the meaning is the same.
@@ -169,6 +172,9 @@ impl Report {
                     VmReport {
                         host: v.host,
                         state: v.state,
+                        role: v.role,
+                        unmonitored: v.unmonitored,
+                        outage_s: v.outage_s,
                     },
                 )
             })

@@ -215,6 +215,15 @@ pub struct ClusterSettings {
     pub isolation_min_config_version: String,
     pub witness: Witness,
     pub drain_low_priority: DrainMove,
+    /// Time from the cluster service starting on a node to the node being Up (Joining).
+    pub join_time: SimDuration,
+    /// Running-Critical to Paused-Critical: how long a VM's storage I/O may fail before the
+    /// storage-resiliency pause (assumption).
+    pub critical_pause_after: SimDuration,
+    /// How long a restarted VM is Starting before it runs again (its outage ends).
+    pub vm_start_time: SimDuration,
+    /// Save and restore rate of a quick migration (memory to and from shared storage).
+    pub quick_migration_rate: ByteRate,
 }
 
 impl Default for ClusterSettings {
@@ -235,6 +244,10 @@ impl Default for ClusterSettings {
             isolation_min_config_version: "6.0".into(),
             witness: Witness::None,
             drain_low_priority: DrainMove::QuickMigration,
+            join_time: SimDuration::from_secs(5),
+            critical_pause_after: SimDuration::from_secs(10),
+            vm_start_time: SimDuration::from_secs(30),
+            quick_migration_rate: ByteRate::mib_per_s(1024.0),
         }
     }
 }
@@ -493,6 +506,10 @@ pub struct HostSpec {
     pub smt: bool,
     pub clock_ghz: f64,
     pub memory: Bytes,
+    /// Cluster network subnet: heartbeats between different subnets use the cross-subnet delay
+    /// and threshold.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subnet: String,
     #[serde(default)]
     pub teaming: TeamSpec,
     #[serde(default)]

@@ -120,6 +120,12 @@ impl Simulation {
         if let Some(why) = self.host_unavailable(to) {
             return Err(E::Refused(format!("{} {why}", spec.hosts[to].name)));
         }
+        if !self.accepts_roles(to) {
+            return Err(E::Refused(format!(
+                "{} does not accept roles now ({:?})",
+                spec.hosts[to].name, self.nodes[to].state
+            )));
+        }
         let from = v.host;
         let settings = self.scenario.migration_settings(from);
         let forecast = self.forecast_for(vm, from, to, &settings);
@@ -424,6 +430,8 @@ impl Simulation {
                 // The one instant ownership moves.
                 self.vms[vm].host = to;
                 self.vms[vm].state = VmState::Running;
+                self.roles[vm].unmonitored = false;
+                self.roles[vm].state = super::RoleState::Online;
                 let to_name = self.scenario.spec.hosts[to].name.clone();
                 self.push_event(
                     EventKind::MigrationPhase,
@@ -457,6 +465,7 @@ impl Simulation {
                 self.push_event(EventKind::MigrationEnd, name, detail, None);
                 let (from, to) = (self.migrations[id].from, self.migrations[id].to);
                 self.start_queued_on(&[from, to]);
+                self.check_drains();
             }
             Phase::Queued | Phase::Completed | Phase::Failed => {}
         }
@@ -603,6 +612,7 @@ impl Simulation {
         );
         let to = self.migrations[id].to;
         self.start_queued_on(&[from, to]);
+        self.check_drains();
     }
 
     /// After a fault: fail what can no longer continue, then let the rest re-route.

@@ -11,8 +11,11 @@
 //! plug in here; until they land, commands change the components they name (service, power, NICs,
 //! networks, storage) and say so in the log, and node and VM states keep their starting values.
 
+mod cluster;
 mod migration;
 
+use cluster::{Membership, NodeTimer, Role, VmTimer};
+pub use cluster::{DrainStatus, RoleState, quarantine_cap};
 use migration::Book;
 pub use migration::{Migration, Phase};
 
@@ -79,6 +82,12 @@ pub struct VmStatus {
     pub name: String,
     pub host: String,
     pub state: VmState,
+    /// Cluster role state (`Get-ClusterGroup`).
+    pub role: RoleState,
+    /// The cluster no longer monitors the role (its node is isolated).
+    pub unmonitored: bool,
+    /// Seconds the VM has been down in unplanned outages so far.
+    pub outage_s: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -139,6 +148,35 @@ pub struct Snapshot {
     pub event_count: usize,
 }
 
+/// Status flags as `ClusterNodeStatusInformation` and Failover Cluster Manager show them.
+fn node_status_flags(m: &Membership) -> Vec<String> {
+    let mut v = Vec::new();
+    if m.isolated {
+        v.push("Isolated".to_string());
+    }
+    if m.quarantined.is_some() {
+        v.push("Quarantined".to_string());
+    }
+    match m.drain {
+        DrainStatus::InProgress => v.push("DrainInProgress".to_string()),
+        DrainStatus::Completed => v.push("DrainCompleted".to_string()),
+        DrainStatus::Failed => v.push("DrainFailed".to_string()),
+        DrainStatus::NotInitiated => {}
+    }
+    v
+}
+
+/// What the cluster reacts to after a command changed a component.
+#[derive(Clone, Copy, Debug)]
+enum After {
+    Node(usize),
+    Storage,
+    Stop(usize),
+    Pause(usize),
+    Resume(usize),
+    ClearQuarantine(usize),
+}
+
 /// Why a command was refused. The world is unchanged when this is returned.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
@@ -165,6 +203,16 @@ enum Pending {
     Migration {
         id: usize,
         generation: u64,
+    },
+    Node {
+        node: usize,
+        generation: u64,
+        what: NodeTimer,
+    },
+    Vm {
+        vm: usize,
+        generation: u64,
+        what: VmTimer,
     },
 }
 
@@ -205,6 +253,11 @@ pub struct Simulation {
     /// Slots, phase indexes and the latest transport results.
     book: Book,
     vm_index: std::collections::HashMap<String, usize>,
+    /// Cluster state per node and per VM role.
+    members: Vec<Membership>,
+    roles: Vec<Role>,
+    /// Quorum lost: the cluster service has stopped everywhere.
+    cluster_down: bool,
 }
 
 impl Simulation {
@@ -212,6 +265,25 @@ impl Simulation {
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
         let spec = &scenario.spec;
         let book = Book::new(spec);
+        let mut hb = SimRng::fork(seed, "heartbeat-phase");
+        let delay = spec.cluster.same_subnet_delay.as_micros().max(1);
+        let members = spec
+            .hosts
+            .iter()
+            .map(|_| Membership {
+                member: true,
+                isolated: false,
+                quarantined: None,
+                paused: false,
+                drain: DrainStatus::NotInitiated,
+                stopping: false,
+                failures: Vec::new(),
+                lost_pending: false,
+                generation: 0,
+                heartbeat_phase: SimDuration::from_micros(hb.below(delay)),
+            })
+            .collect();
+        let roles = spec.vms.iter().map(|v| Role::new(v.state == InitialVmState::Running)).collect();
         let vm_index = spec
             .vms
             .iter()
@@ -266,6 +338,9 @@ impl Simulation {
             migrations: Vec::new(),
             book,
             vm_index,
+            members,
+            roles,
+            cluster_down: false,
         }
     }
 
@@ -351,6 +426,8 @@ impl Simulation {
                         .schedule(at + step, EventClass::Sample, Pending::Sample);
                 }
                 Pending::Migration { id, generation } => self.migration_step(id, generation),
+                Pending::Node { node, generation, what } => self.node_timer_fired(node, generation, what),
+                Pending::Vm { vm, generation, what } => self.vm_timer_fired(vm, generation, what),
             }
             // Rates change once per instant, after everything that happens at it.
             if self.queue.peek_time().is_none_or(|next| next > at) {
@@ -376,10 +453,11 @@ impl Simulation {
             .hosts
             .iter()
             .zip(&self.nodes)
-            .map(|(h, n)| NodeStatus {
+            .zip(&self.members)
+            .map(|((h, n), m)| NodeStatus {
                 name: h.name.clone(),
                 state: n.state,
-                status: Vec::new(),
+                status: node_status_flags(m),
                 service: n.service,
                 powered: n.powered,
                 networks_cut: n.networks_cut,
@@ -405,13 +483,20 @@ impl Simulation {
             .vms
             .iter()
             .zip(&self.vms)
-            .map(|(v, s)| VmStatus {
+            .zip(&self.roles)
+            .map(|((v, s), r)| VmStatus {
                 name: v.name.clone(),
                 host: spec
                     .hosts
                     .get(s.host)
                     .map_or_else(String::new, |h| h.name.clone()),
                 state: s.state,
+                role: r.state,
+                unmonitored: r.unmonitored,
+                outage_s: (r.outage.as_micros()
+                    + r.outage_since.map_or(0, |t| self.now.since(t).as_micros()))
+                    as f64
+                    / 1e6,
             })
             .collect();
         let storage = spec
@@ -451,6 +536,7 @@ impl Simulation {
     /// Checks a command against the world and carries it out; nothing changes on error.
     fn execute(&mut self, cmd: &Command) -> Result<(), CommandError> {
         use Command::*;
+        let after;
         match cmd {
             Migrate { vm, to } => {
                 let vi = *self
@@ -464,27 +550,38 @@ impl Simulation {
             CrashClusterService { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].service = ServiceState::Crashed;
+                after = After::Node(i);
             }
             RestartClusterService { node } | StartClusterService { node } => {
                 let i = self.node_index(node)?;
-                self.nodes[i].service = ServiceState::Running;
+                if self.nodes[i].powered {
+                    self.nodes[i].service = ServiceState::Running;
+                }
+                after = After::Node(i);
             }
             StopClusterService { node } => {
                 let i = self.node_index(node)?;
-                self.nodes[i].service = ServiceState::Stopped;
+                after = After::Stop(i);
             }
             PowerOff { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].powered = false;
-                for v in &mut self.vms {
-                    if v.host == i {
-                        v.state = VmState::Off;
+                let vms: Vec<usize> = (0..self.vms.len()).filter(|&v| self.vms[v].host == i).collect();
+                for v in vms {
+                    if self.vms[v].state != VmState::Off {
+                        self.power_off_vm(v);
                     }
                 }
+                after = After::Node(i);
             }
             PowerOn { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].powered = true;
+                // The node boots and its cluster service starts (unless it was stopped cleanly).
+                if self.nodes[i].service == ServiceState::Crashed {
+                    self.nodes[i].service = ServiceState::Running;
+                }
+                after = After::Node(i);
             }
             PullNic { node, nic } | PlugNic { node, nic } => {
                 let i = self.node_index(node)?;
@@ -497,10 +594,12 @@ impl Simulation {
                         nic: nic.clone(),
                     })?;
                 self.nodes[i].nic_plugged[ni] = matches!(cmd, PlugNic { .. });
+                after = After::Node(i);
             }
             CutNetworks { node } | HealNetworks { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].networks_cut = matches!(cmd, CutNetworks { .. });
+                after = After::Node(i);
             }
             LoseStorage { storage, node } | RestoreStorage { storage, node } => {
                 let si = self.storage_index(storage)?;
@@ -512,21 +611,64 @@ impl Simulation {
                     }
                     None => self.storage_online[si] = !lost,
                 }
+                after = After::Storage;
             }
-            PauseNode { node } | ResumeNode { node } | ClearQuarantine { node } => {
-                self.node_index(node)?;
-            }
+            PauseNode { node } => after = After::Pause(self.node_index(node)?),
+            ResumeNode { node } => after = After::Resume(self.node_index(node)?),
+            ClearQuarantine { node } => after = After::ClearQuarantine(self.node_index(node)?),
         }
         let kind = match cmd.kind() {
             CommandKind::Fault => EventKind::Fault,
             CommandKind::Repair => EventKind::Repair,
             CommandKind::Operation => EventKind::Operation,
         };
+        // The command is logged first, then what the cluster does about it.
+        let mark = self.log.len();
         self.push_event(kind, cmd.subject().to_string(), cmd.describe(), None);
-        if !self.migrations.is_empty() {
-            self.migrations_after_fault();
+        let result = match after {
+            After::Node(i) => {
+                if !self.migrations.is_empty() {
+                    self.migrations_after_fault();
+                }
+                self.node_changed(i);
+                Ok(())
+            }
+            After::Storage => {
+                self.refresh_all_storage();
+                Ok(())
+            }
+            After::Stop(i) => self.stop_node_cleanly(i),
+            After::Pause(i) => self.pause_node(i),
+            After::Resume(i) => self.resume_node(i),
+            After::ClearQuarantine(i) => self.clear_quarantine(i),
+        };
+        if result.is_err() {
+            self.log.truncate(mark);
         }
-        Ok(())
+        result
+    }
+
+    /// A VM's instance stops (its host lost power).
+    fn power_off_vm(&mut self, v: usize) {
+        self.vms[v].state = VmState::Off;
+        if self.roles[v].state == RoleState::Online {
+            // The role still counts as online until the cluster notices.
+            self.roles[v].generation += 1;
+        }
+        self.push_event(EventKind::VmState, self.scenario.spec.vms[v].name.clone(), "Off".into(), None);
+        let now = self.now;
+        if self.roles_outage_start(v) {
+            let _ = now;
+        }
+    }
+
+    fn roles_outage_start(&mut self, v: usize) -> bool {
+        if self.roles[v].outage_since.is_none() {
+            self.roles[v].outage_since = Some(self.now);
+            true
+        } else {
+            false
+        }
     }
 
     fn push_event(
