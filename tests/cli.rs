@@ -79,7 +79,16 @@ fn run_prints_the_json_report_identically_twice() {
     }
     assert_eq!(v["until_s"], 600.0);
     assert_eq!(v["seed"], 1);
-    assert_eq!(v["vms"]["vm-csv-1"]["host"], "node1");
+    // At 10 minutes node1 is quarantined (third isolation) and its VMs have been drained.
+    assert_eq!(v["nodes"]["node1"]["status"][0], "Quarantined");
+    assert_ne!(v["vms"]["vm-csv-1"]["host"], "node1");
+    let ids: Vec<u64> = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event_id"].as_u64())
+        .collect();
+    assert!(ids.contains(&1135) && ids.contains(&1672), "{ids:?}");
     assert!(
         stderr(&a).contains("seed 1"),
         "the seed is printed: {}",

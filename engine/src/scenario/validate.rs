@@ -134,7 +134,12 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             .fail("expected a configuration version like \"6.0\"");
     }
     range_ms(&c.k("join_time"), cl.join_time, 0, 3_600_000)?;
-    range_ms(&c.k("critical_pause_after"), cl.critical_pause_after, 0, 3_600_000)?;
+    range_ms(
+        &c.k("critical_pause_after"),
+        cl.critical_pause_after,
+        0,
+        3_600_000,
+    )?;
     range_ms(&c.k("vm_start_time"), cl.vm_start_time, 0, 3_600_000)?;
     if !(cl.quick_migration_rate.0.is_finite() && cl.quick_migration_rate.0 >= 1024.0 * 1024.0) {
         return c.k("quick_migration_rate").fail("must be at least 1MiB/s");

@@ -91,7 +91,11 @@ pub(super) struct Role {
 impl Role {
     pub fn new(running: bool) -> Role {
         Role {
-            state: if running { RoleState::Online } else { RoleState::Offline },
+            state: if running {
+                RoleState::Online
+            } else {
+                RoleState::Offline
+            },
             unmonitored: false,
             generation: 0,
             outage_since: None,
@@ -119,11 +123,16 @@ impl Simulation {
     /// Whether new roles may be placed on a node.
     pub(super) fn accepts_roles(&self, h: usize) -> bool {
         let m = &self.members[h];
-        self.nodes[h].state == NodeState::Up && m.member && !m.paused && m.quarantined.is_none() && !self.cluster_down
+        self.nodes[h].state == NodeState::Up
+            && m.member
+            && !m.paused
+            && m.quarantined.is_none()
+            && !self.cluster_down
     }
 
     fn votes(&self) -> (usize, usize) {
-        let witness = usize::from(self.scenario.spec.cluster.witness != crate::scenario::Witness::None);
+        let witness =
+            usize::from(self.scenario.spec.cluster.witness != crate::scenario::Witness::None);
         let members = self.members.iter().filter(|m| m.member).count();
         (members + witness, self.nodes.len() + witness)
     }
@@ -150,13 +159,22 @@ impl Simulation {
         (0..self.nodes.len())
             .filter(|&h| h != exclude && self.accepts_roles(h))
             .filter(|&h| used[h].saturating_add(need) <= self.scenario.spec.hosts[h].memory.0)
-            .max_by_key(|&h| (self.scenario.spec.hosts[h].memory.0 - used[h], std::cmp::Reverse(h)))
+            .max_by_key(|&h| {
+                (
+                    self.scenario.spec.hosts[h].memory.0 - used[h],
+                    std::cmp::Reverse(h),
+                )
+            })
     }
 
     fn storage_ok(&self, vm: usize) -> bool {
         let spec = &self.scenario.spec;
         let h = self.vms[vm].host;
-        let Some(si) = spec.storage.iter().position(|s| s.name == spec.vms[vm].storage) else {
+        let Some(si) = spec
+            .storage
+            .iter()
+            .position(|s| s.name == spec.vms[vm].storage)
+        else {
             return true;
         };
         if !self.storage_online[si] || self.nodes[h].storage_lost[si] {
@@ -179,12 +197,28 @@ impl Simulation {
 
     fn node_timer(&mut self, h: usize, at: SimTime, what: NodeTimer) {
         let generation = self.members[h].generation;
-        self.queue.schedule(at, EventClass::Model, Pending::Node { node: h, generation, what });
+        self.queue.schedule(
+            at,
+            EventClass::Model,
+            Pending::Node {
+                node: h,
+                generation,
+                what,
+            },
+        );
     }
 
     fn vm_timer(&mut self, vm: usize, at: SimTime, what: VmTimer) {
         let generation = self.roles[vm].generation;
-        self.queue.schedule(at, EventClass::Model, Pending::Vm { vm, generation, what });
+        self.queue.schedule(
+            at,
+            EventClass::Model,
+            Pending::Vm {
+                vm,
+                generation,
+                what,
+            },
+        );
     }
 
     fn node_event(&mut self, h: usize, detail: &str, id: Option<u32>) {
@@ -214,7 +248,8 @@ impl Simulation {
     fn outage_ends(&mut self, vm: usize) {
         if let Some(t) = self.roles[vm].outage_since.take() {
             let d = self.now.since(t);
-            self.roles[vm].outage = SimDuration::from_micros(self.roles[vm].outage.as_micros() + d.as_micros());
+            self.roles[vm].outage =
+                SimDuration::from_micros(self.roles[vm].outage.as_micros() + d.as_micros());
         }
     }
 
@@ -223,7 +258,8 @@ impl Simulation {
     fn detection_time(&self, h: usize) -> SimTime {
         let c = &self.scenario.spec.cluster;
         let spec = &self.scenario.spec;
-        let same = (0..self.nodes.len()).any(|o| o != h && spec.hosts[o].subnet == spec.hosts[h].subnet);
+        let same =
+            (0..self.nodes.len()).any(|o| o != h && spec.hosts[o].subnet == spec.hosts[h].subnet);
         let (delay, threshold) = if same || self.nodes.len() == 1 {
             (c.same_subnet_delay, c.same_subnet_threshold)
         } else {
@@ -232,7 +268,11 @@ impl Simulation {
         let d = delay.as_micros().max(1);
         let phase = self.members[h].heartbeat_phase.as_micros() % d;
         let now = self.now.as_micros();
-        let last = if now >= phase { phase + (now - phase) / d * d } else { 0 };
+        let last = if now >= phase {
+            phase + (now - phase) / d * d
+        } else {
+            0
+        };
         SimTime::from_micros(last + d * u64::from(threshold))
     }
 
@@ -280,11 +320,17 @@ impl Simulation {
                 let m = &mut self.members[h];
                 m.member = true;
                 m.isolated = false;
-                self.nodes[h].state = if self.members[h].paused { NodeState::Paused } else { NodeState::Up };
+                self.nodes[h].state = if self.members[h].paused {
+                    NodeState::Paused
+                } else {
+                    NodeState::Up
+                };
                 let st = format!("{:?}", self.nodes[h].state);
                 self.node_event(h, &st, None);
                 // Its VMs are monitored again; storage comes back; VMs that were off restart.
-                let vms: Vec<usize> = (0..self.vms.len()).filter(|&v| self.vms[v].host == h).collect();
+                let vms: Vec<usize> = (0..self.vms.len())
+                    .filter(|&v| self.vms[v].host == h)
+                    .collect();
                 for v in vms {
                     if self.roles[v].unmonitored {
                         self.roles[v].unmonitored = false;
@@ -306,6 +352,13 @@ impl Simulation {
                 }
             }
         }
+    }
+
+    /// A node that was powered off and on before the others noticed: booting took longer than
+    /// the heartbeat threshold, so it left membership all the same.
+    pub(super) fn power_cycled(&mut self, h: usize) {
+        self.members[h].generation += 1;
+        self.membership_lost(h);
     }
 
     fn membership_lost(&mut self, h: usize) {
@@ -337,8 +390,11 @@ impl Simulation {
         } else {
             self.members[h].isolated = true;
             self.node_event(h, "Isolated", None);
-            let min_version = parse_config_version(&c.isolation_min_config_version).unwrap_or((0, 0));
-            let vms: Vec<usize> = (0..self.vms.len()).filter(|&v| self.vms[v].host == h).collect();
+            let min_version =
+                parse_config_version(&c.isolation_min_config_version).unwrap_or((0, 0));
+            let vms: Vec<usize> = (0..self.vms.len())
+                .filter(|&v| self.vms[v].host == h)
+                .collect();
             for v in vms {
                 let spec_v = self.scenario.spec.vms[v].clone();
                 let version = parse_config_version(&spec_v.config_version).unwrap_or((0, 0));
@@ -359,7 +415,11 @@ impl Simulation {
                     self.vm_timer(v, now + period, VmTimer::RolePeriodExpired);
                 }
             }
-            self.node_timer(h, now + c.resiliency_default_period, NodeTimer::PeriodExpired);
+            self.node_timer(
+                h,
+                now + c.resiliency_default_period,
+                NodeTimer::PeriodExpired,
+            );
         }
         self.refresh_storage_of_node(h);
         self.check_quorum();
@@ -374,7 +434,11 @@ impl Simulation {
         }
         self.members[h].failures.retain(|&t| now.since(t) < HOUR);
         let failures = self.members[h].failures.len() as u32;
-        let quarantined_now = self.members.iter().filter(|m| m.quarantined.is_some()).count();
+        let quarantined_now = self
+            .members
+            .iter()
+            .filter(|m| m.quarantined.is_some())
+            .count();
         let cap = quarantine_cap(c.quarantine_cap, self.nodes.len());
         if failures >= c.quarantine_threshold && !self.members[h].failures.is_empty() {
             if quarantined_now < cap {
@@ -405,7 +469,10 @@ impl Simulation {
         m.generation += 1;
         self.nodes[h].state = NodeState::Down;
         let name = self.scenario.spec.hosts[h].name.clone();
-        let clears = until.map_or("when cleared (Start-ClusterNode -ClearQuarantine)".to_string(), |t| format!("at {t}"));
+        let clears = until.map_or(
+            "when cleared (Start-ClusterNode -ClearQuarantine)".to_string(),
+            |t| format!("at {t}"),
+        );
         self.push_event(
             EventKind::NodeState,
             name.clone(),
@@ -423,6 +490,7 @@ impl Simulation {
     pub(super) fn leave_quarantine(&mut self, h: usize, why: &str) {
         self.members[h].quarantined = None;
         self.members[h].failures.clear();
+        self.members[h].drain = DrainStatus::NotInitiated;
         self.members[h].generation += 1;
         self.node_event(h, &format!("quarantine lifted: {why}"), None);
         if self.heartbeats_flow(h) && !self.cluster_down {
@@ -474,7 +542,9 @@ impl Simulation {
     // Failover and placement
 
     fn fail_over_node(&mut self, h: usize) {
-        let mut vms: Vec<usize> = (0..self.vms.len()).filter(|&v| self.vms[v].host == h).collect();
+        let mut vms: Vec<usize> = (0..self.vms.len())
+            .filter(|&v| self.vms[v].host == h)
+            .collect();
         let spec = &self.scenario.spec;
         vms.sort_by_key(|&v| (std::cmp::Reverse(spec.vms[v].priority), v));
         for v in vms {
@@ -527,7 +597,9 @@ impl Simulation {
 
     /// Retries roles that could not be placed (after capacity comes back).
     pub(super) fn retry_failed_roles(&mut self) {
-        let failed: Vec<usize> = (0..self.vms.len()).filter(|&v| self.roles[v].state == RoleState::Failed).collect();
+        let failed: Vec<usize> = (0..self.vms.len())
+            .filter(|&v| self.roles[v].state == RoleState::Failed)
+            .collect();
         for v in failed {
             let used = self.memory_used();
             if let Some(to) = self.place(v, usize::MAX, &used) {
@@ -540,7 +612,9 @@ impl Simulation {
     // Storage
 
     pub(super) fn refresh_storage_of_node(&mut self, h: usize) {
-        let vms: Vec<usize> = (0..self.vms.len()).filter(|&v| self.vms[v].host == h).collect();
+        let vms: Vec<usize> = (0..self.vms.len())
+            .filter(|&v| self.vms[v].host == h)
+            .collect();
         for v in vms {
             self.refresh_storage(v);
         }
@@ -580,7 +654,9 @@ impl Simulation {
         self.node_event(h, "drain in progress", None);
         let spec = &self.scenario.spec;
         let mut vms: Vec<usize> = (0..self.vms.len())
-            .filter(|&v| self.vms[v].host == h && self.vms[v].state != VmState::Off && !self.roles[v].moving)
+            .filter(|&v| {
+                self.vms[v].host == h && self.vms[v].state != VmState::Off && !self.roles[v].moving
+            })
             .collect();
         vms.sort_by_key(|&v| (std::cmp::Reverse(spec.vms[v].priority), v));
         let mut failed = false;
@@ -626,8 +702,13 @@ impl Simulation {
             if self.members[h].drain != DrainStatus::InProgress && !self.members[h].stopping {
                 continue;
             }
-            let busy = (0..self.vms.len()).any(|v| self.vms[v].host == h && (self.vms[v].state != VmState::Off || self.roles[v].moving))
-                || self.book.holding.iter().any(|&id| self.migrations[id].from == h);
+            let busy = (0..self.vms.len()).any(|v| {
+                self.vms[v].host == h && (self.vms[v].state != VmState::Off || self.roles[v].moving)
+            }) || self
+                .book
+                .holding
+                .iter()
+                .any(|&id| self.migrations[id].from == h);
             if busy {
                 continue;
             }
@@ -671,7 +752,10 @@ impl Simulation {
 
     pub(super) fn pause_node(&mut self, h: usize) -> Result<(), super::CommandError> {
         if !self.members[h].member {
-            return Err(super::CommandError::Refused(format!("{} is not Up", self.scenario.spec.hosts[h].name)));
+            return Err(super::CommandError::Refused(format!(
+                "{} is not Up",
+                self.scenario.spec.hosts[h].name
+            )));
         }
         self.members[h].paused = true;
         self.nodes[h].state = NodeState::Paused;
@@ -682,7 +766,10 @@ impl Simulation {
 
     pub(super) fn resume_node(&mut self, h: usize) -> Result<(), super::CommandError> {
         if !self.members[h].paused {
-            return Err(super::CommandError::Refused(format!("{} is not paused", self.scenario.spec.hosts[h].name)));
+            return Err(super::CommandError::Refused(format!(
+                "{} is not paused",
+                self.scenario.spec.hosts[h].name
+            )));
         }
         self.members[h].paused = false;
         self.members[h].drain = DrainStatus::NotInitiated;
@@ -696,7 +783,10 @@ impl Simulation {
 
     pub(super) fn clear_quarantine(&mut self, h: usize) -> Result<(), super::CommandError> {
         if self.members[h].quarantined.is_none() {
-            return Err(super::CommandError::Refused(format!("{} is not quarantined", self.scenario.spec.hosts[h].name)));
+            return Err(super::CommandError::Refused(format!(
+                "{} is not quarantined",
+                self.scenario.spec.hosts[h].name
+            )));
         }
         self.leave_quarantine(h, "Start-ClusterNode -ClearQuarantine");
         Ok(())
@@ -740,11 +830,19 @@ impl Simulation {
                 self.outage_starts(v);
                 self.set_vm_state(v, VmState::Off);
             }
-            if self.roles[v].state != RoleState::Offline || self.scenario.spec.vms[v].state == InitialVmState::Running {
+            if self.roles[v].state != RoleState::Offline
+                || self.scenario.spec.vms[v].state == InitialVmState::Running
+            {
                 self.roles[v].state = RoleState::Pending;
             }
         }
-        let ids: Vec<usize> = self.book.holding.iter().chain(self.book.queued.iter()).copied().collect();
+        let ids: Vec<usize> = self
+            .book
+            .holding
+            .iter()
+            .chain(self.book.queued.iter())
+            .copied()
+            .collect();
         for id in ids {
             self.fail(id, "the cluster lost quorum".into());
         }
@@ -752,7 +850,8 @@ impl Simulation {
 
     /// After quorum loss: the cluster forms again once enough nodes are reachable.
     pub(super) fn try_regroup(&mut self) {
-        let witness = usize::from(self.scenario.spec.cluster.witness != crate::scenario::Witness::None);
+        let witness =
+            usize::from(self.scenario.spec.cluster.witness != crate::scenario::Witness::None);
         let ready: Vec<usize> = (0..self.nodes.len())
             .filter(|&h| self.heartbeats_flow(h) && self.members[h].quarantined.is_none())
             .collect();
@@ -762,7 +861,12 @@ impl Simulation {
         }
         self.cluster_down = false;
         let cluster = self.scenario.spec.cluster.name.clone();
-        self.push_event(EventKind::NodeState, cluster, "cluster formed again with quorum".into(), None);
+        self.push_event(
+            EventKind::NodeState,
+            cluster,
+            "cluster formed again with quorum".into(),
+            None,
+        );
         let join = self.scenario.spec.cluster.join_time;
         for h in ready {
             self.members[h].generation += 1;

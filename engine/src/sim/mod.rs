@@ -14,8 +14,8 @@
 mod cluster;
 mod migration;
 
-use cluster::{Membership, NodeTimer, Role, VmTimer};
 pub use cluster::{DrainStatus, RoleState, quarantine_cap};
+use cluster::{Membership, NodeTimer, Role, VmTimer};
 use migration::Book;
 pub use migration::{Migration, Phase};
 
@@ -170,6 +170,8 @@ fn node_status_flags(m: &Membership) -> Vec<String> {
 #[derive(Clone, Copy, Debug)]
 enum After {
     Node(usize),
+    /// A reboot takes longer than any heartbeat threshold: the node left membership.
+    PowerOn(usize),
     Storage,
     Stop(usize),
     Pause(usize),
@@ -283,7 +285,11 @@ impl Simulation {
                 heartbeat_phase: SimDuration::from_micros(hb.below(delay)),
             })
             .collect();
-        let roles = spec.vms.iter().map(|v| Role::new(v.state == InitialVmState::Running)).collect();
+        let roles = spec
+            .vms
+            .iter()
+            .map(|v| Role::new(v.state == InitialVmState::Running))
+            .collect();
         let vm_index = spec
             .vms
             .iter()
@@ -426,8 +432,16 @@ impl Simulation {
                         .schedule(at + step, EventClass::Sample, Pending::Sample);
                 }
                 Pending::Migration { id, generation } => self.migration_step(id, generation),
-                Pending::Node { node, generation, what } => self.node_timer_fired(node, generation, what),
-                Pending::Vm { vm, generation, what } => self.vm_timer_fired(vm, generation, what),
+                Pending::Node {
+                    node,
+                    generation,
+                    what,
+                } => self.node_timer_fired(node, generation, what),
+                Pending::Vm {
+                    vm,
+                    generation,
+                    what,
+                } => self.vm_timer_fired(vm, generation, what),
             }
             // Rates change once per instant, after everything that happens at it.
             if self.queue.peek_time().is_none_or(|next| next > at) {
@@ -566,7 +580,9 @@ impl Simulation {
             PowerOff { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].powered = false;
-                let vms: Vec<usize> = (0..self.vms.len()).filter(|&v| self.vms[v].host == i).collect();
+                let vms: Vec<usize> = (0..self.vms.len())
+                    .filter(|&v| self.vms[v].host == i)
+                    .collect();
                 for v in vms {
                     if self.vms[v].state != VmState::Off {
                         self.power_off_vm(v);
@@ -581,7 +597,7 @@ impl Simulation {
                 if self.nodes[i].service == ServiceState::Crashed {
                     self.nodes[i].service = ServiceState::Running;
                 }
-                after = After::Node(i);
+                after = After::PowerOn(i);
             }
             PullNic { node, nic } | PlugNic { node, nic } => {
                 let i = self.node_index(node)?;
@@ -633,6 +649,13 @@ impl Simulation {
                 self.node_changed(i);
                 Ok(())
             }
+            After::PowerOn(i) => {
+                if self.members[i].member {
+                    self.power_cycled(i);
+                }
+                self.node_changed(i);
+                Ok(())
+            }
             After::Storage => {
                 self.refresh_all_storage();
                 Ok(())
@@ -655,7 +678,12 @@ impl Simulation {
             // The role still counts as online until the cluster notices.
             self.roles[v].generation += 1;
         }
-        self.push_event(EventKind::VmState, self.scenario.spec.vms[v].name.clone(), "Off".into(), None);
+        self.push_event(
+            EventKind::VmState,
+            self.scenario.spec.vms[v].name.clone(),
+            "Off".into(),
+            None,
+        );
         let now = self.now;
         if self.roles_outage_start(v) {
             let _ = now;
