@@ -547,13 +547,20 @@ impl Simulation {
             .collect();
         let spec = &self.scenario.spec;
         vms.sort_by_key(|&v| (std::cmp::Reverse(spec.vms[v].priority), v));
+        let mut used = self.memory_used();
         for v in vms {
-            self.fail_over_vm(v, h);
+            self.fail_over_vm_with(v, h, &mut used);
         }
     }
 
     /// Stops the VM's instance on `from` and restarts it on the best node (unplanned failover).
     fn fail_over_vm(&mut self, vm: usize, from: usize) {
+        let mut used = self.memory_used();
+        self.fail_over_vm_with(vm, from, &mut used);
+    }
+
+    /// [`Self::fail_over_vm`] with the memory accounting kept by the caller (batches).
+    fn fail_over_vm_with(&mut self, vm: usize, from: usize, used: &mut [u64]) {
         if self.vms[vm].host != from || self.roles[vm].state == RoleState::Offline {
             return;
         }
@@ -570,9 +577,10 @@ impl Simulation {
             self.vm_event(vm, "not restarted (priority No Auto Start)".into());
             return;
         }
-        let used = self.memory_used();
-        match self.place(vm, from, &used) {
+        match self.place(vm, from, used) {
             Some(to) => {
+                let mem = self.scenario.spec.vms[vm].memory.0;
+                used[to] = used[to].saturating_add(mem);
                 self.vms[vm].host = to;
                 let name = self.scenario.spec.hosts[to].name.clone();
                 self.vm_event(vm, format!("failing over to {name}"));
@@ -600,9 +608,14 @@ impl Simulation {
         let failed: Vec<usize> = (0..self.vms.len())
             .filter(|&v| self.roles[v].state == RoleState::Failed)
             .collect();
+        if failed.is_empty() {
+            return;
+        }
+        let mut used = self.memory_used();
         for v in failed {
-            let used = self.memory_used();
             if let Some(to) = self.place(v, usize::MAX, &used) {
+                let mem = self.scenario.spec.vms[v].memory.0;
+                used[to] = used[to].saturating_add(mem);
                 self.restart_vm(v, to);
             }
         }
@@ -660,12 +673,14 @@ impl Simulation {
             .collect();
         vms.sort_by_key(|&v| (std::cmp::Reverse(spec.vms[v].priority), v));
         let mut failed = false;
+        let mut used = self.memory_used();
         for v in vms {
-            let used = self.memory_used();
             let Some(to) = self.place(v, h, &used) else {
                 failed = true;
                 continue;
             };
+            let mem = self.scenario.spec.vms[v].memory.0;
+            used[to] = used[to].saturating_add(mem);
             let quick = self.scenario.spec.vms[v].priority <= Priority::Low
                 && self.scenario.spec.cluster.drain_low_priority == DrainMove::QuickMigration;
             if quick || self.vms[v].state != VmState::Running {
