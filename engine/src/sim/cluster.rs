@@ -234,6 +234,7 @@ impl Simulation {
     fn set_vm_state(&mut self, vm: usize, state: VmState) {
         if self.vms[vm].state != state {
             self.vms[vm].state = state;
+            self.note_vm_state(vm);
             let detail = format!("{state:?}");
             self.vm_event(vm, detail);
         }

@@ -93,11 +93,8 @@ pub struct Migration {
 
 impl Simulation {
     /// Requests a live migration; it starts now or queues behind others. Errors change nothing.
-    pub(super) fn request_migration(
-        &mut self,
-        vm: usize,
-        to: usize,
-    ) -> Result<(), super::CommandError> {
+    /// Whether `vm` may live-migrate to `to` now; the source host if so.
+    fn check_migration(&self, vm: usize, to: usize) -> Result<usize, super::CommandError> {
         use super::CommandError as E;
         let spec = &self.scenario.spec;
         let v = &self.vms[vm];
@@ -126,7 +123,25 @@ impl Simulation {
                 spec.hosts[to].name, self.nodes[to].state
             )));
         }
-        let from = v.host;
+        Ok(v.host)
+    }
+
+    /// The convergence forecast for migrating `vm` to `to` now, without starting anything (what
+    /// the GUI shows before the user confirms).
+    pub fn preview_migration(&self, vm: usize, to: usize) -> Result<Forecast, super::CommandError> {
+        let from = self.check_migration(vm, to)?;
+        let settings = self.scenario.migration_settings(from);
+        Ok(self.forecast_for(vm, from, to, &settings))
+    }
+
+    /// Requests a live migration; it starts now or queues behind others. Errors change nothing.
+    pub(super) fn request_migration(
+        &mut self,
+        vm: usize,
+        to: usize,
+    ) -> Result<(), super::CommandError> {
+        let from = self.check_migration(vm, to)?;
+        let vm_name = self.scenario.spec.vms[vm].name.clone();
         let settings = self.scenario.migration_settings(from);
         let forecast = self.forecast_for(vm, from, to, &settings);
         let m = Migration {
@@ -430,6 +445,7 @@ impl Simulation {
                 // The one instant ownership moves.
                 self.vms[vm].host = to;
                 self.vms[vm].state = VmState::Running;
+                self.note_vm_state(vm);
                 self.roles[vm].unmonitored = false;
                 self.roles[vm].state = super::RoleState::Online;
                 let to_name = self.scenario.spec.hosts[to].name.clone();
@@ -601,6 +617,7 @@ impl Simulation {
         self.vms[vm].host = from;
         if !self.nodes[from].powered {
             self.vms[vm].state = VmState::Off;
+            self.note_vm_state(vm);
         }
         let name = self.scenario.spec.vms[vm].name.clone();
         let from_name = self.scenario.spec.hosts[from].name.clone();

@@ -260,6 +260,20 @@ pub struct Simulation {
     roles: Vec<Role>,
     /// Quorum lost: the cluster service has stopped everywhere.
     cluster_down: bool,
+    /// State changes per node and per VM, for state bands in plots and exports.
+    node_timeline: Vec<Vec<(SimTime, NodeDisplay)>>,
+    vm_timeline: Vec<Vec<(SimTime, VmState)>>,
+}
+
+/// What a node looks like in Failover Cluster Manager: its State, or the status that explains it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum NodeDisplay {
+    Up,
+    Down,
+    Paused,
+    Joining,
+    Isolated,
+    Quarantined,
 }
 
 impl Simulation {
@@ -329,7 +343,7 @@ impl Simulation {
             step_s: spec.sample_step.as_secs_f64(),
             ..Series::default()
         };
-        Simulation {
+        let mut sim = Simulation {
             storage_online: vec![true; spec.storage.len()],
             rng: SimRng::new(seed),
             scenario,
@@ -347,12 +361,95 @@ impl Simulation {
             members,
             roles,
             cluster_down: false,
-        }
+            node_timeline: Vec::new(),
+            vm_timeline: Vec::new(),
+        };
+        sim.node_timeline = (0..sim.nodes.len()).map(|h| vec![(SimTime::ZERO, sim.node_display(h))]).collect();
+        sim.vm_timeline = sim.vms.iter().map(|v| vec![(SimTime::ZERO, v.state)]).collect();
+        sim
     }
 
     /// Every migration requested so far, in request order.
     pub fn migrations(&self) -> &[Migration] {
         &self.migrations
+    }
+
+    /// State changes of each node (index = host), starting at time zero.
+    pub fn node_timeline(&self) -> &[Vec<(SimTime, NodeDisplay)>] {
+        &self.node_timeline
+    }
+
+    /// State changes of each VM (index = VM), starting at time zero.
+    pub fn vm_timeline(&self) -> &[Vec<(SimTime, VmState)>] {
+        &self.vm_timeline
+    }
+
+    /// A new run of `scenario` that re-applies `history` at the same times and stops at `until`.
+    /// Commands the new lab refuses are skipped and returned with the reason.
+    pub fn replay(
+        scenario: Scenario,
+        seed: u64,
+        history: &[TimedCommand],
+        until: SimTime,
+    ) -> (Simulation, Vec<String>) {
+        let mut sim = Simulation::new(scenario, seed);
+        let mut skipped = Vec::new();
+        for c in history {
+            let at = SimTime::ZERO + c.at;
+            if at > until {
+                break;
+            }
+            sim.advance_to(at);
+            if let Err(e) = sim.apply(c.command.clone()) {
+                skipped.push(format!("{}: {} skipped: {e}", at, c.command.describe()));
+            }
+        }
+        sim.advance_to(until);
+        (sim, skipped)
+    }
+
+    /// The forecast for a migration the user is about to start (names as in commands).
+    pub fn forecast(&self, vm: &str, to: &str) -> Result<crate::precopy::Forecast, CommandError> {
+        let vi = *self
+            .vm_index
+            .get(vm)
+            .ok_or_else(|| CommandError::UnknownVm(vm.to_string()))?;
+        let ti = self.node_index(to)?;
+        self.preview_migration(vi, ti)
+    }
+
+    fn node_display(&self, h: usize) -> NodeDisplay {
+        let m = &self.members[h];
+        if m.quarantined.is_some() {
+            NodeDisplay::Quarantined
+        } else if m.isolated {
+            NodeDisplay::Isolated
+        } else {
+            match self.nodes[h].state {
+                NodeState::Up => NodeDisplay::Up,
+                NodeState::Down => NodeDisplay::Down,
+                NodeState::Paused => NodeDisplay::Paused,
+                NodeState::Joining => NodeDisplay::Joining,
+            }
+        }
+    }
+
+    fn note_node_states(&mut self) {
+        for h in 0..self.nodes.len() {
+            let d = self.node_display(h);
+            if self.node_timeline[h].last().is_none_or(|l| l.1 != d) {
+                self.node_timeline[h].push((self.now, d));
+            }
+        }
+    }
+
+    fn note_vm_state(&mut self, v: usize) {
+        let st = self.vms[v].state;
+        if let Some(tl) = self.vm_timeline.get_mut(v)
+            && tl.last().is_none_or(|l| l.1 != st)
+        {
+            tl.push((self.now, st));
+        }
     }
 
     /// Which NICs carry traffic now: plugged, on a powered node whose networks are not cut.
@@ -395,6 +492,7 @@ impl Simulation {
     pub fn apply(&mut self, cmd: Command) -> Result<(), CommandError> {
         let r = self.execute(&cmd);
         self.reflow();
+        self.note_node_states();
         r?;
         self.history.push(TimedCommand {
             at: self.now.since(SimTime::ZERO),
@@ -446,6 +544,7 @@ impl Simulation {
             // Rates change once per instant, after everything that happens at it.
             if self.queue.peek_time().is_none_or(|next| next > at) {
                 self.reflow();
+                self.note_node_states();
             }
         }
         self.now = t;
@@ -674,6 +773,7 @@ impl Simulation {
     /// A VM's instance stops (its host lost power).
     fn power_off_vm(&mut self, v: usize) {
         self.vms[v].state = VmState::Off;
+        self.note_vm_state(v);
         if self.roles[v].state == RoleState::Online {
             // The role still counts as online until the cluster notices.
             self.roles[v].generation += 1;
