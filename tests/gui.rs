@@ -1,4 +1,5 @@
-//! GUI tests with egui_kittest: no window or GPU needed.
+//! GUI tests with egui_kittest: no window or GPU needed. They drive the app as a user would and
+//! fail on any input without an accessible name (kittest's accessibility check).
 
 // Tests fail by panicking; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -12,46 +13,35 @@ use lmlab_engine::SimTime;
 fn harness(file: &str) -> Harness<'static, LabState> {
     let lab = LabState::new(presets::load(file).expect("preset"));
     Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
+        .with_size(egui::vec2(1600.0, 1000.0))
         .build_ui_state(|ui, lab: &mut LabState| lab.show(ui), lab)
 }
 
-#[test]
-fn the_default_lab_shows_its_hosts_and_vms() {
-    let mut h = harness(presets::DEFAULT_PRESET);
+/// Runs frames at 10× until simulated time reaches `t` (or gives up).
+fn play_until(h: &mut Harness<'static, LabState>, t: u64) {
+    h.get_by_label("10×").click();
     h.run();
-    h.get_by_label("hv1");
-    h.get_by_label("hv2");
-    h.get_by_label_contains("vm1");
-}
-
-#[test]
-fn step_runs_the_clock_to_the_next_event() {
-    let mut h = harness("resiliency-lab.toml");
-    h.run();
-    h.get_by_label("Step").click();
-    h.run();
-    h.get_by_label("Step").click();
-    h.run();
-    assert!(h.state().sim.now() > SimTime::ZERO);
-    h.get_by_label_contains("t = 0:00:01");
-}
-
-#[test]
-fn play_advances_simulated_time() {
-    let mut h = harness("resiliency-lab.toml");
-    h.run();
-    h.get_by_label("max").click();
     h.get_by_label("Play").click();
-    h.run_steps(5);
-    assert!(
-        h.state().sim.now() >= SimTime::from_secs(60),
-        "now = {}",
-        h.state().sim.now()
-    );
+    for _ in 0..1000 {
+        h.step();
+        if h.state().sim.now() >= SimTime::from_secs(t) {
+            break;
+        }
+    }
     h.get_by_label("Pause").click();
     h.run();
-    assert!(!h.state().playing);
+}
+
+#[test]
+fn the_default_lab_shows_its_hosts_switch_storage_and_vms() {
+    let mut h = harness(presets::DEFAULT_PRESET);
+    h.run();
+    h.get_by_label("host hv1: Up");
+    h.get_by_label("host hv2: Up");
+    h.get_by_label("switch sw1");
+    h.get_by_label("storage sofs");
+    h.get_by_label("VM vm1: Running");
+    h.get_by_label("link nic1 on hv1");
 }
 
 #[test]
@@ -63,5 +53,102 @@ fn a_preset_opens_from_the_menu() {
     h.get_by_label("Resiliency lab: 4-node WS2016 cluster")
         .click();
     h.run();
-    h.get_by_label("node4");
+    h.get_by_label("host node4: Up");
+    h.get_by_label("storage csv1");
+}
+
+#[test]
+fn a_migration_started_from_the_menu_runs_and_completes() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    // Select the VM, then use the inspector's menu.
+    h.get_by_label("VM vm-app-3: Running").click();
+    h.run();
+    h.get_by_label("Live-migrate to…").click();
+    h.run();
+    h.get_by_label("node4").click();
+    h.run();
+    // The forecast shows before it starts.
+    h.get_by_label_contains("Forecast at");
+    h.get_by_label("Start migration").click();
+    h.run();
+    assert_eq!(h.state().sim.migrations().len(), 1);
+    play_until(&mut h, 50);
+    let lm = &h.state().sim.series().columns["lm_gbps"];
+    assert!(lm.iter().any(|&g| g > 1.0), "throughput series is empty");
+    h.get_by_label_contains("completed in");
+    assert_eq!(
+        h.state()
+            .sim
+            .snapshot()
+            .vms
+            .iter()
+            .find(|v| v.name == "vm-app-3")
+            .unwrap()
+            .host,
+        "node4"
+    );
+}
+
+#[test]
+fn crashing_a_nodes_cluster_service_from_its_context_menu_isolates_it() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    h.get_by_label("host node2: Up").click_secondary();
+    h.run();
+    h.get_by_label("Crash cluster service").click();
+    h.run();
+    play_until(&mut h, 20);
+    h.get_by_label("host node2: Isolated");
+    h.get_by_label_contains("node2 removed from active failover cluster membership");
+}
+
+#[test]
+fn changing_teaming_in_the_inspector_changes_the_path_line() {
+    let mut h = harness(presets::DEFAULT_PRESET);
+    h.run();
+    // The seed lab's script starts four migrations at 10 s.
+    play_until(&mut h, 12);
+    h.get_by_label_contains("SMB Direct (RoCEv2)");
+    h.get_by_label_contains("host hv1").click();
+    h.run();
+    h.get_by_label("Teaming mode").click();
+    h.run();
+    h.get_by_label("LACP").click();
+    h.run();
+    assert_eq!(
+        h.state().spec().hosts[0].teaming.mode,
+        lmlab_engine::scenario::TeamingMode::Lacp
+    );
+    h.get_by_label_contains("RDMA lost in the LBFO team");
+}
+
+#[test]
+fn an_invalid_value_is_refused_in_place() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    h.get_by_label("VM vm-sofs-1: Running").click();
+    h.run();
+    // 300 GiB does not fit on a 256 GiB host next to its other VMs.
+    let before = h.state().spec().clone();
+    let mut spec = before.clone();
+    spec.vms[0].memory = lmlab_engine::units::Bytes::gib(300);
+    h.state_mut()
+        .handle(lmlab_app::ui::UiAction::Edit(Box::new(spec)));
+    h.run();
+    h.get_by_label_contains("Refused:");
+    assert_eq!(h.state().spec(), &before);
+}
+
+#[test]
+fn the_comparison_view_runs_the_configurations() {
+    let mut h = harness(presets::DEFAULT_PRESET);
+    h.run();
+    h.get_by_label("Compare").click();
+    h.run();
+    h.get_by_label("Run comparison").click();
+    h.run();
+    let report = h.state().compare.clone().expect("compared");
+    assert_eq!(report.rows.len(), 9);
+    h.get_by_label("row9");
 }

@@ -29,6 +29,41 @@ pub enum Cmd {
     Run(RunArgs),
     /// Run every named configuration of a scenario and compare throughput and CPU.
     Compare(CompareArgs),
+    /// Open the GUI on a scenario, run it to a time, save a PNG of the window and exit.
+    Screenshot(ScreenshotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScreenshotArgs {
+    /// Scenario file (TOML).
+    pub file: PathBuf,
+    /// Where to write the PNG.
+    #[arg(long, value_name = "PNG")]
+    pub out: PathBuf,
+    /// Simulated time to run to first, like 90s or 10m (default 0).
+    #[arg(long, value_parser = parse_cli_duration)]
+    pub at: Option<SimDuration>,
+    /// Window size in logical pixels, like 1600x1000.
+    #[arg(long, value_parser = parse_size, default_value = "1600x1000")]
+    pub size: [f32; 2],
+}
+
+fn parse_size(s: &str) -> Result<[f32; 2], String> {
+    let err = || format!("malformed size `{s}`: write it like 1600x1000");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(err)?;
+    let w: u32 = w.trim().parse().map_err(|_| err())?;
+    let h: u32 = h.trim().parse().map_err(|_| err())?;
+    if !(320..=8192).contains(&w) || !(240..=8192).contains(&h) {
+        return Err(format!("size `{s}` is outside 320x240 to 8192x8192"));
+    }
+    Ok([w as f32, h as f32])
+}
+
+pub fn screenshot(args: &ScreenshotArgs) -> Result<()> {
+    let at = SimTime::ZERO + args.at.unwrap_or(SimDuration::ZERO);
+    crate::gui::screenshot(&args.file, &args.out, at, args.size)?;
+    eprintln!("lmlab screenshot: wrote {}", args.out.display());
+    Ok(())
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Cmd::Run(args)) => lmlab_app::cli::run(&args),
         Some(Cmd::Compare(args)) => lmlab_app::cli::compare(&args),
+        Some(Cmd::Screenshot(args)) => lmlab_app::cli::screenshot(&args),
         None => lmlab_app::gui::open(cli.file.as_deref()),
     };
     match result {

@@ -1,26 +1,100 @@
-//! The event log, newest last, reading like a cluster log: time, subject, event ID, message.
+//! The event log, reading like a cluster log: time, subject, event ID, message. Filterable by
+//! text and kind; clicking a line moves the plot cursor to its time.
 
-use lmlab_engine::sim::LogEvent;
+use super::{LabState, UiAction, labeled};
+use lmlab_engine::sim::EventKind;
 
-pub fn show(ui: &mut egui::Ui, events: &[LogEvent]) {
-    ui.strong("Event log");
+/// Which kinds of lines are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kinds {
+    pub faults: bool,
+    pub nodes: bool,
+    pub vms: bool,
+    pub migrations: bool,
+}
+
+impl Default for Kinds {
+    fn default() -> Self {
+        Kinds {
+            faults: true,
+            nodes: true,
+            vms: true,
+            migrations: true,
+        }
+    }
+}
+
+impl Kinds {
+    fn shows(&self, k: EventKind) -> bool {
+        match k {
+            EventKind::Fault | EventKind::Repair | EventKind::Operation => self.faults,
+            EventKind::NodeState => self.nodes,
+            EventKind::VmState => self.vms,
+            EventKind::MigrationStart | EventKind::MigrationPhase | EventKind::MigrationEnd => {
+                self.migrations
+            }
+        }
+    }
+}
+
+pub fn show(ui: &mut egui::Ui, lab: &mut LabState, actions: &mut Vec<UiAction>) {
+    ui.heading("Event log");
+    labeled(ui, "Filter", |ui| {
+        ui.text_edit_singleline(&mut lab.log_filter)
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut lab.log_kinds.faults, "Faults & commands");
+        ui.checkbox(&mut lab.log_kinds.nodes, "Nodes");
+        ui.checkbox(&mut lab.log_kinds.vms, "VMs");
+        ui.checkbox(&mut lab.log_kinds.migrations, "Migrations");
+    });
+    ui.separator();
+    let filter = lab.log_filter.to_lowercase();
+    let kinds = lab.log_kinds;
+    let events = lab.sim.events();
+    let rows: Vec<usize> = (0..events.len())
+        .filter(|&i| {
+            let e = &events[i];
+            kinds.shows(e.kind)
+                && (filter.is_empty()
+                    || e.subject.to_lowercase().contains(&filter)
+                    || e.detail.to_lowercase().contains(&filter)
+                    || e.event_id.is_some_and(|id| id.to_string() == filter))
+        })
+        .collect();
+    let row_h = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
     egui::ScrollArea::vertical()
         .stick_to_bottom(true)
         .auto_shrink([false, false])
-        .show_rows(
-            ui,
-            ui.text_style_height(&egui::TextStyle::Monospace),
-            events.len(),
-            |ui, rows| {
-                for e in &events[rows] {
-                    ui.monospace(format!(
-                        "{:>10.3}s  {:<12} {:>5}  {}",
-                        e.t.as_secs_f64(),
-                        e.subject,
-                        e.event_id.map(|i| i.to_string()).unwrap_or_default(),
-                        e.detail
-                    ));
+        .show_rows(ui, row_h, rows.len(), |ui, range| {
+            for &i in &rows[range] {
+                let e = &events[i];
+                let color = match e.kind {
+                    EventKind::Fault => ui.visuals().error_fg_color,
+                    EventKind::Repair => egui::Color32::from_rgb(46, 160, 90),
+                    EventKind::NodeState if e.event_id.is_some() => ui.visuals().warn_fg_color,
+                    _ => ui.visuals().text_color(),
+                };
+                let text = format!(
+                    "{:>9.3}  {:<10} {:>5}  {}",
+                    e.t.as_secs_f64(),
+                    e.subject,
+                    e.event_id.map(|i| i.to_string()).unwrap_or_default(),
+                    e.detail
+                );
+                let selected = lab.cursor_t == Some(e.t.as_secs_f64());
+                let resp = ui
+                    .add(
+                        egui::Button::selectable(
+                            selected,
+                            egui::RichText::new(text).monospace().color(color),
+                        )
+                        .truncate(),
+                    )
+                    .on_hover_text(&e.detail);
+                if resp.clicked() {
+                    actions.push(UiAction::SetCursor(e.t.as_secs_f64()));
                 }
-            },
-        );
+            }
+        });
 }

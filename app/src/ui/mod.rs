@@ -1,12 +1,26 @@
-//! UI content, one panel per file. Panels read the engine's snapshot and return [`UiAction`]s; the
-//! actions are applied once per frame in [`LabState::show`] (rerun's command-queue style), so a
-//! panel never mutates the simulation directly.
+//! UI content, one panel per file. Panels read the engine (snapshot, series, log) and return
+//! [`UiAction`]s; the actions are applied once per frame in [`LabState::show`] (rerun's
+//! command-queue style), so a panel never mutates the simulation directly.
+//!
+//! Editing the lab (inspector, palette, deleting) changes the scenario; the run then restarts from
+//! time zero on the new lab, re-applies every command the user gave at its time, and comes back to
+//! the present — the same replay a saved session uses.
 
+mod canvas;
+mod compare;
+mod inspector;
 mod log;
-mod nodes;
+mod plots;
+mod theme;
 mod toolbar;
 
-use lmlab_engine::{Command, Scenario, SimDuration, SimTime, Simulation, Snapshot};
+pub use theme::Prefs;
+
+use lmlab_engine::compare::CompareReport;
+use lmlab_engine::precopy::Forecast;
+use lmlab_engine::scenario::ScenarioSpec;
+use lmlab_engine::{Command, Scenario, SimDuration, SimTime, Simulation};
+use std::collections::BTreeMap;
 
 /// How fast simulated time runs relative to the wall clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +44,32 @@ impl Speed {
     }
 }
 
+/// What the inspector shows.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Selection {
+    #[default]
+    Cluster,
+    Host(String),
+    Switch(String),
+    Storage(String),
+    Vm(String),
+}
+
+/// The big area in the middle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Lab,
+    Compare,
+}
+
+/// A migration the user asked for, waiting for confirmation with its forecast.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingMigration {
+    pub vm: String,
+    pub to: String,
+    pub forecast: Result<Forecast, String>,
+}
+
 /// Something the user asked for this frame.
 #[derive(Clone, Debug, PartialEq)]
 pub enum UiAction {
@@ -40,55 +80,130 @@ pub enum UiAction {
     SetSpeed(Speed),
     Apply(Command),
     OpenPreset(&'static str),
+    /// The lab changed (inspector, palette, delete): validate, then replay.
+    Edit(Box<ScenarioSpec>),
+    Select(Selection),
+    /// Show the forecast for a migration and ask for confirmation.
+    AskMigration {
+        vm: String,
+        to: String,
+    },
+    ConfirmMigration,
+    CancelMigration,
+    /// Move a canvas shape (key like `host:hv1`) to a scene position.
+    MoveShape(String, [f32; 2]),
+    SetCursor(f64),
+    SetFollow(bool),
+    SetView(View),
+    RunCompare,
+    SetPrefs(Prefs),
+    CloseWelcome,
 }
 
 #[derive(Debug)]
 pub struct LabState {
     pub sim: Simulation,
+    pub seed: u64,
     pub playing: bool,
     pub speed: Speed,
-    /// The last error to show in the status line.
+    /// The last message for the status line (errors in red).
     pub status: Option<String>,
+    pub selection: Selection,
+    /// Canvas positions by shape key (`host:NAME`, `switch:NAME`, `storage:NAME`).
+    pub layout: BTreeMap<String, [f32; 2]>,
+    pub scene_rect: egui::Rect,
+    pub view: View,
+    /// Plots follow the present; false = free zoom.
+    pub follow: bool,
+    pub cursor_t: Option<f64>,
+    pub log_filter: String,
+    pub log_kinds: log::Kinds,
+    pub pending: Option<PendingMigration>,
+    pub compare: Option<CompareReport>,
+    pub inspector_error: Option<String>,
+    pub prefs: Prefs,
+    pub show_welcome: bool,
+    fonts_installed: bool,
 }
 
 impl LabState {
     pub fn new(scenario: Scenario) -> Self {
         let seed = scenario.spec.seed;
+        let layout = canvas::default_layout(&scenario.spec);
+        let scene_rect = canvas::bounds(&scenario.spec, &layout);
         LabState {
             sim: Simulation::new(scenario, seed),
+            seed,
             playing: false,
-            speed: Speed::X1,
+            speed: Speed::X10,
             status: None,
+            selection: Selection::Cluster,
+            layout,
+            scene_rect,
+            view: View::Lab,
+            follow: true,
+            cursor_t: None,
+            log_filter: String::new(),
+            log_kinds: log::Kinds::default(),
+            pending: None,
+            compare: None,
+            inspector_error: None,
+            prefs: Prefs::default(),
+            show_welcome: false,
+            fonts_installed: false,
         }
+    }
+
+    pub fn spec(&self) -> &ScenarioSpec {
+        &self.sim.scenario().spec
     }
 
     /// Draws the whole window content and applies what the user did.
     pub fn show(&mut self, ui: &mut egui::Ui) {
-        let snap = self.sim.snapshot();
+        if !self.fonts_installed {
+            theme::install_fonts(ui.ctx());
+            self.fonts_installed = true;
+        }
+        theme::apply(ui.ctx(), &self.prefs);
         let mut actions = Vec::new();
         egui::Panel::top("toolbar").show(ui, |ui| {
-            toolbar::show(ui, self, &snap, &mut actions);
+            toolbar::show(ui, self, &mut actions);
         });
         egui::Panel::bottom("status").show(ui, |ui| {
-            ui.horizontal(|ui| match &self.status {
-                Some(s) => ui.colored_label(ui.visuals().error_fg_color, s),
-                None => ui.label(format!(
-                    "{} — seed {} — {} events",
-                    self.sim.scenario().spec.name,
-                    self.sim.seed(),
-                    snap.event_count
-                )),
-            });
+            toolbar::status_line(ui, self);
         });
-        egui::Panel::bottom("log")
-            .resizable(true)
-            .default_size(220.0)
-            .show(ui, |ui| {
-                log::show(ui, self.sim.events());
-            });
-        egui::CentralPanel::default().show(ui, |ui| {
-            nodes::show(ui, self.sim.scenario(), &snap, &mut actions);
+        if !self.prefs.presentation {
+            egui::Panel::left("inspector")
+                .resizable(true)
+                .default_size(290.0)
+                .show(ui, |ui| {
+                    inspector::show(ui, self, &mut actions);
+                });
+            egui::Panel::right("log")
+                .resizable(true)
+                .default_size(470.0)
+                .show(ui, |ui| {
+                    log::show(ui, self, &mut actions);
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| match self.view {
+            View::Lab => {
+                let h = ui.available_height();
+                let canvas_h = (h * 0.48).max(200.0);
+                ui.allocate_ui(egui::vec2(ui.available_width(), canvas_h), |ui| {
+                    canvas::show(ui, self, &mut actions);
+                });
+                ui.separator();
+                plots::show(ui, self, &mut actions);
+            }
+            View::Compare => compare::show(ui, self, &mut actions),
         });
+        if self.pending.is_some() {
+            migration_dialog(ui.ctx(), self, &mut actions);
+        }
+        if self.show_welcome {
+            theme::welcome(ui.ctx(), &mut actions);
+        }
 
         self.advance_clock(ui.ctx());
         for a in actions {
@@ -125,9 +240,78 @@ impl LabState {
                 Err(e) => self.status = Some(format!("refused: {e}")),
             },
             UiAction::OpenPreset(file) => match crate::presets::load(file) {
-                Ok(s) => *self = LabState::new(s),
+                Ok(s) => {
+                    let prefs = self.prefs.clone();
+                    *self = LabState::new(s);
+                    self.prefs = prefs;
+                    self.fonts_installed = true;
+                }
                 Err(e) => self.status = Some(format!("{e:#}")),
             },
+            UiAction::Edit(spec) => self.edit(*spec),
+            UiAction::Select(s) => {
+                self.selection = s;
+                self.inspector_error = None;
+            }
+            UiAction::AskMigration { vm, to } => {
+                let forecast = self.sim.forecast(&vm, &to).map_err(|e| e.to_string());
+                self.pending = Some(PendingMigration { vm, to, forecast });
+            }
+            UiAction::ConfirmMigration => {
+                if let Some(p) = self.pending.take() {
+                    self.handle(UiAction::Apply(Command::Migrate { vm: p.vm, to: p.to }));
+                }
+            }
+            UiAction::CancelMigration => self.pending = None,
+            UiAction::MoveShape(key, pos) => {
+                self.layout.insert(key, pos);
+            }
+            UiAction::SetCursor(t) => {
+                self.cursor_t = Some(t);
+                self.follow = false;
+            }
+            UiAction::SetFollow(f) => {
+                self.follow = f;
+                if f {
+                    self.cursor_t = None;
+                }
+            }
+            UiAction::SetView(v) => self.view = v,
+            UiAction::RunCompare => {
+                if self.spec().configurations.is_empty() {
+                    self.status = Some("this lab names no [[configurations]] to compare".into());
+                } else {
+                    self.compare = Some(lmlab_engine::compare::compare(
+                        self.sim.scenario(),
+                        self.seed,
+                    ));
+                }
+            }
+            UiAction::SetPrefs(p) => self.prefs = p,
+            UiAction::CloseWelcome => {
+                self.show_welcome = false;
+                self.prefs.welcome_seen = true;
+            }
+        }
+    }
+
+    /// Applies an edited lab: refused in place if invalid, else replayed to the present.
+    fn edit(&mut self, spec: ScenarioSpec) {
+        match Scenario::from_spec(spec) {
+            Err(e) => self.inspector_error = Some(e),
+            Ok(scenario) => {
+                self.inspector_error = None;
+                for key in canvas::default_layout(&scenario.spec).into_iter() {
+                    self.layout.entry(key.0).or_insert(key.1);
+                }
+                let now = self.sim.now();
+                let history = self.sim.history().to_vec();
+                let (sim, skipped) = Simulation::replay(scenario, self.seed, &history, now);
+                self.sim = sim;
+                self.compare = None;
+                self.status =
+                    (!skipped.is_empty()).then(|| format!("lab changed; {}", skipped.join("; ")));
+            }
         }
     }
 
@@ -135,6 +319,48 @@ impl LabState {
     pub fn run_to(&mut self, t: SimTime) {
         self.sim.advance_to(t);
     }
+}
+
+fn migration_dialog(ctx: &egui::Context, lab: &LabState, actions: &mut Vec<UiAction>) {
+    let Some(p) = &lab.pending else { return };
+    egui::Window::new("Live migration")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+        .show(ctx, |ui| {
+            ui.heading(format!("{} → {}", p.vm, p.to));
+            match &p.forecast {
+                Ok(f) => {
+                    ui.label(format!(
+                        "Forecast at {:.1} Gbps: {} pass(es), {:.1} s in all, pause {:.0} ms",
+                        f.rate_gbps, f.passes, f.total_s, f.pause_ms
+                    ));
+                    if let Some(w) = &f.warning {
+                        ui.colored_label(ui.visuals().warn_fg_color, w);
+                        for r in &f.remedies {
+                            ui.label(format!("• {r}"));
+                        }
+                    }
+                    ui.horizontal(|ui| {
+                        if ui.button("Start migration").clicked() {
+                            actions.push(UiAction::ConfirmMigration);
+                        }
+                        if ui.button("Cancel").clicked() {
+                            actions.push(UiAction::CancelMigration);
+                        }
+                    });
+                }
+                Err(e) => {
+                    ui.colored_label(
+                        ui.visuals().error_fg_color,
+                        format!("Not possible now: {e}"),
+                    );
+                    if ui.button("Close").clicked() {
+                        actions.push(UiAction::CancelMigration);
+                    }
+                }
+            }
+        });
 }
 
 /// `h:mm:ss.s` for the simulated clock.
@@ -146,7 +372,15 @@ pub fn format_clock(t: SimTime) -> String {
     format!("{h:.0}:{m:02.0}:{s:04.1}")
 }
 
-#[allow(dead_code)]
-fn _assert_snapshot_is_send(s: Snapshot) -> impl Send {
-    s
+/// A label and a widget, with the widget labelled by the label for screen readers and tests.
+pub fn labeled(
+    ui: &mut egui::Ui,
+    text: &str,
+    add: impl FnOnce(&mut egui::Ui) -> egui::Response,
+) -> egui::Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(text);
+        add(ui).labelled_by(l.id)
+    })
+    .inner
 }

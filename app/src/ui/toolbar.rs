@@ -1,9 +1,10 @@
-//! Top bar: presets menu, run controls, speed and the simulated clock.
+//! Top bar: menus, run controls, speed, the simulated clock; and the status line at the bottom
+//! that says honestly which path each running migration uses.
 
-use super::{LabState, Speed, UiAction, format_clock};
-use lmlab_engine::Snapshot;
+use super::{LabState, Speed, UiAction, View, format_clock};
+use lmlab_engine::sim::Phase;
 
-pub fn show(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Vec<UiAction>) {
+pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("Presets", |ui| {
             for p in crate::presets::PRESETS {
@@ -12,6 +13,29 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Ve
                 }
             }
         });
+        ui.menu_button("View", |ui| {
+            let mut prefs = lab.prefs.clone();
+            if ui
+                .checkbox(&mut prefs.presentation, "Presentation mode")
+                .changed()
+                || ui.checkbox(&mut prefs.dark, "Dark theme").changed()
+                || ui
+                    .checkbox(&mut prefs.per_core, "CPU per logical processor")
+                    .changed()
+            {
+                actions.push(UiAction::SetPrefs(prefs));
+            }
+        });
+        ui.separator();
+        if ui.selectable_label(lab.view == View::Lab, "Lab").clicked() {
+            actions.push(UiAction::SetView(View::Lab));
+        }
+        if ui
+            .selectable_label(lab.view == View::Compare, "Compare")
+            .clicked()
+        {
+            actions.push(UiAction::SetView(View::Compare));
+        }
         ui.separator();
         if lab.playing {
             if ui.button("Pause").clicked() {
@@ -35,9 +59,60 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Ve
         }
         ui.separator();
         ui.label(
-            egui::RichText::new(format!("t = {}", format_clock(snap.now)))
+            egui::RichText::new(format!("t = {}", format_clock(lab.sim.now())))
                 .monospace()
-                .strong(),
+                .strong()
+                .size(16.0),
         );
+    });
+}
+
+pub fn status_line(ui: &mut egui::Ui, lab: &LabState) {
+    ui.horizontal_wrapped(|ui| {
+        if let Some(s) = &lab.status {
+            ui.colored_label(ui.visuals().error_fg_color, s);
+            ui.separator();
+        }
+        let spec = lab.spec();
+        let running: Vec<String> = lab
+            .sim
+            .migrations()
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m.phase,
+                    Phase::Setup | Phase::Precopy | Phase::SwitchOver | Phase::Resume
+                )
+            })
+            .map(|m| {
+                let what = match m.phase {
+                    Phase::Precopy => format!(
+                        "pass {}, {:.0} %",
+                        m.passes + 1,
+                        100.0 * (1.0 - m.stage_left / m.stage_bytes.max(1.0))
+                    ),
+                    p => format!("{p:?}"),
+                };
+                format!(
+                    "{} → {}: {} ({what}, {:.1} Gbps)",
+                    spec.vms[m.vm].name,
+                    spec.hosts[m.to].name,
+                    if m.path.is_empty() {
+                        "setting up"
+                    } else {
+                        &m.path
+                    },
+                    m.rate * 8.0 / 1e9
+                )
+            })
+            .collect();
+        if running.is_empty() {
+            ui.label(format!(
+                "{} — seed {} — no migration running",
+                spec.name, lab.seed
+            ));
+        } else {
+            ui.label(running.join("   |   "));
+        }
     });
 }

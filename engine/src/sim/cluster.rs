@@ -527,6 +527,7 @@ impl Simulation {
             }
             VmTimer::QuickDone(to) => {
                 self.roles[vm].moving = false;
+                self.roles[vm].unmonitored = false;
                 self.vms[vm].host = to;
                 self.set_vm_state(vm, VmState::Running);
                 self.roles[vm].state = RoleState::Online;
@@ -596,6 +597,7 @@ impl Simulation {
 
     fn restart_vm(&mut self, vm: usize, h: usize) {
         self.vms[vm].host = h;
+        self.roles[vm].unmonitored = false;
         self.roles[vm].state = RoleState::Pending;
         self.roles[vm].moving = true;
         self.outage_starts(vm);

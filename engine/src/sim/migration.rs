@@ -567,6 +567,7 @@ impl Simulation {
         let sol = solve(&self.scenario.spec, &reqs, &self.net_state(), self.seed);
         for &h in &hosts {
             self.book.host_cpu[h] = sol.hosts[h].cpu_pct;
+            self.book.host_lp[h].clone_from(&sol.hosts[h].lp_pct);
             self.book.host_links[h].clone_from(&sol.links[h]);
         }
         let mut no_path = Vec::new();
@@ -695,6 +696,8 @@ pub struct Book {
     /// Latest live-migration CPU % and link use per host.
     pub host_cpu: Vec<f64>,
     pub host_links: Vec<Vec<crate::transport::LinkUse>>,
+    /// Latest live-migration CPU % per logical processor.
+    pub host_lp: Vec<Vec<f64>>,
 }
 
 impl Book {
@@ -709,6 +712,7 @@ impl Book {
             vm_busy: vec![false; spec.vms.len()],
             queued_by_host: vec![Default::default(); spec.hosts.len()],
             host_cpu: vec![0.0; spec.hosts.len()],
+            host_lp: vec![Vec::new(); spec.hosts.len()],
             host_links: spec
                 .hosts
                 .iter()

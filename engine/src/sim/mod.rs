@@ -364,14 +364,25 @@ impl Simulation {
             node_timeline: Vec::new(),
             vm_timeline: Vec::new(),
         };
-        sim.node_timeline = (0..sim.nodes.len()).map(|h| vec![(SimTime::ZERO, sim.node_display(h))]).collect();
-        sim.vm_timeline = sim.vms.iter().map(|v| vec![(SimTime::ZERO, v.state)]).collect();
+        sim.node_timeline = (0..sim.nodes.len())
+            .map(|h| vec![(SimTime::ZERO, sim.node_display(h))])
+            .collect();
+        sim.vm_timeline = sim
+            .vms
+            .iter()
+            .map(|v| vec![(SimTime::ZERO, v.state)])
+            .collect();
         sim
     }
 
     /// Every migration requested so far, in request order.
     pub fn migrations(&self) -> &[Migration] {
         &self.migrations
+    }
+
+    /// Live-migration CPU % of each logical processor of host `h` now (empty when idle).
+    pub fn lm_cpu_per_lp(&self, h: usize) -> &[f64] {
+        self.book.host_lp.get(h).map_or(&[], |v| v.as_slice())
     }
 
     /// State changes of each node (index = host), starting at time zero.

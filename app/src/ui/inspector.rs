@@ -1,0 +1,510 @@
+//! The inspector: every property of the selection (and the cluster and migration settings when
+//! nothing is selected). Edits become a new lab that the engine validates; an invalid value is
+//! refused in place with the reason.
+
+use super::{LabState, Selection, UiAction, labeled};
+use lmlab_engine::SimDuration;
+use lmlab_engine::scenario::*;
+use lmlab_engine::units::{BitRate, ByteRate, Bytes};
+
+pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading("Inspector");
+                if lab.selection != Selection::Cluster && ui.button("Cluster settings").clicked() {
+                    actions.push(UiAction::Select(Selection::Cluster));
+                }
+            });
+            if let Some(e) = &lab.inspector_error {
+                ui.colored_label(ui.visuals().error_fg_color, format!("Refused: {e}"));
+            }
+            let mut spec = lab.spec().clone();
+            let before = spec.clone();
+            match &lab.selection {
+                Selection::Cluster => cluster(ui, &mut spec),
+                Selection::Host(name) => {
+                    if let Some(i) = spec.hosts.iter().position(|h| &h.name == name) {
+                        let switches: Vec<String> =
+                            spec.switches.iter().map(|s| s.name.clone()).collect();
+                        host(ui, &mut spec.hosts[i], &switches, lab, i);
+                    }
+                }
+                Selection::Switch(name) => {
+                    if let Some(s) = spec.switches.iter_mut().find(|s| &s.name == name) {
+                        ui.strong(format!("Switch {}", s.name));
+                        ui.checkbox(&mut s.dcb_pfc, "DCB with Priority Flow Control (PFC)");
+                        ui.checkbox(&mut s.lacp, "LACP / static port channels");
+                    }
+                }
+                Selection::Storage(name) => {
+                    if let Some(s) = spec.storage.iter_mut().find(|s| &s.name == name) {
+                        ui.strong(format!("Storage {}", s.name));
+                        combo(
+                            ui,
+                            "Kind",
+                            &mut s.kind,
+                            &[
+                                (StorageKind::Smb3, "SMB3 file share (SOFS)"),
+                                (StorageKind::Csv, "CSV block storage"),
+                            ],
+                        );
+                    }
+                }
+                Selection::Vm(name) => {
+                    let storages: Vec<String> =
+                        spec.storage.iter().map(|s| s.name.clone()).collect();
+                    if let Some(v) = spec.vms.iter_mut().find(|v| &v.name == name) {
+                        vm(ui, v, &storages);
+                    }
+                    vm_actions(ui, lab, name, actions);
+                }
+            }
+            if spec != before {
+                actions.push(UiAction::Edit(Box::new(spec)));
+            }
+        });
+}
+
+fn combo<T: PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut T,
+    options: &[(T, &str)],
+) {
+    let current = options.iter().find(|o| o.0 == *value).map_or("?", |o| o.1);
+    egui::ComboBox::from_label(label)
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for (v, text) in options {
+                ui.selectable_value(value, *v, *text);
+            }
+        });
+}
+
+fn secs(ui: &mut egui::Ui, label: &str, d: &mut SimDuration, max: f64) {
+    let mut s = d.as_secs_f64();
+    if labeled(ui, label, |ui| {
+        ui.add(
+            egui::DragValue::new(&mut s)
+                .range(0.0..=max)
+                .suffix(" s")
+                .speed(1.0),
+        )
+    })
+    .changed()
+    {
+        *d = SimDuration::from_secs_f64(s);
+    }
+}
+
+fn millis(ui: &mut egui::Ui, label: &str, d: &mut SimDuration, lo: f64, hi: f64) {
+    let mut ms = d.as_millis_f64();
+    if labeled(ui, label, |ui| {
+        ui.add(
+            egui::DragValue::new(&mut ms)
+                .range(lo..=hi)
+                .suffix(" ms")
+                .speed(10.0),
+        )
+    })
+    .changed()
+    {
+        *d = SimDuration::from_secs_f64(ms / 1000.0);
+    }
+}
+
+fn gib(ui: &mut egui::Ui, label: &str, b: &mut Bytes, max: f64) {
+    let mut g = b.as_f64() / Bytes::GIB as f64;
+    if labeled(ui, label, |ui| {
+        ui.add(
+            egui::DragValue::new(&mut g)
+                .range(0.0..=max)
+                .suffix(" GiB")
+                .speed(1.0),
+        )
+    })
+    .changed()
+    {
+        *b = Bytes((g * Bytes::GIB as f64).round() as u64);
+    }
+}
+
+fn count(ui: &mut egui::Ui, label: &str, v: &mut u32, lo: u32, hi: u32) {
+    labeled(ui, label, |ui| {
+        ui.add(egui::DragValue::new(v).range(lo..=hi))
+    });
+}
+
+fn cluster(ui: &mut egui::Ui, spec: &mut ScenarioSpec) {
+    let c = &mut spec.cluster;
+    ui.strong(format!("Cluster {}", c.name));
+    combo(
+        ui,
+        "ResiliencyLevel",
+        &mut c.resiliency_level,
+        &[
+            (ResiliencyLevel::AlwaysIsolate, "AlwaysIsolate (2)"),
+            (
+                ResiliencyLevel::IsolateOnSpecialHeartbeat,
+                "IsolateOnSpecialHeartbeat (1)",
+            ),
+        ],
+    );
+    secs(
+        ui,
+        "ResiliencyDefaultPeriod",
+        &mut c.resiliency_default_period,
+        86_400.0,
+    );
+    count(
+        ui,
+        "QuarantineThreshold",
+        &mut c.quarantine_threshold,
+        1,
+        1000,
+    );
+    let mut until_cleared = c.quarantine_duration == QuarantineDuration::UntilCleared;
+    if ui
+        .checkbox(&mut until_cleared, "Quarantine until cleared (0xFFFFFFFF)")
+        .changed()
+    {
+        c.quarantine_duration = if until_cleared {
+            QuarantineDuration::UntilCleared
+        } else {
+            QuarantineDuration::For(SimDuration::from_secs(7200))
+        };
+    }
+    if let QuarantineDuration::For(d) = &mut c.quarantine_duration {
+        secs(ui, "QuarantineDuration", d, 4_294_967.0);
+    }
+    combo(
+        ui,
+        "Quarantine cap",
+        &mut c.quarantine_cap,
+        &[
+            (QuarantineCap::Pct20, "20 % of nodes (seed)"),
+            (QuarantineCap::Pct25, "25 % of nodes (book)"),
+        ],
+    );
+    millis(
+        ui,
+        "SameSubnetDelay",
+        &mut c.same_subnet_delay,
+        250.0,
+        2000.0,
+    );
+    count(
+        ui,
+        "SameSubnetThreshold",
+        &mut c.same_subnet_threshold,
+        3,
+        120,
+    );
+    millis(
+        ui,
+        "CrossSubnetDelay",
+        &mut c.cross_subnet_delay,
+        250.0,
+        4000.0,
+    );
+    count(
+        ui,
+        "CrossSubnetThreshold",
+        &mut c.cross_subnet_threshold,
+        3,
+        120,
+    );
+    combo(
+        ui,
+        "Witness",
+        &mut c.witness,
+        &[
+            (Witness::None, "None"),
+            (Witness::Disk, "Disk"),
+            (Witness::FileShare, "File share"),
+            (Witness::Cloud, "Cloud"),
+        ],
+    );
+    combo(
+        ui,
+        "Low-priority drain",
+        &mut c.drain_low_priority,
+        &[
+            (DrainMove::QuickMigration, "Quick migration"),
+            (DrainMove::LiveMigration, "Live migration"),
+        ],
+    );
+    ui.separator();
+    ui.strong("Live migration (all hosts)");
+    migration(ui, &mut spec.migration);
+}
+
+fn migration(ui: &mut egui::Ui, m: &mut MigrationSettings) {
+    combo(
+        ui,
+        "Performance option",
+        &mut m.performance_option,
+        &[
+            (PerformanceOption::TcpIp, "TCP/IP"),
+            (PerformanceOption::Compression, "Compression"),
+            (PerformanceOption::Smb, "SMB"),
+        ],
+    );
+    ui.checkbox(&mut m.smb_direct, "Allow SMB Direct (RDMA)");
+    count(
+        ui,
+        "Simultaneous live migrations",
+        &mut m.max_simultaneous,
+        1,
+        512,
+    );
+    count(ui, "Maximum passes", &mut m.max_passes, 1, 100);
+    millis(ui, "Target pause", &mut m.target_pause, 1.0, 60_000.0);
+}
+
+fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState, index: usize) {
+    ui.strong(format!("Host {}", h.name));
+    if let Some(cpu) = lab
+        .sim
+        .series()
+        .columns
+        .get(&format!("{}.lm_cpu_pct", h.name))
+        .and_then(|c| c.last())
+    {
+        ui.label(format!("Live-migration CPU now: {cpu:.1} %"));
+    }
+    let _ = index;
+    count(ui, "Sockets", &mut h.sockets, 1, 16);
+    count(ui, "Cores per socket", &mut h.cores_per_socket, 1, 512);
+    ui.checkbox(&mut h.smt, "SMT (hyper-threading)");
+    labeled(ui, "Clock", |ui| {
+        ui.add(
+            egui::DragValue::new(&mut h.clock_ghz)
+                .range(0.5..=10.0)
+                .suffix(" GHz")
+                .speed(0.05),
+        )
+    });
+    gib(ui, "Memory", &mut h.memory, 65_536.0);
+    ui.separator();
+    ui.strong("Teaming");
+    combo(
+        ui,
+        "Teaming mode",
+        &mut h.teaming.mode,
+        &[
+            (TeamingMode::None, "None (separate NICs)"),
+            (TeamingMode::SwitchIndependent, "Switch independent"),
+            (TeamingMode::Static, "Static"),
+            (TeamingMode::Lacp, "LACP"),
+            (TeamingMode::Set, "Switch Embedded Teaming"),
+        ],
+    );
+    if h.teaming.mode == TeamingMode::None {
+        h.teaming.members.clear();
+    }
+    combo(
+        ui,
+        "Load balancing",
+        &mut h.teaming.algorithm,
+        &[
+            (
+                LoadBalancingAlgorithm::TransportPorts,
+                "Address hash (transport ports)",
+            ),
+            (LoadBalancingAlgorithm::IPAddresses, "Address hash (IP)"),
+            (LoadBalancingAlgorithm::MacAddresses, "Address hash (MAC)"),
+            (LoadBalancingAlgorithm::HyperVPort, "Hyper-V port"),
+            (LoadBalancingAlgorithm::Dynamic, "Dynamic"),
+        ],
+    );
+    ui.separator();
+    ui.strong("NICs");
+    let mut remove = None;
+    for (i, n) in h.nics.iter_mut().enumerate() {
+        ui.push_id(i, |ui| {
+            egui::CollapsingHeader::new(format!("{} {}", n.name, n.speed))
+                .default_open(i == 0)
+                .show(ui, |ui| {
+                    let mut g = n.speed.as_gbps();
+                    if labeled(ui, "Speed", |ui| {
+                        ui.add(
+                            egui::DragValue::new(&mut g)
+                                .range(0.01..=400.0)
+                                .suffix(" Gbps"),
+                        )
+                    })
+                    .changed()
+                    {
+                        n.speed = BitRate::gbps(g);
+                    }
+                    combo(
+                        ui,
+                        "RDMA",
+                        &mut n.rdma,
+                        &[
+                            (RdmaKind::None, "None"),
+                            (RdmaKind::RoCE, "RoCE"),
+                            (RdmaKind::IWarp, "iWARP"),
+                            (RdmaKind::InfiniBand, "InfiniBand"),
+                        ],
+                    );
+                    ui.checkbox(&mut n.rss_capable, "RSS capable");
+                    combo(
+                        ui,
+                        "RSS",
+                        &mut n.rss,
+                        &[
+                            (RssMode::Default, "Inbox default"),
+                            (RssMode::Tuned, "Tuned"),
+                            (RssMode::Disabled, "Disabled"),
+                        ],
+                    );
+                    if n.rss == RssMode::Tuned {
+                        count(
+                            ui,
+                            "RSS queues",
+                            &mut n.rss_tuned.queues,
+                            1,
+                            n.rss_max_queues,
+                        );
+                        count(ui, "Base core", &mut n.rss_tuned.base_core, 0, 4095);
+                        count(ui, "RSS NUMA node", &mut n.rss_tuned.numa_node, 0, 15);
+                    }
+                    count(ui, "NIC NUMA node", &mut n.numa_node, 0, 15);
+                    count(ui, "MTU", &mut n.mtu, 576, 9216);
+                    let mut sw = n.switch.clone().unwrap_or_default();
+                    egui::ComboBox::from_label("Cabled to")
+                        .selected_text(if sw.is_empty() { "(not cabled)" } else { &sw })
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut sw, String::new(), "(not cabled)");
+                            for s in switches {
+                                ui.selectable_value(&mut sw, s.clone(), s);
+                            }
+                        });
+                    n.switch = (!sw.is_empty()).then_some(sw);
+                    if ui.button("Remove this NIC").clicked() {
+                        remove = Some(i);
+                    }
+                });
+        });
+    }
+    if let Some(i) = remove {
+        let name = h.nics[i].name.clone();
+        h.nics.remove(i);
+        h.teaming.members.retain(|m| m != &name);
+    }
+    if ui.button("Add NIC").clicked() {
+        let names: Vec<String> = h.nics.iter().map(|n| n.name.clone()).collect();
+        let name = (1..)
+            .map(|i| format!("nic{i}"))
+            .find(|n| !names.contains(n))
+            .unwrap_or_default();
+        h.nics
+            .push(super::canvas::new_nic(&name, switches.first().cloned()));
+    }
+}
+
+fn vm(ui: &mut egui::Ui, v: &mut VmSpec, storages: &[String]) {
+    ui.strong(format!("VM {} (on {})", v.name, v.host));
+    gib(ui, "Memory", &mut v.memory, 12_288.0);
+    let mut ws = v.working_set.unwrap_or(v.memory);
+    gib(ui, "Working set", &mut ws, 12_288.0);
+    v.working_set = Some(ws);
+    let mut mib = v.dirty_rate.as_mib_per_s();
+    if labeled(ui, "Dirty rate", |ui| {
+        ui.add(
+            egui::DragValue::new(&mut mib)
+                .range(0.0..=100_000.0)
+                .suffix(" MiB/s")
+                .speed(5.0),
+        )
+    })
+    .changed()
+    {
+        v.dirty_rate = ByteRate::mib_per_s(mib);
+    }
+    let mut profile = match &v.memory_profile {
+        MemoryProfile::Named(n) => *n,
+        MemoryProfile::Custom(_) => MemoryProfileName::Mixed,
+    };
+    combo(
+        ui,
+        "Memory content",
+        &mut profile,
+        &[
+            (MemoryProfileName::Mixed, "Mixed server"),
+            (MemoryProfileName::Idle, "Idle guest"),
+            (MemoryProfileName::Database, "Database"),
+            (MemoryProfileName::Random, "Random (incompressible)"),
+            (MemoryProfileName::Zeros, "Zero pages"),
+        ],
+    );
+    if !matches!(v.memory_profile, MemoryProfile::Custom(_)) {
+        v.memory_profile = MemoryProfile::Named(profile);
+    }
+    egui::ComboBox::from_label("Configuration version")
+        .selected_text(v.config_version.clone())
+        .show_ui(ui, |ui| {
+            for ver in ["5.0", "6.2", "7.0", "7.1", "8.0", "9.0"] {
+                ui.selectable_value(&mut v.config_version, ver.to_string(), ver);
+            }
+        });
+    egui::ComboBox::from_label("Storage")
+        .selected_text(v.storage.clone())
+        .show_ui(ui, |ui| {
+            for s in storages {
+                ui.selectable_value(&mut v.storage, s.clone(), s);
+            }
+        });
+    combo(
+        ui,
+        "Priority",
+        &mut v.priority,
+        &[
+            (Priority::High, "High (3000)"),
+            (Priority::Medium, "Medium (2000)"),
+            (Priority::Low, "Low (1000)"),
+            (Priority::NoAutoStart, "No Auto Start"),
+        ],
+    );
+    let mut own = matches!(v.resiliency_period, ResiliencyPeriod::Own(_));
+    if ui.checkbox(&mut own, "Own ResiliencyPeriod").changed() {
+        v.resiliency_period = if own {
+            ResiliencyPeriod::Own(SimDuration::from_secs(60))
+        } else {
+            ResiliencyPeriod::ClusterDefault
+        };
+    }
+    if let ResiliencyPeriod::Own(d) = &mut v.resiliency_period {
+        secs(ui, "ResiliencyPeriod", d, 86_400.0);
+    }
+}
+
+fn vm_actions(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: &mut Vec<UiAction>) {
+    let snap = lab.sim.snapshot();
+    let Some(v) = snap.vms.iter().find(|v| v.name == name) else {
+        return;
+    };
+    ui.separator();
+    ui.label(format!(
+        "State {:?}, role {:?}{}, outage so far {:.0} s",
+        v.state,
+        v.role,
+        if v.unmonitored { ", Unmonitored" } else { "" },
+        v.outage_s
+    ));
+    ui.menu_button("Live-migrate to…", |ui| {
+        for h in lab.spec().hosts.iter().filter(|h| h.name != v.host) {
+            if ui.button(&h.name).clicked() {
+                actions.push(UiAction::AskMigration {
+                    vm: name.to_string(),
+                    to: h.name.clone(),
+                });
+                ui.close();
+            }
+        }
+    });
+}
