@@ -152,3 +152,27 @@ fn the_comparison_view_runs_the_configurations() {
     assert_eq!(report.rows.len(), 9);
     h.get_by_label("row9");
 }
+
+#[test]
+fn every_preset_opens() {
+    for p in presets::PRESETS {
+        let lab =
+            LabState::new(presets::load(p.file).unwrap_or_else(|e| panic!("{}: {e:#}", p.file)));
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1600.0, 1000.0))
+            .build_ui_state(|ui, lab: &mut LabState| lab.show(ui), lab);
+        h.run();
+        let first = h.state().spec().hosts[0].name.clone();
+        h.get_by_label_contains(&format!("host {first}"));
+    }
+    // Every file in assets/scenarios is offered.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/scenarios");
+    let files = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        })
+        .count();
+    assert_eq!(files, presets::PRESETS.len());
+}

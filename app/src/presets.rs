@@ -21,6 +21,26 @@ pub const PRESETS: &[Preset] = &[
         title: "Resiliency lab: 4-node WS2016 cluster",
         text: include_str!("../../assets/scenarios/resiliency-lab.toml"),
     },
+    Preset {
+        file: "four-1gbe.toml",
+        title: "4 x 1 GbE: Multichannel vs teaming vs compression",
+        text: include_str!("../../assets/scenarios/four-1gbe.toml"),
+    },
+    Preset {
+        file: "one-1gbe-compression.toml",
+        title: "1 x 1 GbE: compression",
+        text: include_str!("../../assets/scenarios/one-1gbe-compression.toml"),
+    },
+    Preset {
+        file: "smb-direct-no-pfc.toml",
+        title: "SMB Direct on a switch without PFC",
+        text: include_str!("../../assets/scenarios/smb-direct-no-pfc.toml"),
+    },
+    Preset {
+        file: "rdma-one-host.toml",
+        title: "RDMA on one host only",
+        text: include_str!("../../assets/scenarios/rdma-one-host.toml"),
+    },
 ];
 
 /// The lab `lmlab` opens when no file is given.

@@ -9,7 +9,7 @@ use lmlab_engine::Command;
 use lmlab_engine::scenario::{
     HostSpec, NicSpec, ScenarioSpec, StorageKind, StorageSpec, SwitchSpec, VmSpec,
 };
-use lmlab_engine::sim::{NodeDisplay, Phase, Snapshot};
+use lmlab_engine::sim::{NodeDisplay, Phase};
 use std::collections::BTreeMap;
 
 const HOST_W: f32 = 250.0;
@@ -99,7 +99,10 @@ fn pos(lab: &LabState, key: &str) -> egui::Pos2 {
 
 pub fn show(ui: &mut egui::Ui, lab: &mut LabState, actions: &mut Vec<UiAction>) {
     palette(ui, lab, actions);
-    let snap = lab.sim.snapshot();
+    let snap = Frame {
+        nodes: lab.sim.node_statuses(),
+        storage: lab.sim.storage_statuses(),
+    };
     let mut rect = lab.scene_rect;
     let lab_ro: &LabState = lab;
     egui::Scene::new()
@@ -299,7 +302,20 @@ fn delete(spec: &ScenarioSpec, sel: &Selection) -> Option<ScenarioSpec> {
     Some(s)
 }
 
-fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Vec<UiAction>) {
+/// What the canvas reads each frame: nodes and storage; VMs are read by index without copying.
+struct Frame {
+    nodes: Vec<lmlab_engine::sim::NodeStatus>,
+    storage: Vec<lmlab_engine::sim::StorageStatus>,
+}
+
+/// A VM chip to draw.
+struct Chip<'a> {
+    name: &'a str,
+    state: lmlab_engine::sim::VmState,
+    unmonitored: bool,
+}
+
+fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Frame, actions: &mut Vec<UiAction>) {
     let spec = lab.spec();
     let painter = ui.painter().clone();
     let visuals = ui.visuals().clone();
@@ -328,14 +344,21 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Vec<Ui
         )
     };
 
+    // VMs by host, once per frame.
+    let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); spec.hosts.len()];
+    for vi in 0..spec.vms.len() {
+        if let Some((hi, _, _)) = lab.sim.vm_view(vi)
+            && let Some(list) = by_host.get_mut(hi)
+        {
+            list.push(vi);
+        }
+    }
+
     // Host ↔ storage.
-    for (hi, h) in spec.hosts.iter().enumerate() {
-        let used: std::collections::BTreeSet<&str> = snap
-            .vms
+    for (hi, _h) in spec.hosts.iter().enumerate() {
+        let used: std::collections::BTreeSet<&str> = by_host[hi]
             .iter()
-            .filter(|v| v.host == h.name)
-            .filter_map(|v| spec.vms.iter().find(|x| x.name == v.name))
-            .map(|v| v.storage.as_str())
+            .map(|&vi| spec.vms[vi].storage.as_str())
             .collect();
         for st in used {
             let r = storage_rect(st);
@@ -684,16 +707,34 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Vec<Ui
             y += 18.0;
         }
         y += 6.0;
-        let vms: Vec<_> = snap.vms.iter().filter(|v| v.host == h.name).collect();
-        if vms.len() > MAX_CHIPS {
-            let running = vms
+        let vms: Vec<Chip> = if by_host[hi].len() > MAX_CHIPS {
+            Vec::new()
+        } else {
+            by_host[hi]
                 .iter()
-                .filter(|v| v.state == lmlab_engine::sim::VmState::Running)
+                .filter_map(|&vi| {
+                    let (_, state, unmonitored) = lab.sim.vm_view(vi)?;
+                    Some(Chip {
+                        name: &spec.vms[vi].name,
+                        state,
+                        unmonitored,
+                    })
+                })
+                .collect()
+        };
+        if by_host[hi].len() > MAX_CHIPS {
+            let running = by_host[hi]
+                .iter()
+                .filter(|&&vi| {
+                    lab.sim
+                        .vm_view(vi)
+                        .is_some_and(|v| v.1 == lmlab_engine::sim::VmState::Running)
+                })
                 .count();
             painter.text(
                 egui::pos2(r.left() + 10.0, y),
                 egui::Align2::LEFT_TOP,
-                format!("{} VMs ({running} running)", vms.len()),
+                format!("{} VMs ({running} running)", by_host[hi].len()),
                 font.clone(),
                 text_color,
             );
@@ -706,7 +747,7 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Vec<Ui
                     ),
                     egui::vec2(112.0, 20.0),
                 );
-                let sel = lab.selection == Selection::Vm(v.name.clone());
+                let sel = matches!(&lab.selection, Selection::Vm(n) if n == v.name);
                 painter.rect(
                     chip,
                     4.0,
@@ -717,7 +758,7 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Vec<Ui
                 let label = if v.unmonitored {
                     format!("{} (unmon.)", v.name)
                 } else {
-                    v.name.clone()
+                    v.name.to_string()
                 };
                 painter.text(
                     chip.left_center() + egui::vec2(6.0, 0.0),
@@ -733,10 +774,10 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Vec<Ui
                 );
                 a11y(ui, &resp, format!("VM {}: {:?}", v.name, v.state));
                 if resp.clicked() {
-                    actions.push(UiAction::Select(Selection::Vm(v.name.clone())));
+                    actions.push(UiAction::Select(Selection::Vm(v.name.to_string())));
                 }
                 if resp.drag_started() {
-                    resp.dnd_set_drag_payload(VmDrag(v.name.clone()));
+                    resp.dnd_set_drag_payload(VmDrag(v.name.to_string()));
                 }
                 if resp.dragged()
                     && let Some(p) = ui.ctx().pointer_latest_pos()
@@ -766,7 +807,7 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Snapshot, actions: &mut Vec<Ui
                             .clicked()
                         {
                             actions.push(UiAction::AskMigration {
-                                vm: v.name.clone(),
+                                vm: v.name.to_string(),
                                 to: other.name.clone(),
                             });
                             ui.close();

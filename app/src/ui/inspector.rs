@@ -20,49 +20,84 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
             if let Some(e) = &lab.inspector_error {
                 ui.colored_label(ui.visuals().error_fg_color, format!("Refused: {e}"));
             }
-            let mut spec = lab.spec().clone();
-            let before = spec.clone();
+            // Only the selected part is copied and compared each frame; the whole lab is cloned
+            // only when something changed (labs can hold thousands of VMs).
+            let spec = lab.spec();
+            let mut edited: Option<ScenarioSpec> = None;
             match &lab.selection {
-                Selection::Cluster => cluster(ui, &mut spec),
+                Selection::Cluster => {
+                    let (mut c, mut m) = (spec.cluster.clone(), spec.migration.clone());
+                    cluster(ui, &mut c, &mut m);
+                    if c != spec.cluster || m != spec.migration {
+                        let mut s = spec.clone();
+                        s.cluster = c;
+                        s.migration = m;
+                        edited = Some(s);
+                    }
+                }
                 Selection::Host(name) => {
                     if let Some(i) = spec.hosts.iter().position(|h| &h.name == name) {
                         let switches: Vec<String> =
                             spec.switches.iter().map(|s| s.name.clone()).collect();
-                        host(ui, &mut spec.hosts[i], &switches, lab, i);
+                        let mut h = spec.hosts[i].clone();
+                        host(ui, &mut h, &switches, lab, i);
+                        if h != spec.hosts[i] {
+                            let mut s = spec.clone();
+                            s.hosts[i] = h;
+                            edited = Some(s);
+                        }
                     }
                 }
                 Selection::Switch(name) => {
-                    if let Some(s) = spec.switches.iter_mut().find(|s| &s.name == name) {
-                        ui.strong(format!("Switch {}", s.name));
-                        ui.checkbox(&mut s.dcb_pfc, "DCB with Priority Flow Control (PFC)");
-                        ui.checkbox(&mut s.lacp, "LACP / static port channels");
+                    if let Some(i) = spec.switches.iter().position(|s| &s.name == name) {
+                        let mut sw = spec.switches[i].clone();
+                        ui.strong(format!("Switch {}", sw.name));
+                        ui.checkbox(&mut sw.dcb_pfc, "DCB with Priority Flow Control (PFC)");
+                        ui.checkbox(&mut sw.lacp, "LACP / static port channels");
+                        if sw != spec.switches[i] {
+                            let mut s = spec.clone();
+                            s.switches[i] = sw;
+                            edited = Some(s);
+                        }
                     }
                 }
                 Selection::Storage(name) => {
-                    if let Some(s) = spec.storage.iter_mut().find(|s| &s.name == name) {
-                        ui.strong(format!("Storage {}", s.name));
+                    if let Some(i) = spec.storage.iter().position(|s| &s.name == name) {
+                        let mut st = spec.storage[i].clone();
+                        ui.strong(format!("Storage {}", st.name));
                         combo(
                             ui,
                             "Kind",
-                            &mut s.kind,
+                            &mut st.kind,
                             &[
                                 (StorageKind::Smb3, "SMB3 file share (SOFS)"),
                                 (StorageKind::Csv, "CSV block storage"),
                             ],
                         );
+                        if st != spec.storage[i] {
+                            let mut s = spec.clone();
+                            s.storage[i] = st;
+                            edited = Some(s);
+                        }
                     }
                 }
                 Selection::Vm(name) => {
                     let storages: Vec<String> =
                         spec.storage.iter().map(|s| s.name.clone()).collect();
-                    if let Some(v) = spec.vms.iter_mut().find(|v| &v.name == name) {
-                        vm(ui, v, &storages);
+                    if let Some(i) = spec.vms.iter().position(|v| &v.name == name) {
+                        let mut v = spec.vms[i].clone();
+                        vm(ui, &mut v, &storages);
+                        if v != spec.vms[i] {
+                            let mut s = spec.clone();
+                            s.vms[i] = v;
+                            edited = Some(s);
+                        }
                     }
                     vm_actions(ui, lab, name, actions);
                 }
             }
-            if spec != before {
-                actions.push(UiAction::Edit(Box::new(spec)));
+            if let Some(s) = edited {
+                actions.push(UiAction::Edit(Box::new(s)));
             }
         });
 }
@@ -137,8 +172,7 @@ fn count(ui: &mut egui::Ui, label: &str, v: &mut u32, lo: u32, hi: u32) {
     });
 }
 
-fn cluster(ui: &mut egui::Ui, spec: &mut ScenarioSpec) {
-    let c = &mut spec.cluster;
+fn cluster(ui: &mut egui::Ui, c: &mut ClusterSettings, m: &mut MigrationSettings) {
     ui.strong(format!("Cluster {}", c.name));
     combo(
         ui,
@@ -238,7 +272,7 @@ fn cluster(ui: &mut egui::Ui, spec: &mut ScenarioSpec) {
     );
     ui.separator();
     ui.strong("Live migration (all hosts)");
-    migration(ui, &mut spec.migration);
+    migration(ui, m);
 }
 
 fn migration(ui: &mut egui::Ui, m: &mut MigrationSettings) {
@@ -484,20 +518,20 @@ fn vm(ui: &mut egui::Ui, v: &mut VmSpec, storages: &[String]) {
 }
 
 fn vm_actions(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: &mut Vec<UiAction>) {
-    let snap = lab.sim.snapshot();
-    let Some(v) = snap.vms.iter().find(|v| v.name == name) else {
+    let Some(i) = lab.spec().vms.iter().position(|v| v.name == name) else {
         return;
     };
+    let Some((host, state, unmonitored)) = lab.sim.vm_view(i) else {
+        return;
+    };
+    let host = lab.spec().hosts.get(host).map_or("", |h| h.name.as_str());
     ui.separator();
     ui.label(format!(
-        "State {:?}, role {:?}{}, outage so far {:.0} s",
-        v.state,
-        v.role,
-        if v.unmonitored { ", Unmonitored" } else { "" },
-        v.outage_s
+        "Now {state:?} on {host}{}",
+        if unmonitored { ", Unmonitored" } else { "" }
     ));
     ui.menu_button("Live-migrate to…", |ui| {
-        for h in lab.spec().hosts.iter().filter(|h| h.name != v.host) {
+        for h in lab.spec().hosts.iter().filter(|h| h.name != host) {
             if ui.button(&h.name).clicked() {
                 actions.push(UiAction::AskMigration {
                     vm: name.to_string(),

@@ -9,7 +9,9 @@ use super::{LabState, UiAction};
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotUi, Polygon, Text, VLine};
 use lmlab_engine::sim::{EventKind, NodeDisplay, VmState};
 
-const MAX_POINTS: usize = 1500;
+const MAX_POINTS: usize = 800;
+const MAX_CPU_LINES: usize = 12;
+const MAX_MARKERS: usize = 150;
 const MAX_VM_BANDS: usize = 40;
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
@@ -37,7 +39,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
     } else {
         lab.cursor_t.map(|t| (t - 60.0, t + 60.0))
     };
-    let markers = markers(lab);
+    let markers = markers(lab, x_bounds.unwrap_or((0.0, now)));
     egui::ScrollArea::vertical()
         .id_salt("plots")
         .show(ui, |ui| {
@@ -68,7 +70,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 .include_y(0.0)
                 .show(ui, |p| {
                     set_x(p, x_bounds, lab.follow, lab.cursor_t.is_some());
-                    cpu(p, lab);
+                    cpu(p, lab, x_bounds.unwrap_or((0.0, now)));
                     draw_markers(p, &markers, lab.cursor_t, false);
                 });
             if lab.prefs.per_core {
@@ -228,20 +230,19 @@ fn throughput(p: &mut PlotUi, lab: &LabState) {
                 .width(2.0),
         );
     }
-    for (k, h) in lab.spec().hosts.iter().enumerate() {
-        let rx: Vec<f64> = (0..s.t_s.len())
-            .map(|i| {
-                h.nics
-                    .iter()
-                    .filter_map(|n| {
-                        s.columns
-                            .get(&format!("{}.{}.rx_gbps", h.name, n.name))
-                            .and_then(|c| c.get(i))
-                    })
-                    .sum()
-            })
-            .collect();
-        if rx.iter().any(|&x| x > 0.0) && lab.spec().hosts.len() <= 16 {
+    if lab.spec().hosts.len() <= 16 {
+        for (k, h) in lab.spec().hosts.iter().enumerate() {
+            let cols: Vec<&Vec<f64>> = h
+                .nics
+                .iter()
+                .filter_map(|n| s.columns.get(&format!("{}.{}.rx_gbps", h.name, n.name)))
+                .collect();
+            if !cols.iter().any(|c| c.iter().any(|&x| x > 0.0)) {
+                continue;
+            }
+            let rx: Vec<f64> = (0..s.t_s.len())
+                .map(|i| cols.iter().filter_map(|c| c.get(i)).sum())
+                .collect();
             p.line(
                 Line::new(
                     format!("{} receive (wire)", h.name),
@@ -287,16 +288,45 @@ fn throughput(p: &mut PlotUi, lab: &LabState) {
     }
 }
 
-fn cpu(p: &mut PlotUi, lab: &LabState) {
+/// Hosts' live-migration CPU. With many hosts, the busiest `MAX_CPU_LINES` plus the average.
+fn cpu(p: &mut PlotUi, lab: &LabState, window: (f64, f64)) {
     let s = lab.sim.series();
-    for (k, h) in lab.spec().hosts.iter().enumerate() {
-        if let Some(col) = s.columns.get(&format!("{}.lm_cpu_pct", h.name))
-            && (col.iter().any(|&x| x > 0.0) || lab.spec().hosts.len() <= 8)
-        {
-            p.line(
-                Line::new(h.name.clone(), decimate(&s.t_s, col, MAX_POINTS)).color(series_color(k)),
-            );
-        }
+    let first = s.t_s.partition_point(|&t| t < window.0);
+    let cols: Vec<(usize, &Vec<f64>)> = lab
+        .spec()
+        .hosts
+        .iter()
+        .enumerate()
+        .filter_map(|(k, h)| {
+            s.columns
+                .get(&format!("{}.lm_cpu_pct", h.name))
+                .map(|c| (k, c))
+        })
+        .collect();
+    let peak = |c: &Vec<f64>| {
+        c.get(first..)
+            .map_or(0.0, |w| w.iter().copied().fold(0.0, f64::max))
+    };
+    let mut shown: Vec<(usize, &Vec<f64>, f64)> =
+        cols.iter().map(|&(k, c)| (k, c, peak(c))).collect();
+    if shown.len() > MAX_CPU_LINES {
+        shown.retain(|x| x.2 > 0.0);
+        shown.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        shown.truncate(MAX_CPU_LINES);
+        let avg: Vec<f64> = (0..s.t_s.len())
+            .map(|i| {
+                cols.iter().filter_map(|(_, c)| c.get(i)).sum::<f64>() / cols.len().max(1) as f64
+            })
+            .collect();
+        p.line(
+            Line::new("average of all hosts", decimate(&s.t_s, &avg, MAX_POINTS))
+                .color(egui::Color32::GRAY)
+                .width(2.0),
+        );
+    }
+    for (k, col, _) in shown {
+        let name = lab.spec().hosts[k].name.clone();
+        p.line(Line::new(name, decimate(&s.t_s, col, MAX_POINTS)).color(series_color(k)));
     }
 }
 
@@ -366,18 +396,14 @@ fn vm_bands(p: &mut PlotUi, lab: &LabState, now: f64) {
 
 fn vm_counts(p: &mut PlotUi, lab: &LabState) {
     let s = lab.sim.series();
+    let cols: Vec<&Vec<f64>> = lab
+        .spec()
+        .hosts
+        .iter()
+        .filter_map(|h| s.columns.get(&format!("{}.vms_running", h.name)))
+        .collect();
     let running: Vec<f64> = (0..s.t_s.len())
-        .map(|i| {
-            lab.spec()
-                .hosts
-                .iter()
-                .filter_map(|h| {
-                    s.columns
-                        .get(&format!("{}.vms_running", h.name))
-                        .and_then(|c| c.get(i))
-                })
-                .sum()
-        })
+        .map(|i| cols.iter().filter_map(|c| c.get(i)).sum())
         .collect();
     p.line(
         Line::new("VMs running", decimate(&s.t_s, &running, MAX_POINTS))
@@ -386,17 +412,17 @@ fn vm_counts(p: &mut PlotUi, lab: &LabState) {
 }
 
 /// (time, label, is_fault_or_repair)
-fn markers(lab: &LabState) -> Vec<(f64, String, bool)> {
-    lab.sim
-        .events()
+/// Faults, repairs and switch-overs inside the visible window: (time, label, is fault or repair).
+fn markers(lab: &LabState, window: (f64, f64)) -> Vec<(f64, String, bool)> {
+    let events = lab.sim.events();
+    let from = events.partition_point(|e| e.t.as_secs_f64() < window.0);
+    let mut out: Vec<(f64, String, bool)> = events[from..]
         .iter()
+        .take_while(|e| e.t.as_secs_f64() <= window.1)
         .filter(|e| {
-            matches!(
-                e.kind,
-                EventKind::Fault | EventKind::Repair | EventKind::MigrationPhase
-            )
+            matches!(e.kind, EventKind::Fault | EventKind::Repair)
+                || (e.kind == EventKind::MigrationPhase && e.detail.starts_with("switch-over"))
         })
-        .filter(|e| e.kind != EventKind::MigrationPhase || e.detail.starts_with("switch-over"))
         .map(|e| {
             let label: String = e.detail.chars().take(28).collect();
             (
@@ -405,7 +431,13 @@ fn markers(lab: &LabState) -> Vec<(f64, String, bool)> {
                 e.kind != EventKind::MigrationPhase,
             )
         })
-        .collect()
+        .collect();
+    if out.len() > MAX_MARKERS {
+        // Keep every fault and repair first, then as many phase marks as fit.
+        out.sort_by_key(|m| !m.2);
+        out.truncate(MAX_MARKERS);
+    }
+    out
 }
 
 fn draw_markers(
@@ -415,7 +447,7 @@ fn draw_markers(
     labels: bool,
 ) {
     let top = p.plot_bounds().max()[1];
-    for (k, (t, label, fault)) in markers.iter().enumerate().take(400) {
+    for (k, (t, label, fault)) in markers.iter().enumerate() {
         let color = if *fault {
             egui::Color32::from_rgb(220, 60, 60)
         } else {

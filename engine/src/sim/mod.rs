@@ -572,6 +572,17 @@ impl Simulation {
     }
 
     pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            now: self.now,
+            nodes: self.node_statuses(),
+            vms: self.vm_statuses(),
+            storage: self.storage_statuses(),
+            event_count: self.log.len(),
+        }
+    }
+
+    /// Every node's state (the `nodes` part of a snapshot).
+    pub fn node_statuses(&self) -> Vec<NodeStatus> {
         let spec = &self.scenario.spec;
         let nodes = spec
             .hosts
@@ -603,6 +614,12 @@ impl Simulation {
                     .collect(),
             })
             .collect();
+        nodes
+    }
+
+    /// Every VM's state (the `vms` part of a snapshot), in scenario order.
+    pub fn vm_statuses(&self) -> Vec<VmStatus> {
+        let spec = &self.scenario.spec;
         let vms = spec
             .vms
             .iter()
@@ -623,6 +640,12 @@ impl Simulation {
                     / 1e6,
             })
             .collect();
+        vms
+    }
+
+    /// Every storage's state (the `storage` part of a snapshot).
+    pub fn storage_statuses(&self) -> Vec<StorageStatus> {
+        let spec = &self.scenario.spec;
         let storage = spec
             .storage
             .iter()
@@ -632,13 +655,17 @@ impl Simulation {
                 online,
             })
             .collect();
-        Snapshot {
-            now: self.now,
-            nodes,
-            vms,
-            storage,
-            event_count: self.log.len(),
-        }
+        storage
+    }
+
+    /// Host index, state and Unmonitored flag of VM `i`, without allocating (for drawing).
+    pub fn vm_view(&self, i: usize) -> Option<(usize, VmState, bool)> {
+        let v = self.vms.get(i)?;
+        Some((
+            v.host,
+            v.state,
+            self.roles.get(i).is_some_and(|r| r.unmonitored),
+        ))
     }
 
     fn node_index(&self, name: &str) -> Result<usize, CommandError> {

@@ -1,0 +1,102 @@
+//! Benchmark: time to build one frame (UI pass and tessellation, no GPU) of a 64-node, 8,000-VM
+//! session with one simulated hour of data (random faults, drains, migrations).
+//! Target (issue 6): under 8 ms median. Run: `cargo bench -p lmlab --bench frame`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use lmlab_app::ui::LabState;
+use lmlab_engine::rng::SimRng;
+use lmlab_engine::{Command, Scenario, SimTime};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+fn big() -> Scenario {
+    let mut s = String::from("format_version = 1\nname = \"big\"\nsample_step = \"1s\"\n");
+    s.push_str("[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\n");
+    s.push_str("[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"\n");
+    for h in 0..64 {
+        let _ = writeln!(
+            s,
+            "[[hosts]]\nname = \"n{h}\"\nsockets = 2\ncores_per_socket = 16\nsmt = true\nclock_ghz = 2.8\nmemory = \"2TiB\""
+        );
+        for n in 0..2 {
+            let _ = writeln!(
+                s,
+                "  [[hosts.nics]]\n  name = \"nic{n}\"\n  speed = \"25Gbps\"\n  switch = \"sw\"\n  numa_node = {n}"
+            );
+        }
+        for v in 0..125 {
+            let _ = writeln!(
+                s,
+                "[[vms]]\nname = \"vm{h}-{v}\"\nhost = \"n{h}\"\nmemory = \"8GiB\"\nstorage = \"sofs\""
+            );
+        }
+    }
+    Scenario::from_toml(&s, "big.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn main() {
+    let mut lab = LabState::new(big());
+    let mut rng = SimRng::new(5);
+    let mut t = 0;
+    while t < 3600 {
+        t += 30 + rng.below(90);
+        lab.sim.advance_to(SimTime::from_secs(t));
+        let node = format!("n{}", rng.below(64));
+        let cmd = match rng.below(6) {
+            0 => Command::CrashClusterService { node },
+            1 => Command::RestartClusterService { node },
+            2 => Command::PauseNode { node },
+            3 => Command::ResumeNode { node },
+            _ => Command::Migrate {
+                vm: format!("vm{}-{}", rng.below(64), rng.below(125)),
+                to: node,
+            },
+        };
+        let _ = lab.sim.apply(cmd);
+    }
+    lab.sim.advance_to(SimTime::from_secs(3600));
+    println!(
+        "frame: 64 nodes, 8,000 VMs, {} events, {} series samples x {} columns",
+        lab.sim.events().len(),
+        lab.sim.series().t_s.len(),
+        lab.sim.series().columns.len()
+    );
+    let input = || egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(1600.0, 1000.0),
+        )),
+        ..Default::default()
+    };
+    let mut measure = |label: &str, lab: &mut LabState| {
+        let ctx = egui::Context::default();
+        let mut times = Vec::new();
+        for i in 0..45 {
+            let t0 = Instant::now();
+            let out = ctx.run_ui(input(), |ui| lab.show(ui));
+            let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
+            let dt = t0.elapsed().as_secs_f64() * 1e3;
+            if i >= 5 {
+                times.push(dt); // the first frames load fonts and lay out everything once
+            }
+            std::hint::black_box(prims);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  {label:<34} median {:.2} ms per frame (min {:.2}, max {:.2}; {} frames after 5 warm-up)",
+            times[times.len() / 2],
+            times[0],
+            times[times.len() - 1],
+            times.len()
+        );
+    };
+    measure("full window (lab view)", &mut lab);
+    if std::env::args().any(|a| a == "--parts") {
+        lab.prefs.presentation = true;
+        measure("without inspector and log", &mut lab);
+        lab.prefs.presentation = false;
+        lab.view = lmlab_app::ui::View::Compare;
+        measure("compare view (no canvas, no plots)", &mut lab);
+    }
+}
