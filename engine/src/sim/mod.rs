@@ -310,7 +310,7 @@ impl Simulation {
             .enumerate()
             .map(|(i, v)| (v.name.clone(), i))
             .collect();
-        let nodes = spec
+        spec
             .hosts
             .iter()
             .map(|h| Node {
@@ -322,7 +322,7 @@ impl Simulation {
                 state: NodeState::Up,
             })
             .collect();
-        let vms = spec
+        spec
             .vms
             .iter()
             .map(|v| Vm {
@@ -613,8 +613,7 @@ impl Simulation {
                     .map(|(s, _)| s.name.clone())
                     .collect(),
             })
-            .collect();
-        nodes
+            .collect()
     }
 
     /// Every VM's state (the `vms` part of a snapshot), in scenario order.
@@ -639,14 +638,13 @@ impl Simulation {
                     as f64
                     / 1e6,
             })
-            .collect();
-        vms
+            .collect()
     }
 
     /// Every storage's state (the `storage` part of a snapshot).
     pub fn storage_statuses(&self) -> Vec<StorageStatus> {
         let spec = &self.scenario.spec;
-        let storage = spec
+        spec
             .storage
             .iter()
             .zip(&self.storage_online)
@@ -654,8 +652,7 @@ impl Simulation {
                 name: s.name.clone(),
                 online,
             })
-            .collect();
-        storage
+            .collect()
     }
 
     /// Host index, state and Unmonitored flag of VM `i`, without allocating (for drawing).
