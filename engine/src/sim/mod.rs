@@ -310,8 +310,7 @@ impl Simulation {
             .enumerate()
             .map(|(i, v)| (v.name.clone(), i))
             .collect();
-        spec
-            .hosts
+        spec.hosts
             .iter()
             .map(|h| Node {
                 service: ServiceState::Running,
@@ -322,8 +321,7 @@ impl Simulation {
                 state: NodeState::Up,
             })
             .collect();
-        spec
-            .vms
+        spec.vms
             .iter()
             .map(|v| Vm {
                 host: scenario.host(&v.host).map_or(0, |(i, _)| i),
@@ -584,8 +582,7 @@ impl Simulation {
     /// Every node's state (the `nodes` part of a snapshot).
     pub fn node_statuses(&self) -> Vec<NodeStatus> {
         let spec = &self.scenario.spec;
-        let nodes = spec
-            .hosts
+        spec.hosts
             .iter()
             .zip(&self.nodes)
             .zip(&self.members)
@@ -619,8 +616,7 @@ impl Simulation {
     /// Every VM's state (the `vms` part of a snapshot), in scenario order.
     pub fn vm_statuses(&self) -> Vec<VmStatus> {
         let spec = &self.scenario.spec;
-        let vms = spec
-            .vms
+        spec.vms
             .iter()
             .zip(&self.vms)
             .zip(&self.roles)
@@ -644,8 +640,7 @@ impl Simulation {
     /// Every storage's state (the `storage` part of a snapshot).
     pub fn storage_statuses(&self) -> Vec<StorageStatus> {
         let spec = &self.scenario.spec;
-        spec
-            .storage
+        spec.storage
             .iter()
             .zip(&self.storage_online)
             .map(|(s, &online)| StorageStatus {
