@@ -69,7 +69,7 @@ fn main() {
         )),
         ..Default::default()
     };
-    let mut measure = |label: &str, lab: &mut LabState| {
+    let measure = |label: &str, lab: &mut LabState| {
         let ctx = egui::Context::default();
         let mut times = Vec::new();
         for i in 0..45 {

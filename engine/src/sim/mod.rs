@@ -310,7 +310,8 @@ impl Simulation {
             .enumerate()
             .map(|(i, v)| (v.name.clone(), i))
             .collect();
-        spec.hosts
+        let nodes = spec
+            .hosts
             .iter()
             .map(|h| Node {
                 service: ServiceState::Running,
@@ -321,7 +322,8 @@ impl Simulation {
                 state: NodeState::Up,
             })
             .collect();
-        spec.vms
+        let vms = spec
+            .vms
             .iter()
             .map(|v| Vm {
                 host: scenario.host(&v.host).map_or(0, |(i, _)| i),
