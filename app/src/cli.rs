@@ -46,6 +46,15 @@ pub struct ScreenshotArgs {
     /// Window size in logical pixels, like 1600x1000.
     #[arg(long, value_parser = parse_size, default_value = "1600x1000")]
     pub size: [f32; 2],
+    /// What to show: the lab (canvas and plots) or the comparison of its configurations.
+    #[arg(long, value_enum, default_value = "lab")]
+    pub view: ShotView,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShotView {
+    Lab,
+    Compare,
 }
 
 fn parse_size(s: &str) -> Result<[f32; 2], String> {
@@ -61,7 +70,13 @@ fn parse_size(s: &str) -> Result<[f32; 2], String> {
 
 pub fn screenshot(args: &ScreenshotArgs) -> Result<()> {
     let at = SimTime::ZERO + args.at.unwrap_or(SimDuration::ZERO);
-    crate::gui::screenshot(&args.file, &args.out, at, args.size)?;
+    crate::gui::screenshot(
+        &args.file,
+        &args.out,
+        at,
+        args.size,
+        args.view == ShotView::Compare,
+    )?;
     eprintln!("lmlab screenshot: wrote {}", args.out.display());
     Ok(())
 }

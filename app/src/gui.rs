@@ -126,11 +126,21 @@ pub fn open(file: Option<&Path>) -> Result<()> {
 }
 
 /// `lmlab screenshot`: runs the lab to `at`, opens the window at `size`, saves one frame as PNG.
-pub fn screenshot(file: &Path, out: &Path, at: SimTime, size: [f32; 2]) -> Result<()> {
+pub fn screenshot(
+    file: &Path,
+    out: &Path,
+    at: SimTime,
+    size: [f32; 2],
+    compare: bool,
+) -> Result<()> {
     let scenario = load(Some(file))?;
     let title = format!("lmlab — {}", scenario.spec.name);
     let mut lab = LabState::new(scenario);
     lab.run_to(at);
+    if compare {
+        lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Compare));
+        lab.handle(crate::ui::UiAction::RunCompare);
+    }
     let result = Arc::new(Mutex::new(None));
     let job = ScreenshotJob {
         out: out.to_path_buf(),

@@ -845,7 +845,7 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Frame, actions: &mut Vec<UiAct
             Phase::Precopy => format!(
                 "pass {} · {:.0} %",
                 m.passes + 1,
-                100.0 * (1.0 - m.stage_left / m.stage_bytes.max(1.0))
+                100.0 * m.stage_progress(lab.sim.now())
             ),
             p => format!("{p:?}"),
         };

@@ -32,7 +32,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
     let vms = lab.spec().vms.len();
     let band_rows = |n: usize| (n as f32 * 20.0 + 30.0).clamp(70.0, 240.0);
     let line_h =
-        ((avail - band_rows(nodes) - band_rows(vms.min(MAX_VM_BANDS)) - 30.0) / 2.0).max(90.0);
+        ((avail - band_rows(nodes) - band_rows(vms.min(MAX_VM_BANDS)) - 60.0) / 2.0).max(130.0);
     let window = 600.0_f64;
     let x_bounds = if lab.follow {
         Some(((now - window).max(0.0), now.max(10.0) + 1.0))
@@ -283,7 +283,8 @@ fn throughput(p: &mut PlotUi, lab: &LabState) {
                 pts,
             )
             .color(series_color(k + 3))
-            .width(1.2),
+            .width(1.2)
+            .allow_band(false),
         );
     }
 }

@@ -91,6 +91,23 @@ pub struct Migration {
     pub generation: u64,
 }
 
+impl Migration {
+    /// Share of the current pass (or switch-over) already sent at `now`, 0-1, counting bytes sent
+    /// since the last settlement at the current rate.
+    pub fn stage_progress(&self, now: SimTime) -> f64 {
+        if self.stage_bytes <= 0.0 {
+            return 0.0;
+        }
+        let since = if self.phase.transfers() {
+            self.rate * now.since(self.last_settle).as_secs_f64()
+        } else {
+            0.0
+        };
+        let left = (self.stage_left - since).max(0.0);
+        (1.0 - left / self.stage_bytes).clamp(0.0, 1.0)
+    }
+}
+
 impl Simulation {
     /// Requests a live migration; it starts now or queues behind others. Errors change nothing.
     /// Whether `vm` may live-migrate to `to` now; the source host if so.
