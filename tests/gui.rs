@@ -176,3 +176,59 @@ fn every_preset_opens() {
         .count();
     assert_eq!(files, presets::PRESETS.len());
 }
+
+#[test]
+fn a_session_saved_from_the_file_menu_reopens_identically() {
+    // No desktop dialogs in tests (LabState::new leaves them off): the typed-path fallback is used.
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-session-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("demo.lmlab.json");
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    h.get_by_label("host node2: Up").click_secondary();
+    h.run();
+    h.get_by_label("Crash cluster service").click();
+    h.run();
+    play_until(&mut h, 30);
+    let before = h.state().sim.snapshot();
+    h.get_by_label("File").click();
+    h.run();
+    h.get_by_label("Save as…").click();
+    h.run();
+    h.get_by_label("Path").click();
+    h.run();
+    h.get_by_label("Path")
+        .type_text(&format!("{}", path.display()));
+    h.run();
+    h.get_by_label("OK").click();
+    h.run();
+    assert!(
+        path.exists(),
+        "not saved: status {:?}, prompt {:?}",
+        h.state().status,
+        h.state().path_prompt
+    );
+    assert!(!h.state().dirty);
+    // Change the lab, then open the saved session: back to the saved state.
+    play_until(&mut h, 200);
+    h.get_by_label("File").click();
+    h.run();
+    h.get_by_label("Open…").click();
+    h.run();
+    h.get_by_label("Path").click();
+    h.run();
+    h.get_by_label("Path")
+        .type_text(&format!("{}", path.display()));
+    h.run();
+    h.get_by_label("OK").click();
+    h.run();
+    assert_eq!(h.state().sim.snapshot(), before);
+    // A bad file is refused and the lab stays as it is.
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"format_version\": 9}").unwrap();
+    h.state_mut().handle(lmlab_app::ui::UiAction::OpenPath(bad));
+    h.run();
+    assert_eq!(h.state().sim.snapshot(), before);
+    h.get_by_label_contains("newer lmlab");
+    let _ = std::fs::remove_dir_all(&dir);
+}

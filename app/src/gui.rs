@@ -22,6 +22,7 @@ struct ScreenshotJob {
 
 #[derive(Debug)]
 pub struct LmlabApp {
+    /// The lab on screen.
     pub lab: LabState,
     screenshot: Option<ScreenshotJob>,
 }
@@ -67,6 +68,13 @@ impl eframe::App for LmlabApp {
             eframe::set_value(storage, PREFS_KEY, &self.lab.prefs);
         }
     }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // A clean exit: the recovery file is not needed.
+        if let Some(p) = &self.lab.recovery {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 fn write_png(path: &Path, image: &egui::ColorImage) -> Result<()> {
@@ -86,10 +94,10 @@ fn write_png(path: &Path, image: &egui::ColorImage) -> Result<()> {
     crate::cli::write_file(path, &buf)
 }
 
-fn load(file: Option<&Path>) -> Result<lmlab_engine::Scenario> {
+fn load(file: Option<&Path>) -> Result<LabState> {
     match file {
-        Some(p) => crate::cli::load_scenario(p),
-        None => presets::load(presets::DEFAULT_PRESET),
+        Some(p) => crate::ui::files::open(p).map_err(|e| anyhow!(e)),
+        None => Ok(LabState::new(presets::load(presets::DEFAULT_PRESET)?)),
     }
 }
 
@@ -106,9 +114,15 @@ fn options(title: String, size: [f32; 2]) -> eframe::NativeOptions {
 
 /// Opens the window on `file`, or on the built-in default lab.
 pub fn open(file: Option<&Path>) -> Result<()> {
-    let scenario = load(file)?;
-    let title = format!("lmlab — {}", scenario.spec.name);
-    let mut lab = LabState::new(scenario);
+    let mut lab = load(file)?;
+    let title = format!("lmlab — {}", lab.spec().name);
+    lab.recovery = crate::ui::files::recovery_path();
+    lab.dialogs = true;
+    if let Some(p) = &lab.recovery
+        && p.exists()
+    {
+        lab.recovery_offer = Some(p.clone());
+    }
     eframe::run_native(
         "lmlab",
         options(title, [1500.0, 950.0]),
@@ -133,9 +147,8 @@ pub fn screenshot(
     size: [f32; 2],
     compare: bool,
 ) -> Result<()> {
-    let scenario = load(Some(file))?;
-    let title = format!("lmlab — {}", scenario.spec.name);
-    let mut lab = LabState::new(scenario);
+    let mut lab = load(Some(file))?;
+    let title = format!("lmlab — {}", lab.spec().name);
     lab.run_to(at);
     if compare {
         lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Compare));

@@ -12,6 +12,7 @@ pub mod precopy;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod session;
 pub mod sim;
 pub mod time;
 pub mod transport;

@@ -8,6 +8,7 @@
 
 mod canvas;
 mod compare;
+pub mod files;
 mod inspector;
 mod log;
 mod plots;
@@ -98,6 +99,14 @@ pub enum UiAction {
     RunCompare,
     SetPrefs(Prefs),
     CloseWelcome,
+    /// File menu.
+    Open,
+    Save,
+    SaveAs,
+    OpenPath(std::path::PathBuf),
+    SaveTo(std::path::PathBuf),
+    /// Recover the autosaved session (true) or discard it.
+    Recover(bool),
 }
 
 #[derive(Debug)]
@@ -124,6 +133,17 @@ pub struct LabState {
     pub prefs: Prefs,
     pub show_welcome: bool,
     fonts_installed: bool,
+    /// The session file this lab was opened from or saved to.
+    pub file: Option<std::path::PathBuf>,
+    /// Unsaved changes since the last save (or autosave).
+    pub dirty: bool,
+    /// Where autosaves go (None: autosave off, e.g. in tests).
+    pub recovery: Option<std::path::PathBuf>,
+    pub recovery_offer: Option<std::path::PathBuf>,
+    last_autosave: Option<std::time::Instant>,
+    pub path_prompt: Option<files::PathPrompt>,
+    /// Whether to try native file dialogs (off in tests and headless runs).
+    pub dialogs: bool,
 }
 
 impl LabState {
@@ -151,6 +171,13 @@ impl LabState {
             prefs: Prefs::default(),
             show_welcome: false,
             fonts_installed: false,
+            file: None,
+            dirty: false,
+            recovery: None,
+            recovery_offer: None,
+            last_autosave: None,
+            path_prompt: None,
+            dialogs: false,
         }
     }
 
@@ -201,9 +228,12 @@ impl LabState {
         if self.pending.is_some() {
             migration_dialog(ui.ctx(), self, &mut actions);
         }
-        if self.show_welcome {
+        if self.show_welcome && self.recovery_offer.is_none() {
             theme::welcome(ui.ctx(), &mut actions);
         }
+        files::prompt(ui.ctx(), self, &mut actions);
+        files::recovery_offer(ui.ctx(), self, &mut actions);
+        self.autosave();
 
         self.advance_clock(ui.ctx());
         for a in actions {
@@ -236,7 +266,10 @@ impl LabState {
             }
             UiAction::SetSpeed(s) => self.speed = s,
             UiAction::Apply(cmd) => match self.sim.apply(cmd) {
-                Ok(()) => self.status = None,
+                Ok(()) => {
+                    self.status = None;
+                    self.dirty = true;
+                }
                 Err(e) => self.status = Some(format!("refused: {e}")),
             },
             UiAction::OpenPreset(file) => match crate::presets::load(file) {
@@ -265,6 +298,7 @@ impl LabState {
             UiAction::CancelMigration => self.pending = None,
             UiAction::MoveShape(key, pos) => {
                 self.layout.insert(key, pos);
+                self.dirty = true;
             }
             UiAction::SetCursor(t) => {
                 self.cursor_t = Some(t);
@@ -292,6 +326,89 @@ impl LabState {
                 self.show_welcome = false;
                 self.prefs.welcome_seen = true;
             }
+            UiAction::Open => match files::pick_open(self.dialogs) {
+                Some(Some(p)) => self.handle(UiAction::OpenPath(p)),
+                Some(None) => {}
+                None => {
+                    self.path_prompt = Some(files::PathPrompt {
+                        purpose: files::PathFor::Open,
+                        text: String::new(),
+                    })
+                }
+            },
+            UiAction::Save => match self.file.clone() {
+                Some(p) => self.handle(UiAction::SaveTo(p)),
+                None => self.handle(UiAction::SaveAs),
+            },
+            UiAction::SaveAs => match files::pick_save(self.dialogs) {
+                Some(Some(p)) => self.handle(UiAction::SaveTo(p)),
+                Some(None) => {}
+                None => {
+                    let text = self
+                        .file
+                        .as_ref()
+                        .map(|f| f.display().to_string())
+                        .unwrap_or_default();
+                    self.path_prompt = Some(files::PathPrompt {
+                        purpose: files::PathFor::SaveAs,
+                        text,
+                    })
+                }
+            },
+            UiAction::OpenPath(p) => match files::open(&p) {
+                Ok(mut lab) => {
+                    lab.prefs = self.prefs.clone();
+                    lab.recovery = self.recovery.clone();
+                    lab.dialogs = self.dialogs;
+                    lab.fonts_installed = true;
+                    *self = lab;
+                    self.status = Some(format!("opened {}", p.display()));
+                }
+                // The lab that is open stays untouched.
+                Err(e) => self.status = Some(e),
+            },
+            UiAction::SaveTo(p) => match files::save(self, &p) {
+                Ok(()) => {
+                    self.file = Some(p.clone());
+                    self.dirty = false;
+                    self.status = Some(format!("saved {}", p.display()));
+                }
+                Err(e) => self.status = Some(e),
+            },
+            UiAction::Recover(yes) => {
+                let offer = self.recovery_offer.take();
+                if let Some(p) = offer {
+                    if yes {
+                        self.handle(UiAction::OpenPath(p.clone()));
+                        self.file = None;
+                        self.dirty = true;
+                    } else {
+                        let _ = std::fs::remove_file(&p);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Saves to the recovery file once a minute while there are unsaved changes.
+    fn autosave(&mut self) {
+        let Some(path) = self.recovery.clone() else {
+            return;
+        };
+        if !self.dirty {
+            return;
+        }
+        let due = self
+            .last_autosave
+            .is_none_or(|t| t.elapsed().as_secs_f64() >= files::AUTOSAVE_EVERY_S);
+        if due {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match files::save(self, &path) {
+                Ok(()) => self.last_autosave = Some(std::time::Instant::now()),
+                Err(e) => self.status = Some(format!("autosave failed: {e}")),
+            }
         }
     }
 
@@ -301,6 +418,7 @@ impl LabState {
             Err(e) => self.inspector_error = Some(e),
             Ok(scenario) => {
                 self.inspector_error = None;
+                self.dirty = true;
                 for key in canvas::default_layout(&scenario.spec).into_iter() {
                     self.layout.entry(key.0).or_insert(key.1);
                 }

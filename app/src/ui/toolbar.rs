@@ -6,6 +6,20 @@ use lmlab_engine::sim::Phase;
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
     egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| {
+            if ui.button("Open…").clicked() {
+                actions.push(UiAction::Open);
+                ui.close();
+            }
+            if ui.button("Save").clicked() {
+                actions.push(UiAction::Save);
+                ui.close();
+            }
+            if ui.button("Save as…").clicked() {
+                actions.push(UiAction::SaveAs);
+                ui.close();
+            }
+        });
         ui.menu_button("Presets", |ui| {
             for p in crate::presets::PRESETS {
                 if ui.button(p.title).clicked() {
@@ -58,6 +72,14 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
             }
         }
         ui.separator();
+        if let Some(f) = &lab.file {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            ui.label(format!("{name}{}", if lab.dirty { " *" } else { "" }));
+            ui.separator();
+        }
         ui.label(
             egui::RichText::new(format!("t = {}", format_clock(lab.sim.now())))
                 .monospace()
