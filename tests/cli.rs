@@ -387,3 +387,133 @@ fn run_warns_when_a_migration_will_not_converge() {
     );
     assert!(err.contains("what would help"), "{err}");
 }
+
+/// Decodes a PNG: (width, height, RGB(A) bytes).
+fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).expect("png"),
+    ));
+    let mut reader = dec.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+#[test]
+fn export_writes_charts_csv_and_json_that_read_back() {
+    let t = Tmp::new("export-all");
+    let out = t.0.join("charts");
+    let o = lmlab(&[
+        "export",
+        "assets/scenarios/resiliency-lab.toml",
+        "--out",
+        out.to_str().expect("utf8"),
+        "--size",
+        "800x500",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for stem in ["throughput", "cpu", "states"] {
+        let (w, h, px) = decode_png(&out.join(format!("{stem}.png")));
+        assert_eq!((w, h), (800, 500), "{stem}");
+        let distinct: std::collections::HashSet<&[u8]> = px.chunks(3).collect();
+        assert!(
+            distinct.len() > 20,
+            "{stem}.png looks blank ({} colours)",
+            distinct.len()
+        );
+        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).expect("svg");
+        assert!(svg.starts_with("<svg"), "{stem}.svg");
+    }
+    let svg = std::fs::read_to_string(out.join("cpu.svg")).expect("svg");
+    for host in ["node1", "node2", "node3", "node4"] {
+        assert!(svg.contains(host), "cpu.svg does not name {host}");
+    }
+    let svg = std::fs::read_to_string(out.join("throughput.svg")).expect("svg");
+    assert!(svg.contains("all live migrations"));
+    let svg = std::fs::read_to_string(out.join("states.svg")).expect("svg");
+    assert!(
+        svg.contains("node Quarantined") && svg.contains("VM PausedCritical"),
+        "state legend"
+    );
+    // The CSV holds the report's numbers.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json"))
+            .expect("json");
+    let csv = std::fs::read_to_string(out.join("series.csv")).expect("csv");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "node1.healthy")
+        .expect("column");
+    let values: Vec<f64> = lines
+        .map(|l| {
+            l.split(',')
+                .nth(col)
+                .expect("cell")
+                .parse()
+                .expect("number")
+        })
+        .collect();
+    let json: Vec<f64> = report["series"]["columns"]["node1.healthy"]
+        .as_array()
+        .expect("col")
+        .iter()
+        .map(|v| v.as_f64().expect("f64"))
+        .collect();
+    assert_eq!(values, json);
+    let t_csv: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().expect("t").parse().expect("t"))
+        .collect();
+    let t_json: Vec<f64> = report["series"]["t_s"]
+        .as_array()
+        .expect("t")
+        .iter()
+        .map(|v| v.as_f64().expect("f64"))
+        .collect();
+    assert_eq!(t_csv, t_json);
+}
+
+#[test]
+fn compare_export_writes_the_bar_chart() {
+    let t = Tmp::new("cmp-charts");
+    let o = lmlab(&[
+        "compare",
+        "assets/scenarios/seed-lab.toml",
+        "--export",
+        t.0.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (w, h, _) = decode_png(&t.0.join("compare.png"));
+    assert_eq!((w, h), (1600, 900));
+    let svg = std::fs::read_to_string(t.0.join("compare.svg")).expect("svg");
+    for name in [
+        "model",
+        "reference",
+        "source CPU",
+        "destination CPU",
+        "row1",
+        "row9",
+    ] {
+        assert!(svg.contains(name), "compare.svg does not name {name}");
+    }
+}
+
+#[test]
+fn export_opens_sessions_and_refuses_bad_ones() {
+    let t = Tmp::new("export-session");
+    let bad = t.0.join("bad.json");
+    std::fs::write(&bad, "{\"format_version\": 1, \"seed\": 1}").expect("write");
+    refused(
+        &lmlab(&[
+            "export",
+            bad.to_str().expect("utf8"),
+            "--out",
+            t.0.to_str().expect("utf8"),
+        ]),
+        &["bad.json", "missing field"],
+    );
+}

@@ -232,3 +232,38 @@ fn a_session_saved_from_the_file_menu_reopens_identically() {
     h.get_by_label_contains("newer lmlab");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_export_menu_writes_charts() {
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut h = harness(presets::DEFAULT_PRESET);
+    h.run();
+    play_until(&mut h, 20);
+    h.get_by_label("Export").click();
+    h.run();
+    h.get_by_label("Charts, CSV and report…").click();
+    h.run();
+    h.get_by_label("Path").click();
+    h.run();
+    h.get_by_label("Path").type_text(&dir.display().to_string());
+    h.run();
+    h.get_by_label("OK").click();
+    h.run();
+    for f in [
+        "throughput.png",
+        "throughput.svg",
+        "cpu.png",
+        "states.svg",
+        "series.csv",
+        "report.json",
+        "compare.png",
+    ] {
+        assert!(
+            dir.join(f).exists(),
+            "{f} missing; status {:?}",
+            h.state().status
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -31,6 +31,122 @@ pub enum Cmd {
     Compare(CompareArgs),
     /// Open the GUI on a scenario, run it to a time, save a PNG of the window and exit.
     Screenshot(ScreenshotArgs),
+    /// Write every chart (PNG and SVG), the series and events (CSV) and the report (JSON) of a
+    /// session or scenario.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Session (.json) or scenario (.toml) file.
+    pub file: PathBuf,
+    /// Folder to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// For a scenario: simulated time to run first (default: the scenario's `until`).
+    #[arg(long, value_parser = parse_cli_duration)]
+    pub until: Option<SimDuration>,
+    /// Chart size in pixels, like 1600x900.
+    #[arg(long, value_parser = parse_size, default_value = "1600x900")]
+    pub size: [f32; 2],
+}
+
+/// Loads a session, or runs a scenario to `until`.
+pub fn load_run(file: &Path, until: Option<SimDuration>) -> Result<Simulation> {
+    let text = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let s = lmlab_engine::session::SessionFile::load(file)?;
+        Ok(s.open(&file.display().to_string())?)
+    } else {
+        let scenario = load_scenario(file)?;
+        let until = until.unwrap_or(scenario.spec.until);
+        let seed = scenario.spec.seed;
+        let mut sim = Simulation::new(scenario, seed);
+        sim.advance_to(SimTime::ZERO + until);
+        Ok(sim)
+    }
+}
+
+/// Writes every chart and data file of a run into `dir`; returns the files written.
+pub fn export_all(sim: &Simulation, dir: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>> {
+    use lmlab_engine::export::{Chart, Drawing, png, svg, time_chart};
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    let mut written = Vec::new();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+        let p = dir.join(name);
+        write_file(&p, bytes)?;
+        written.push(p);
+        Ok(())
+    };
+    for chart in Chart::ALL {
+        let tc;
+        let d = match chart {
+            Chart::States => Drawing::States(sim),
+            c => {
+                tc = time_chart(sim, c);
+                Drawing::Time(&tc)
+            }
+        };
+        let stem = chart.file_stem();
+        put(
+            &format!("{stem}.png"),
+            &png(&d, size).map_err(|e| anyhow::anyhow!("{stem}.png: {e}"))?,
+        )?;
+        put(
+            &format!("{stem}.svg"),
+            svg(&d, size)
+                .map_err(|e| anyhow::anyhow!("{stem}.svg: {e}"))?
+                .as_bytes(),
+        )?;
+    }
+    let report = Report::from_simulation(sim);
+    put("series.csv", series_csv(&report.series).as_bytes())?;
+    put("events.csv", events_csv(&report.events).as_bytes())?;
+    put("report.json", report.to_json().as_bytes())?;
+    if !sim.scenario().spec.configurations.is_empty() {
+        let c = lmlab_engine::compare::compare(sim.scenario(), sim.seed());
+        write_compare(&c, dir, size, &mut put)?;
+    }
+    Ok(written)
+}
+
+fn write_compare(
+    c: &lmlab_engine::compare::CompareReport,
+    dir: &Path,
+    size: (u32, u32),
+    put: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+) -> Result<()> {
+    use lmlab_engine::export::{Drawing, png, svg};
+    let _ = dir;
+    put(
+        "compare.csv",
+        lmlab_engine::compare::compare_csv(c).as_bytes(),
+    )?;
+    let d = Drawing::Compare(c);
+    put(
+        "compare.png",
+        &png(&d, size).map_err(|e| anyhow::anyhow!("compare.png: {e}"))?,
+    )?;
+    put(
+        "compare.svg",
+        svg(&d, size)
+            .map_err(|e| anyhow::anyhow!("compare.svg: {e}"))?
+            .as_bytes(),
+    )?;
+    Ok(())
+}
+
+pub fn export(args: &ExportArgs) -> Result<()> {
+    let sim = load_run(&args.file, args.until)?;
+    let size = (args.size[0] as u32, args.size[1] as u32);
+    let files = export_all(&sim, &args.out, size)?;
+    eprintln!(
+        "lmlab export: wrote {} files into {}",
+        files.len(),
+        args.out.display()
+    );
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -190,7 +306,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn compare(args: &CompareArgs) -> Result<()> {
-    use lmlab_engine::compare::{compare, compare_csv};
+    use lmlab_engine::compare::compare;
     let scenario = load_scenario(&args.file)?;
     if scenario.spec.configurations.is_empty() {
         bail!(
@@ -204,7 +320,8 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     if let Some(dir) = &args.export {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the export folder", dir.display()))?;
-        write_file(&dir.join("compare.csv"), compare_csv(&report).as_bytes())?;
+        let mut put = |name: &str, bytes: &[u8]| write_file(&dir.join(name), bytes);
+        write_compare(&report, dir, (1600, 900), &mut put)?;
     }
     let json = || {
         let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
         Some(Cmd::Run(args)) => lmlab_app::cli::run(&args),
         Some(Cmd::Compare(args)) => lmlab_app::cli::compare(&args),
         Some(Cmd::Screenshot(args)) => lmlab_app::cli::screenshot(&args),
+        Some(Cmd::Export(args)) => lmlab_app::cli::export(&args),
         None => lmlab_app::gui::open(cli.file.as_deref()),
     };
     match result {

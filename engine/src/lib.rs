@@ -7,6 +7,7 @@
 
 pub mod command;
 pub mod compare;
+pub mod export;
 pub mod kernel;
 pub mod precopy;
 pub mod report;

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 pub enum PathFor {
     Open,
     SaveAs,
+    /// A folder for charts, CSV and the report.
+    Export,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +53,13 @@ pub fn pick_save(dialogs: bool) -> Option<Option<PathBuf>> {
     )
 }
 
+pub fn pick_folder(dialogs: bool) -> Option<Option<PathBuf>> {
+    if !dialogs {
+        return None;
+    }
+    Some(rfd::FileDialog::new().pick_folder())
+}
+
 /// Loads a session (`.json`, or any file starting with `{`) or a scenario (TOML) into a new lab.
 pub fn open(path: &Path) -> Result<LabState, String> {
     let text = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -88,6 +97,7 @@ pub fn prompt(ctx: &egui::Context, lab: &mut LabState, actions: &mut Vec<UiActio
     let title = match p.purpose {
         PathFor::Open => "Open a session or scenario",
         PathFor::SaveAs => "Save the session as",
+        PathFor::Export => "Export charts, CSV and report into folder",
     };
     let mut done = None;
     egui::Window::new(title)
@@ -120,6 +130,7 @@ pub fn prompt(ctx: &egui::Context, lab: &mut LabState, actions: &mut Vec<UiActio
             actions.push(match purpose {
                 PathFor::Open => UiAction::OpenPath(PathBuf::from(text)),
                 PathFor::SaveAs => UiAction::SaveTo(PathBuf::from(text)),
+                PathFor::Export => UiAction::ExportTo(PathBuf::from(text)),
             });
         }
     }

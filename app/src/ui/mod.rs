@@ -107,6 +107,8 @@ pub enum UiAction {
     SaveTo(std::path::PathBuf),
     /// Recover the autosaved session (true) or discard it.
     Recover(bool),
+    Export,
+    ExportTo(std::path::PathBuf),
 }
 
 #[derive(Debug)]
@@ -374,6 +376,26 @@ impl LabState {
                     self.status = Some(format!("saved {}", p.display()));
                 }
                 Err(e) => self.status = Some(e),
+            },
+            UiAction::Export => match files::pick_folder(self.dialogs) {
+                Some(Some(p)) => self.handle(UiAction::ExportTo(p)),
+                Some(None) => {}
+                None => {
+                    self.path_prompt = Some(files::PathPrompt {
+                        purpose: files::PathFor::Export,
+                        text: String::new(),
+                    })
+                }
+            },
+            UiAction::ExportTo(dir) => match crate::cli::export_all(&self.sim, &dir, (1600, 900)) {
+                Ok(files) => {
+                    self.status = Some(format!(
+                        "exported {} files into {}",
+                        files.len(),
+                        dir.display()
+                    ))
+                }
+                Err(e) => self.status = Some(format!("{e:#}")),
             },
             UiAction::Recover(yes) => {
                 let offer = self.recovery_offer.take();

@@ -20,6 +20,16 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 ui.close();
             }
         });
+        ui.menu_button("Export", |ui| {
+            if ui
+                .button("Charts, CSV and report…")
+                .on_hover_text("PNG and SVG charts, series.csv, events.csv, report.json")
+                .clicked()
+            {
+                actions.push(UiAction::Export);
+                ui.close();
+            }
+        });
         ui.menu_button("Presets", |ui| {
             for p in crate::presets::PRESETS {
                 if ui.button(p.title).clicked() {

@@ -1,0 +1,561 @@
+//! Charts for reports and slides, drawn from the data with plotters as PNG and SVG: throughput,
+//! live-migration CPU, the node/VM state timeline with labelled failure markers, and the
+//! comparison bar chart. Colours and labels are the window's (the GUI takes its palette from here);
+//! the font is embedded (Ubuntu Light, as egui uses), so charts look the same on every machine.
+
+use crate::compare::CompareReport;
+use crate::sim::{EventKind, NodeDisplay, Simulation, VmState};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// The series palette (RGB) shared with the window.
+pub const SERIES_RGB: [[u8; 3]; 8] = [
+    [66, 135, 245],
+    [245, 130, 48],
+    [60, 180, 75],
+    [220, 60, 90],
+    [145, 30, 180],
+    [70, 190, 200],
+    [190, 170, 40],
+    [240, 50, 230],
+];
+
+pub fn node_rgb(d: NodeDisplay) -> [u8; 3] {
+    match d {
+        NodeDisplay::Up => [46, 160, 90],
+        NodeDisplay::Joining => [215, 180, 40],
+        NodeDisplay::Paused => [80, 130, 230],
+        NodeDisplay::Isolated => [235, 125, 30],
+        NodeDisplay::Quarantined => [170, 80, 210],
+        NodeDisplay::Down => [215, 50, 50],
+    }
+}
+
+pub fn vm_rgb(s: VmState) -> [u8; 3] {
+    match s {
+        VmState::Running => [46, 160, 90],
+        VmState::Starting => [215, 180, 40],
+        VmState::RunningCritical => [235, 125, 30],
+        VmState::PausedCritical => [200, 70, 40],
+        VmState::Paused | VmState::Saved => [80, 130, 230],
+        VmState::Off => [120, 120, 120],
+    }
+}
+
+pub const FAULT_RGB: [u8; 3] = [220, 60, 60];
+
+const FONT: &str = "lmlab-sans";
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/Ubuntu-Light.ttf");
+
+fn font_ready() -> Result<(), String> {
+    static ONCE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+            .map_err(|_| "the embedded chart font could not be loaded".to_string())
+    })
+    .clone()
+}
+
+fn rgb(c: [u8; 3]) -> RGBColor {
+    RGBColor(c[0], c[1], c[2])
+}
+
+/// Which chart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chart {
+    Throughput,
+    Cpu,
+    States,
+}
+
+impl Chart {
+    pub const ALL: [Chart; 3] = [Chart::Throughput, Chart::Cpu, Chart::States];
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            Chart::Throughput => "throughput",
+            Chart::Cpu => "cpu",
+            Chart::States => "states",
+        }
+    }
+}
+
+/// A named line.
+#[derive(Clone, Debug)]
+pub struct SeriesLine {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: [u8; 3],
+}
+
+/// The lines and markers of a time chart, taken from a run.
+#[derive(Clone, Debug)]
+pub struct TimeChart {
+    pub title: String,
+    pub y_label: String,
+    pub lines: Vec<SeriesLine>,
+    /// Fault and repair markers: (t_s, label).
+    pub markers: Vec<(f64, String)>,
+    pub t_max: f64,
+}
+
+fn markers(sim: &Simulation) -> Vec<(f64, String)> {
+    sim.events()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Fault | EventKind::Repair))
+        .map(|e| (e.t.as_secs_f64(), e.detail.chars().take(32).collect()))
+        .collect()
+}
+
+/// The data of a time chart (throughput or CPU) from a run.
+pub fn time_chart(sim: &Simulation, chart: Chart) -> TimeChart {
+    let s = sim.series();
+    let spec = &sim.scenario().spec;
+    let pts = |col: &[f64]| -> Vec<(f64, f64)> {
+        s.t_s.iter().copied().zip(col.iter().copied()).collect()
+    };
+    let mut lines = Vec::new();
+    let (title, y_label) = match chart {
+        Chart::Cpu => {
+            for (k, h) in spec.hosts.iter().enumerate() {
+                if let Some(col) = s.columns.get(&format!("{}.lm_cpu_pct", h.name))
+                    && (col.iter().any(|&x| x > 0.0) || spec.hosts.len() <= 8)
+                    && lines.len() < 12
+                {
+                    lines.push(SeriesLine {
+                        name: h.name.clone(),
+                        points: pts(col),
+                        color: SERIES_RGB[k % 8],
+                    });
+                }
+            }
+            ("Live-migration CPU per host", "CPU %")
+        }
+        _ => {
+            if let Some(col) = s.columns.get("lm_gbps") {
+                lines.push(SeriesLine {
+                    name: "all live migrations".into(),
+                    points: pts(col),
+                    color: SERIES_RGB[0],
+                });
+            }
+            for (k, h) in spec.hosts.iter().enumerate().take(16) {
+                let cols: Vec<&Vec<f64>> = h
+                    .nics
+                    .iter()
+                    .filter_map(|n| s.columns.get(&format!("{}.{}.rx_gbps", h.name, n.name)))
+                    .collect();
+                let rx: Vec<f64> = (0..s.t_s.len())
+                    .map(|i| cols.iter().filter_map(|c| c.get(i)).sum())
+                    .collect();
+                if rx.iter().any(|&x| x > 0.0) {
+                    lines.push(SeriesLine {
+                        name: format!("{} receive (wire)", h.name),
+                        points: pts(&rx),
+                        color: SERIES_RGB[(k + 1) % 8],
+                    });
+                }
+            }
+            ("Live-migration throughput", "Gbit/s")
+        }
+    };
+    TimeChart {
+        title: format!("{} — {}", spec.name, title),
+        y_label: y_label.into(),
+        lines,
+        markers: markers(sim),
+        t_max: sim.now().as_secs_f64().max(1.0),
+    }
+}
+
+type DrawResult = Result<(), String>;
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn draw_time<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &TimeChart) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(err)?;
+    let y_max = c
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .fold(0.0_f64, f64::max)
+        .max(1.0)
+        * 1.1;
+    let mut chart = ChartBuilder::on(root)
+        .caption(&c.title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..c.t_max, 0.0..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("simulated time (s)")
+        .y_desc(c.y_label.as_str())
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
+    for (k, (t, label)) in c.markers.iter().enumerate() {
+        let color = rgb(FAULT_RGB);
+        chart
+            .draw_series(LineSeries::new(
+                vec![(*t, 0.0), (*t, y_max)],
+                color.stroke_width(1),
+            ))
+            .map_err(err)?;
+        let y = y_max * (0.96 - 0.06 * (k % 5) as f64);
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (*t, y),
+                (FONT, 12).into_font().color(&color),
+            )))
+            .map_err(err)?;
+    }
+    for l in &c.lines {
+        let color = rgb(l.color);
+        chart
+            .draw_series(LineSeries::new(
+                l.points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(l.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+fn draw_states<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, sim: &Simulation) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(err)?;
+    let spec = &sim.scenario().spec;
+    let t_max = sim.now().as_secs_f64().max(1.0);
+    let vm_rows = if spec.vms.len() <= 40 {
+        spec.vms.len()
+    } else {
+        0
+    };
+    let rows = spec.hosts.len() + vm_rows;
+    let names: Vec<String> = spec
+        .hosts
+        .iter()
+        .map(|h| h.name.clone())
+        .chain(spec.vms.iter().take(vm_rows).map(|v| v.name.clone()))
+        .collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption(format!("{} — node and VM states", spec.name), (FONT, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0.0..t_max, -0.5..(rows.max(1) as f64 - 0.5))
+        .map_err(err)?;
+    let label = |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() < 1e-6 && i >= 0.0 {
+            names.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc("simulated time (s)")
+        .y_labels(rows.max(1))
+        .y_label_formatter(&label)
+        .disable_y_mesh()
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(err)?;
+    let now = sim.now();
+    for (i, tl) in sim.node_timeline().iter().enumerate() {
+        for (k, (t, d)) in tl.iter().enumerate() {
+            let end = tl.get(k + 1).map_or(now, |n| n.0);
+            let color = rgb(node_rgb(*d));
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (t.as_secs_f64(), i as f64 - 0.35),
+                        (end.as_secs_f64(), i as f64 + 0.35),
+                    ],
+                    color.filled(),
+                )))
+                .map_err(err)?;
+        }
+    }
+    for (i, tl) in sim.vm_timeline().iter().enumerate().take(vm_rows) {
+        let row = (spec.hosts.len() + i) as f64;
+        for (k, (t, s)) in tl.iter().enumerate() {
+            let end = tl.get(k + 1).map_or(now, |n| n.0);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (t.as_secs_f64(), row - 0.35),
+                        (end.as_secs_f64(), row + 0.35),
+                    ],
+                    rgb(vm_rgb(*s)).filled(),
+                )))
+                .map_err(err)?;
+        }
+    }
+    // Legend: one entry per state that appears.
+    for d in [
+        NodeDisplay::Up,
+        NodeDisplay::Isolated,
+        NodeDisplay::Quarantined,
+        NodeDisplay::Down,
+        NodeDisplay::Joining,
+        NodeDisplay::Paused,
+    ] {
+        if sim
+            .node_timeline()
+            .iter()
+            .any(|tl| tl.iter().any(|x| x.1 == d))
+        {
+            let c = rgb(node_rgb(d));
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, -1.0), (0.0, -1.0)],
+                    c.filled(),
+                )))
+                .map_err(err)?
+                .label(format!("node {d:?}"))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        }
+    }
+    for s in [
+        VmState::Running,
+        VmState::RunningCritical,
+        VmState::PausedCritical,
+        VmState::Saved,
+        VmState::Starting,
+        VmState::Off,
+    ] {
+        if vm_rows > 0
+            && sim
+                .vm_timeline()
+                .iter()
+                .any(|tl| tl.iter().any(|x| x.1 == s))
+        {
+            let c = rgb(vm_rgb(s));
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, -1.0), (0.0, -1.0)],
+                    c.filled(),
+                )))
+                .map_err(err)?
+                .label(format!("VM {s:?}"))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        }
+    }
+    for (k, (t, label)) in markers(sim).iter().enumerate() {
+        let color = rgb(FAULT_RGB);
+        chart
+            .draw_series(LineSeries::new(
+                vec![(*t, -0.5), (*t, rows as f64 - 0.5)],
+                color.stroke_width(1),
+            ))
+            .map_err(err)?;
+        let y = rows as f64 * (0.97 - 0.05 * (k % 4) as f64) - 0.5;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (*t, y),
+                (FONT, 12).into_font().color(&color),
+            )))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 12))
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+fn draw_compare<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &CompareReport) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(err)?;
+    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 / 2);
+    let n = r.rows.len().max(1);
+    let ids: Vec<String> = r.rows.iter().map(|x| x.id.clone()).collect();
+    let bars =
+        |area: &DrawingArea<DB, Shift>, title: &str, y_desc: &str, sets: &[BarSet]| -> DrawResult {
+            let y_max = sets
+                .iter()
+                .flat_map(|s| s.2.iter().flatten().copied())
+                .fold(1.0_f64, f64::max)
+                * 1.15;
+            let mut chart = ChartBuilder::on(area)
+                .caption(title, (FONT, 20))
+                .margin(10)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..y_max)
+                .map_err(err)?;
+            let fmt = |x: &f64| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    ids.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            };
+            chart
+                .configure_mesh()
+                .x_labels(n)
+                .x_label_formatter(&fmt)
+                .y_desc(y_desc)
+                .disable_x_mesh()
+                .label_style((FONT, 13))
+                .draw()
+                .map_err(err)?;
+            let w = 0.8 / sets.len() as f64;
+            for (k, (name, color, values)) in sets.iter().enumerate() {
+                let c = rgb(*color);
+                let off = -0.4 + w * k as f64;
+                chart
+                    .draw_series(values.iter().enumerate().filter_map(|(i, v)| {
+                        v.map(|v| {
+                            Rectangle::new(
+                                [(i as f64 + off, 0.0), (i as f64 + off + w * 0.9, v)],
+                                c.filled(),
+                            )
+                        })
+                    }))
+                    .map_err(err)?
+                    .label(name.to_string())
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
+                    });
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font((FONT, 13))
+                .draw()
+                .map_err(err)
+        };
+    bars(
+        &top,
+        &format!("{} — throughput", r.scenario),
+        "Gbit/s",
+        &[
+            (
+                "model",
+                SERIES_RGB[0],
+                r.rows.iter().map(|x| Some(x.throughput_gbps)).collect(),
+            ),
+            (
+                "reference",
+                SERIES_RGB[2],
+                r.rows
+                    .iter()
+                    .map(|x| x.reference.as_ref().and_then(|f| f.throughput_gbps))
+                    .collect(),
+            ),
+        ],
+    )?;
+    bars(
+        &bottom,
+        "CPU of the busier host",
+        "CPU %",
+        &[
+            (
+                "source CPU",
+                SERIES_RGB[1],
+                r.rows.iter().map(|x| Some(x.cpu_src_pct)).collect(),
+            ),
+            (
+                "destination CPU",
+                SERIES_RGB[0],
+                r.rows.iter().map(|x| Some(x.cpu_dst_pct)).collect(),
+            ),
+            (
+                "reference CPU",
+                SERIES_RGB[2],
+                r.rows
+                    .iter()
+                    .map(|x| x.reference.as_ref().and_then(|f| f.cpu_pct))
+                    .collect(),
+            ),
+        ],
+    )?;
+    root.present().map_err(err)
+}
+
+/// One set of bars in a grouped bar chart: name, colour, a value per configuration.
+type BarSet<'s> = (&'s str, [u8; 3], Vec<Option<f64>>);
+
+/// What to draw.
+#[derive(Debug)]
+pub enum Drawing<'a> {
+    Time(&'a TimeChart),
+    States(&'a Simulation),
+    Compare(&'a CompareReport),
+}
+
+fn draw_on<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, d: &Drawing) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    match d {
+        Drawing::Time(c) => draw_time(&root, c),
+        Drawing::States(sim) => draw_states(&root, sim),
+        Drawing::Compare(r) => draw_compare(&root, r),
+    }
+}
+
+/// The chart as PNG bytes of `size` pixels.
+pub fn png(d: &Drawing, size: (u32, u32)) -> Result<Vec<u8>, String> {
+    font_ready()?;
+    let (w, h) = size;
+    let mut rgb_buf = vec![0u8; (w as usize) * (h as usize) * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb_buf, (w, h)).into_drawing_area();
+        draw_on(root, d)?;
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(err)?;
+        writer.write_image_data(&rgb_buf).map_err(err)?;
+    }
+    Ok(out)
+}
+
+/// The chart as an SVG document.
+pub fn svg(d: &Drawing, size: (u32, u32)) -> Result<String, String> {
+    font_ready()?;
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
+        draw_on(root, d)?;
+    }
+    Ok(s)
+}
