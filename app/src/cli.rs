@@ -62,7 +62,7 @@ pub fn load_run(file: &Path, until: Option<SimDuration>) -> Result<Simulation> {
         let until = until.unwrap_or(scenario.spec.until);
         let seed = scenario.spec.seed;
         let mut sim = Simulation::new(scenario, seed);
-        sim.advance_to(SimTime::ZERO + until);
+        run_with_progress(&mut sim, SimTime::ZERO + until);
         Ok(sim)
     }
 }
@@ -249,7 +249,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         args.file.display()
     );
     let mut sim = Simulation::new(scenario, seed);
-    sim.advance_to(SimTime::ZERO + until);
+    run_with_progress(&mut sim, SimTime::ZERO + until);
     let report = Report::from_simulation(&sim);
     for m in &report.migrations {
         if let Some(w) = &m.forecast.warning {
@@ -285,24 +285,41 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes a file through a temporary file and a rename, so a crash never leaves half a file.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{}: not a file path", path.display()))?;
-    if path.is_dir() {
-        bail!("{}: is a folder, expected a file path", path.display());
+/// Advances to `until` in steps, showing progress on a terminal when it takes more than a moment
+/// (Ctrl+C cancels, as for any command; nothing has been written yet at that point).
+pub fn run_with_progress(sim: &mut Simulation, until: SimTime) {
+    use std::io::IsTerminal;
+    let show = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let total = until.as_micros().max(1);
+    let steps = 100u64;
+    let mut shown = false;
+    for k in 1..=steps {
+        let t = if k == steps {
+            until
+        } else {
+            SimTime::from_micros(total / steps * k)
+        };
+        sim.advance_to(t);
+        if show && start.elapsed().as_secs_f64() > 0.5 {
+            eprint!(
+                "\rsimulating: {k:>3} % (t = {:.0} s of {:.0} s)",
+                sim.now().as_secs_f64(),
+                until.as_secs_f64()
+            );
+            shown = true;
+        }
     }
-    let mut tmp_name = name.to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().with_context(|| format!("{}: cannot write", path.display()))
+    if shown {
+        eprintln!();
+    }
+}
+
+/// Writes a file through a temporary file, a flush and a rename, so a crash never leaves half a
+/// file (the session module's atomic write).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    lmlab_engine::session::atomic_write(path, bytes)
+        .with_context(|| format!("{}: cannot write", path.display()))
 }
 
 pub fn compare(args: &CompareArgs) -> Result<()> {

@@ -73,41 +73,23 @@ pub fn apply(ctx: &egui::Context, prefs: &Prefs) {
     }
 }
 
+fn rgb(c: [u8; 3]) -> egui::Color32 {
+    egui::Color32::from_rgb(c[0], c[1], c[2])
+}
+
+/// Node state colour: the same palette as exported charts.
 pub fn node_color(d: NodeDisplay) -> egui::Color32 {
-    match d {
-        NodeDisplay::Up => egui::Color32::from_rgb(46, 160, 90),
-        NodeDisplay::Joining => egui::Color32::from_rgb(215, 180, 40),
-        NodeDisplay::Paused => egui::Color32::from_rgb(80, 130, 230),
-        NodeDisplay::Isolated => egui::Color32::from_rgb(235, 125, 30),
-        NodeDisplay::Quarantined => egui::Color32::from_rgb(170, 80, 210),
-        NodeDisplay::Down => egui::Color32::from_rgb(215, 50, 50),
-    }
+    rgb(lmlab_engine::export::node_rgb(d))
 }
 
 pub fn vm_color(s: VmState) -> egui::Color32 {
-    match s {
-        VmState::Running => egui::Color32::from_rgb(46, 160, 90),
-        VmState::Starting => egui::Color32::from_rgb(215, 180, 40),
-        VmState::RunningCritical => egui::Color32::from_rgb(235, 125, 30),
-        VmState::PausedCritical => egui::Color32::from_rgb(200, 70, 40),
-        VmState::Paused | VmState::Saved => egui::Color32::from_rgb(80, 130, 230),
-        VmState::Off => egui::Color32::from_rgb(120, 120, 120),
-    }
+    rgb(lmlab_engine::export::vm_rgb(s))
 }
 
 /// A distinct colour for the n-th series.
 pub fn series_color(n: usize) -> egui::Color32 {
-    const P: [egui::Color32; 8] = [
-        egui::Color32::from_rgb(66, 135, 245),
-        egui::Color32::from_rgb(245, 130, 48),
-        egui::Color32::from_rgb(60, 180, 75),
-        egui::Color32::from_rgb(220, 60, 90),
-        egui::Color32::from_rgb(145, 30, 180),
-        egui::Color32::from_rgb(70, 190, 200),
-        egui::Color32::from_rgb(190, 170, 40),
-        egui::Color32::from_rgb(240, 50, 230),
-    ];
-    P[n % P.len()]
+    let p = lmlab_engine::export::SERIES_RGB;
+    rgb(p[n % p.len()])
 }
 
 pub fn welcome(ctx: &egui::Context, actions: &mut Vec<UiAction>) {
