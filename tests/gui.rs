@@ -32,6 +32,16 @@ fn play_until(h: &mut Harness<'static, LabState>, t: u64) {
     h.run();
 }
 
+/// Answers the typed-path prompt (there are no file dialogs in tests).
+fn type_path(h: &mut Harness<'static, LabState>, text: &str) {
+    h.get_by_label("Path").click();
+    h.run();
+    h.get_by_label("Path").type_text(text);
+    h.run();
+    h.get_by_label("OK").click();
+    h.run();
+}
+
 #[test]
 fn the_default_lab_shows_its_hosts_switch_storage_and_vms() {
     let mut h = harness(presets::DEFAULT_PRESET);
@@ -195,13 +205,7 @@ fn a_session_saved_from_the_file_menu_reopens_identically() {
     h.run();
     h.get_by_label("Save as…").click();
     h.run();
-    h.get_by_label("Path").click();
-    h.run();
-    h.get_by_label("Path")
-        .type_text(&format!("{}", path.display()));
-    h.run();
-    h.get_by_label("OK").click();
-    h.run();
+    type_path(&mut h, &path.display().to_string());
     assert!(
         path.exists(),
         "not saved: status {:?}, prompt {:?}",
@@ -215,13 +219,7 @@ fn a_session_saved_from_the_file_menu_reopens_identically() {
     h.run();
     h.get_by_label("Open…").click();
     h.run();
-    h.get_by_label("Path").click();
-    h.run();
-    h.get_by_label("Path")
-        .type_text(&format!("{}", path.display()));
-    h.run();
-    h.get_by_label("OK").click();
-    h.run();
+    type_path(&mut h, &path.display().to_string());
     assert_eq!(h.state().sim.snapshot(), before);
     // A bad file is refused and the lab stays as it is.
     let bad = dir.join("bad.json");
@@ -244,12 +242,7 @@ fn the_export_menu_writes_charts() {
     h.run();
     h.get_by_label("Charts, CSV and report…").click();
     h.run();
-    h.get_by_label("Path").click();
-    h.run();
-    h.get_by_label("Path").type_text(&dir.display().to_string());
-    h.run();
-    h.get_by_label("OK").click();
-    h.run();
+    type_path(&mut h, &dir.display().to_string());
     for f in [
         "throughput.png",
         "throughput.svg",

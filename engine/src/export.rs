@@ -139,14 +139,7 @@ pub fn time_chart(sim: &Simulation, chart: Chart) -> TimeChart {
                 });
             }
             for (k, h) in spec.hosts.iter().enumerate().take(16) {
-                let cols: Vec<&Vec<f64>> = h
-                    .nics
-                    .iter()
-                    .filter_map(|n| s.columns.get(&format!("{}.{}.rx_gbps", h.name, n.name)))
-                    .collect();
-                let rx: Vec<f64> = (0..s.t_s.len())
-                    .map(|i| cols.iter().filter_map(|c| c.get(i)).sum())
-                    .collect();
+                let rx = s.host_rx_gbps(h);
                 if rx.iter().any(|&x| x > 0.0) {
                     lines.push(SeriesLine {
                         name: format!("{} receive (wire)", h.name),

@@ -232,17 +232,10 @@ fn throughput(p: &mut PlotUi, lab: &LabState) {
     }
     if lab.spec().hosts.len() <= 16 {
         for (k, h) in lab.spec().hosts.iter().enumerate() {
-            let cols: Vec<&Vec<f64>> = h
-                .nics
-                .iter()
-                .filter_map(|n| s.columns.get(&format!("{}.{}.rx_gbps", h.name, n.name)))
-                .collect();
-            if !cols.iter().any(|c| c.iter().any(|&x| x > 0.0)) {
+            let rx = s.host_rx_gbps(h);
+            if !rx.iter().any(|&x| x > 0.0) {
                 continue;
             }
-            let rx: Vec<f64> = (0..s.t_s.len())
-                .map(|i| cols.iter().filter_map(|c| c.get(i)).sum())
-                .collect();
             p.line(
                 Line::new(
                     format!("{} receive (wire)", h.name),
@@ -397,15 +390,13 @@ fn vm_bands(p: &mut PlotUi, lab: &LabState, now: f64) {
 
 fn vm_counts(p: &mut PlotUi, lab: &LabState) {
     let s = lab.sim.series();
-    let cols: Vec<&Vec<f64>> = lab
+    let names: Vec<String> = lab
         .spec()
         .hosts
         .iter()
-        .filter_map(|h| s.columns.get(&format!("{}.vms_running", h.name)))
+        .map(|h| format!("{}.vms_running", h.name))
         .collect();
-    let running: Vec<f64> = (0..s.t_s.len())
-        .map(|i| cols.iter().filter_map(|c| c.get(i)).sum())
-        .collect();
+    let running = s.sum_of(names.iter().map(String::as_str));
     p.line(
         Line::new("VMs running", decimate(&s.t_s, &running, MAX_POINTS))
             .color(vm_color(VmState::Running)),

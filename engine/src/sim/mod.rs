@@ -136,6 +136,29 @@ pub struct Series {
     pub columns: BTreeMap<String, Vec<f64>>,
 }
 
+impl Series {
+    /// The sum of the named columns at every sample (missing columns count as zero).
+    pub fn sum_of<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<f64> {
+        let cols: Vec<&Vec<f64>> = names
+            .into_iter()
+            .filter_map(|n| self.columns.get(n))
+            .collect();
+        (0..self.t_s.len())
+            .map(|i| cols.iter().filter_map(|c| c.get(i)).sum())
+            .collect()
+    }
+
+    /// Live-migration receive traffic of a host on the wire, all NICs together (Gbit/s).
+    pub fn host_rx_gbps(&self, host: &crate::scenario::HostSpec) -> Vec<f64> {
+        let names: Vec<String> = host
+            .nics
+            .iter()
+            .map(|n| format!("{}.{}.rx_gbps", host.name, n.name))
+            .collect();
+        self.sum_of(names.iter().map(String::as_str))
+    }
+}
+
 /// Everything a panel needs to draw the present moment. Cheap to clone relative to a frame.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Snapshot {
