@@ -6,6 +6,7 @@
 use crate::compare::CompareReport;
 use crate::sim::{EventKind, NodeDisplay, Simulation, VmState};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// The series palette (RGB) shared with the window.
@@ -166,6 +167,27 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+type Chart2d<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The legend box every chart uses.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart2d<'a, DB>,
+    pos: SeriesLabelPosition,
+    size: u32,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, size))
+        .draw()
+        .map_err(err)
+}
+
 fn draw_time<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &TimeChart) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -222,14 +244,7 @@ where
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 13))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
     root.present().map_err(err)
 }
 
@@ -374,14 +389,7 @@ where
             )))
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 12))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
     root.present().map_err(err)
 }
 
@@ -443,14 +451,7 @@ where
                         Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
                     });
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font((FONT, 13))
-                .draw()
-                .map_err(err)
+            legend(&mut chart, SeriesLabelPosition::UpperRight, 13)
         };
     bars(
         &top,
