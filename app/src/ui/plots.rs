@@ -230,20 +230,49 @@ fn throughput(p: &mut PlotUi, lab: &LabState) {
                 .width(2.0),
         );
     }
-    if lab.spec().hosts.len() <= 16 {
-        for (k, h) in lab.spec().hosts.iter().enumerate() {
-            let rx = s.host_rx_gbps(h);
-            if !rx.iter().any(|&x| x > 0.0) {
-                continue;
+    // Per NIC (each team member is a NIC): receive and send on the wire, for NICs that carried
+    // traffic; with many hosts, per host receive instead.
+    let nics: usize = lab.spec().hosts.iter().map(|h| h.nics.len()).sum();
+    let mut k = 1;
+    for h in &lab.spec().hosts {
+        if nics <= 16 {
+            for n in &h.nics {
+                for (dir, style) in [
+                    ("rx", LineStyle::dashed_dense()),
+                    ("tx", LineStyle::dotted_dense()),
+                ] {
+                    let name = format!("{}.{}.{dir}_gbps", h.name, n.name);
+                    if let Some(col) = s.columns.get(&name)
+                        && col.iter().any(|&x| x > 0.0)
+                    {
+                        let label = format!(
+                            "{} {} {}",
+                            h.name,
+                            n.name,
+                            if dir == "rx" { "receive" } else { "send" }
+                        );
+                        p.line(
+                            Line::new(label, decimate(&s.t_s, col, MAX_POINTS))
+                                .color(series_color(k))
+                                .style(style),
+                        );
+                        k += 1;
+                    }
+                }
             }
-            p.line(
-                Line::new(
-                    format!("{} receive (wire)", h.name),
-                    decimate(&s.t_s, &rx, MAX_POINTS),
-                )
-                .color(series_color(k + 1))
-                .style(LineStyle::dashed_dense()),
-            );
+        } else if lab.spec().hosts.len() <= 16 {
+            let rx = s.host_rx_gbps(h);
+            if rx.iter().any(|&x| x > 0.0) {
+                p.line(
+                    Line::new(
+                        format!("{} receive (wire)", h.name),
+                        decimate(&s.t_s, &rx, MAX_POINTS),
+                    )
+                    .color(series_color(k))
+                    .style(LineStyle::dashed_dense()),
+                );
+                k += 1;
+            }
         }
     }
     // Per migration: exact step lines from their rate changes (the last 12).
@@ -413,7 +442,8 @@ fn markers(lab: &LabState, window: (f64, f64)) -> Vec<(f64, String, bool)> {
         .take_while(|e| e.t.as_secs_f64() <= window.1)
         .filter(|e| {
             matches!(e.kind, EventKind::Fault | EventKind::Repair)
-                || (e.kind == EventKind::MigrationPhase && e.detail.starts_with("switch-over"))
+                || (e.kind == EventKind::MigrationPhase
+                    && (e.detail.starts_with("switch-over") || e.detail.starts_with("pass ")))
         })
         .map(|e| {
             let label: String = e.detail.chars().take(28).collect();
