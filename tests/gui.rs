@@ -260,3 +260,42 @@ fn the_export_menu_writes_charts() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-recovery-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let recovery = dir.join("recovery.lmlab.json");
+    let _ = std::fs::remove_file(&recovery);
+    let mut lab = LabState::new(presets::load("resiliency-lab.toml").unwrap());
+    lab.recovery = Some(recovery.clone());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, lab: &mut LabState| lab.show(ui), lab);
+    h.run();
+    assert!(!recovery.exists(), "nothing to save yet");
+    h.get_by_label("host node3: Up").click_secondary();
+    h.run();
+    h.get_by_label("Power off").click();
+    h.run();
+    play_until(&mut h, 40);
+    assert!(recovery.exists(), "autosaved after a change");
+    let crashed_state = {
+        let s = lmlab_engine::session::SessionFile::load(&recovery).unwrap();
+        s.open("recovery").unwrap().snapshot()
+    };
+    // "Crash": drop the harness without a clean exit, start again, accept the offer.
+    drop(h);
+    let mut lab = LabState::new(presets::load(presets::DEFAULT_PRESET).unwrap());
+    lab.recovery = Some(recovery.clone());
+    lab.recovery_offer = Some(recovery.clone());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .build_ui_state(|ui, lab: &mut LabState| lab.show(ui), lab);
+    h.run();
+    h.get_by_label("Recover").click();
+    h.run();
+    assert_eq!(h.state().sim.snapshot(), crashed_state);
+    assert!(h.state().dirty, "recovered work is unsaved work");
+    let _ = std::fs::remove_dir_all(&dir);
+}
