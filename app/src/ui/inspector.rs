@@ -27,11 +27,16 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
             match &lab.selection {
                 Selection::Cluster => {
                     let (mut c, mut m) = (spec.cluster.clone(), spec.migration.clone());
+                    let mut t = spec.transport.clone();
                     cluster(ui, &mut c, &mut m);
-                    if c != spec.cluster || m != spec.migration {
+                    ui.separator();
+                    egui::CollapsingHeader::new("Transport model parameters")
+                        .show(ui, |ui| transport(ui, &mut t));
+                    if c != spec.cluster || m != spec.migration || t != spec.transport {
                         let mut s = spec.clone();
                         s.cluster = c;
                         s.migration = m;
+                        s.transport = t;
                         edited = Some(s);
                     }
                 }
@@ -261,6 +266,35 @@ fn cluster(ui: &mut egui::Ui, c: &mut ClusterSettings, m: &mut MigrationSettings
             (Witness::Cloud, "Cloud"),
         ],
     );
+    count(ui, "RouteHistoryLength", &mut c.route_history_length, 0, 40);
+    count(ui, "ClusterFunctionalLevel", &mut c.functional_level, 8, 12);
+    egui::ComboBox::from_label("Isolation needs VM version")
+        .selected_text(c.isolation_min_config_version.clone())
+        .show_ui(ui, |ui| {
+            for ver in ["5.0", "6.0", "6.2", "7.0", "8.0", "9.0"] {
+                ui.selectable_value(&mut c.isolation_min_config_version, ver.to_string(), ver);
+            }
+        });
+    secs(ui, "Joining takes", &mut c.join_time, 3600.0);
+    secs(
+        ui,
+        "Running-Critical to Paused-Critical",
+        &mut c.critical_pause_after,
+        3600.0,
+    );
+    secs(ui, "VM start time", &mut c.vm_start_time, 3600.0);
+    let mut q = c.quick_migration_rate.as_mib_per_s();
+    if labeled(ui, "Quick migration rate", |ui| {
+        ui.add(
+            egui::DragValue::new(&mut q)
+                .range(1.0..=1_000_000.0)
+                .suffix(" MiB/s"),
+        )
+    })
+    .changed()
+    {
+        c.quick_migration_rate = ByteRate::mib_per_s(q);
+    }
     combo(
         ui,
         "Low-priority drain",
@@ -296,6 +330,130 @@ fn migration(ui: &mut egui::Ui, m: &mut MigrationSettings) {
     );
     count(ui, "Maximum passes", &mut m.max_passes, 1, 100);
     millis(ui, "Target pause", &mut m.target_pause, 1.0, 60_000.0);
+    millis(ui, "Setup", &mut m.setup, 0.0, 3_600_000.0);
+    let mut dev = m.device_state.as_f64() / Bytes::MIB as f64;
+    if labeled(ui, "Device state", |ui| {
+        ui.add(
+            egui::DragValue::new(&mut dev)
+                .range(0.0..=65_536.0)
+                .suffix(" MiB"),
+        )
+    })
+    .changed()
+    {
+        m.device_state = Bytes((dev * Bytes::MIB as f64).round() as u64);
+    }
+    millis(
+        ui,
+        "Switch-over overhead",
+        &mut m.switchover_overhead,
+        0.0,
+        60_000.0,
+    );
+    millis(ui, "Clean-up", &mut m.cleanup, 0.0, 3_600_000.0);
+}
+
+/// Every cost and protocol parameter of the transport model (docs/transport-model.md §4).
+fn transport(ui: &mut egui::Ui, t: &mut lmlab_engine::transport::TransportParams) {
+    ui.label("Cycles per byte on one logical processor; calibrate to your hardware.");
+    for (label, v, lo, hi) in [
+        ("TCP receive (cpb)", &mut t.tcp_rx_cpb, 0.0, 1000.0),
+        ("TCP send (cpb)", &mut t.tcp_tx_cpb, 0.0, 1000.0),
+        ("LBFO team (cpb)", &mut t.lbfo_cpb, 0.0, 1000.0),
+        (
+            "LM worker receive (cpb)",
+            &mut t.lm_worker_rx_cpb,
+            0.0,
+            1000.0,
+        ),
+        ("LM worker send (cpb)", &mut t.lm_worker_tx_cpb, 0.0, 1000.0),
+        ("SMB server (cpb)", &mut t.smb_server_cpb, 0.0, 1000.0),
+        ("SMB client (cpb)", &mut t.smb_client_cpb, 0.0, 1000.0),
+        ("SMB hand-off (cpb)", &mut t.smb_handoff_cpb, 0.0, 1000.0),
+        (
+            "Non-NUMA-aware RSS (cpb)",
+            &mut t.rss_unaware_overhead_cpb,
+            0.0,
+            1000.0,
+        ),
+        ("RDMA (cpb)", &mut t.rdma_cpb, 0.0, 1000.0),
+        ("Compress (cpb)", &mut t.compress_cpb, 0.0, 1000.0),
+        ("Decompress (cpb)", &mut t.decompress_cpb, 0.0, 1000.0),
+        (
+            "Remote NUMA factor",
+            &mut t.numa_remote_factor,
+            1.0,
+            10_000.0,
+        ),
+        (
+            "RoCE without PFC efficiency",
+            &mut t.roce_without_pfc_efficiency,
+            0.01,
+            1.0,
+        ),
+        ("Ratio zero pages", &mut t.ratio_zero, 1.0, 10_000.0),
+        ("Ratio pattern pages", &mut t.ratio_pattern, 1.0, 10_000.0),
+        (
+            "Ratio duplicate pages",
+            &mut t.ratio_duplicate,
+            1.0,
+            10_000.0,
+        ),
+        ("Ratio text pages", &mut t.ratio_text, 1.0, 10_000.0),
+        ("Ratio random pages", &mut t.ratio_random, 1.0, 10_000.0),
+        (
+            "Ethernet overhead (bytes)",
+            &mut t.ethernet_overhead_bytes,
+            0.0,
+            1000.0,
+        ),
+        (
+            "TCP/IP headers (bytes)",
+            &mut t.tcp_ip_header_bytes,
+            0.0,
+            1000.0,
+        ),
+        (
+            "RDMA headers (bytes)",
+            &mut t.rdma_header_bytes,
+            0.0,
+            1000.0,
+        ),
+    ] {
+        labeled(ui, label, |ui| {
+            ui.add(egui::DragValue::new(v).range(lo..=hi).speed(0.01))
+        });
+    }
+    count(ui, "Default RSS queues", &mut t.rss_default_queues, 1, 256);
+    count(
+        ui,
+        "Default RSS base LP",
+        &mut t.rss_default_base_lp,
+        0,
+        4095,
+    );
+    count(
+        ui,
+        "SMB connections per RSS NIC",
+        &mut t.smb_connections_per_rss_nic,
+        1,
+        16,
+    );
+    count(
+        ui,
+        "SMB Direct connections per NIC",
+        &mut t.smb_direct_connections_per_nic,
+        1,
+        16,
+    );
+    count(
+        ui,
+        "SMB max connections",
+        &mut t.smb_max_connections,
+        1,
+        1024,
+    );
+    count(ui, "Comparison trials", &mut t.compare_trials, 1, 101);
 }
 
 fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState, index: usize) {
@@ -322,6 +480,7 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
         )
     });
     gib(ui, "Memory", &mut h.memory, 65_536.0);
+    labeled(ui, "Subnet", |ui| ui.text_edit_singleline(&mut h.subnet));
     ui.separator();
     ui.strong("Teaming");
     combo(
@@ -408,6 +567,7 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
                         count(ui, "RSS NUMA node", &mut n.rss_tuned.numa_node, 0, 15);
                     }
                     count(ui, "NIC NUMA node", &mut n.numa_node, 0, 15);
+                    count(ui, "Max RSS queues", &mut n.rss_max_queues, 1, 256);
                     count(ui, "MTU", &mut n.mtu, 576, 9216);
                     let mut sw = n.switch.clone().unwrap_or_default();
                     egui::ComboBox::from_label("Cabled to")
