@@ -299,3 +299,79 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
     assert!(h.state().dirty, "recovered work is unsaved work");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_nic_port_dragged_onto_a_switch_is_cabled_to_it() {
+    let mut h = harness("four-1gbe.toml");
+    h.run();
+    // Uncable nic4 of hv2 first (inspector), then cable it again by dragging its port.
+    let mut spec = h.state().spec().clone();
+    spec.hosts[1].nics[3].switch = None;
+    h.state_mut()
+        .handle(lmlab_app::ui::UiAction::Edit(Box::new(spec)));
+    h.run();
+    assert_eq!(h.state().spec().hosts[1].nics[3].switch, None);
+    let from = h.get_by_label("port nic4 on hv2").rect().center();
+    let to = h.get_by_label("switch sw1").rect().center();
+    h.drag_at(from);
+    h.run();
+    h.hover_at(from + (to - from) * 0.5);
+    h.run();
+    h.hover_at(to);
+    h.run();
+    h.drop_at(to);
+    h.run();
+    assert_eq!(
+        h.state().spec().hosts[1].nics[3].switch.as_deref(),
+        Some("sw1")
+    );
+}
+
+#[test]
+fn a_vm_dragged_onto_a_host_asks_to_migrate_and_onto_storage_moves_its_disks() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    let drag = |h: &mut Harness<'static, LabState>, from: egui::Pos2, to: egui::Pos2| {
+        h.drag_at(from);
+        h.run();
+        h.hover_at(from + (to - from) * 0.5);
+        h.run();
+        h.hover_at(to);
+        h.run();
+        h.drop_at(to);
+        h.run();
+    };
+    let vm = h.get_by_label("VM vm-app-3: Running").rect().center();
+    let host = h.get_by_label("host node4: Up").rect().center();
+    drag(&mut h, vm, host);
+    let p = h
+        .state()
+        .pending
+        .clone()
+        .expect("the forecast dialog is open");
+    assert_eq!((p.vm.as_str(), p.to.as_str()), ("vm-app-3", "node4"));
+    h.get_by_label("Cancel").click();
+    h.run();
+    let vm = h.get_by_label("VM vm-app-3: Running").rect().center();
+    let csv = h.get_by_label("storage csv1").rect().center();
+    drag(&mut h, vm, csv);
+    assert_eq!(
+        h.state()
+            .spec()
+            .vms
+            .iter()
+            .find(|v| v.name == "vm-app-3")
+            .unwrap()
+            .storage,
+        "csv1"
+    );
+    let vm = h.get_by_label("VM vm-app-3: Running").rect().center();
+    let host = h.get_by_label("host node4: Up").rect().center();
+    drag(&mut h, vm, host);
+    let p = h
+        .state()
+        .pending
+        .clone()
+        .expect("the forecast dialog is open");
+    assert_eq!((p.vm.as_str(), p.to.as_str()), ("vm-app-3", "node4"));
+}

@@ -19,6 +19,10 @@ const MAX_CHIPS: usize = 24;
 #[derive(Clone, Debug)]
 struct VmDrag(String);
 
+/// What is dragged from a NIC's port: (host, NIC), to cable it to a switch.
+#[derive(Clone, Debug)]
+struct PortDrag(String, String);
+
 /// Hosts in rows, storage above them, switches below.
 pub fn default_layout(spec: &ScenarioSpec) -> BTreeMap<String, [f32; 2]> {
     let mut m = BTreeMap::new();
@@ -219,7 +223,7 @@ fn palette(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
         }
         ui.label(
             egui::RichText::new(
-                "drag a VM onto a host to migrate it · right-click to break things",
+                "drag a VM onto a host to migrate it, onto storage to move its disks · drag a NIC port onto a switch to cable it · right-click to break things",
             )
             .weak(),
         );
@@ -469,6 +473,19 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Frame, actions: &mut Vec<UiAct
             Selection::Switch(s.name.clone()),
             actions,
         );
+        // A NIC port dropped here is cabled to this switch.
+        if let Some(p) = resp.dnd_release_payload::<PortDrag>() {
+            let mut spec2 = spec.clone();
+            if let Some(n) = spec2
+                .hosts
+                .iter_mut()
+                .find(|h| h.name == p.0)
+                .and_then(|h| h.nics.iter_mut().find(|n| n.name == p.1))
+            {
+                n.switch = Some(s.name.clone());
+                actions.push(UiAction::Edit(Box::new(spec2)));
+            }
+        }
     }
 
     // Storage.
@@ -520,6 +537,14 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Frame, actions: &mut Vec<UiAct
             egui::Sense::click_and_drag(),
         );
         a11y(ui, &resp, format!("storage {}", st.name));
+        // A VM chip dropped here keeps its disks on this storage.
+        if let Some(p) = resp.dnd_release_payload::<VmDrag>() {
+            let mut spec2 = spec.clone();
+            if let Some(v) = spec2.vms.iter_mut().find(|v| v.name == p.0) {
+                v.storage = st.name.clone();
+                actions.push(UiAction::Edit(Box::new(spec2)));
+            }
+        }
         shape_response(
             &resp,
             lab,
@@ -694,9 +719,28 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Frame, actions: &mut Vec<UiAct
                 actions.push(UiAction::Select(Selection::Host(h.name.clone())));
             }
             nic_menu(&resp, &h.name, &nic.name, plugged, actions);
-            // Port dot on the bottom edge, where the link starts.
+            // Port dot on the bottom edge, where the link starts: drag it onto a switch to cable it.
+            let port = egui::pos2(r.left() + 20.0 + ni as f32 * 24.0, r.bottom());
+            let presp = ui.interact(
+                egui::Rect::from_center_size(port, egui::vec2(12.0, 12.0)),
+                egui::Id::unique(("port", &h.name, &nic.name)),
+                egui::Sense::drag(),
+            );
+            a11y(ui, &presp, format!("port {} on {}", nic.name, h.name));
+            if presp.drag_started() {
+                presp.dnd_set_drag_payload(PortDrag(h.name.clone(), nic.name.clone()));
+            }
+            if presp.dragged()
+                && let Some(p) = ui.ctx().pointer_latest_pos()
+                && let Some(t) = ui.ctx().layer_transform_from_global(ui.layer_id())
+            {
+                painter.line_segment(
+                    [port, t * p],
+                    egui::Stroke::new(2.0, egui::Color32::from_rgb(255, 200, 0)),
+                );
+            }
             painter.circle_filled(
-                egui::pos2(r.left() + 20.0 + ni as f32 * 24.0, r.bottom()),
+                port,
                 4.0,
                 if plugged {
                     text_color
@@ -792,14 +836,6 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Frame, actions: &mut Vec<UiAct
                         text_color,
                     );
                 }
-                if let Some(payload) = resp.dnd_release_payload::<VmDrag>()
-                    && payload.0 != v.name
-                {
-                    actions.push(UiAction::AskMigration {
-                        vm: payload.0.clone(),
-                        to: h.name.clone(),
-                    });
-                }
                 resp.context_menu(|ui| {
                     for other in spec.hosts.iter().filter(|o| o.name != h.name) {
                         if ui
@@ -816,7 +852,17 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Frame, actions: &mut Vec<UiAct
                 });
             }
         }
-        if let Some(payload) = body.dnd_release_payload::<VmDrag>() {
+        // A VM dropped anywhere on this host (header, NIC rows or chips) asks to migrate here.
+        // Checked by position: egui hands the payload to the first widget that asks, whatever
+        // its type, and the host is covered by several widgets.
+        if ui.input(|i| i.pointer.any_released())
+            && egui::DragAndDrop::has_payload_of_type::<VmDrag>(ui.ctx())
+            && let Some(p) = ui.ctx().pointer_latest_pos()
+            && let Some(t) = ui.ctx().layer_transform_from_global(ui.layer_id())
+            && r.contains(t * p)
+            && let Some(payload) = egui::DragAndDrop::take_payload::<VmDrag>(ui.ctx())
+            && vms_here(lab, hi, &payload.0)
+        {
             actions.push(UiAction::AskMigration {
                 vm: payload.0.clone(),
                 to: h.name.clone(),
@@ -865,6 +911,16 @@ fn draw(ui: &mut egui::Ui, lab: &LabState, snap: &Frame, actions: &mut Vec<UiAct
         );
         painter.galley(r.min, galley, color);
     }
+}
+
+/// Whether `vm` is not already on host `hi` (dropping a VM on its own host does nothing).
+fn vms_here(lab: &LabState, hi: usize, vm: &str) -> bool {
+    lab.spec()
+        .vms
+        .iter()
+        .position(|v| v.name == vm)
+        .and_then(|i| lab.sim.vm_view(i))
+        .is_some_and(|v| v.0 != hi)
 }
 
 /// Names a canvas widget for screen readers and tests, with its on-screen bounds: egui reports
