@@ -32,6 +32,19 @@ fn play_until(h: &mut Harness<'static, LabState>, t: u64) {
     h.run();
 }
 
+/// Runs frames until the background job (with its progress bar) has finished.
+fn wait_for_job(h: &mut Harness<'static, LabState>) {
+    for _ in 0..2000 {
+        h.step();
+        if h.state().job.is_none() {
+            h.run();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("the job did not finish");
+}
+
 /// Answers the typed-path prompt (there are no file dialogs in tests).
 fn type_path(h: &mut Harness<'static, LabState>, text: &str) {
     h.get_by_label("Path").click();
@@ -157,7 +170,7 @@ fn the_comparison_view_runs_the_configurations() {
     h.get_by_label("Compare").click();
     h.run();
     h.get_by_label("Run comparison").click();
-    h.run();
+    wait_for_job(&mut h);
     let report = h.state().compare.clone().expect("compared");
     assert_eq!(report.rows.len(), 9);
     h.get_by_label("row9");
@@ -243,6 +256,7 @@ fn the_export_menu_writes_charts() {
     h.get_by_label("Charts, CSV and report…").click();
     h.run();
     type_path(&mut h, &dir.display().to_string());
+    wait_for_job(&mut h);
     for f in [
         "throughput.png",
         "throughput.svg",
@@ -374,4 +388,29 @@ fn a_vm_dragged_onto_a_host_asks_to_migrate_and_onto_storage_moves_its_disks() {
         .clone()
         .expect("the forecast dialog is open");
     assert_eq!((p.vm.as_str(), p.to.as_str()), ("vm-app-3", "node4"));
+}
+
+#[test]
+fn a_running_comparison_shows_progress_and_can_be_cancelled() {
+    let mut h = harness(presets::DEFAULT_PRESET);
+    h.run();
+    h.get_by_label("Compare").click();
+    h.run();
+    h.get_by_label("Run comparison").click();
+    h.step();
+    if h.state().job.is_some() {
+        // The progress bar and its Cancel button are there while the job runs.
+        h.get_by_label("Cancel").click();
+        wait_for_job(&mut h);
+        let st = h.state();
+        assert!(
+            st.compare.is_some() || st.status.as_deref() == Some("cancelled"),
+            "{:?}",
+            st.status
+        );
+    }
+    // It can run again to the end afterwards.
+    h.get_by_label("Run comparison").click();
+    wait_for_job(&mut h);
+    assert_eq!(h.state().compare.as_ref().map(|r| r.rows.len()), Some(9));
 }

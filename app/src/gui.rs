@@ -152,7 +152,7 @@ pub fn screenshot(
     lab.run_to(at);
     if compare {
         lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Compare));
-        lab.handle(crate::ui::UiAction::RunCompare);
+        lab.compare = Some(lmlab_engine::compare::compare(lab.sim.scenario(), lab.seed));
     }
     let result = Arc::new(Mutex::new(None));
     let job = ScreenshotJob {

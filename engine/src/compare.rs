@@ -144,16 +144,33 @@ pub fn run_configuration(scenario: &Scenario, cfg: &ConfigurationSpec, seed: u64
 }
 
 pub fn compare(scenario: &Scenario, seed: u64) -> CompareReport {
-    CompareReport {
+    compare_with_progress(scenario, seed, &mut |_, _| true).unwrap_or_else(|| CompareReport {
         scenario: scenario.spec.name.clone(),
         seed,
-        rows: scenario
-            .spec
-            .configurations
-            .iter()
-            .map(|c| run_configuration(scenario, c, seed))
-            .collect(),
+        rows: Vec::new(),
+    })
+}
+
+/// Like [`compare`], calling `progress(done, total)` after each configuration; returning false
+/// from it cancels (then `None`).
+pub fn compare_with_progress(
+    scenario: &Scenario,
+    seed: u64,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Option<CompareReport> {
+    let total = scenario.spec.configurations.len();
+    let mut rows = Vec::with_capacity(total);
+    for (i, c) in scenario.spec.configurations.iter().enumerate() {
+        rows.push(run_configuration(scenario, c, seed));
+        if !progress(i + 1, total) {
+            return None;
+        }
     }
+    Some(CompareReport {
+        scenario: scenario.spec.name.clone(),
+        seed,
+        rows,
+    })
 }
 
 /// `compare.csv`: one row per configuration; documented in docs/transport-model.md.

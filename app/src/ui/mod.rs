@@ -10,6 +10,7 @@ mod canvas;
 mod compare;
 pub mod files;
 mod inspector;
+pub mod jobs;
 mod log;
 mod plots;
 mod theme;
@@ -146,6 +147,8 @@ pub struct LabState {
     pub path_prompt: Option<files::PathPrompt>,
     /// Whether to try native file dialogs (off in tests and headless runs).
     pub dialogs: bool,
+    /// Work running on a worker thread, with its progress.
+    pub job: Option<jobs::Job>,
 }
 
 impl LabState {
@@ -180,6 +183,7 @@ impl LabState {
             last_autosave: None,
             path_prompt: None,
             dialogs: false,
+            job: None,
         }
     }
 
@@ -201,6 +205,23 @@ impl LabState {
         egui::Panel::bottom("status").show(ui, |ui| {
             toolbar::status_line(ui, self);
         });
+        if let Some(job) = &self.job {
+            egui::Panel::bottom("job").show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label(&job.what);
+                    ui.add(
+                        egui::ProgressBar::new(job.fraction())
+                            .show_percentage()
+                            .desired_width(300.0),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        job.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            });
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(50));
+        }
         if !self.prefs.presentation {
             egui::Panel::left("inspector")
                 .resizable(true)
@@ -241,6 +262,7 @@ impl LabState {
         for a in actions {
             self.handle(a);
         }
+        self.finish_job();
     }
 
     fn advance_clock(&mut self, ctx: &egui::Context) {
@@ -409,6 +431,22 @@ impl LabState {
                     }
                 }
             }
+        }
+    }
+
+    /// Applies the result of a finished background job.
+    pub fn finish_job(&mut self) {
+        let Some(outcome) = self.job.as_mut().and_then(jobs::Job::try_finish) else {
+            return;
+        };
+        self.job = None;
+        match outcome {
+            jobs::Outcome::Compare(r) => self.compare = Some(r),
+            jobs::Outcome::Exported(dir, n) => {
+                self.status = Some(format!("exported {n} files into {}", dir.display()))
+            }
+            jobs::Outcome::Failed(e) => self.status = Some(e),
+            jobs::Outcome::Cancelled => self.status = Some("cancelled".into()),
         }
     }
 
