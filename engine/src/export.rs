@@ -188,6 +188,50 @@ where
         .map_err(err)
 }
 
+/// One row of state bands: each state from its start to the next change (or `now`).
+fn bands<'a, DB: DrawingBackend + 'a, S>(
+    chart: &mut Chart2d<'a, DB>,
+    row: f64,
+    timeline: &[(crate::time::SimTime, S)],
+    now: crate::time::SimTime,
+    color: impl Fn(&S) -> [u8; 3],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    for (k, (t, state)) in timeline.iter().enumerate() {
+        let end = timeline.get(k + 1).map_or(now, |n| n.0);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [
+                    (t.as_secs_f64(), row - 0.35),
+                    (end.as_secs_f64(), row + 0.35),
+                ],
+                rgb(color(state)).filled(),
+            )))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A legend entry that is only a colour swatch.
+fn swatch<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart2d<'a, DB>,
+    label: String,
+    color: [u8; 3],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let c = rgb(color);
+    chart
+        .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
+        .map_err(err)?
+        .label(label)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+    Ok(())
+}
+
 fn draw_time<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &TimeChart) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -293,83 +337,31 @@ where
         .map_err(err)?;
     let now = sim.now();
     for (i, tl) in sim.node_timeline().iter().enumerate() {
-        for (k, (t, d)) in tl.iter().enumerate() {
-            let end = tl.get(k + 1).map_or(now, |n| n.0);
-            let color = rgb(node_rgb(*d));
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [
-                        (t.as_secs_f64(), i as f64 - 0.35),
-                        (end.as_secs_f64(), i as f64 + 0.35),
-                    ],
-                    color.filled(),
-                )))
-                .map_err(err)?;
-        }
+        bands(&mut chart, i as f64, tl, now, |d| node_rgb(*d))?;
     }
     for (i, tl) in sim.vm_timeline().iter().enumerate().take(vm_rows) {
-        let row = (spec.hosts.len() + i) as f64;
-        for (k, (t, s)) in tl.iter().enumerate() {
-            let end = tl.get(k + 1).map_or(now, |n| n.0);
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [
-                        (t.as_secs_f64(), row - 0.35),
-                        (end.as_secs_f64(), row + 0.35),
-                    ],
-                    rgb(vm_rgb(*s)).filled(),
-                )))
-                .map_err(err)?;
-        }
+        bands(&mut chart, (spec.hosts.len() + i) as f64, tl, now, |s| {
+            vm_rgb(*s)
+        })?;
     }
     // Legend: one entry per state that appears.
-    for d in [
-        NodeDisplay::Up,
-        NodeDisplay::Isolated,
-        NodeDisplay::Quarantined,
-        NodeDisplay::Down,
-        NodeDisplay::Joining,
-        NodeDisplay::Paused,
-    ] {
+    for d in NodeDisplay::LEGEND {
         if sim
             .node_timeline()
             .iter()
             .any(|tl| tl.iter().any(|x| x.1 == d))
         {
-            let c = rgb(node_rgb(d));
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, -1.0), (0.0, -1.0)],
-                    c.filled(),
-                )))
-                .map_err(err)?
-                .label(format!("node {d:?}"))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+            swatch(&mut chart, format!("node {d:?}"), node_rgb(d))?;
         }
     }
-    for s in [
-        VmState::Running,
-        VmState::RunningCritical,
-        VmState::PausedCritical,
-        VmState::Saved,
-        VmState::Starting,
-        VmState::Off,
-    ] {
+    for s in VmState::LEGEND {
         if vm_rows > 0
             && sim
                 .vm_timeline()
                 .iter()
                 .any(|tl| tl.iter().any(|x| x.1 == s))
         {
-            let c = rgb(vm_rgb(s));
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, -1.0), (0.0, -1.0)],
-                    c.filled(),
-                )))
-                .map_err(err)?
-                .label(format!("VM {s:?}"))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+            swatch(&mut chart, format!("VM {s:?}"), vm_rgb(s))?;
         }
     }
     for (k, (t, label)) in markers(sim).iter().enumerate() {

@@ -116,7 +116,7 @@ pub fn show(ui: &mut egui::Ui, lab: &mut LabState, actions: &mut Vec<UiAction>) 
 }
 
 fn palette(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let spec = lab.spec();
         if ui.button("Add host").clicked() {
             let mut s = spec.clone();
@@ -223,7 +223,7 @@ fn palette(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
         }
         ui.label(
             egui::RichText::new(
-                "drag a VM onto a host to migrate it, onto storage to move its disks · drag a NIC port onto a switch to cable it · right-click to break things",
+                "drag a VM to a host (migrate) or storage · drag a NIC port to a switch · right-click to break",
             )
             .weak(),
         );

@@ -80,15 +80,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
             key(
                 ui,
                 "Nodes",
-                &[
-                    NodeDisplay::Up,
-                    NodeDisplay::Isolated,
-                    NodeDisplay::Quarantined,
-                    NodeDisplay::Down,
-                    NodeDisplay::Joining,
-                    NodeDisplay::Paused,
-                ]
-                .map(|d| (format!("{d:?}"), node_color(d))),
+                &NodeDisplay::LEGEND.map(|d| (format!("{d:?}"), node_color(d))),
             );
             let names: Vec<String> = lab.spec().hosts.iter().map(|h| h.name.clone()).collect();
             base("nodes", band_rows(nodes))
@@ -107,15 +99,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 key(
                     ui,
                     "VMs",
-                    &[
-                        VmState::Running,
-                        VmState::RunningCritical,
-                        VmState::PausedCritical,
-                        VmState::Saved,
-                        VmState::Starting,
-                        VmState::Off,
-                    ]
-                    .map(|s| (format!("{s:?}"), vm_color(s))),
+                    &VmState::LEGEND.map(|s| (format!("{s:?}"), vm_color(s))),
                 );
                 let names: Vec<String> = lab.spec().vms.iter().map(|v| v.name.clone()).collect();
                 base("vms", band_rows(vms))

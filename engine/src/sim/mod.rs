@@ -299,6 +299,30 @@ pub enum NodeDisplay {
     Quarantined,
 }
 
+impl NodeDisplay {
+    /// The order legends and colour keys list them in.
+    pub const LEGEND: [NodeDisplay; 6] = [
+        NodeDisplay::Up,
+        NodeDisplay::Isolated,
+        NodeDisplay::Quarantined,
+        NodeDisplay::Down,
+        NodeDisplay::Joining,
+        NodeDisplay::Paused,
+    ];
+}
+
+impl VmState {
+    /// The states timelines show, in legend order.
+    pub const LEGEND: [VmState; 6] = [
+        VmState::Running,
+        VmState::RunningCritical,
+        VmState::PausedCritical,
+        VmState::Saved,
+        VmState::Starting,
+        VmState::Off,
+    ];
+}
+
 impl Simulation {
     /// Starts a lab at time zero with the scenario's script queued.
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
