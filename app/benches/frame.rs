@@ -4,35 +4,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../engine/benches/common/mod.rs"]
+mod common;
+
 use lmlab_app::ui::LabState;
 use lmlab_engine::rng::SimRng;
 use lmlab_engine::{Command, Scenario, SimTime};
-use std::fmt::Write as _;
 use std::time::Instant;
 
 fn big() -> Scenario {
-    let mut s = String::from("format_version = 1\nname = \"big\"\nsample_step = \"1s\"\n");
-    s.push_str("[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\n");
-    s.push_str("[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"\n");
-    for h in 0..64 {
-        let _ = writeln!(
-            s,
-            "[[hosts]]\nname = \"n{h}\"\nsockets = 2\ncores_per_socket = 16\nsmt = true\nclock_ghz = 2.8\nmemory = \"2TiB\""
-        );
-        for n in 0..2 {
-            let _ = writeln!(
-                s,
-                "  [[hosts.nics]]\n  name = \"nic{n}\"\n  speed = \"25Gbps\"\n  switch = \"sw\"\n  numa_node = {n}"
-            );
-        }
-        for v in 0..125 {
-            let _ = writeln!(
-                s,
-                "[[vms]]\nname = \"vm{h}-{v}\"\nhost = \"n{h}\"\nmemory = \"8GiB\"\nstorage = \"sofs\""
-            );
-        }
-    }
-    Scenario::from_toml(&s, "big.toml").unwrap_or_else(|e| panic!("{e}"))
+    let header = "name = \"big\"\nsample_step = \"1s\"\n[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\n[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"";
+    let text = common::lab(
+        header,
+        125,
+        "",
+        |_| String::new(),
+        |_| "memory = \"8GiB\"\nstorage = \"sofs\"".into(),
+    );
+    Scenario::from_toml(&text, "big.toml").unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn main() {

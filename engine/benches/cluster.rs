@@ -5,37 +5,29 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use lmlab_engine::report::Report;
 use lmlab_engine::rng::SimRng;
 use lmlab_engine::{Command, Scenario, SimTime, Simulation};
-use std::fmt::Write as _;
 use std::time::Instant;
 
 fn cluster() -> Scenario {
-    let mut s = String::from("format_version = 1\nname = \"big\"\nsample_step = \"60s\"\n");
-    s.push_str("[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\nmax_simultaneous = 2\n");
-    s.push_str("[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"\n[[storage]]\nname = \"csv\"\nkind = \"CSV\"\n");
-    for h in 0..64 {
-        let _ = writeln!(
-            s,
-            "[[hosts]]\nname = \"n{h}\"\nsockets = 2\ncores_per_socket = 16\nsmt = true\nclock_ghz = 2.8\nmemory = \"2TiB\""
-        );
-        for n in 0..2 {
-            let _ = writeln!(
-                s,
-                "  [[hosts.nics]]\n  name = \"nic{n}\"\n  speed = \"25Gbps\"\n  switch = \"sw\"\n  mtu = 9000\n  numa_node = {n}"
-            );
-        }
-        for v in 0..125 {
+    let header = "name = \"big\"\nsample_step = \"60s\"\n[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\nmax_simultaneous = 2\n[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"\n[[storage]]\nname = \"csv\"\nkind = \"CSV\"";
+    let text = common::lab(
+        header,
+        125,
+        "",
+        |_| "  mtu = 9000".into(),
+        |v| {
             let storage = if v % 3 == 0 { "csv" } else { "sofs" };
             let priority = ["High", "Medium", "Medium", "Low"][v % 4];
-            let _ = writeln!(
-                s,
-                "[[vms]]\nname = \"vm{h}-{v}\"\nhost = \"n{h}\"\nmemory = \"8GiB\"\ndirty_rate = \"10MiB/s\"\nworking_set = \"1GiB\"\nstorage = \"{storage}\"\npriority = \"{priority}\""
-            );
-        }
-    }
-    Scenario::from_toml(&s, "big.toml").unwrap_or_else(|e| panic!("{e}"))
+            format!(
+                "memory = \"8GiB\"\ndirty_rate = \"10MiB/s\"\nworking_set = \"1GiB\"\nstorage = \"{storage}\"\npriority = \"{priority}\""
+            )
+        },
+    );
+    Scenario::from_toml(&text, "big.toml").unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn main() {

@@ -4,38 +4,29 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use lmlab_engine::report::Report;
 use lmlab_engine::{Command, Scenario, SimTime, Simulation};
-use std::fmt::Write as _;
 use std::time::Instant;
 
 fn cluster(option: &str) -> Scenario {
-    let mut s = String::from("format_version = 1\nname = \"drain\"\nsample_step = \"10s\"\n");
-    let _ = writeln!(
-        s,
-        "[migration]\nperformance_option = \"{option}\"\nmax_simultaneous = 2\n"
+    let header = format!(
+        "name = \"drain\"\nsample_step = \"10s\"\n[migration]\nperformance_option = \"{option}\"\nmax_simultaneous = 2\n[[switches]]\nname = \"sw\"\ndcb_pfc = true\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\""
     );
-    s.push_str("[[switches]]\nname = \"sw\"\ndcb_pfc = true\n\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"\n");
-    for h in 0..64 {
-        let _ = writeln!(
-            s,
-            "[[hosts]]\nname = \"n{h}\"\nsockets = 2\ncores_per_socket = 16\nsmt = true\nclock_ghz = 2.8\nmemory = \"2TiB\""
-        );
-        for n in 0..2 {
-            let _ = writeln!(
-                s,
-                "  [[hosts.nics]]\n  name = \"nic{n}\"\n  speed = \"25Gbps\"\n  switch = \"sw\"\n  mtu = 9000\n  numa_node = {n}\n  rss = \"Tuned\"\n  rss_tuned = {{ queues = 8, base_core = {}, numa_node = {n} }}",
-                n * 16
-            );
-        }
-        for v in 0..125 {
-            let _ = writeln!(
-                s,
-                "[[vms]]\nname = \"vm{h}-{v}\"\nhost = \"n{h}\"\nmemory = \"8GiB\"\ndirty_rate = \"20MiB/s\"\nworking_set = \"1GiB\"\nstorage = \"sofs\""
-            );
-        }
-    }
-    Scenario::from_toml(&s, "drain.toml").unwrap_or_else(|e| panic!("{e}"))
+    let text = common::lab(&header, 125, "", tuned_nic, |_| {
+        "memory = \"8GiB\"\ndirty_rate = \"20MiB/s\"\nworking_set = \"1GiB\"\nstorage = \"sofs\""
+            .into()
+    });
+    Scenario::from_toml(&text, "drain.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Jumbo frames and RSS tuned to 8 queues on the NIC's own NUMA node.
+fn tuned_nic(n: usize) -> String {
+    format!(
+        "  mtu = 9000\n  rss = \"Tuned\"\n  rss_tuned = {{ queues = 8, base_core = {}, numa_node = {n} }}",
+        n * 16
+    )
 }
 
 fn main() {

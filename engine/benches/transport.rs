@@ -4,39 +4,30 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use lmlab_engine::Scenario;
 use lmlab_engine::transport::{MigrationReq, NetState, solve};
-use std::fmt::Write as _;
 use std::time::Instant;
 
-/// 64 hosts (2 x 16 cores, SMT), each with two 25 GbE RDMA NICs and 8 VMs; `option` for all.
+/// The shared 64-host lab (see `common`) with 8 VMs of 16 GiB per host; `option` for all.
 fn cluster(option: &str, teaming: &str, rdma: &str) -> String {
-    let mut s = String::from("format_version = 1\nname = \"bench\"\n");
-    let _ = writeln!(
-        s,
-        "[migration]\nperformance_option = \"{option}\"\nmax_simultaneous = 8\nsmb_direct = true\n"
+    let header = format!(
+        "name = \"bench\"\n[migration]\nperformance_option = \"{option}\"\nmax_simultaneous = 8\nsmb_direct = true\n[[switches]]\nname = \"sw\"\ndcb_pfc = true\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\""
     );
-    s.push_str("[[switches]]\nname = \"sw\"\ndcb_pfc = true\n\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"\n");
-    for h in 0..64 {
-        let _ = writeln!(
-            s,
-            "[[hosts]]\nname = \"h{h}\"\nsockets = 2\ncores_per_socket = 16\nsmt = true\nclock_ghz = 2.8\nmemory = \"1TiB\"\nteaming = {{ mode = \"{teaming}\" }}"
-        );
-        for n in 0..2 {
-            let _ = writeln!(
-                s,
-                "  [[hosts.nics]]\n  name = \"nic{n}\"\n  speed = \"25Gbps\"\n  rdma = \"{rdma}\"\n  switch = \"sw\"\n  mtu = 9000\n  numa_node = {n}\n  rss = \"Tuned\"\n  rss_tuned = {{ queues = 8, base_core = {}, numa_node = {n} }}",
-                n * 16
-            );
-        }
-        for v in 0..8 {
-            let _ = writeln!(
-                s,
-                "[[vms]]\nname = \"vm{h}-{v}\"\nhost = \"h{h}\"\nmemory = \"16GiB\"\nstorage = \"sofs\""
-            );
-        }
-    }
-    s
+    let host = format!("teaming = {{ mode = \"{teaming}\" }}");
+    let nic = |n| format!("{}\n  rdma = \"{rdma}\"", tuned_nic(n));
+    common::lab(&header, 8, &host, nic, |_| {
+        "memory = \"16GiB\"\nstorage = \"sofs\"".into()
+    })
+}
+
+/// Jumbo frames and RSS tuned to 8 queues on the NIC's own NUMA node.
+fn tuned_nic(n: usize) -> String {
+    format!(
+        "  mtu = 9000\n  rss = \"Tuned\"\n  rss_tuned = {{ queues = 8, base_core = {}, numa_node = {n} }}",
+        n * 16
+    )
 }
 
 fn main() {

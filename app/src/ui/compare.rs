@@ -31,6 +31,17 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
         }
     };
     let half = (ui.available_height() - 160.0).max(160.0) / 2.0;
+    // One bar group per configuration, both plots on the same x axis.
+    let plot = |id: &str, unit: &str| {
+        Plot::new(id)
+            .height(half)
+            .legend(Legend::default())
+            .y_axis_label(unit)
+            .include_y(0.0)
+            .include_x(-0.5)
+            .include_x(n - 0.5)
+            .allow_scroll(false)
+    };
     let bars =
         |f: &dyn Fn(&lmlab_engine::compare::CompareRow) -> Option<f64>, offset: f64, name: &str| {
             report
@@ -46,15 +57,8 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 })
                 .collect::<Vec<_>>()
         };
-    Plot::new("compare-throughput")
-        .height(half)
-        .legend(Legend::default())
+    plot("compare-throughput", "Gbit/s")
         .x_axis_formatter(formatter.clone())
-        .y_axis_label("Gbit/s")
-        .include_y(0.0)
-        .include_x(-0.5)
-        .include_x(n - 0.5)
-        .allow_scroll(false)
         .show(ui, |p| {
             p.bar_chart(
                 BarChart::new("model", bars(&|r| Some(r.throughput_gbps), -0.15, "model"))
@@ -72,15 +76,8 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 .color(series_color(2)),
             );
         });
-    Plot::new("compare-cpu")
-        .height(half)
-        .legend(Legend::default())
+    plot("compare-cpu", "CPU %")
         .x_axis_formatter(formatter)
-        .y_axis_label("CPU %")
-        .include_y(0.0)
-        .include_x(-0.5)
-        .include_x(n - 0.5)
-        .allow_scroll(false)
         .show(ui, |p| {
             p.bar_chart(
                 BarChart::new("source CPU", bars(&|r| Some(r.cpu_src_pct), -0.2, "source"))
