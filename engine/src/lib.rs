@@ -10,6 +10,7 @@ pub mod compare;
 pub mod export;
 pub mod kernel;
 pub mod precopy;
+pub mod real;
 pub mod report;
 pub mod rng;
 pub mod scenario;

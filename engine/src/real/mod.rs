@@ -1,0 +1,404 @@
+//! The real transport: the pre-copy algorithm of [`crate::precopy`] run on a real memory image that
+//! a real guest thread keeps dirtying, over one or many real TCP channels (optionally compressed),
+//! to an in-process destination (loopback) or an `lmlab agent` on another host — measured.
+//!
+//! This module is the one place in the engine with threads, sockets and clocks; the simulation
+//! never calls it. Its results ([`RealReport`]) carry the same kind of series as a simulated run, so
+//! the GUI and exports can put measured and predicted side by side.
+//!
+//! - [`image`]: the memory image, content profiles, the guest writer, page digests;
+//! - [`wire`]: framing, authentication (mutual HMAC-SHA256 challenge–response), message formats;
+//! - [`source`]: the pre-copy sender over N channels;
+//! - [`agent`]: the destination (one migration at a time, memory cap, survives bad peers);
+//! - [`cpu`]: CPU accounting per side (thread groups) and per core (sysinfo);
+//! - `rdma` (feature `rdma`, Linux): device detection and RDMA writes into the destination image.
+
+pub mod agent;
+pub mod cpu;
+pub mod image;
+#[cfg(all(feature = "rdma", target_os = "linux"))]
+pub mod rdma;
+pub mod source;
+pub mod wire;
+
+use crate::precopy;
+use crate::scenario::{MemoryProfile, MigrationSettings};
+use crate::time::SimDuration;
+use crate::units::Bytes;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::time::Instant;
+pub use wire::Codec;
+
+/// Socket options for every channel.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SocketOptions {
+    pub send_buffer: Option<usize>,
+    pub recv_buffer: Option<usize>,
+    pub nodelay: bool,
+    /// Local addresses to bind the channels to, round robin (empty: let the OS choose).
+    pub bind: Vec<IpAddr>,
+}
+
+/// Drop channel `channel` once it has carried `after_bytes` of memory (tests and demos).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    pub channel: u16,
+    pub after_bytes: u64,
+}
+
+/// What to migrate and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RealConfig {
+    pub memory_bytes: u64,
+    pub channels: u16,
+    pub codec: Codec,
+    pub dirty_rate_bytes_per_s: f64,
+    pub working_set_bytes: u64,
+    pub profile: MemoryProfile,
+    /// Pause the switch-over aims for, and the pass limit (as in the scenario's migration settings).
+    pub target_pause: SimDuration,
+    pub max_passes: u32,
+    pub socket: SocketOptions,
+    pub fault: Option<Fault>,
+    /// Seeds the image content and the guest's writes.
+    pub seed: u64,
+}
+
+impl Default for RealConfig {
+    fn default() -> Self {
+        let s = MigrationSettings::default();
+        RealConfig {
+            memory_bytes: 1 << 30,
+            channels: 1,
+            codec: Codec::None,
+            dirty_rate_bytes_per_s: 0.0,
+            working_set_bytes: 1 << 30,
+            profile: MemoryProfile::default(),
+            target_pause: s.target_pause,
+            max_passes: s.max_passes,
+            socket: SocketOptions {
+                nodelay: true,
+                ..SocketOptions::default()
+            },
+            fault: None,
+            seed: 1,
+        }
+    }
+}
+
+impl RealConfig {
+    /// The stop-rule settings: the scenario's rule with no device state, setup or resume cost,
+    /// because a real run moves only memory.
+    pub fn settings(&self) -> MigrationSettings {
+        MigrationSettings {
+            target_pause: self.target_pause,
+            max_passes: self.max_passes,
+            device_state: Bytes(0),
+            switchover_overhead: SimDuration::ZERO,
+            setup: SimDuration::ZERO,
+            cleanup: SimDuration::ZERO,
+            ..MigrationSettings::default()
+        }
+    }
+
+    /// Checks the numbers before anything is allocated or connected.
+    pub fn validate(&self) -> Result<(), RealError> {
+        let bad = |m: String| Err(RealError::Config(m));
+        if self.memory_bytes < image::PAGE as u64 || self.memory_bytes % image::PAGE as u64 != 0 {
+            return bad(format!(
+                "memory must be a positive multiple of 4 KiB, got {} bytes",
+                self.memory_bytes
+            ));
+        }
+        if self.memory_bytes > (u32::MAX as u64) * image::PAGE as u64 {
+            return bad("memory above 16 TiB".into());
+        }
+        if self.channels == 0 || self.channels > wire::MAX_CHANNELS {
+            return bad(format!(
+                "channels must be 1 to {}, got {}",
+                wire::MAX_CHANNELS,
+                self.channels
+            ));
+        }
+        if !(self.dirty_rate_bytes_per_s >= 0.0 && self.dirty_rate_bytes_per_s.is_finite()) {
+            return bad("dirty rate must be zero or more".into());
+        }
+        if self.max_passes == 0 {
+            return bad("max passes must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Where the destination is.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// An agent started in this process on 127.0.0.1 (its own runtime and threads).
+    Loopback,
+    /// An `lmlab agent` at `addr` that knows `secret`.
+    Agent { addr: String, secret: Vec<u8> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RealError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Wire(#[from] wire::WireError),
+    #[error("cannot start: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One 100 ms sample of a real run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub t_s: f64,
+    pub pass: u32,
+    /// Guest memory moved per second, per channel and in total (Gbit/s).
+    pub channel_gbps: Vec<f64>,
+    pub total_gbps: f64,
+    /// Bytes on the wire per second (after zero-page elision and compression).
+    pub wire_gbps: f64,
+    /// Source migration threads' CPU, % of the whole machine.
+    pub cpu_src_pct: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelLoss {
+    pub channel: u16,
+    pub t_s: f64,
+    pub reason: String,
+    /// Pages it had sent in the unacknowledged pass, marked dirty again.
+    pub pages_resent: u64,
+}
+
+/// What a real run measured. Field names are part of the JSON contract (docs/real-transport.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RealReport {
+    /// The destination's image matched the source's, page digests and full scan: only then did the
+    /// migration happen.
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub destination: String,
+    pub memory_bytes: u64,
+    pub channels: u16,
+    pub compress: Codec,
+    pub dirty_rate_bytes_per_s: f64,
+    pub working_set_bytes: u64,
+    /// Guest memory moved (every pass and the switch-over) per second of migration, Gbit/s.
+    pub avg_gbps: f64,
+    /// Bytes on the wire per second of migration, Gbit/s.
+    pub wire_gbps: f64,
+    /// Guest bytes per wire byte (zero pages and compression).
+    pub reduction_ratio: f64,
+    pub total_s: f64,
+    /// Pre-copy passes (the switch-over not counted).
+    pub passes: u32,
+    pub bytes_per_pass: Vec<u64>,
+    pub wire_bytes_per_pass: Vec<u64>,
+    pub switchover_bytes: u64,
+    /// From the guest stopped to the destination confirming its page digests.
+    pub downtime_ms: f64,
+    /// The full-image scan on both ends after the switch-over.
+    pub verify_full_ms: f64,
+    pub target_pause_ms: f64,
+    pub max_passes: u32,
+    pub pages_dirtied: u64,
+    pub cpu_src_pct: f64,
+    pub cpu_dst_pct: f64,
+    pub cpu_src_s: f64,
+    pub cpu_dst_s: f64,
+    /// CPU seconds per GiB of guest memory moved.
+    pub cpu_src_s_per_gib: f64,
+    pub cpu_dst_s_per_gib: f64,
+    /// True when each side's CPU is its own threads'; false when only whole processes could be
+    /// measured (then a loopback run counts both sides in each).
+    pub cpu_per_side: bool,
+    pub cores_src: usize,
+    pub cores_dst: usize,
+    pub per_core_src_pct: Vec<f64>,
+    pub per_core_dst_pct: Vec<f64>,
+    pub series: Vec<Sample>,
+    pub channels_lost: Vec<ChannelLoss>,
+}
+
+impl RealReport {
+    fn new(cfg: &RealConfig, destination: String) -> RealReport {
+        RealReport {
+            verified: false,
+            error: None,
+            destination,
+            memory_bytes: cfg.memory_bytes,
+            channels: cfg.channels,
+            compress: cfg.codec,
+            dirty_rate_bytes_per_s: cfg.dirty_rate_bytes_per_s,
+            working_set_bytes: cfg.working_set_bytes.min(cfg.memory_bytes),
+            avg_gbps: 0.0,
+            wire_gbps: 0.0,
+            reduction_ratio: 0.0,
+            total_s: 0.0,
+            passes: 0,
+            bytes_per_pass: Vec::new(),
+            wire_bytes_per_pass: Vec::new(),
+            switchover_bytes: 0,
+            downtime_ms: 0.0,
+            verify_full_ms: 0.0,
+            target_pause_ms: cfg.target_pause.as_millis_f64(),
+            max_passes: cfg.max_passes,
+            pages_dirtied: 0,
+            cpu_src_pct: 0.0,
+            cpu_dst_pct: 0.0,
+            cpu_src_s: 0.0,
+            cpu_dst_s: 0.0,
+            cpu_src_s_per_gib: 0.0,
+            cpu_dst_s_per_gib: 0.0,
+            cpu_per_side: cpu::thread_group_cpu_s(source::THREAD_PREFIX).1,
+            cores_src: cpu::cores(),
+            cores_dst: 0,
+            per_core_src_pct: Vec::new(),
+            per_core_dst_pct: Vec::new(),
+            series: Vec::new(),
+            channels_lost: Vec::new(),
+        }
+    }
+
+    fn set_cpu(&mut self, cpu_src_s: f64, total_s: f64, dst: &wire::Verified) {
+        self.cpu_src_s = cpu_src_s;
+        self.cpu_dst_s = dst.cpu_s;
+        self.cores_dst = dst.cores as usize;
+        self.per_core_dst_pct = dst.per_core_pct.clone();
+        let pct = |s: f64, cores: usize| {
+            if total_s > 0.0 {
+                100.0 * s / total_s / cores.max(1) as f64
+            } else {
+                0.0
+            }
+        };
+        self.cpu_src_pct = pct(cpu_src_s, self.cores_src);
+        self.cpu_dst_pct = pct(dst.cpu_s, self.cores_dst);
+    }
+
+    /// Totals and ratios from the per-pass figures.
+    fn finish(&mut self) {
+        let memory: u64 = self.bytes_per_pass.iter().sum::<u64>() + self.switchover_bytes;
+        let wire: u64 = self.wire_bytes_per_pass.iter().sum();
+        if self.total_s > 0.0 {
+            self.avg_gbps = memory as f64 * 8.0 / self.total_s / 1e9;
+            self.wire_gbps = wire as f64 * 8.0 / self.total_s / 1e9;
+        }
+        self.reduction_ratio = if wire > 0 {
+            memory as f64 / wire as f64
+        } else {
+            0.0
+        };
+        let gib = memory as f64 / (1u64 << 30) as f64;
+        if gib > 0.0 {
+            self.cpu_src_s_per_gib = self.cpu_src_s / gib;
+            self.cpu_dst_s_per_gib = self.cpu_dst_s / gib;
+        }
+    }
+
+    /// What the stop rule predicts for this run at its measured rate: passes and pause.
+    pub fn forecast_at_measured_rate(&self, cfg: &RealConfig) -> precopy::Forecast {
+        precopy::forecast(
+            self.memory_bytes as f64,
+            self.working_set_bytes as f64,
+            self.dirty_rate_bytes_per_s,
+            self.avg_gbps * 1e9 / 8.0,
+            &cfg.settings(),
+            precopy::RemedyHints::default(),
+        )
+    }
+}
+
+/// Runs one real migration and measures it. `progress` gets one line per step.
+pub fn run(
+    cfg: &RealConfig,
+    target: &Target,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<RealReport, RealError> {
+    cfg.validate()?;
+    let (addr, secret, _agent) = match target {
+        Target::Loopback => {
+            let secret = wire::nonce()?.to_vec();
+            let agent = agent::spawn(
+                "127.0.0.1:0",
+                agent::AgentConfig {
+                    secret: secret.clone(),
+                    max_memory: cfg.memory_bytes,
+                },
+                Arc::new(|line| {
+                    if std::env::var_os("LMLAB_AGENT_LOG").is_some() {
+                        eprintln!("agent: {line}");
+                    }
+                }),
+            )?;
+            (agent.addr, secret, Some(agent))
+        }
+        Target::Agent { addr, secret } => {
+            let a: SocketAddr = addr
+                .to_socket_addrs()
+                .map_err(|e| RealError::Config(format!("--to {addr}: {e}")))?
+                .next()
+                .ok_or_else(|| RealError::Config(format!("--to {addr}: no address")))?;
+            (a, secret.clone(), None)
+        }
+    };
+    progress(&format!(
+        "filling a {} MiB image ({:?} content)…",
+        cfg.memory_bytes >> 20,
+        cfg.profile
+    ));
+    let pages = (cfg.memory_bytes / image::PAGE as u64) as usize;
+    let img = Arc::new(image::Image::filled(pages, &cfg.profile, cfg.seed));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cpu::cores().clamp(1, 4))
+        .thread_name(source::THREAD_PREFIX)
+        .enable_all()
+        .build()?;
+    let meters = Arc::new(source::Meters {
+        memory: (0..cfg.channels).map(|_| AtomicU64::new(0)).collect(),
+        wire: (0..cfg.channels).map(|_| AtomicU64::new(0)).collect(),
+        pass: AtomicU32::new(0),
+        done: AtomicBool::new(false),
+    });
+    let t0 = Instant::now();
+    let sampler = {
+        let (m, n) = (meters.clone(), cfg.channels as usize);
+        std::thread::Builder::new()
+            .name("lm-sampler".into())
+            .spawn(move || source::sample(&m, n, t0))?
+    };
+    let result = rt.block_on(source::migrate(
+        cfg,
+        addr,
+        &secret,
+        img,
+        meters.clone(),
+        progress,
+    ));
+    meters
+        .done
+        .store(true, std::sync::atomic::Ordering::Release);
+    let (series, cores) = sampler.join().unwrap_or_default();
+    rt.shutdown_background();
+    let mut report = result?;
+    if matches!(target, Target::Loopback) {
+        report.destination = format!("loopback (in-process agent on {addr})");
+    }
+    // The sampler started before the connection; keep the samples from the first byte on.
+    let first = series.iter().position(|s| s.total_gbps > 0.0).unwrap_or(0);
+    report.series = series[first.saturating_sub(1)..].to_vec();
+    let mut sum = vec![0.0; cores.first().map(|c| c.1.len()).unwrap_or(0)];
+    for (_, c) in &cores {
+        for (a, b) in sum.iter_mut().zip(c) {
+            *a += b;
+        }
+    }
+    report.per_core_src_pct = sum.iter().map(|v| v / cores.len().max(1) as f64).collect();
+    Ok(report)
+}

@@ -1,0 +1,1 @@
+//! RDMA transport (feature `rdma`, Linux): written below.

@@ -1,0 +1,620 @@
+//! The source side: pre-copy of a real image over N authenticated TCP channels.
+//!
+//! Pass 1 sends every page; each later pass sends the pages the guest dirtied during the one
+//! before; after each pass the stop rule of `crate::precopy` (the same function the simulated
+//! engine uses) decides between another pass and the switch-over, from the pass's *measured*
+//! rate. Pages are handed to channels in batches from one shared queue, so faster channels carry
+//! more. A pass ends when the destination acknowledges it; pages a lost channel sent in an
+//! unacknowledged pass are marked dirty again and go in the next pass over the channels left.
+//! The switch-over stops the guest, sends the remainder, and the pause ends when the destination
+//! has checked its page digests against ours. A full scan of both images then decides `verified`.
+
+use super::cpu::{self, CoreSampler};
+use super::image::{Digest, Image, PAGE, Writer, is_zero, page_digest};
+use super::wire::{
+    self, Begin, Codec, Kind, MAX_PAGES_PER_BATCH, PAGES_HEAD_LEN, PagesHead, Reader, Role,
+    Verified, WireError, ZERO_FLAG, proto, write_frame,
+};
+use super::{ChannelLoss, Fault, RealConfig, RealReport, Sample, SocketOptions};
+use crate::precopy::{self, Next};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+pub const THREAD_PREFIX: &str = "lm-src";
+const ACK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Counters the sampler reads every 100 ms.
+#[derive(Debug)]
+pub(crate) struct Meters {
+    /// Guest-memory bytes moved per channel (zero pages count as 4 KiB: that is what they move).
+    pub memory: Vec<AtomicU64>,
+    /// Bytes written to each socket.
+    pub wire: Vec<AtomicU64>,
+    pub pass: AtomicU32,
+    pub done: AtomicBool,
+}
+
+struct Channel {
+    index: u16,
+    stream: TcpStream,
+}
+
+/// Runs one migration to the agent at `addr`. Never panics on peer behaviour; failures after the
+/// connection is up are reported in the returned report (`verified: false`, `error`).
+pub(crate) async fn migrate(
+    cfg: &RealConfig,
+    addr: SocketAddr,
+    secret: &[u8],
+    image: Arc<Image>,
+    meters: Arc<Meters>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<RealReport, WireError> {
+    let mut report = RealReport::new(cfg, addr.to_string());
+    let channels_n = cfg.channels;
+    // --- connect and set up -----------------------------------------------------------------
+    let mut control = connect(addr, &cfg.socket, 0).await?;
+    wire::client_handshake(&mut control, secret, Role::Control).await?;
+    let begin = Begin {
+        memory_bytes: image.bytes(),
+        channels: channels_n,
+    };
+    write_frame(&mut control, Kind::Begin, &begin.encode()).await?;
+    let mut buf = Vec::new();
+    wire::expect(&mut control, &mut buf, Kind::Accept).await?;
+    let mut r = Reader::new(&buf);
+    let token: [u8; 16] = r.array()?;
+    report.cores_dst = r.u16()? as usize;
+    r.done()?;
+    let mut channels = Vec::new();
+    for i in 0..channels_n {
+        let mut s = connect(addr, &cfg.socket, i as usize).await?;
+        wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
+        wire::expect(&mut s, &mut buf, Kind::Ready).await?;
+        channels.push(Channel {
+            index: i,
+            stream: s,
+        });
+    }
+    progress(&format!("connected: {channels_n} channel(s) to {addr}"));
+
+    // --- pre-copy ---------------------------------------------------------------------------
+    let cpu0 = cpu::thread_group_cpu_s(THREAD_PREFIX).0;
+    let t0 = Instant::now();
+    let sent_digest: Arc<Vec<AtomicU64>> =
+        Arc::new((0..image.pages()).map(|_| AtomicU64::new(0)).collect());
+    let mut writer = Writer::start(
+        image.clone(),
+        cfg.dirty_rate_bytes_per_s,
+        (cfg.working_set_bytes / PAGE as u64) as usize,
+        cfg.seed,
+    );
+    image.clear_dirty();
+    let mut list: Vec<u32> = (0..image.pages() as u32).collect();
+    let mut pass: u32 = 1;
+    let settings = cfg.settings();
+    let outcome: Result<(), WireError> = async {
+        loop {
+            let (memory, wire_b, secs) = run_pass(
+                pass,
+                &list,
+                &mut channels,
+                &mut control,
+                &image,
+                &sent_digest,
+                cfg,
+                &meters,
+                &mut report,
+                t0,
+            )
+            .await?;
+            report.bytes_per_pass.push(memory);
+            report.wire_bytes_per_pass.push(wire_b);
+            report.passes = pass;
+            let rate = if secs > 0.0 {
+                memory as f64 / secs
+            } else {
+                f64::INFINITY
+            };
+            let dirty = (image.dirty_count() * PAGE) as f64;
+            progress(&format!(
+                "pass {pass}: {} MiB in {:.2} s ({:.2} Gbit/s); {:.1} MiB dirty",
+                memory >> 20,
+                secs,
+                rate * 8.0 / 1e9,
+                dirty / 1048576.0
+            ));
+            match precopy::after_pass(pass, dirty, rate, &settings) {
+                Next::Pass(_) => {
+                    list = image.take_dirty();
+                    pass += 1;
+                }
+                Next::SwitchOver(_) => break,
+            }
+        }
+        // --- switch-over: stop the guest, send the rest, check digests ----------------------
+        writer.stop();
+        let paused = Instant::now();
+        report.pages_dirtied = writer.pages_written();
+        loop {
+            pass += 1;
+            list = image.take_dirty();
+            let (memory, wire_b, _) = run_pass(
+                pass,
+                &list,
+                &mut channels,
+                &mut control,
+                &image,
+                &sent_digest,
+                cfg,
+                &meters,
+                &mut report,
+                t0,
+            )
+            .await?;
+            report.switchover_bytes += memory;
+            report.wire_bytes_per_pass.push(wire_b);
+            // A channel lost in the final pass leaves pages dirty again: send them too.
+            if image.dirty_count() == 0 {
+                break;
+            }
+        }
+        let mut table = Digest::new();
+        for d in sent_digest.iter() {
+            table.push(d.load(Ordering::Acquire));
+        }
+        let v = verify(&mut control, false, table.finish()).await?;
+        report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
+        if !v.ok {
+            return Err(proto(
+                "the destination's page digests differ from the source's",
+            ));
+        }
+        let total = t0.elapsed().as_secs_f64();
+        report.total_s = total;
+        let cpu_src = cpu::thread_group_cpu_s(THREAD_PREFIX).0 - cpu0;
+        // Full scan on both ends: the only thing that makes a migration count as done.
+        let scan = Instant::now();
+        let full = verify(&mut control, true, image.checksum()).await?;
+        report.verify_full_ms = scan.elapsed().as_secs_f64() * 1e3;
+        report.verified = full.ok;
+        if !full.ok {
+            return Err(proto("full-image checksums differ"));
+        }
+        report.set_cpu(cpu_src, total, &full);
+        Ok(())
+    }
+    .await;
+    writer.stop();
+    meters.done.store(true, Ordering::Release);
+    if let Err(e) = outcome {
+        report.verified = false;
+        report.error = Some(e.to_string());
+        report.total_s = t0.elapsed().as_secs_f64();
+    }
+    let _ = control.shutdown().await;
+    for c in &mut channels {
+        let _ = c.stream.shutdown().await;
+    }
+    report.finish();
+    Ok(report)
+}
+
+async fn verify(control: &mut TcpStream, full: bool, digest: u64) -> Result<Verified, WireError> {
+    let mut p = vec![u8::from(full)];
+    p.extend_from_slice(&digest.to_le_bytes());
+    write_frame(control, Kind::Verify, &p).await?;
+    let mut buf = Vec::new();
+    let v = tokio::time::timeout(ACK_TIMEOUT, wire::expect(control, &mut buf, Kind::Verified))
+        .await
+        .map_err(|_| WireError::Timeout("waiting for the destination's check"))?;
+    v?;
+    Verified::decode(&buf)
+}
+
+/// Sends `list` over the live channels; returns (memory bytes, wire bytes, seconds) once the
+/// destination acknowledged the pass. Channels that fail are dropped and their unacknowledged
+/// pages marked dirty again.
+#[allow(clippy::too_many_arguments)]
+async fn run_pass(
+    pass: u32,
+    list: &[u32],
+    channels: &mut Vec<Channel>,
+    control: &mut TcpStream,
+    image: &Arc<Image>,
+    sent_digest: &Arc<Vec<AtomicU64>>,
+    cfg: &RealConfig,
+    meters: &Arc<Meters>,
+    report: &mut RealReport,
+    t0: Instant,
+) -> Result<(u64, u64, f64), WireError> {
+    if channels.is_empty() {
+        return Err(proto("all channels lost"));
+    }
+    meters.pass.store(pass, Ordering::Release);
+    let started = Instant::now();
+    let work = Arc::new(PassWork::new(list, channels.len()));
+    let mut memory = 0u64;
+    let mut wire_b = 0u64;
+    // Round 1: each channel sends its own stripe. Later rounds (only after a channel was lost)
+    // share out what is left among the survivors.
+    let mut pool: Vec<(Channel, Vec<u32>)> = channels.drain(..).map(|c| (c, Vec::new())).collect();
+    let mut steal = false;
+    loop {
+        let mut tasks = Vec::new();
+        for (stripe, (mut ch, mut sent)) in pool.drain(..).enumerate() {
+            let (work, image, digest, meters) = (
+                work.clone(),
+                image.clone(),
+                sent_digest.clone(),
+                meters.clone(),
+            );
+            let codec = cfg.codec;
+            let fault = cfg.fault.filter(|f| f.channel == ch.index);
+            tasks.push(tokio::spawn(async move {
+                let mut tally = (0u64, 0u64);
+                let share = Share {
+                    stripe,
+                    steal,
+                    pass,
+                    codec,
+                    fault,
+                };
+                let r = send_share(
+                    &mut ch, share, &work, &image, &digest, &meters, &mut sent, &mut tally,
+                )
+                .await;
+                (ch, sent, tally, r)
+            }));
+        }
+        for t in tasks {
+            let (ch, sent, (m, w), r) = t
+                .await
+                .map_err(|e| proto(format!("a channel task failed: {e}")))?;
+            // Bytes a lost channel sent count too: they used the link, even if they are resent.
+            memory += m;
+            wire_b += w;
+            match r {
+                Ok(()) => pool.push((ch, sent)),
+                Err(e) => {
+                    lose(image, &sent, ch.index, &e.to_string(), report, t0);
+                    write_frame(control, Kind::ChannelLost, &ch.index.to_le_bytes()).await?;
+                }
+            }
+        }
+        if pool.is_empty() || !work.remaining() {
+            break;
+        }
+        steal = true;
+    }
+    // Batches nobody sent (every channel failed mid-pass) stay dirty.
+    while let Some(pages) = work.claim(0, true) {
+        for &p in pages {
+            image.mark_dirty(p as usize);
+        }
+    }
+    let mut done: Vec<(Channel, Vec<u32>)> = Vec::new();
+    for (mut ch, sent) in pool {
+        match write_frame(&mut ch.stream, Kind::PassEnd, &pass.to_le_bytes()).await {
+            Ok(()) => done.push((ch, sent)),
+            Err(e) => {
+                lose(image, &sent, ch.index, &e.to_string(), report, t0);
+                write_frame(control, Kind::ChannelLost, &ch.index.to_le_bytes()).await?;
+            }
+        }
+    }
+    write_frame(control, Kind::PassEnd, &pass.to_le_bytes()).await?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(ACK_TIMEOUT, wire::expect(control, &mut buf, Kind::PassAck))
+        .await
+        .map_err(|_| WireError::Timeout("waiting for the pass acknowledgement"))??;
+    let mut r = Reader::new(&buf);
+    let acked = r.u32()?;
+    let mask = r.u64()?;
+    r.done()?;
+    if acked != pass {
+        return Err(proto(format!(
+            "acknowledgement for pass {acked}, expected {pass}"
+        )));
+    }
+    for (ch, sent) in done {
+        if ch.index < 64 && mask & (1 << ch.index) != 0 {
+            channels.push(ch);
+        } else {
+            lose(
+                image,
+                &sent,
+                ch.index,
+                "the destination lost it",
+                report,
+                t0,
+            );
+        }
+    }
+    if channels.is_empty() {
+        return Err(proto("all channels lost"));
+    }
+    Ok((memory, wire_b, started.elapsed().as_secs_f64()))
+}
+
+fn lose(
+    image: &Image,
+    sent: &[u32],
+    channel: u16,
+    why: &str,
+    report: &mut RealReport,
+    t0: Instant,
+) {
+    for &p in sent {
+        image.mark_dirty(p as usize);
+    }
+    report.channels_lost.push(ChannelLoss {
+        channel,
+        t_s: t0.elapsed().as_secs_f64(),
+        reason: why.to_string(),
+        pages_resent: sent.len() as u64,
+    });
+}
+
+/// One pass's pages in batches, striped over the channels: channel `k` sends batches `k`,
+/// `k + n`, `k + 2n`, …, then helps with the others' stripes, so a slow or lost channel's share
+/// is taken over by the rest. Every batch is claimed exactly once.
+struct PassWork {
+    pages: Vec<u32>,
+    /// Next batch number to hand out within each stripe.
+    next: Vec<AtomicUsize>,
+}
+
+impl PassWork {
+    const BATCH: usize = MAX_PAGES_PER_BATCH as usize;
+
+    fn new(list: &[u32], stripes: usize) -> PassWork {
+        PassWork {
+            pages: list.to_vec(),
+            next: (0..stripes.max(1)).map(|_| AtomicUsize::new(0)).collect(),
+        }
+    }
+
+    /// The next unclaimed batch of stripe `own`, or with `steal` of any stripe.
+    fn claim(&self, own: usize, steal: bool) -> Option<&[u32]> {
+        let n = self.next.len();
+        let batches = self.pages.len().div_ceil(Self::BATCH);
+        let tries = if steal { n } else { 1 };
+        for k in (0..tries).map(|i| (own + i) % n) {
+            loop {
+                let j = self.next[k].load(Ordering::Acquire);
+                let b = k + j * n;
+                if b >= batches {
+                    break;
+                }
+                if self.next[k]
+                    .compare_exchange(j, j + 1, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    let at = b * Self::BATCH;
+                    return Some(&self.pages[at..(at + Self::BATCH).min(self.pages.len())]);
+                }
+            }
+        }
+        None
+    }
+
+    fn remaining(&self) -> bool {
+        let n = self.next.len();
+        let batches = self.pages.len().div_ceil(Self::BATCH);
+        (0..n).any(|k| k + self.next[k].load(Ordering::Acquire) * n < batches)
+    }
+}
+
+/// What one channel sends in one round of a pass.
+#[derive(Clone, Copy)]
+struct Share {
+    stripe: usize,
+    steal: bool,
+    pass: u32,
+    codec: Codec,
+    fault: Option<Fault>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_share(
+    ch: &mut Channel,
+    share: Share,
+    work: &PassWork,
+    image: &Image,
+    digest: &[AtomicU64],
+    meters: &Meters,
+    sent: &mut Vec<u32>,
+    tally: &mut (u64, u64),
+) -> Result<(), WireError> {
+    let batch = MAX_PAGES_PER_BATCH as usize;
+    let mut frame = Vec::with_capacity(5 + PAGES_HEAD_LEN + 8 * batch + batch * PAGE);
+    let mut raw = Vec::with_capacity(batch * PAGE);
+    let idx = ch.index as usize;
+    let Share {
+        stripe,
+        steal,
+        pass,
+        codec,
+        fault,
+    } = share;
+    while let Some(pages) = work.claim(stripe, steal) {
+        // Record before sending: if the channel dies, these pages are resent.
+        sent.extend_from_slice(pages);
+        build_batch(&mut frame, &mut raw, pass, pages, image, digest, codec);
+        if let Some(f) = fault
+            && meters.memory[idx].load(Ordering::Acquire) >= f.after_bytes
+        {
+            let _ = ch.stream.shutdown().await;
+            return Err(proto("dropped by fault injection"));
+        }
+        ch.stream.write_all(&frame).await?;
+        let m = (pages.len() * PAGE) as u64;
+        tally.0 += m;
+        tally.1 += frame.len() as u64;
+        meters.memory[idx].fetch_add(m, Ordering::AcqRel);
+        meters.wire[idx].fetch_add(frame.len() as u64, Ordering::AcqRel);
+    }
+    Ok(())
+}
+
+/// Builds one `Pages` frame (type, length, header, index, blob) into `frame`.
+fn build_batch(
+    frame: &mut Vec<u8>,
+    raw: &mut Vec<u8>,
+    pass: u32,
+    pages: &[u32],
+    image: &Image,
+    digest: &[AtomicU64],
+    codec: Codec,
+) {
+    let index_at = 5 + PAGES_HEAD_LEN;
+    let data_at = index_at + 8 * pages.len();
+    frame.clear();
+    frame.resize(data_at, 0);
+    // Uncompressed pages go straight into the frame; compressed ones through `raw`.
+    let target: &mut Vec<u8> = if codec == Codec::None { frame } else { raw };
+    if codec != Codec::None {
+        target.clear();
+    }
+    let mut flags = Vec::with_capacity(pages.len());
+    for &p in pages {
+        let zero = image.with_page(p as usize, |src| {
+            if is_zero(src) {
+                true
+            } else {
+                target.extend_from_slice(src);
+                false
+            }
+        });
+        let d = if zero {
+            page_digest(&[0u8; PAGE])
+        } else {
+            page_digest(&target[target.len() - PAGE..])
+        };
+        digest[p as usize].store(d, Ordering::Release);
+        flags.push(zero);
+    }
+    let mut used = codec;
+    let raw_len = if codec == Codec::None {
+        frame.len() - data_at
+    } else {
+        let packed = match codec {
+            Codec::Lz4 => Some(lz4_flex::block::compress(raw)),
+            Codec::Zstd => zstd::bulk::compress(raw, 1).ok(),
+            Codec::None => None,
+        };
+        match packed {
+            Some(c) if c.len() < raw.len() => frame.extend_from_slice(&c),
+            _ => {
+                used = Codec::None;
+                frame.extend_from_slice(raw);
+            }
+        }
+        raw.len()
+    };
+    for (i, (&p, &zero)) in pages.iter().zip(&flags).enumerate() {
+        let v = p as u64 | if zero { ZERO_FLAG } else { 0 };
+        frame[index_at + 8 * i..index_at + 8 * i + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    PagesHead {
+        pass,
+        codec: used,
+        count: pages.len() as u32,
+        raw_len: raw_len as u32,
+    }
+    .write(&mut frame[5..5 + PAGES_HEAD_LEN]);
+    let len = (frame.len() - 5) as u32;
+    frame[0] = Kind::Pages as u8;
+    frame[1..5].copy_from_slice(&len.to_le_bytes());
+}
+
+/// Opens a TCP connection with the configured socket options; channel `i` binds to the `i`-th
+/// local address of the list (round robin), so channels can be spread over several NICs.
+async fn connect(addr: SocketAddr, o: &SocketOptions, i: usize) -> Result<TcpStream, WireError> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if let Some(b) = o.send_buffer {
+        sock.set_send_buffer_size(b)?;
+    }
+    if let Some(b) = o.recv_buffer {
+        sock.set_recv_buffer_size(b)?;
+    }
+    sock.set_tcp_nodelay(o.nodelay)?;
+    if !o.bind.is_empty() {
+        let local = SocketAddr::new(o.bind[i % o.bind.len()], 0);
+        sock.bind(&local.into()).map_err(|e| {
+            WireError::Io(std::io::Error::new(
+                e.kind(),
+                format!("binding to {local}: {e}"),
+            ))
+        })?;
+    }
+    sock.set_nonblocking(true)?;
+    let std: std::net::TcpStream = sock.into();
+    let s = tokio::time::timeout(
+        wire::HANDSHAKE_TIMEOUT,
+        tokio::net::TcpSocket::from_std_stream(std).connect(addr),
+    )
+    .await
+    .map_err(|_| WireError::Timeout("connecting"))?
+    .map_err(|e| {
+        WireError::Io(std::io::Error::new(
+            e.kind(),
+            format!("connecting to {addr}: {e}"),
+        ))
+    })?;
+    Ok(s)
+}
+
+/// Samples the meters every 100 ms into the report's series (runs on its own thread).
+pub(crate) fn sample(
+    meters: &Meters,
+    channels: usize,
+    t0: Instant,
+) -> (Vec<Sample>, Vec<(f64, Vec<f64>)>) {
+    let mut out = Vec::new();
+    let mut cores = CoreSampler::new();
+    let mut last_mem = vec![0u64; channels];
+    let mut last_wire = 0u64;
+    let mut last_cpu = cpu::thread_group_cpu_s(THREAD_PREFIX).0;
+    let mut last_t = 0.0;
+    let step = Duration::from_millis(100);
+    let mut next = t0 + step;
+    loop {
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        }
+        next += step;
+        let t = t0.elapsed().as_secs_f64();
+        let dt = (t - last_t).max(1e-6);
+        let mut channel_gbps = Vec::with_capacity(channels);
+        for (i, m) in meters.memory.iter().enumerate() {
+            let v = m.load(Ordering::Acquire);
+            channel_gbps.push((v - last_mem[i]) as f64 * 8.0 / dt / 1e9);
+            last_mem[i] = v;
+        }
+        let wire: u64 = meters.wire.iter().map(|w| w.load(Ordering::Acquire)).sum();
+        let cpu_now = cpu::thread_group_cpu_s(THREAD_PREFIX).0;
+        out.push(Sample {
+            t_s: t,
+            pass: meters.pass.load(Ordering::Acquire),
+            total_gbps: channel_gbps.iter().sum(),
+            wire_gbps: (wire - last_wire) as f64 * 8.0 / dt / 1e9,
+            channel_gbps,
+            cpu_src_pct: 100.0 * (cpu_now - last_cpu) / dt / cpu::cores() as f64,
+        });
+        last_wire = wire;
+        last_cpu = cpu_now;
+        last_t = t;
+        cores.tick();
+        if meters.done.load(Ordering::Acquire) {
+            break;
+        }
+    }
+    (out, cores.samples)
+}
