@@ -34,6 +34,10 @@ pub enum Cmd {
     /// Write every chart (PNG and SVG), the series and events (CSV) and the report (JSON) of a
     /// session or scenario.
     Export(ExportArgs),
+    /// Migrate a real memory image over real TCP channels (loopback, or to an agent) and measure it.
+    Real(crate::real_cli::RealArgs),
+    /// Serve as the destination of `lmlab real --to` on this host.
+    Agent(crate::real_cli::AgentArgs),
 }
 
 #[derive(Debug, Args)]

@@ -4,4 +4,5 @@
 pub mod cli;
 pub mod gui;
 pub mod presets;
+pub mod real_cli;
 pub mod ui;

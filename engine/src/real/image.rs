@@ -32,7 +32,11 @@ impl Image {
         let chunks = (0..n_chunks)
             .map(|c| {
                 let here = (pages - c * CHUNK_PAGES).min(CHUNK_PAGES);
-                Mutex::new(vec![0u8; here * PAGE])
+                // Written, not calloc'ed: the memory is faulted in now rather than during the
+                // migration, as a hypervisor's destination commits the VM's memory up front.
+                let mut v = Vec::with_capacity(here * PAGE);
+                v.resize(here * PAGE, 0u8);
+                Mutex::new(v)
             })
             .collect();
         Image {

@@ -16,6 +16,7 @@
 pub mod agent;
 pub mod cpu;
 pub mod image;
+pub mod predict;
 #[cfg(all(feature = "rdma", target_os = "linux"))]
 pub mod rdma;
 pub mod source;
@@ -401,4 +402,21 @@ pub fn run(
     }
     report.per_core_src_pct = sum.iter().map(|v| v / cores.len().max(1) as f64).collect();
     Ok(report)
+}
+
+/// Whether RDMA can be used here, in words: "RDMA device(s): …", "no RDMA device found; use
+/// TCP", or why this build cannot use RDMA at all.
+pub fn rdma_status() -> String {
+    #[cfg(all(feature = "rdma", target_os = "linux"))]
+    {
+        match rdma::devices() {
+            Ok(list) if !list.is_empty() => format!("RDMA device(s): {}", list.join(", ")),
+            Ok(_) => "no RDMA device found; use TCP".into(),
+            Err(e) => format!("no RDMA device found ({e}); use TCP"),
+        }
+    }
+    #[cfg(not(all(feature = "rdma", target_os = "linux")))]
+    {
+        "this lmlab was built without RDMA support (Linux only: `cargo build --release --features rdma`, which needs libibverbs); use TCP".into()
+    }
 }
