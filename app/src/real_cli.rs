@@ -2,12 +2,12 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lmlab_engine::SimDuration;
 use lmlab_engine::real::predict::{self, Prediction};
 use lmlab_engine::real::{self, Codec, Fault, RealConfig, RealReport, Target};
 use lmlab_engine::scenario::{MemoryProfile, MemoryProfileName};
 use lmlab_engine::time::parse_duration;
 use lmlab_engine::units::{parse_byte_rate, parse_bytes};
-use lmlab_engine::SimDuration;
 use serde::Serialize;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -120,7 +120,11 @@ fn parse_profile(s: &str) -> Result<MemoryProfileName, String> {
         "database" => MemoryProfileName::Database,
         "random" => MemoryProfileName::Random,
         "zeros" => MemoryProfileName::Zeros,
-        _ => return Err(format!("unknown profile {s:?}: use mixed, idle, database, random or zeros")),
+        _ => {
+            return Err(format!(
+                "unknown profile {s:?}: use mixed, idle, database, random or zeros"
+            ));
+        }
     })
 }
 
@@ -140,7 +144,8 @@ fn parse_fault(s: &str) -> Result<Fault, String> {
 pub fn read_secret(file: Option<&std::path::Path>) -> Result<Vec<u8>> {
     let secret = match file {
         Some(f) => {
-            let mut s = std::fs::read(f).with_context(|| format!("{}: cannot read the secret", f.display()))?;
+            let mut s = std::fs::read(f)
+                .with_context(|| format!("{}: cannot read the secret", f.display()))?;
             while s.last().is_some_and(|b| b.is_ascii_whitespace()) {
                 s.pop();
             }
@@ -148,11 +153,16 @@ pub fn read_secret(file: Option<&std::path::Path>) -> Result<Vec<u8>> {
         }
         None => match std::env::var_os("LMLAB_SECRET") {
             Some(v) => v.to_string_lossy().into_owned().into_bytes(),
-            None => bail!("a shared secret is required: pass --secret-file PATH or set LMLAB_SECRET"),
+            None => {
+                bail!("a shared secret is required: pass --secret-file PATH or set LMLAB_SECRET")
+            }
         },
     };
     if secret.len() < 8 {
-        bail!("the shared secret is {} bytes; use at least 8", secret.len());
+        bail!(
+            "the shared secret is {} bytes; use at least 8",
+            secret.len()
+        );
     }
     Ok(secret)
 }
@@ -207,12 +217,17 @@ pub fn config(args: &RealArgs) -> Result<(RealConfig, Option<Prediction>)> {
     if let Some(f) = cfg.fault
         && f.channel >= cfg.channels
     {
-        bail!("--drop-channel {}: there are only {} channel(s), numbered from 0", f.channel, cfg.channels);
+        bail!(
+            "--drop-channel {}: there are only {} channel(s), numbered from 0",
+            f.channel,
+            cfg.channels
+        );
     }
     cfg.validate()?;
     let prediction = match (&scenario, &args.vm) {
         (Some(sc), Some(vm)) => Some(
-            predict::predict(sc, vm, args.to_host.as_deref(), &cfg).map_err(|e| anyhow::anyhow!(e))?,
+            predict::predict(sc, vm, args.to_host.as_deref(), &cfg)
+                .map_err(|e| anyhow::anyhow!(e))?,
         ),
         _ => None,
     };
@@ -299,7 +314,11 @@ fn print_summary(r: &RealReport, p: Option<&Prediction>, err: Option<ErrorVsMode
     let gib = r.memory_bytes as f64 / (1u64 << 30) as f64;
     println!(
         "{}: {:.2} GiB over {} channel(s), compression {}, to {}",
-        if r.verified { "verified" } else { "NOT migrated" },
+        if r.verified {
+            "verified"
+        } else {
+            "NOT migrated"
+        },
         gib,
         r.channels,
         r.compress.name(),
@@ -323,7 +342,11 @@ fn print_summary(r: &RealReport, p: Option<&Prediction>, err: Option<ErrorVsMode
         r.cpu_dst_s,
         r.cpu_dst_s_per_gib,
         r.cores_dst,
-        if r.cpu_per_side { "" } else { " (whole processes)" }
+        if r.cpu_per_side {
+            ""
+        } else {
+            " (whole processes)"
+        }
     );
     for l in &r.channels_lost {
         println!(

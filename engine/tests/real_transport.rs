@@ -41,7 +41,10 @@ fn assert_verified(r: &RealReport) {
     assert!(r.avg_gbps > 0.0 && r.downtime_ms > 0.0);
     assert!(r.passes >= 1);
     if r.channels_lost.is_empty() {
-        assert_eq!(r.bytes_per_pass[0], r.memory_bytes, "pass 1 moves all memory");
+        assert_eq!(
+            r.bytes_per_pass[0], r.memory_bytes,
+            "pass 1 moves all memory"
+        );
     }
     let moved: u64 = r.bytes_per_pass.iter().sum::<u64>() + r.switchover_bytes;
     assert!(moved >= r.memory_bytes, "every page moved at least once");

@@ -104,6 +104,25 @@ enum DataEvent {
     Lost(u16),
 }
 
+/// Ends a session when dropped: marks it finished (its receivers stop at their next frame) and
+/// frees the agent for the next migration.
+struct Finish(Arc<Session>, Arc<Agent>);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.0.finished.store(true, Ordering::Release);
+        *lock_active(&self.1) = None;
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// State shared by all connections of one agent.
 struct Agent {
     config: AgentConfig,
@@ -203,14 +222,16 @@ async fn control(agent: &Arc<Agent>, mut s: TcpStream, peer: SocketAddr) -> Resu
         let _ = write_frame(&mut s, Kind::Error, msg.as_bytes()).await;
         return Err(WireError::Refused(msg.into()));
     };
+    // However this ends (even if the task is dropped), receivers stop and the slot frees.
+    let finish = Finish(session.clone(), agent.clone());
+    let _ = &finish;
     (agent.log)(format!(
         "{peer}: migration of {} MiB over {} channel(s) started",
         begin.memory_bytes >> 20,
         begin.channels
     ));
-    let result = run_session(&session, &mut s, &mut rx).await;
-    session.finished.store(true, Ordering::Release);
-    *lock_active(agent) = None;
+    let result = run_session(&session, s, &mut rx).await;
+    drop(finish);
     match &result {
         Ok(true) => (agent.log)(format!("{peer}: migration verified; image released")),
         Ok(false) => (agent.log)(format!("{peer}: verification FAILED; image discarded")),
@@ -224,7 +245,7 @@ async fn control(agent: &Arc<Agent>, mut s: TcpStream, peer: SocketAddr) -> Resu
 /// Drives one migration on the control connection. Returns whether the final check passed.
 async fn run_session(
     session: &Arc<Session>,
-    s: &mut TcpStream,
+    mut s: TcpStream,
     rx: &mut mpsc::UnboundedReceiver<DataEvent>,
 ) -> Result<bool, WireError> {
     let cpu0 = cpu::thread_group_cpu_s(THREAD_PREFIX).0;
@@ -232,22 +253,41 @@ async fn run_session(
     let mut cores = CoreSampler::new();
     let mut accept = session.token.to_vec();
     accept.extend_from_slice(&(cpu::cores() as u16).to_le_bytes());
-    write_frame(s, Kind::Accept, &accept).await?;
+    write_frame(&mut s, Kind::Accept, &accept).await?;
 
-    let (mut rd, mut wr) = s.split();
+    // Frames are read by their own task: a read cut short by `select!` would lose bytes.
+    let (mut rd, mut wr) = s.into_split();
+    let (ftx, mut frames) = mpsc::channel::<Result<(Kind, Vec<u8>), WireError>>(4);
+    let _reader = AbortOnDrop(tokio::spawn(async move {
+        let mut b = Vec::new();
+        loop {
+            let r = read_frame(&mut rd, &mut b)
+                .await
+                .map(|k| (k, std::mem::take(&mut b)));
+            let stop = r.is_err();
+            if ftx.send(r).await.is_err() || stop {
+                break;
+            }
+        }
+    }));
     let mut joined: u64 = 0;
     let mut alive: u64 = 0;
     let mut ended: BTreeMap<u32, u64> = BTreeMap::new();
     let mut waiting: Option<u32> = None;
-    let mut buf = Vec::new();
+    let mut buf;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut full_ok = None;
+    let mut full_digest = None;
     session.touch();
     loop {
         tokio::select! {
-            frame = read_frame(&mut rd, &mut buf) => {
+            frame = frames.recv() => {
                 session.touch();
-                let kind = frame?;
+                let (kind, got) = match frame {
+                    Some(f) => f?,
+                    None => return Err(proto("control reader ended")),
+                };
+                buf = got;
                 let mut r = Reader::new(&buf);
                 match kind {
                     Kind::ChannelLost => {
@@ -262,13 +302,24 @@ async fn run_session(
                         waiting = Some(pass);
                     }
                     Kind::Verify => {
-                        let full = r.u8()? == 1;
+                        // Mode 0: compare page-digest tables (ends the pause). 1: scan the whole
+                        // image and report its digest (the source scans its own meanwhile).
+                        // 2: the source's full digest: the outcome.
+                        let mode = r.u8()?;
                         let digest = r.u64()?;
                         r.done()?;
-                        let mine = if full {
-                            session.image.image.checksum()
-                        } else {
-                            session.image.table_digest()
+                        let mine = match mode {
+                            0 => session.image.table_digest(),
+                            1 => {
+                                let sess = session.clone();
+                                let d = tokio::task::spawn_blocking(move || sess.image.image.checksum())
+                                    .await
+                                    .map_err(|e| proto(format!("checksum thread failed: {e}")))?;
+                                full_digest = Some(d);
+                                d
+                            }
+                            2 => full_digest.ok_or_else(|| proto("outcome before the full scan"))?,
+                            m => return Err(proto(format!("unknown verify mode {m}"))),
                         };
                         let ok = mine == digest;
                         cores.tick();
@@ -281,7 +332,7 @@ async fn run_session(
                             per_core_pct: cores.mean_per_core(),
                         };
                         write_frame(&mut wr, Kind::Verified, &v.encode()).await?;
-                        if full {
+                        if mode == 2 {
                             full_ok = Some(ok);
                         }
                     }
@@ -348,14 +399,23 @@ async fn data(
     }
     let _ = session.events.send(DataEvent::Joined(channel));
     write_frame(&mut s, Kind::Ready, &[]).await?;
-    let result = receive(&session, &mut s, channel).await;
+    // Bulk receive on a blocking thread (as the source sends): see `source::Channel`.
+    let mut s = s.into_std()?;
+    s.set_nonblocking(false)?;
+    s.set_read_timeout(Some(IDLE_LIMIT))?;
+    let sess = session.clone();
+    let result = tokio::task::spawn_blocking(move || receive(&sess, &mut s, channel))
+        .await
+        .map_err(|e| proto(format!("receiver thread failed: {e}")))?;
     let finished = session.finished.load(Ordering::Acquire);
     match result {
         // The source closing its channels after the migration is the normal end.
         Ok(()) if finished => {}
         Ok(()) => {
             let _ = session.events.send(DataEvent::Lost(channel));
-            (agent.log)(format!("{peer}: channel {channel} closed by the source mid-migration"));
+            (agent.log)(format!(
+                "{peer}: channel {channel} closed by the source mid-migration"
+            ));
         }
         Err(e) => {
             let _ = session.events.send(DataEvent::Lost(channel));
@@ -365,17 +425,24 @@ async fn data(
     Ok(())
 }
 
-async fn receive(session: &Session, s: &mut TcpStream, channel: u16) -> Result<(), WireError> {
+fn receive(session: &Session, s: &mut std::net::TcpStream, channel: u16) -> Result<(), WireError> {
+    use std::io::Read;
     let mut buf = Vec::new();
     let mut raw = Vec::new();
     loop {
-        let kind = match read_frame(s, &mut buf).await {
-            Ok(k) => k,
-            Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        };
+        let mut head = [0u8; 5];
+        match s.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        let kind = wire::kind_of(head[0])?;
+        let len = wire::frame_len(&head)?;
+        buf.resize(len, 0);
+        s.read_exact(&mut buf)?;
+        if session.finished.load(Ordering::Acquire) {
+            return Ok(());
+        }
         session.touch();
         match kind {
             Kind::Pages => apply(&session.image, &buf, &mut raw)?,

@@ -71,7 +71,9 @@ pub fn predict(
         .ok_or_else(|| format!("no VM named {vm:?} in the scenario"))?;
     v.memory = crate::units::Bytes(cfg.memory_bytes);
     v.dirty_rate = crate::units::ByteRate(cfg.dirty_rate_bytes_per_s);
-    v.working_set = Some(crate::units::Bytes(cfg.working_set_bytes.min(cfg.memory_bytes)));
+    v.working_set = Some(crate::units::Bytes(
+        cfg.working_set_bytes.min(cfg.memory_bytes),
+    ));
     v.memory_profile = cfg.profile.clone();
     let from = v.host.clone();
     let to = match to {

@@ -38,9 +38,11 @@ pub(crate) struct Meters {
     pub done: AtomicBool,
 }
 
+/// A data channel. Authenticated with async I/O, then switched to a blocking socket: bulk copies
+/// run on blocking threads (`spawn_blocking`), which is what keeps them close to the wire's speed.
 struct Channel {
     index: u16,
-    stream: TcpStream,
+    stream: std::net::TcpStream,
 }
 
 /// Runs one migration to the agent at `addr`. Never panics on peer behaviour; failures after the
@@ -74,10 +76,9 @@ pub(crate) async fn migrate(
         let mut s = connect(addr, &cfg.socket, i as usize).await?;
         wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
         wire::expect(&mut s, &mut buf, Kind::Ready).await?;
-        channels.push(Channel {
-            index: i,
-            stream: s,
-        });
+        let stream = s.into_std()?;
+        stream.set_nonblocking(false)?;
+        channels.push(Channel { index: i, stream });
     }
     progress(&format!("connected: {channels_n} channel(s) to {addr}"));
 
@@ -166,7 +167,7 @@ pub(crate) async fn migrate(
         for d in sent_digest.iter() {
             table.push(d.load(Ordering::Acquire));
         }
-        let v = verify(&mut control, false, table.finish()).await?;
+        let v = verify(&mut control, 0, table.finish()).await?;
         report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
         if !v.ok {
             return Err(proto(
@@ -177,14 +178,21 @@ pub(crate) async fn migrate(
         report.total_s = total;
         let cpu_src = cpu::thread_group_cpu_s(THREAD_PREFIX).0 - cpu0;
         // Full scan on both ends: the only thing that makes a migration count as done.
+        // Both ends scan at once; then the source tells the destination the outcome.
         let scan = Instant::now();
-        let full = verify(&mut control, true, image.checksum()).await?;
+        let img = image.clone();
+        let mine = tokio::task::spawn_blocking(move || img.checksum());
+        let theirs = verify(&mut control, 1, 0).await?;
+        let mine = mine
+            .await
+            .map_err(|e| proto(format!("checksum thread failed: {e}")))?;
+        let outcome = verify(&mut control, 2, mine).await?;
         report.verify_full_ms = scan.elapsed().as_secs_f64() * 1e3;
-        report.verified = full.ok;
-        if !full.ok {
+        report.verified = theirs.digest == mine && outcome.ok;
+        if !report.verified {
             return Err(proto("full-image checksums differ"));
         }
-        report.set_cpu(cpu_src, total, &full);
+        report.set_cpu(cpu_src, total, &outcome);
         Ok(())
     }
     .await;
@@ -196,15 +204,15 @@ pub(crate) async fn migrate(
         report.total_s = t0.elapsed().as_secs_f64();
     }
     let _ = control.shutdown().await;
-    for c in &mut channels {
-        let _ = c.stream.shutdown().await;
+    for c in &channels {
+        let _ = c.stream.shutdown(std::net::Shutdown::Both);
     }
     report.finish();
     Ok(report)
 }
 
-async fn verify(control: &mut TcpStream, full: bool, digest: u64) -> Result<Verified, WireError> {
-    let mut p = vec![u8::from(full)];
+async fn verify(control: &mut TcpStream, mode: u8, digest: u64) -> Result<Verified, WireError> {
+    let mut p = vec![mode];
     p.extend_from_slice(&digest.to_le_bytes());
     write_frame(control, Kind::Verify, &p).await?;
     let mut buf = Vec::new();
@@ -254,7 +262,7 @@ async fn run_pass(
             );
             let codec = cfg.codec;
             let fault = cfg.fault.filter(|f| f.channel == ch.index);
-            tasks.push(tokio::spawn(async move {
+            tasks.push(tokio::task::spawn_blocking(move || {
                 let mut tally = (0u64, 0u64);
                 let share = Share {
                     stripe,
@@ -265,8 +273,7 @@ async fn run_pass(
                 };
                 let r = send_share(
                     &mut ch, share, &work, &image, &digest, &meters, &mut sent, &mut tally,
-                )
-                .await;
+                );
                 (ch, sent, tally, r)
             }));
         }
@@ -298,7 +305,9 @@ async fn run_pass(
     }
     let mut done: Vec<(Channel, Vec<u32>)> = Vec::new();
     for (mut ch, sent) in pool {
-        match write_frame(&mut ch.stream, Kind::PassEnd, &pass.to_le_bytes()).await {
+        let mut end = vec![Kind::PassEnd as u8, 4, 0, 0, 0];
+        end.extend_from_slice(&pass.to_le_bytes());
+        match std::io::Write::write_all(&mut ch.stream, &end) {
             Ok(()) => done.push((ch, sent)),
             Err(e) => {
                 lose(image, &sent, ch.index, &e.to_string(), report, t0);
@@ -420,7 +429,7 @@ struct Share {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn send_share(
+fn send_share(
     ch: &mut Channel,
     share: Share,
     work: &PassWork,
@@ -431,6 +440,7 @@ async fn send_share(
     tally: &mut (u64, u64),
 ) -> Result<(), WireError> {
     let batch = MAX_PAGES_PER_BATCH as usize;
+    let mut head = Vec::with_capacity(5 + PAGES_HEAD_LEN + 8 * batch);
     let mut frame = Vec::with_capacity(5 + PAGES_HEAD_LEN + 8 * batch + batch * PAGE);
     let mut raw = Vec::with_capacity(batch * PAGE);
     let idx = ch.index as usize;
@@ -444,25 +454,113 @@ async fn send_share(
     while let Some(pages) = work.claim(stripe, steal) {
         // Record before sending: if the channel dies, these pages are resent.
         sent.extend_from_slice(pages);
-        build_batch(&mut frame, &mut raw, pass, pages, image, digest, codec);
         if let Some(f) = fault
             && meters.memory[idx].load(Ordering::Acquire) >= f.after_bytes
         {
-            let _ = ch.stream.shutdown().await;
+            let _ = ch.stream.shutdown(std::net::Shutdown::Both);
             return Err(proto("dropped by fault injection"));
         }
-        ch.stream.write_all(&frame).await?;
+        let wire_len = if codec == Codec::None {
+            send_plain(&mut ch.stream, &mut head, pass, pages, image, digest)?
+        } else {
+            build_packed(&mut frame, &mut raw, pass, pages, image, digest, codec);
+            std::io::Write::write_all(&mut ch.stream, &frame)?;
+            frame.len()
+        };
         let m = (pages.len() * PAGE) as u64;
         tally.0 += m;
-        tally.1 += frame.len() as u64;
+        tally.1 += wire_len as u64;
         meters.memory[idx].fetch_add(m, Ordering::AcqRel);
-        meters.wire[idx].fetch_add(frame.len() as u64, Ordering::AcqRel);
+        meters.wire[idx].fetch_add(wire_len as u64, Ordering::AcqRel);
     }
     Ok(())
 }
 
-/// Builds one `Pages` frame (type, length, header, index, blob) into `frame`.
-fn build_batch(
+fn frame_head(
+    head: &mut Vec<u8>,
+    pass: u32,
+    codec: Codec,
+    count: usize,
+    raw_len: usize,
+    blob_len: usize,
+) {
+    let len = PAGES_HEAD_LEN + 8 * count + blob_len;
+    head.clear();
+    head.push(Kind::Pages as u8);
+    head.extend_from_slice(&(len as u32).to_le_bytes());
+    let mut h = [0u8; PAGES_HEAD_LEN];
+    PagesHead {
+        pass,
+        codec,
+        count: count as u32,
+        raw_len: raw_len as u32,
+    }
+    .write(&mut h);
+    head.extend_from_slice(&h);
+}
+
+/// Sends an uncompressed batch without copying page bytes in user space: the pages' chunks stay
+/// read-locked while the kernel copies them from the image (one `writev`).
+fn send_plain(
+    stream: &mut std::net::TcpStream,
+    head: &mut Vec<u8>,
+    pass: u32,
+    pages: &[u32],
+    image: &Image,
+    digest: &[AtomicU64],
+) -> Result<usize, WireError> {
+    use super::image::CHUNK_PAGES;
+    // Batches are sorted page lists, so their chunks come in order.
+    let mut guards = Vec::new();
+    let mut chunk_of = Vec::with_capacity(pages.len());
+    for &p in pages {
+        let c = p as usize / CHUNK_PAGES;
+        if guards.last().is_none_or(|(gc, _)| *gc != c) {
+            guards.push((c, image.read_chunk(c)));
+        }
+        chunk_of.push(guards.len() - 1);
+    }
+    let mut index = Vec::with_capacity(8 * pages.len());
+    let mut slices: Vec<&[u8]> = Vec::with_capacity(pages.len());
+    for (&p, &g) in pages.iter().zip(&chunk_of) {
+        let off = (p as usize % CHUNK_PAGES) * PAGE;
+        let page = &guards[g].1[off..off + PAGE];
+        let zero = is_zero(page);
+        digest[p as usize].store(page_digest(page), Ordering::Release);
+        index.extend_from_slice(&(p as u64 | if zero { ZERO_FLAG } else { 0 }).to_le_bytes());
+        if !zero {
+            slices.push(page);
+        }
+    }
+    let blob = slices.len() * PAGE;
+    frame_head(head, pass, Codec::None, pages.len(), blob, blob);
+    head.extend_from_slice(&index);
+    let mut io: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(slices.len() + 1);
+    io.push(std::io::IoSlice::new(head));
+    io.extend(slices.iter().map(|s| std::io::IoSlice::new(s)));
+    let total = head.len() + blob;
+    write_all_vectored(stream, &mut io)?;
+    Ok(total)
+}
+
+fn write_all_vectored(
+    w: &mut std::net::TcpStream,
+    mut bufs: &mut [std::io::IoSlice<'_>],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    while !bufs.is_empty() {
+        match w.write_vectored(bufs) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Builds one compressed `Pages` frame (type, length, header, index, blob) into `frame`.
+fn build_packed(
     frame: &mut Vec<u8>,
     raw: &mut Vec<u8>,
     pass: u32,
@@ -471,65 +569,32 @@ fn build_batch(
     digest: &[AtomicU64],
     codec: Codec,
 ) {
-    let index_at = 5 + PAGES_HEAD_LEN;
-    let data_at = index_at + 8 * pages.len();
-    frame.clear();
-    frame.resize(data_at, 0);
-    // Uncompressed pages go straight into the frame; compressed ones through `raw`.
-    let target: &mut Vec<u8> = if codec == Codec::None { frame } else { raw };
-    if codec != Codec::None {
-        target.clear();
-    }
-    let mut flags = Vec::with_capacity(pages.len());
+    raw.clear();
+    let mut index = Vec::with_capacity(8 * pages.len());
     for &p in pages {
         let zero = image.with_page(p as usize, |src| {
+            digest[p as usize].store(page_digest(src), Ordering::Release);
             if is_zero(src) {
                 true
             } else {
-                target.extend_from_slice(src);
+                raw.extend_from_slice(src);
                 false
             }
         });
-        let d = if zero {
-            page_digest(&[0u8; PAGE])
-        } else {
-            page_digest(&target[target.len() - PAGE..])
-        };
-        digest[p as usize].store(d, Ordering::Release);
-        flags.push(zero);
+        index.extend_from_slice(&(p as u64 | if zero { ZERO_FLAG } else { 0 }).to_le_bytes());
     }
-    let mut used = codec;
-    let raw_len = if codec == Codec::None {
-        frame.len() - data_at
-    } else {
-        let packed = match codec {
-            Codec::Lz4 => Some(lz4_flex::block::compress(raw)),
-            Codec::Zstd => zstd::bulk::compress(raw, 1).ok(),
-            Codec::None => None,
-        };
-        match packed {
-            Some(c) if c.len() < raw.len() => frame.extend_from_slice(&c),
-            _ => {
-                used = Codec::None;
-                frame.extend_from_slice(raw);
-            }
-        }
-        raw.len()
+    let packed = match codec {
+        Codec::Lz4 => Some(lz4_flex::block::compress(raw)),
+        Codec::Zstd => zstd::bulk::compress(raw, 1).ok(),
+        Codec::None => None,
     };
-    for (i, (&p, &zero)) in pages.iter().zip(&flags).enumerate() {
-        let v = p as u64 | if zero { ZERO_FLAG } else { 0 };
-        frame[index_at + 8 * i..index_at + 8 * i + 8].copy_from_slice(&v.to_le_bytes());
-    }
-    PagesHead {
-        pass,
-        codec: used,
-        count: pages.len() as u32,
-        raw_len: raw_len as u32,
-    }
-    .write(&mut frame[5..5 + PAGES_HEAD_LEN]);
-    let len = (frame.len() - 5) as u32;
-    frame[0] = Kind::Pages as u8;
-    frame[1..5].copy_from_slice(&len.to_le_bytes());
+    let (used, blob): (Codec, &[u8]) = match &packed {
+        Some(c) if c.len() < raw.len() => (codec, c),
+        _ => (Codec::None, raw),
+    };
+    frame_head(frame, pass, used, pages.len(), raw.len(), blob.len());
+    frame.extend_from_slice(&index);
+    frame.extend_from_slice(blob);
 }
 
 /// Opens a TCP connection with the configured socket options; channel `i` binds to the `i`-th

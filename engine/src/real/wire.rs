@@ -133,6 +133,22 @@ pub async fn write_frame<W: AsyncWriteExt + Unpin>(
     Ok(())
 }
 
+/// The kind named by a frame's first byte.
+pub fn kind_of(b: u8) -> Result<Kind, WireError> {
+    Kind::from_u8(b).ok_or_else(|| proto(format!("unknown frame type {b}")))
+}
+
+/// The payload length a frame head announces, refused above [`MAX_FRAME`].
+pub fn frame_len(head: &[u8; 5]) -> Result<usize, WireError> {
+    let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
+    if len > MAX_FRAME {
+        return Err(proto(format!(
+            "frame of {len} bytes is larger than {MAX_FRAME}"
+        )));
+    }
+    Ok(len as usize)
+}
+
 /// Reads one frame into `buf` (reused between calls) and returns its kind.
 pub async fn read_frame<R: AsyncReadExt + Unpin>(
     r: &mut R,

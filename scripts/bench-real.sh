@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Loopback benchmark of the real transport against iperf3, in one run:
+#   - lmlab without compression (random content: every byte crosses the wire) vs iperf3 at the
+#     same stream count (1 and 4), throughput ratio and CPU seconds per GiB for both;
+#   - lmlab with lz4 on the default content profile (mixed): effective guest-memory throughput.
+# Medians of RUNS runs (default 3). Installs iperf3 if missing. Usage: scripts/bench-real.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${RUNS:-3}"
+MEMORY="${MEMORY:-4GiB}"
+PORT="${PORT:-5299}"
+
+if ! command -v iperf3 >/dev/null; then
+  echo "installing iperf3…" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; fi
+fi
+cargo build --release -p lmlab --locked -q
+LMLAB=./target/release/lmlab
+TMP="$(mktemp -d)"
+iperf3 -s -p "$PORT" -D --pidfile "$TMP/iperf3.pid" -1 >/dev/null 2>&1 || true
+trap 'kill "$(cat "$TMP/iperf3.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$TMP"' EXIT
+
+iperf_once() { # streams -> "gbps cpu_s_per_gib"
+  iperf3 -s -p "$PORT" -1 >/dev/null 2>&1 &
+  local spid=$!
+  sleep 0.3
+  iperf3 -c 127.0.0.1 -p "$PORT" -P "$1" -t 4 -J > "$TMP/iperf.json"
+  wait $spid 2>/dev/null || true
+  python3 - "$TMP/iperf.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+e = j["end"]; r = e["sum_received"]; c = e["cpu_utilization_percent"]
+secs = r["seconds"]; gib = r["bytes"] / 2**30
+# iperf3 reports each process's CPU as a percentage of one core over the test.
+cpu_s = (c["host_total"] + c["remote_total"]) / 100 * secs
+print(f'{r["bits_per_second"]/1e9:.3f} {cpu_s/gib:.3f}')
+PY
+}
+
+lmlab_once() { # channels codec profile -> "avg_gbps wire_gbps cpu_s_per_gib verified"
+  "$LMLAB" real --memory "$MEMORY" --channels "$1" --compress "$2" --profile "$3" --json - > "$TMP/real.json"
+  python3 - "$TMP/real.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(f'{j["avg_gbps"]:.3f} {j["wire_gbps"]:.3f} {j["cpu_src_s_per_gib"] + j["cpu_dst_s_per_gib"]:.3f} {j["verified"]}')
+PY
+}
+
+median() { python3 -c 'import sys,statistics; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.3f}")' "$@"; }
+
+echo "loopback, $RUNS runs each, medians; lmlab moves a $MEMORY image"
+printf '%-10s %-8s %12s %12s %8s %14s %14s\n' streams codec lmlab_gbps iperf3_gbps ratio lmlab_cpu_s/GiB iperf3_cpu_s/GiB
+for n in 1 4; do
+  lg=(); lc=(); ig=(); ic=()
+  for _ in $(seq "$RUNS"); do
+    read -r g w c v < <(lmlab_once "$n" none random)
+    [ "$v" = True ] || { echo "lmlab run not verified" >&2; exit 1; }
+    lg+=("$w"); lc+=("$c")
+    read -r g c < <(iperf_once "$n")
+    ig+=("$g"); ic+=("$c")
+  done
+  mlg=$(median "${lg[@]}"); mig=$(median "${ig[@]}")
+  ratio=$(python3 -c "print(f'{$mlg/$mig:.2f}')")
+  printf '%-10s %-8s %12s %12s %8s %14s %14s\n' "$n" none "$mlg" "$mig" "${ratio}x" "$(median "${lc[@]}")" "$(median "${ic[@]}")"
+done
+echo
+echo "lz4 on the default (mixed) content profile: effective guest-memory throughput"
+printf '%-10s %12s %12s %14s\n' channels guest_gbps wire_gbps cpu_s/GiB
+for n in 1 4; do
+  gg=(); ww=(); cc=()
+  for _ in $(seq "$RUNS"); do
+    read -r g w c v < <(lmlab_once "$n" lz4 mixed)
+    [ "$v" = True ] || { echo "lmlab run not verified" >&2; exit 1; }
+    gg+=("$g"); ww+=("$w"); cc+=("$c")
+  done
+  printf '%-10s %12s %12s %14s\n' "$n" "$(median "${gg[@]}")" "$(median "${ww[@]}")" "$(median "${cc[@]}")"
+done
