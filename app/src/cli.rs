@@ -175,6 +175,8 @@ pub struct ScreenshotArgs {
 pub enum ShotView {
     Lab,
     Compare,
+    /// The Real run view after a loopback run of the first VM (1 GiB, 4 channels).
+    Real,
 }
 
 fn parse_size(s: &str) -> Result<[f32; 2], String> {
@@ -190,13 +192,7 @@ fn parse_size(s: &str) -> Result<[f32; 2], String> {
 
 pub fn screenshot(args: &ScreenshotArgs) -> Result<()> {
     let at = SimTime::ZERO + args.at.unwrap_or(SimDuration::ZERO);
-    crate::gui::screenshot(
-        &args.file,
-        &args.out,
-        at,
-        args.size,
-        args.view == ShotView::Compare,
-    )?;
+    crate::gui::screenshot(&args.file, &args.out, at, args.size, args.view)?;
     eprintln!("lmlab screenshot: wrote {}", args.out.display());
     Ok(())
 }

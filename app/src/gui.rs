@@ -145,14 +145,24 @@ pub fn screenshot(
     out: &Path,
     at: SimTime,
     size: [f32; 2],
-    compare: bool,
+    view: crate::cli::ShotView,
 ) -> Result<()> {
     let mut lab = load(Some(file))?;
     let title = format!("lmlab — {}", lab.spec().name);
     lab.run_to(at);
-    if compare {
-        lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Compare));
-        lab.compare = Some(lmlab_engine::compare::compare(lab.sim.scenario(), lab.seed));
+    match view {
+        crate::cli::ShotView::Lab => {}
+        crate::cli::ShotView::Compare => {
+            lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Compare));
+            lab.compare = Some(lmlab_engine::compare::compare(lab.sim.scenario(), lab.seed));
+        }
+        crate::cli::ShotView::Real => {
+            lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Real));
+            lab.real.memory_mib = 1024;
+            let req = crate::ui::real::request(&lab).map_err(|e| anyhow::anyhow!(e))?;
+            let run = crate::ui::real::execute(req).map_err(|e| anyhow::anyhow!(e))?;
+            lab.real.last = Some(run);
+        }
     }
     let result = Arc::new(Mutex::new(None));
     let job = ScreenshotJob {

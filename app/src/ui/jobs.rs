@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 #[derive(Debug)]
 pub enum Outcome {
     Compare(CompareReport),
+    Real(Box<super::real::RealRun>),
     Exported(PathBuf, usize),
     Failed(String),
     Cancelled,
@@ -91,6 +92,26 @@ impl Job {
                 }
             },
         )
+    }
+
+    /// Moves a real memory image (see `super::real`); it cannot be cancelled half-way, because a
+    /// half-done migration is simply abandoned by both ends — so Cancel only hides the result.
+    pub fn real(req: super::real::RealRequest) -> Job {
+        let what = format!(
+            "Real run: {} MiB over {} channel(s)",
+            req.config.memory_bytes >> 20,
+            req.config.channels
+        );
+        Job::spawn(what, move |_done, _total, cancel| {
+            let r = super::real::execute(req);
+            if cancel.load(Ordering::Relaxed) {
+                return Outcome::Cancelled;
+            }
+            match r {
+                Ok(run) => Outcome::Real(Box::new(run)),
+                Err(e) => Outcome::Failed(format!("real run: {e}")),
+            }
+        })
     }
 
     pub fn fraction(&self) -> f32 {

@@ -13,6 +13,7 @@ mod inspector;
 pub mod jobs;
 mod log;
 mod plots;
+pub mod real;
 mod theme;
 mod toolbar;
 
@@ -62,6 +63,7 @@ pub enum Selection {
 pub enum View {
     Lab,
     Compare,
+    Real,
 }
 
 /// A migration the user asked for, waiting for confirmation with its forecast.
@@ -110,6 +112,10 @@ pub enum UiAction {
     Recover(bool),
     Export,
     ExportTo(std::path::PathBuf),
+    /// Settings of the Real run view changed.
+    SetReal(Box<real::RealPanel>),
+    /// Start a real migration with the Real run view's settings.
+    RunReal,
 }
 
 #[derive(Debug)]
@@ -149,6 +155,7 @@ pub struct LabState {
     pub dialogs: bool,
     /// Work running on a worker thread, with its progress.
     pub job: Option<jobs::Job>,
+    pub real: real::RealPanel,
 }
 
 impl LabState {
@@ -184,6 +191,7 @@ impl LabState {
             path_prompt: None,
             dialogs: false,
             job: None,
+            real: real::RealPanel::default(),
         }
     }
 
@@ -247,6 +255,7 @@ impl LabState {
                 plots::show(ui, self, &mut actions);
             }
             View::Compare => compare::show(ui, self, &mut actions),
+            View::Real => real::show(ui, self, &mut actions),
         });
         if self.pending.is_some() {
             migration_dialog(ui.ctx(), self, &mut actions);
@@ -335,6 +344,17 @@ impl LabState {
                 }
             }
             UiAction::SetView(v) => self.view = v,
+            UiAction::SetReal(p) => self.real = *p,
+            UiAction::RunReal => {
+                if self.job.is_some() {
+                    self.status = Some("wait for the running job to finish".into());
+                } else {
+                    match real::request(self) {
+                        Ok(req) => self.job = Some(jobs::Job::real(req)),
+                        Err(e) => self.status = Some(format!("real run: {e}")),
+                    }
+                }
+            }
             UiAction::RunCompare => {
                 if self.spec().configurations.is_empty() {
                     self.status = Some("this lab names no [[configurations]] to compare".into());
@@ -442,6 +462,14 @@ impl LabState {
         self.job = None;
         match outcome {
             jobs::Outcome::Compare(r) => self.compare = Some(r),
+            jobs::Outcome::Real(run) => {
+                self.status = Some(if run.report.verified {
+                    format!("real run verified: {:.2} Gbit/s", run.report.avg_gbps)
+                } else {
+                    "real run failed: nothing was migrated".into()
+                });
+                self.real.last = Some(*run);
+            }
             jobs::Outcome::Exported(dir, n) => {
                 self.status = Some(format!("exported {n} files into {}", dir.display()))
             }

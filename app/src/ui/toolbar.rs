@@ -60,6 +60,12 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
         {
             actions.push(UiAction::SetView(View::Compare));
         }
+        if ui
+            .selectable_label(lab.view == View::Real, "Real run")
+            .clicked()
+        {
+            actions.push(UiAction::SetView(View::Real));
+        }
         ui.separator();
         if lab.playing {
             if ui.button("Pause").clicked() {

@@ -278,6 +278,7 @@ async fn run_session(
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut full_ok = None;
     let mut full_digest = None;
+    let mut cpu_at_pause_end: Option<(f64, f64)> = None;
     session.touch();
     loop {
         tokio::select! {
@@ -323,11 +324,20 @@ async fn run_session(
                         };
                         let ok = mine == digest;
                         cores.tick();
+                        // The migration's cost ends with the pause (mode 0); the full scan
+                        // after it is verification, counted separately by its time.
+                        if mode == 0 {
+                            cpu_at_pause_end = Some((
+                                cpu::thread_group_cpu_s(THREAD_PREFIX).0 - cpu0,
+                                t0.elapsed().as_secs_f64(),
+                            ));
+                        }
+                        let (cpu_s, wall_s) = cpu_at_pause_end.unwrap_or_default();
                         let v = Verified {
                             ok,
                             digest: mine,
-                            cpu_s: cpu::thread_group_cpu_s(THREAD_PREFIX).0 - cpu0,
-                            wall_s: t0.elapsed().as_secs_f64(),
+                            cpu_s,
+                            wall_s,
                             cores: cpu::cores() as u16,
                             per_core_pct: cores.mean_per_core(),
                         };

@@ -171,50 +171,10 @@ fn mix64(mut x: u64) -> u64 {
     x ^ (x >> 33)
 }
 
-/// A fast 64-bit digest of one page (not cryptographic: it detects damage, not forgery; the
-/// channel is authenticated separately). NH-style: sums of products of key-offset 32-bit word
-/// pairs in eight independent lanes, which compilers vectorise, then a final mix.
+/// A fast 64-bit digest of one page: XXH3 (about as fast as copying the page; not cryptographic:
+/// it detects damage, not forgery; the channel is authenticated separately).
 pub fn page_digest(page: &[u8]) -> u64 {
-    const KEY: [u32; 16] = [
-        0x9E37_79B9,
-        0x7F4A_7C15,
-        0xC2B2_AE3D,
-        0x27D4_EB4F,
-        0x1656_67B1,
-        0x9E37_79F9,
-        0x85EB_CA77,
-        0xC2B2_AE63,
-        0x2545_F491,
-        0x4F6C_DD1D,
-        0xFF51_AFD7,
-        0xED55_8CCD,
-        0xC4CE_B9FE,
-        0x1A85_EC53,
-        0x6C6D_6C61,
-        0x625F_696D,
-    ];
-    let mut acc = [0u64; 8];
-    for block in page.chunks_exact(64) {
-        let mut w = [0u32; 16];
-        for (i, x) in w.iter_mut().enumerate() {
-            *x = u32::from_le_bytes([
-                block[4 * i],
-                block[4 * i + 1],
-                block[4 * i + 2],
-                block[4 * i + 3],
-            ]);
-        }
-        for l in 0..8 {
-            let a = w[2 * l].wrapping_add(KEY[2 * l]) as u64;
-            let b = w[2 * l + 1].wrapping_add(KEY[2 * l + 1]) as u64;
-            acc[l] = acc[l].wrapping_add(a * b);
-        }
-    }
-    let mut h = page.len() as u64;
-    for (i, a) in acc.iter().enumerate() {
-        h = mix64(h ^ a.rotate_left(i as u32 * 8));
-    }
-    h
+    xxhash_rust::xxh3::xxh3_64(page)
 }
 
 pub fn is_zero(page: &[u8]) -> bool {

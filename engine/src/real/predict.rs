@@ -141,6 +141,17 @@ pub fn predict(
         .find(|(_, g)| *g > 0.0)
         .map(|(t, _)| *t)
         .unwrap_or(start);
+    let mut rate_gbps: Vec<(f64, f64)> = r
+        .rate_gbps
+        .iter()
+        .filter(|(t, _)| *t >= first)
+        .map(|(t, g)| (t - first, *g))
+        .collect();
+    // The history records changes of rate; close it where the copy ends.
+    if r.avg_gbps > 0.0 && rate_gbps.last().is_some_and(|l| l.1 > 0.0) {
+        let copy_s = r.bytes as f64 * 8.0 / (r.avg_gbps * 1e9);
+        rate_gbps.push((copy_s, 0.0));
+    }
     Ok(Prediction {
         vm: vm.to_string(),
         from: r.from.clone(),
@@ -150,12 +161,7 @@ pub fn predict(
         passes: r.iterations,
         downtime_ms: r.downtime_ms.unwrap_or(0.0),
         total_s: r.total_time_ms.unwrap_or(0.0) / 1e3,
-        rate_gbps: r
-            .rate_gbps
-            .iter()
-            .filter(|(t, _)| *t >= first)
-            .map(|(t, g)| (t - first, *g))
-            .collect(),
+        rate_gbps,
         cpu_src_pct: mean_in(&format!("{}.lm_cpu_pct", r.from)),
         cpu_dst_pct: mean_in(&format!("{}.lm_cpu_pct", r.to)),
     })

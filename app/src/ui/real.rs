@@ -1,0 +1,375 @@
+//! The "Real run" view: moves a real memory image with the selected VM's settings (memory capped,
+//! dirty rate, working set, content, stop rule) over real TCP channels — on loopback or to an
+//! `lmlab agent` — and shows the measurement beside the model's prediction for the same VM, with
+//! the error.
+
+use super::theme::series_color;
+use super::{LabState, UiAction};
+use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
+use lmlab_engine::real::predict::{self, Prediction};
+use lmlab_engine::real::{Codec, RealConfig, RealReport, Target};
+
+/// Settings of the panel (kept while the window is open).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RealPanel {
+    pub vm: Option<String>,
+    pub to_host: Option<String>,
+    pub memory_mib: u32,
+    pub channels: u16,
+    pub codec: Codec,
+    pub use_agent: bool,
+    pub agent_addr: String,
+    pub secret: String,
+    pub last: Option<RealRun>,
+}
+
+impl Default for RealPanel {
+    fn default() -> Self {
+        RealPanel {
+            vm: None,
+            to_host: None,
+            memory_mib: 512,
+            channels: 4,
+            codec: Codec::None,
+            use_agent: false,
+            agent_addr: "192.0.2.10:7400".into(),
+            secret: String::new(),
+            last: None,
+        }
+    }
+}
+
+/// A finished real run with the model's prediction for the same VM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RealRun {
+    pub report: RealReport,
+    pub prediction: Option<Prediction>,
+    pub prediction_error: Option<String>,
+}
+
+/// What the Run button asks for.
+#[derive(Clone, Debug)]
+pub struct RealRequest {
+    pub config: RealConfig,
+    pub target: Target,
+    pub prediction: Result<Prediction, String>,
+}
+
+impl PartialEq for RealRequest {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+    }
+}
+
+/// Builds the request from the panel and the lab (the prediction is computed here: it is fast).
+pub fn request(lab: &LabState) -> Result<RealRequest, String> {
+    let p = &lab.real;
+    let vm = chosen_vm(lab).ok_or("the lab has no VM")?;
+    let mut config =
+        predict::config_for_vm(lab.sim.scenario(), &vm, p.memory_mib as u64 * (1 << 20))?;
+    config.channels = p.channels;
+    config.codec = p.codec;
+    config.validate().map_err(|e| e.to_string())?;
+    let target = if p.use_agent {
+        if p.secret.len() < 8 {
+            return Err("the agent's shared secret has at least 8 characters".into());
+        }
+        Target::Agent {
+            addr: p.agent_addr.trim().to_string(),
+            secret: p.secret.as_bytes().to_vec(),
+        }
+    } else {
+        Target::Loopback
+    };
+    let prediction = predict::predict(lab.sim.scenario(), &vm, p.to_host.as_deref(), &config);
+    Ok(RealRequest {
+        config,
+        target,
+        prediction,
+    })
+}
+
+fn chosen_vm(lab: &LabState) -> Option<String> {
+    let vms = &lab.spec().vms;
+    if let Some(v) = &lab.real.vm
+        && vms.iter().any(|x| &x.name == v)
+    {
+        return Some(v.clone());
+    }
+    if let super::Selection::Vm(v) = &lab.selection {
+        return Some(v.clone());
+    }
+    vms.first().map(|v| v.name.clone())
+}
+
+pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
+    ui.horizontal(|ui| {
+        ui.heading("Real run");
+        ui.label("moves a real memory image with the selected VM's settings and measures it");
+    });
+    let mut p = lab.real.clone();
+    let vm = chosen_vm(lab);
+    egui::Grid::new("real-settings")
+        .num_columns(6)
+        .spacing([10.0, 6.0])
+        .show(ui, |ui| {
+            ui.label("VM");
+            egui::ComboBox::from_id_salt("real-vm")
+                .selected_text(vm.clone().unwrap_or_else(|| "none".into()))
+                .show_ui(ui, |ui| {
+                    for v in &lab.spec().vms {
+                        ui.selectable_value(&mut p.vm, Some(v.name.clone()), &v.name);
+                    }
+                });
+            ui.label("Model migrates to");
+            egui::ComboBox::from_id_salt("real-to")
+                .selected_text(
+                    p.to_host
+                        .clone()
+                        .unwrap_or_else(|| "first other host".into()),
+                )
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut p.to_host, None, "first other host");
+                    for h in &lab.spec().hosts {
+                        ui.selectable_value(&mut p.to_host, Some(h.name.clone()), &h.name);
+                    }
+                });
+            let l = ui.label("Memory cap (MiB)");
+            ui.add(egui::DragValue::new(&mut p.memory_mib).range(16..=65536))
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Channels");
+            ui.add(egui::DragValue::new(&mut p.channels).range(1..=64))
+                .labelled_by(l.id);
+            ui.label("Compression");
+            egui::ComboBox::from_id_salt("real-codec")
+                .selected_text(p.codec.name())
+                .show_ui(ui, |ui| {
+                    for c in [Codec::None, Codec::Lz4, Codec::Zstd] {
+                        ui.selectable_value(&mut p.codec, c, c.name());
+                    }
+                });
+            ui.label("Destination");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut p.use_agent, false, "loopback");
+                ui.radio_value(&mut p.use_agent, true, "agent");
+            });
+            ui.end_row();
+            if p.use_agent {
+                let l = ui.label("Agent address");
+                ui.add(
+                    egui::TextEdit::singleline(&mut p.agent_addr)
+                        .desired_width(160.0)
+                        .hint_text("HOST:PORT"),
+                )
+                .labelled_by(l.id);
+                let l = ui.label("Shared secret");
+                ui.add(
+                    egui::TextEdit::singleline(&mut p.secret)
+                        .password(true)
+                        .desired_width(160.0)
+                        .hint_text("as given to lmlab agent"),
+                )
+                .labelled_by(l.id);
+                ui.end_row();
+            }
+        });
+    let busy = lab.job.is_some();
+    if ui
+        .add_enabled(!busy, egui::Button::new("Run real migration"))
+        .clicked()
+    {
+        actions.push(UiAction::RunReal);
+    }
+    if p != lab.real {
+        actions.push(UiAction::SetReal(Box::new(p)));
+    }
+    ui.separator();
+    let Some(run) = &lab.real.last else {
+        ui.label("The run allocates the image, starts a guest thread that dirties it at the VM's rate, pre-copies it with the same stop rule as the model, verifies the destination's copy, and plots throughput and CPU next to the model's prediction.");
+        return;
+    };
+    summary(ui, run);
+    plots(ui, run);
+}
+
+fn summary(ui: &mut egui::Ui, run: &RealRun) {
+    let r = &run.report;
+    let verdict = if r.verified {
+        egui::RichText::new("verified").color(egui::Color32::from_rgb(60, 160, 90))
+    } else {
+        egui::RichText::new(format!(
+            "NOT migrated: {} (the source keeps the authoritative copy)",
+            r.error.as_deref().unwrap_or("not verified")
+        ))
+        .color(egui::Color32::from_rgb(200, 60, 60))
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(verdict.strong());
+        ui.label(format!(
+            "{} MiB over {} channel(s), compression {}, to {}",
+            r.memory_bytes >> 20,
+            r.channels,
+            r.compress.name(),
+            r.destination
+        ));
+    });
+    egui::Grid::new("real-vs-model")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in [
+                "",
+                "Gbit/s",
+                "passes",
+                "pause ms",
+                "src CPU %",
+                "dst CPU %",
+                "path",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            ui.label("measured");
+            ui.label(format!("{:.2}", r.avg_gbps));
+            ui.label(r.passes.to_string());
+            ui.label(format!("{:.1}", r.downtime_ms));
+            ui.label(format!("{:.1}", r.cpu_src_pct));
+            ui.label(format!("{:.1}", r.cpu_dst_pct));
+            ui.label(format!(
+                "{} TCP channel(s), wire {:.2} Gbit/s ({:.2}x reduction)",
+                r.channels, r.wire_gbps, r.reduction_ratio
+            ));
+            ui.end_row();
+            if let Some(m) = &run.prediction {
+                ui.label("model");
+                ui.label(format!("{:.2}", m.avg_gbps));
+                ui.label(m.passes.to_string());
+                ui.label(format!("{:.1}", m.downtime_ms));
+                ui.label(format!("{:.1}", m.cpu_src_pct));
+                ui.label(format!("{:.1}", m.cpu_dst_pct));
+                ui.label(format!("{} → {}: {}", m.from, m.to, m.path));
+                ui.end_row();
+                let e = crate::real_cli::error_vs_model(r, m);
+                ui.label("error");
+                ui.label(format!("{:+.1} %", e.gbps_pct));
+                ui.label(format!("{:+}", r.passes as i64 - m.passes as i64));
+                ui.label(format!("{:+.1}", r.downtime_ms - m.downtime_ms));
+                ui.label(format!("{:+.1} pt", e.cpu_src_points));
+                ui.label(format!("{:+.1} pt", e.cpu_dst_points));
+                ui.label("measured − model");
+                ui.end_row();
+            }
+        });
+    if let Some(e) = &run.prediction_error {
+        ui.label(format!("no model prediction: {e}"));
+    }
+    for l in &r.channels_lost {
+        ui.label(format!(
+            "channel {} lost at {:.2} s: {} ({} pages resent)",
+            l.channel, l.t_s, l.reason, l.pages_resent
+        ));
+    }
+}
+
+fn plots(ui: &mut egui::Ui, run: &RealRun) {
+    let r = &run.report;
+    let t0 = r.series.first().map(|s| s.t_s).unwrap_or(0.0);
+    let half = ((ui.available_height() - 20.0) / 2.0).max(140.0);
+    let group = egui::Id::unique("real-time-axis");
+    Plot::new("real-throughput")
+        .height(half)
+        .legend(Legend::default())
+        .y_axis_label("Gbit/s")
+        .x_axis_label("s")
+        .include_y(0.0)
+        .link_axis(group, [true, false])
+        .allow_scroll(false)
+        .show(ui, |pl| {
+            let pts = |f: &dyn Fn(&lmlab_engine::real::Sample) -> f64| -> PlotPoints<'static> {
+                r.series.iter().map(|s| [s.t_s - t0, f(s)]).collect()
+            };
+            pl.line(
+                Line::new("measured total", pts(&|s| s.total_gbps))
+                    .color(series_color(0))
+                    .width(2.0),
+            );
+            if r.channels > 1 {
+                for c in 0..r.channels as usize {
+                    pl.line(
+                        Line::new(
+                            format!("channel {c}"),
+                            pts(&|s| s.channel_gbps.get(c).copied().unwrap_or(0.0)),
+                        )
+                        .color(series_color(3 + c))
+                        .width(1.0),
+                    );
+                }
+            }
+            if let Some(m) = &run.prediction {
+                let mut step: Vec<[f64; 2]> = Vec::new();
+                for w in m.rate_gbps.windows(2) {
+                    step.push([w[0].0, w[0].1]);
+                    step.push([w[1].0, w[0].1]);
+                }
+                if let Some(last) = m.rate_gbps.last() {
+                    step.push([last.0, last.1]);
+                }
+                pl.line(
+                    Line::new("model", PlotPoints::from(step))
+                        .color(series_color(2))
+                        .style(egui_plot::LineStyle::dashed_loose())
+                        .width(2.0),
+                );
+            }
+        });
+    Plot::new("real-cpu")
+        .height(half)
+        .legend(Legend::default())
+        .y_axis_label("CPU %")
+        .x_axis_label("s")
+        .include_y(0.0)
+        .link_axis(group, [true, false])
+        .allow_scroll(false)
+        .show(ui, |pl| {
+            let pts: PlotPoints<'static> = r
+                .series
+                .iter()
+                .map(|s| [s.t_s - t0, s.cpu_src_pct])
+                .collect();
+            pl.line(
+                Line::new("measured source CPU", pts)
+                    .color(series_color(1))
+                    .width(2.0),
+            );
+            pl.hline(
+                HLine::new("measured destination CPU (mean)", r.cpu_dst_pct).color(series_color(0)),
+            );
+            if let Some(m) = &run.prediction {
+                pl.hline(
+                    HLine::new("model source CPU", m.cpu_src_pct)
+                        .color(series_color(2))
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
+                pl.hline(
+                    HLine::new("model destination CPU", m.cpu_dst_pct)
+                        .color(series_color(4))
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
+        });
+}
+
+/// Runs the request (on the caller's thread: the jobs module puts it on a worker).
+pub fn execute(req: RealRequest) -> Result<RealRun, String> {
+    let report =
+        lmlab_engine::real::run(&req.config, &req.target, &|_| {}).map_err(|e| e.to_string())?;
+    let (prediction, prediction_error) = match req.prediction {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(e)),
+    };
+    Ok(RealRun {
+        report,
+        prediction,
+        prediction_error,
+    })
+}
