@@ -517,3 +517,231 @@ fn export_opens_sessions_and_refuses_bad_ones() {
         &["bad.json", "missing field"],
     );
 }
+
+// ---- the real transport ------------------------------------------------------------------
+
+#[test]
+fn real_on_loopback_writes_a_verified_report_with_the_contract_fields() {
+    let o = lmlab(&[
+        "real",
+        "--memory",
+        "32MiB",
+        "--channels",
+        "2",
+        "--compress",
+        "lz4",
+        "--dirty",
+        "20MiB/s",
+        "--json",
+        "-",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    for key in [
+        "verified",
+        "avg_gbps",
+        "passes",
+        "downtime_ms",
+        "cpu_src_pct",
+        "cpu_dst_pct",
+        "series",
+        "bytes_per_pass",
+        "wire_gbps",
+    ] {
+        assert!(j.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(j["verified"], true);
+    let s = &j["series"][0];
+    assert_eq!(s["channel_gbps"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn real_with_a_scenario_vm_reports_the_models_prediction_and_the_error() {
+    let o = lmlab(&[
+        "real",
+        "--scenario",
+        "assets/scenarios/seed-lab.toml",
+        "--vm",
+        "vm1",
+        "--memory",
+        "32MiB",
+        "--json",
+        "-",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(
+        j["model"]["path"]
+            .as_str()
+            .unwrap_or("")
+            .contains("SMB Direct")
+    );
+    assert!(j["error_vs_model"]["gbps_pct"].is_number());
+}
+
+#[test]
+fn real_refuses_bad_values_with_one_clear_line() {
+    refused(&lmlab(&["real", "--channels", "0"]), &["--channels", "0"]);
+    refused(&lmlab(&["real", "--memory", "4097B"]), &["4 KiB"]);
+    refused(&lmlab(&["real", "--compress", "gzip"]), &["gzip", "lz4"]);
+    refused(&lmlab(&["real", "--dirty", "fast"]), &["fast"]);
+    refused(
+        &lmlab(&["real", "--drop-channel", "3@1MiB"]),
+        &["only 1 channel"],
+    );
+    refused(
+        &lmlab(&["real", "--memory", "16MiB", "--working-set", "32MiB"]),
+        &["--working-set"],
+    );
+    refused(
+        &lmlab(&[
+            "real",
+            "--scenario",
+            "assets/scenarios/seed-lab.toml",
+            "--vm",
+            "nope",
+        ]),
+        &["nope"],
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_lmlab"))
+        .args(["real", "--to", "127.0.0.1:9"])
+        .env_remove("LMLAB_SECRET")
+        .output()
+        .expect("run");
+    refused(&o, &["secret"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_lmlab"))
+        .args(["agent", "--listen", "127.0.0.1:0"])
+        .env("LMLAB_SECRET", "short")
+        .output()
+        .expect("run");
+    refused(&o, &["at least 8"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_lmlab"))
+        .args(["agent", "--listen", "not an address"])
+        .env("LMLAB_SECRET", "long enough secret")
+        .output()
+        .expect("run");
+    refused(&o, &["not an address"]);
+}
+
+/// Starts `lmlab agent` on a free loopback port; returns the child and its address.
+fn start_agent(
+    secret: &str,
+    max_memory: &str,
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lmlab"))
+        .args([
+            "agent",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-memory",
+            max_memory,
+        ])
+        .env("LMLAB_SECRET", secret)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start agent");
+    let err = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(err).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let addr = first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("address")
+        .to_string();
+    // Keep draining the agent's log (so it never blocks on a full pipe) into a channel.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    (child, addr, rx)
+}
+
+fn real_to(addr: &str, secret: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["real", "--to", addr];
+    args.extend_from_slice(extra);
+    Command::new(env!("CARGO_BIN_EXE_lmlab"))
+        .args(&args)
+        .env("LMLAB_SECRET", secret)
+        .output()
+        .expect("run lmlab real")
+}
+
+#[test]
+fn real_to_an_agent_process_verifies_and_a_wrong_secret_or_too_much_memory_is_refused() {
+    let (mut agent, addr, _log) = start_agent("agent secret 1", "64MiB");
+    let o = real_to(
+        &addr,
+        "agent secret 1",
+        &["--memory", "32MiB", "--channels", "4"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("verified"));
+    refused(
+        &real_to(&addr, "not the secret", &["--memory", "32MiB"]),
+        &["authentication"],
+    );
+    refused(
+        &real_to(&addr, "agent secret 1", &["--memory", "128MiB"]),
+        &["at most 64 MiB"],
+    );
+    // Still alive and serving after both refusals.
+    let o = real_to(&addr, "agent secret 1", &["--memory", "16MiB"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let _ = agent.kill();
+    let _ = agent.wait();
+}
+
+#[test]
+fn a_killed_agent_process_fails_the_migration_cleanly() {
+    let (mut agent, addr, log) = start_agent("agent secret 2", "1GiB");
+    let child = Command::new(env!("CARGO_BIN_EXE_lmlab"))
+        .args([
+            "real",
+            "--to",
+            &addr,
+            "--memory",
+            "512MiB",
+            "--channels",
+            "2",
+            "--dirty",
+            "4GiB/s",
+            "--compress",
+            "zstd",
+        ])
+        .env("LMLAB_SECRET", "agent secret 2")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start real");
+    // Kill the agent once the migration is under way.
+    let started = log
+        .iter()
+        .find(|l| l.contains("started"))
+        .expect("the agent logs the start");
+    assert!(started.contains("512 MiB"), "{started}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let o = child.wait_with_output().expect("real ends");
+    assert!(
+        !o.status.success(),
+        "a migration to a killed agent cannot succeed"
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("migration failed") && err.contains("authoritative"),
+        "{err}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("verified:"),
+        "nothing reported as migrated"
+    );
+}

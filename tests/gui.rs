@@ -414,3 +414,23 @@ fn a_running_comparison_shows_progress_and_can_be_cancelled() {
     wait_for_job(&mut h);
     assert_eq!(h.state().compare.as_ref().map(|r| r.rows.len()), Some(9));
 }
+
+#[test]
+fn a_real_run_moves_the_selected_vms_image_and_shows_it_beside_the_model() {
+    let mut h = harness(presets::DEFAULT_PRESET);
+    h.get_by_label("Real run").click();
+    h.run();
+    // A small image keeps the test quick; the VM's dirty rate and content still apply.
+    h.state_mut().real.memory_mib = 32;
+    h.get_by_label("Run real migration").click();
+    h.run();
+    assert!(h.state().job.is_some(), "the run is a background job");
+    wait_for_job(&mut h);
+    let run = h.state().real.last.clone().expect("a finished run");
+    assert!(run.report.verified, "{:?}", run.report.error);
+    assert_eq!(run.report.memory_bytes, 32 << 20);
+    let model = run.prediction.expect("the model's prediction");
+    assert!(model.path.contains("SMB Direct"), "{}", model.path);
+    h.get_by_label("verified");
+    h.get_by_label("measured − model");
+}

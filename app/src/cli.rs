@@ -35,7 +35,7 @@ pub enum Cmd {
     /// session or scenario.
     Export(ExportArgs),
     /// Migrate a real memory image over real TCP channels (loopback, or to an agent) and measure it.
-    Real(crate::real_cli::RealArgs),
+    Real(Box<crate::real_cli::RealArgs>),
     /// Serve as the destination of `lmlab real --to` on this host.
     Agent(crate::real_cli::AgentArgs),
 }

@@ -2,6 +2,9 @@
 //! that reports `verified` had its destination image checked against the source, page by page and
 //! by a full scan.
 
+// Tests fail by panicking; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use lmlab_engine::real::agent::{self, AgentConfig};
 use lmlab_engine::real::wire::{self, Kind, Role};
 use lmlab_engine::real::{Codec, Fault, RealConfig, RealReport, Target, run};

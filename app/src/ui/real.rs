@@ -113,15 +113,17 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
         .num_columns(6)
         .spacing([10.0, 6.0])
         .show(ui, |ui| {
-            ui.label("VM");
+            let l = ui.label("VM");
             egui::ComboBox::from_id_salt("real-vm")
                 .selected_text(vm.clone().unwrap_or_else(|| "none".into()))
                 .show_ui(ui, |ui| {
                     for v in &lab.spec().vms {
                         ui.selectable_value(&mut p.vm, Some(v.name.clone()), &v.name);
                     }
-                });
-            ui.label("Model migrates to");
+                })
+                .response
+                .labelled_by(l.id);
+            let l2 = ui.label("Model migrates to");
             egui::ComboBox::from_id_salt("real-to")
                 .selected_text(
                     p.to_host
@@ -133,7 +135,9 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                     for h in &lab.spec().hosts {
                         ui.selectable_value(&mut p.to_host, Some(h.name.clone()), &h.name);
                     }
-                });
+                })
+                .response
+                .labelled_by(l2.id);
             let l = ui.label("Memory cap (MiB)");
             ui.add(egui::DragValue::new(&mut p.memory_mib).range(16..=65536))
                 .labelled_by(l.id);
@@ -141,14 +145,16 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
             let l = ui.label("Channels");
             ui.add(egui::DragValue::new(&mut p.channels).range(1..=64))
                 .labelled_by(l.id);
-            ui.label("Compression");
+            let l3 = ui.label("Compression");
             egui::ComboBox::from_id_salt("real-codec")
                 .selected_text(p.codec.name())
                 .show_ui(ui, |ui| {
                     for c in [Codec::None, Codec::Lz4, Codec::Zstd] {
                         ui.selectable_value(&mut p.codec, c, c.name());
                     }
-                });
+                })
+                .response
+                .labelled_by(l3.id);
             ui.label("Destination");
             ui.horizontal(|ui| {
                 ui.radio_value(&mut p.use_agent, false, "loopback");

@@ -34,6 +34,7 @@ impl Image {
                 let here = (pages - c * CHUNK_PAGES).min(CHUNK_PAGES);
                 // Written, not calloc'ed: the memory is faulted in now rather than during the
                 // migration, as a hypervisor's destination commits the VM's memory up front.
+                #[allow(clippy::slow_vector_initialization)] // on purpose: see above
                 let mut v = Vec::with_capacity(here * PAGE);
                 v.resize(here * PAGE, 0u8);
                 RwLock::new(v)
@@ -218,23 +219,23 @@ fn fill_page(page: &mut [u8], kind: PageKind, p: usize, rng: &mut XorShift, text
         PageKind::Zero => {}
         PageKind::Pattern => {
             // A repeated 16-byte structure, like a page of identical records or a fill pattern.
-            let seed = rng.next().to_le_bytes();
+            let seed = rng.next_u64().to_le_bytes();
             for (i, b) in page.iter_mut().enumerate() {
                 *b = seed[i % 8] ^ (i / 8 % 2) as u8;
             }
         }
         PageKind::Duplicate => {
             // One of a few shared library pages: identical across the image.
-            let which = (rng.next() % 8) as u64;
+            let which = rng.next_u64() % 8;
             let mut r = XorShift::new(0xD0_0D ^ which);
             for c in page.chunks_exact_mut(8) {
-                c.copy_from_slice(&r.next().to_le_bytes());
+                c.copy_from_slice(&r.next_u64().to_le_bytes());
             }
         }
         PageKind::Text => text.fill(page),
         PageKind::Random => {
             for c in page.chunks_exact_mut(8) {
-                c.copy_from_slice(&rng.next().to_le_bytes());
+                c.copy_from_slice(&rng.next_u64().to_le_bytes());
             }
         }
     }
@@ -289,8 +290,8 @@ impl TextGen {
     fn fill(&mut self, page: &mut [u8]) {
         let mut i = 0;
         while i < page.len() {
-            let r = self.rng.next();
-            let word = if r % 7 == 0 {
+            let r = self.rng.next_u64();
+            let word = if r.is_multiple_of(7) {
                 // A number, like a timestamp or an id.
                 format!("{}", r >> 40)
             } else {
@@ -314,7 +315,7 @@ impl XorShift {
     pub fn new(seed: u64) -> XorShift {
         XorShift(mix64(seed) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -323,7 +324,7 @@ impl XorShift {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -389,15 +390,15 @@ fn guest_loop(
     stop: &AtomicBool,
     written: &AtomicU64,
 ) {
-    let mut rng = XorShift::new(seed ^ 0x6775_6573_74);
+    let mut rng = XorShift::new(seed ^ 0x0067_7565_7374);
     let start = Instant::now();
     let mut done: u64 = 0;
     let mut stamp: u64 = 1;
     while !stop.load(Ordering::Acquire) {
         let due = (start.elapsed().as_secs_f64() * rate / PAGE as f64) as u64;
         while done < due && !stop.load(Ordering::Acquire) {
-            let p = (rng.next() % ws as u64) as usize;
-            let at = (rng.next() % (PAGE as u64 / 8)) as usize * 8;
+            let p = (rng.next_u64() % ws as u64) as usize;
+            let at = (rng.next_u64() % (PAGE as u64 / 8)) as usize * 8;
             stamp = stamp.wrapping_add(1);
             image.with_page_mut(p, |page| {
                 page[at..at + 8].copy_from_slice(&stamp.to_le_bytes());

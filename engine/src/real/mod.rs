@@ -108,7 +108,7 @@ impl RealConfig {
     /// Checks the numbers before anything is allocated or connected.
     pub fn validate(&self) -> Result<(), RealError> {
         let bad = |m: String| Err(RealError::Config(m));
-        if self.memory_bytes < image::PAGE as u64 || self.memory_bytes % image::PAGE as u64 != 0 {
+        if self.memory_bytes < image::PAGE as u64 || !self.memory_bytes.is_multiple_of(image::PAGE as u64) {
             return bad(format!(
                 "memory must be a positive multiple of 4 KiB, got {} bytes",
                 self.memory_bytes

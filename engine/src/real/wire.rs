@@ -413,7 +413,7 @@ impl Begin {
         if page as usize != super::image::PAGE {
             return Err(proto(format!("page size {page} (this agent uses 4096)")));
         }
-        if memory_bytes == 0 || memory_bytes % super::image::PAGE as u64 != 0 {
+        if memory_bytes == 0 || !memory_bytes.is_multiple_of(super::image::PAGE as u64) {
             return Err(proto(format!(
                 "memory of {memory_bytes} bytes is not a whole number of pages"
             )));
@@ -459,7 +459,7 @@ impl PagesHead {
             )));
         }
         if raw_len as usize > count as usize * super::image::PAGE
-            || raw_len as usize % super::image::PAGE != 0
+            || !(raw_len as usize).is_multiple_of(super::image::PAGE)
         {
             return Err(proto(format!(
                 "batch blob of {raw_len} bytes for {count} pages"
