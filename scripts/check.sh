@@ -13,3 +13,12 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test --workspace --locked   (README's test command)"
 cargo test --workspace --locked
+# The optional RDMA feature (Linux): built, linted and its unit tests run (they check that a
+# host without RDMA hardware says so). Needs the packages .ci/run installs.
+if pkg-config --exists libibverbs librdmacm 2>/dev/null; then
+  echo "== cargo clippy/test -p lmlab --features rdma"
+  cargo clippy -p lmlab --features rdma --all-targets --locked -- -D warnings
+  cargo test -p lmlab-engine --features rdma --locked --lib real::
+else
+  echo "== skipping the rdma feature: libibverbs/librdmacm headers not installed (see .ci/run)"
+fi

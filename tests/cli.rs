@@ -745,3 +745,15 @@ fn a_killed_agent_process_fails_the_migration_cleanly() {
         "nothing reported as migrated"
     );
 }
+
+#[test]
+fn real_with_rdma_says_clearly_why_it_cannot_and_to_use_tcp() {
+    // No machine here has RDMA hardware; in a default build the reason is the missing feature.
+    let o = lmlab(&["real", "--rdma", "--memory", "16MiB"]);
+    refused(&o, &["use TCP"]);
+    assert!(
+        stderr(&o).contains("no RDMA device found") || stderr(&o).contains("without RDMA support"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -210,6 +210,7 @@ pub fn config(args: &RealArgs) -> Result<(RealConfig, Option<Prediction>)> {
     cfg.channels = args.channels;
     cfg.codec = args.compress;
     cfg.fault = args.drop_channel;
+    cfg.rdma = args.rdma;
     cfg.socket.nodelay = args.nodelay;
     cfg.socket.bind = args.bind.clone();
     cfg.socket.send_buffer = args.send_buffer.map(|b| b as usize);
@@ -265,10 +266,6 @@ pub fn error_vs_model(r: &RealReport, p: &Prediction) -> ErrorVsModel {
 }
 
 pub fn real(args: &RealArgs) -> Result<()> {
-    if args.rdma {
-        let status = real::rdma_status();
-        bail!("{status}");
-    }
     let (cfg, prediction) = config(args)?;
     let target = match &args.to {
         None => Target::Loopback,

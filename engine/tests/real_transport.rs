@@ -282,6 +282,7 @@ fn an_authenticated_peer_sending_bad_pages_is_cut_off_and_the_agent_goes_on() {
         let begin = wire::Begin {
             memory_bytes: 16 * MIB,
             channels: 1,
+            rdma: false,
         };
         wire::write_frame(&mut c, Kind::Begin, &begin.encode())
             .await
@@ -360,4 +361,37 @@ fn a_killed_agent_fails_the_migration_cleanly() {
         }
         Err(e) => println!("failed before the first pass: {e}"),
     }
+}
+
+#[test]
+fn an_agent_without_rdma_refuses_an_rdma_migration_with_the_reason() {
+    let (a, log) = agent_with_log(b"s", 64 * MIB);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = rt.block_on(async {
+        let mut c = tokio::net::TcpStream::connect(a.addr)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        wire::client_handshake(&mut c, b"s", Role::Control)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let begin = wire::Begin {
+            memory_bytes: 16 * MIB,
+            channels: 0,
+            rdma: true,
+        };
+        wire::write_frame(&mut c, Kind::Begin, &begin.encode())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut buf = Vec::new();
+        wire::expect(&mut c, &mut buf, Kind::Accept).await
+    });
+    let msg = match r {
+        Err(wire::WireError::Refused(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    assert!(msg.contains("use TCP"), "{msg}");
+    wait_for_log(&log, "use TCP");
 }

@@ -83,6 +83,7 @@ impl DestImage {
 struct Session {
     token: [u8; 16],
     channels: u16,
+    rdma: bool,
     image: DestImage,
     events: mpsc::UnboundedSender<DataEvent>,
     last_activity_ms: AtomicU64,
@@ -102,6 +103,50 @@ enum DataEvent {
     Joined(u16),
     PassEnd(u16, u32),
     Lost(u16),
+}
+
+/// Whether this agent can receive by RDMA, in the words the source will show.
+fn rdma_possible() -> Result<(), String> {
+    #[cfg(all(feature = "rdma", target_os = "linux"))]
+    {
+        super::rdma::require_device().map_err(|e| format!("agent: {e}"))
+    }
+    #[cfg(not(all(feature = "rdma", target_os = "linux")))]
+    {
+        Err("this agent was built without RDMA support; use TCP".into())
+    }
+}
+
+#[cfg(all(feature = "rdma", target_os = "linux"))]
+type RdmaHold = super::rdma::Endpoint;
+#[cfg(not(all(feature = "rdma", target_os = "linux")))]
+type RdmaHold = ();
+
+/// Listens for the source's RDMA connection, registers the image's chunks for remote write and
+/// sends their keys.
+async fn rdma_setup(session: &Arc<Session>, s: &mut TcpStream) -> Result<RdmaHold, WireError> {
+    #[cfg(all(feature = "rdma", target_os = "linux"))]
+    {
+        use super::rdma::{Listener, Region};
+        let (listener, port) = Listener::bind(0).map_err(WireError::Refused)?;
+        write_frame(s, Kind::RdmaReady, &port.to_le_bytes()).await?;
+        let regions = session.image.image.chunk_regions();
+        let (ep, keys) = tokio::task::spawn_blocking(move || {
+            let r: Vec<(*mut u8, usize)> =
+                regions.iter().map(|&(a, l)| (a as *mut u8, l)).collect();
+            listener.accept(&r)
+        })
+        .await
+        .map_err(|e| proto(format!("RDMA accept failed: {e}")))?
+        .map_err(WireError::Refused)?;
+        write_frame(s, Kind::RdmaRegions, &Region::encode_all(&keys)).await?;
+        Ok(ep)
+    }
+    #[cfg(not(all(feature = "rdma", target_os = "linux")))]
+    {
+        let _ = (session, s);
+        rdma_possible().map_err(WireError::Refused)
+    }
 }
 
 /// Ends a session when dropped: marks it finished (its receivers stop at their next frame) and
@@ -196,6 +241,12 @@ async fn control(agent: &Arc<Agent>, mut s: TcpStream, peer: SocketAddr) -> Resu
         let _ = write_frame(&mut s, Kind::Error, msg.as_bytes()).await;
         return Err(WireError::Refused(msg));
     }
+    if begin.rdma
+        && let Err(msg) = rdma_possible()
+    {
+        let _ = write_frame(&mut s, Kind::Error, msg.as_bytes()).await;
+        return Err(WireError::Refused(msg));
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let pages = (begin.memory_bytes / PAGE as u64) as usize;
     let token: [u8; 16] = wire::nonce()?[..16].try_into().unwrap_or([0; 16]);
@@ -207,6 +258,7 @@ async fn control(agent: &Arc<Agent>, mut s: TcpStream, peer: SocketAddr) -> Resu
             let session = Arc::new(Session {
                 token,
                 channels: begin.channels,
+                rdma: begin.rdma,
                 image: DestImage::new(pages),
                 events: tx,
                 last_activity_ms: AtomicU64::new(0),
@@ -254,6 +306,12 @@ async fn run_session(
     let mut accept = session.token.to_vec();
     accept.extend_from_slice(&(cpu::cores() as u16).to_le_bytes());
     write_frame(&mut s, Kind::Accept, &accept).await?;
+    // With RDMA the source writes pages straight into the image; keep the endpoint until the end.
+    let _rdma = if session.rdma {
+        Some(rdma_setup(session, &mut s).await?)
+    } else {
+        None
+    };
 
     // Frames are read by their own task: a read cut short by `select!` would lose bytes.
     let (mut rd, mut wr) = s.into_split();

@@ -129,6 +129,17 @@ impl Image {
         }
     }
 
+    /// Address and length of every chunk's memory, for registering it with an RDMA NIC. The
+    /// buffers never move or resize, so the addresses stay valid as long as the image lives.
+    pub fn chunk_regions(&self) -> Vec<(usize, usize)> {
+        (0..self.chunks.len())
+            .map(|c| {
+                let mut g = self.lock(c);
+                (g.as_mut_ptr() as usize, g.len())
+            })
+            .collect()
+    }
+
     /// Digest of the whole image as it is now (a full scan).
     pub fn checksum(&self) -> u64 {
         let mut h = Digest::new();

@@ -66,6 +66,9 @@ pub struct RealConfig {
     pub fault: Option<Fault>,
     /// Seeds the image content and the guest's writes.
     pub seed: u64,
+    /// Move pages by RDMA writes instead of TCP channels (feature `rdma` and a device on both
+    /// ends).
+    pub rdma: bool,
 }
 
 impl Default for RealConfig {
@@ -86,6 +89,7 @@ impl Default for RealConfig {
             },
             fault: None,
             seed: 1,
+            rdma: false,
         }
     }
 }
@@ -108,7 +112,9 @@ impl RealConfig {
     /// Checks the numbers before anything is allocated or connected.
     pub fn validate(&self) -> Result<(), RealError> {
         let bad = |m: String| Err(RealError::Config(m));
-        if self.memory_bytes < image::PAGE as u64 || !self.memory_bytes.is_multiple_of(image::PAGE as u64) {
+        if self.memory_bytes < image::PAGE as u64
+            || !self.memory_bytes.is_multiple_of(image::PAGE as u64)
+        {
             return bad(format!(
                 "memory must be a positive multiple of 4 KiB, got {} bytes",
                 self.memory_bytes
@@ -129,6 +135,9 @@ impl RealConfig {
         }
         if self.max_passes == 0 {
             return bad("max passes must be at least 1".into());
+        }
+        if self.rdma {
+            rdma_usable().map_err(RealError::Config)?;
         }
         Ok(())
     }
@@ -402,6 +411,18 @@ pub fn run(
     }
     report.per_core_src_pct = sum.iter().map(|v| v / cores.len().max(1) as f64).collect();
     Ok(report)
+}
+
+/// Ok when this build and host can move pages by RDMA; otherwise the sentence to show.
+pub fn rdma_usable() -> Result<(), String> {
+    #[cfg(all(feature = "rdma", target_os = "linux"))]
+    {
+        rdma::require_device()
+    }
+    #[cfg(not(all(feature = "rdma", target_os = "linux")))]
+    {
+        Err(rdma_status())
+    }
 }
 
 /// Whether RDMA can be used here, in words: "RDMA device(s): …", "no RDMA device found; use

@@ -62,7 +62,8 @@ pub(crate) async fn migrate(
     wire::client_handshake(&mut control, secret, Role::Control).await?;
     let begin = Begin {
         memory_bytes: image.bytes(),
-        channels: channels_n,
+        channels: if cfg.rdma { 0 } else { channels_n },
+        rdma: cfg.rdma,
     };
     write_frame(&mut control, Kind::Begin, &begin.encode()).await?;
     let mut buf = Vec::new();
@@ -72,7 +73,13 @@ pub(crate) async fn migrate(
     report.cores_dst = r.u16()? as usize;
     r.done()?;
     let mut channels = Vec::new();
-    for i in 0..channels_n {
+    #[cfg(all(feature = "rdma", target_os = "linux"))]
+    let mut rdma_link = if cfg.rdma {
+        Some(rdma_connect(&mut control, addr, &image).await?)
+    } else {
+        None
+    };
+    for i in 0..if cfg.rdma { 0 } else { channels_n } {
         let mut s = connect(addr, &cfg.socket, i as usize).await?;
         wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
         wire::expect(&mut s, &mut buf, Kind::Ready).await?;
@@ -80,7 +87,11 @@ pub(crate) async fn migrate(
         stream.set_nonblocking(false)?;
         channels.push(Channel { index: i, stream });
     }
-    progress(&format!("connected: {channels_n} channel(s) to {addr}"));
+    progress(&if cfg.rdma {
+        format!("connected: RDMA to {addr}")
+    } else {
+        format!("connected: {channels_n} channel(s) to {addr}")
+    });
 
     // --- pre-copy ---------------------------------------------------------------------------
     let cpu0 = cpu::thread_group_cpu_s(THREAD_PREFIX).0;
@@ -99,6 +110,25 @@ pub(crate) async fn migrate(
     let settings = cfg.settings();
     let outcome: Result<(), WireError> = async {
         loop {
+            #[cfg(all(feature = "rdma", target_os = "linux"))]
+            let (memory, wire_b, secs) = if let Some(link) = &mut rdma_link {
+                rdma_pass(pass, &list, link, &mut control, &image, &meters).await?
+            } else {
+                run_pass(
+                    pass,
+                    &list,
+                    &mut channels,
+                    &mut control,
+                    &image,
+                    &sent_digest,
+                    cfg,
+                    &meters,
+                    &mut report,
+                    t0,
+                )
+                .await?
+            };
+            #[cfg(not(all(feature = "rdma", target_os = "linux")))]
             let (memory, wire_b, secs) = run_pass(
                 pass,
                 &list,
@@ -143,6 +173,25 @@ pub(crate) async fn migrate(
         loop {
             pass += 1;
             list = image.take_dirty();
+            #[cfg(all(feature = "rdma", target_os = "linux"))]
+            let (memory, wire_b, _) = if let Some(link) = &mut rdma_link {
+                rdma_pass(pass, &list, link, &mut control, &image, &meters).await?
+            } else {
+                run_pass(
+                    pass,
+                    &list,
+                    &mut channels,
+                    &mut control,
+                    &image,
+                    &sent_digest,
+                    cfg,
+                    &meters,
+                    &mut report,
+                    t0,
+                )
+                .await?
+            };
+            #[cfg(not(all(feature = "rdma", target_os = "linux")))]
             let (memory, wire_b, _) = run_pass(
                 pass,
                 &list,
@@ -167,7 +216,19 @@ pub(crate) async fn migrate(
         for d in sent_digest.iter() {
             table.push(d.load(Ordering::Acquire));
         }
-        let v = verify(&mut control, 0, table.finish()).await?;
+        // RDMA writes bypass the destination's page digests: its pause ends with the full check.
+        let v = if cfg.rdma {
+            Verified {
+                ok: true,
+                digest: 0,
+                cpu_s: 0.0,
+                wall_s: 0.0,
+                cores: 0,
+                per_core_pct: Vec::new(),
+            }
+        } else {
+            verify(&mut control, 0, table.finish()).await?
+        };
         report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
         if !v.ok {
             return Err(proto(
@@ -188,6 +249,9 @@ pub(crate) async fn migrate(
             .map_err(|e| proto(format!("checksum thread failed: {e}")))?;
         let outcome = verify(&mut control, 2, mine).await?;
         report.verify_full_ms = scan.elapsed().as_secs_f64() * 1e3;
+        if cfg.rdma {
+            report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
+        }
         report.verified = theirs.digest == mine && outcome.ok;
         if !report.verified {
             return Err(proto("full-image checksums differ"));
@@ -209,6 +273,113 @@ pub(crate) async fn migrate(
     }
     report.finish();
     Ok(report)
+}
+
+/// Tells the destination pass `pass` is sent and waits for its acknowledgement; returns the
+/// mask of channels whose share the destination has applied.
+async fn await_ack(control: &mut TcpStream, pass: u32) -> Result<u64, WireError> {
+    write_frame(control, Kind::PassEnd, &pass.to_le_bytes()).await?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(ACK_TIMEOUT, wire::expect(control, &mut buf, Kind::PassAck))
+        .await
+        .map_err(|_| WireError::Timeout("waiting for the pass acknowledgement"))??;
+    let mut r = Reader::new(&buf);
+    let acked = r.u32()?;
+    let mask = r.u64()?;
+    r.done()?;
+    if acked != pass {
+        return Err(proto(format!(
+            "acknowledgement for pass {acked}, expected {pass}"
+        )));
+    }
+    Ok(mask)
+}
+
+/// The RDMA connection to the destination and its image's regions (one per chunk).
+#[cfg(all(feature = "rdma", target_os = "linux"))]
+struct RdmaLink {
+    ep: Option<super::rdma::Endpoint>,
+    regions: Vec<super::rdma::Region>,
+}
+
+#[cfg(all(feature = "rdma", target_os = "linux"))]
+async fn rdma_connect(
+    control: &mut TcpStream,
+    addr: SocketAddr,
+    image: &Arc<Image>,
+) -> Result<RdmaLink, WireError> {
+    let mut buf = Vec::new();
+    wire::expect(control, &mut buf, Kind::RdmaReady).await?;
+    let mut r = Reader::new(&buf);
+    let port = r.u16()?;
+    r.done()?;
+    let local = image.chunk_regions();
+    let host = addr.ip().to_string();
+    let ep = tokio::task::spawn_blocking(move || {
+        let l: Vec<(*mut u8, usize)> = local.iter().map(|&(a, n)| (a as *mut u8, n)).collect();
+        super::rdma::Endpoint::connect(&host, port, &l)
+    })
+    .await
+    .map_err(|e| proto(format!("RDMA connect failed: {e}")))?
+    .map_err(WireError::Refused)?;
+    wire::expect(control, &mut buf, Kind::RdmaRegions).await?;
+    let regions = super::rdma::Region::decode_all(&buf)?;
+    if regions.len() != image.chunk_regions().len() {
+        return Err(proto("the destination's image has a different shape"));
+    }
+    Ok(RdmaLink {
+        ep: Some(ep),
+        regions,
+    })
+}
+
+/// One pass by RDMA: each run of consecutive pages of a chunk is one write into the
+/// destination's copy of that chunk, made while the chunk is read-locked.
+#[cfg(all(feature = "rdma", target_os = "linux"))]
+async fn rdma_pass(
+    pass: u32,
+    list: &[u32],
+    link: &mut RdmaLink,
+    control: &mut TcpStream,
+    image: &Arc<Image>,
+    meters: &Arc<Meters>,
+) -> Result<(u64, u64, f64), WireError> {
+    use super::image::CHUNK_PAGES;
+    meters.pass.store(pass, Ordering::Release);
+    let started = Instant::now();
+    let mut ep = link.ep.take().ok_or_else(|| proto("RDMA endpoint lost"))?;
+    let regions = link.regions.clone();
+    let (pages, image2, meters2) = (list.to_vec(), image.clone(), meters.clone());
+    let (ep, r) = tokio::task::spawn_blocking(move || {
+        let mut i = 0;
+        while i < pages.len() {
+            let first = pages[i] as usize;
+            let chunk = first / CHUNK_PAGES;
+            let mut n = 1;
+            while i + n < pages.len()
+                && pages[i + n] as usize == first + n
+                && (first + n) / CHUNK_PAGES == chunk
+            {
+                n += 1;
+            }
+            let off = (first % CHUNK_PAGES) * PAGE;
+            let _guard = image2.read_chunk(chunk);
+            if let Err(e) = ep.write(chunk, off, n * PAGE, regions[chunk], off as u64) {
+                return (ep, Err(e));
+            }
+            meters2.memory[0].fetch_add((n * PAGE) as u64, Ordering::AcqRel);
+            meters2.wire[0].fetch_add((n * PAGE) as u64, Ordering::AcqRel);
+            i += n;
+        }
+        (ep, Ok(()))
+    })
+    .await
+    .map_err(|e| proto(format!("RDMA writer failed: {e}")))?;
+    link.ep = Some(ep);
+    r.map_err(WireError::Refused)?;
+    await_ack(control, pass).await?;
+    let bytes = (list.len() * PAGE) as u64;
+    Ok((bytes, bytes, started.elapsed().as_secs_f64()))
 }
 
 async fn verify(control: &mut TcpStream, mode: u8, digest: u64) -> Result<Verified, WireError> {
@@ -315,20 +486,7 @@ async fn run_pass(
             }
         }
     }
-    write_frame(control, Kind::PassEnd, &pass.to_le_bytes()).await?;
-    let mut buf = Vec::new();
-    tokio::time::timeout(ACK_TIMEOUT, wire::expect(control, &mut buf, Kind::PassAck))
-        .await
-        .map_err(|_| WireError::Timeout("waiting for the pass acknowledgement"))??;
-    let mut r = Reader::new(&buf);
-    let acked = r.u32()?;
-    let mask = r.u64()?;
-    r.done()?;
-    if acked != pass {
-        return Err(proto(format!(
-            "acknowledgement for pass {acked}, expected {pass}"
-        )));
-    }
+    let mask = await_ack(control, pass).await?;
     for (ch, sent) in done {
         if ch.index < 64 && mask & (1 << ch.index) != 0 {
             channels.push(ch);

@@ -53,6 +53,10 @@ pub enum Kind {
     Verify = 11,
     Verified = 12,
     Error = 13,
+    /// Destination → source: the RDMA port to connect to (u16).
+    RdmaReady = 14,
+    /// Destination → source: the registered regions of its image.
+    RdmaRegions = 15,
 }
 
 impl Kind {
@@ -72,6 +76,8 @@ impl Kind {
             11 => Verify,
             12 => Verified,
             13 => Error,
+            14 => RdmaReady,
+            15 => RdmaRegions,
             _ => return None,
         })
     }
@@ -394,7 +400,9 @@ pub async fn server_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Begin {
     pub memory_bytes: u64,
+    /// TCP data channels; 0 with `rdma` (pages then move by RDMA writes).
     pub channels: u16,
+    pub rdma: bool,
 }
 
 impl Begin {
@@ -402,6 +410,7 @@ impl Begin {
         let mut v = self.memory_bytes.to_le_bytes().to_vec();
         v.extend_from_slice(&(super::image::PAGE as u32).to_le_bytes());
         v.extend_from_slice(&self.channels.to_le_bytes());
+        v.push(u8::from(self.rdma));
         v
     }
     pub fn decode(b: &[u8]) -> Result<Begin, WireError> {
@@ -409,6 +418,11 @@ impl Begin {
         let memory_bytes = r.u64()?;
         let page = r.u32()?;
         let channels = r.u16()?;
+        let rdma = match r.u8()? {
+            0 => false,
+            1 => true,
+            x => return Err(proto(format!("unknown transport {x}"))),
+        };
         r.done()?;
         if page as usize != super::image::PAGE {
             return Err(proto(format!("page size {page} (this agent uses 4096)")));
@@ -418,11 +432,12 @@ impl Begin {
                 "memory of {memory_bytes} bytes is not a whole number of pages"
             )));
         }
-        if channels == 0 || channels > MAX_CHANNELS {
+        if (channels == 0 && !rdma) || channels > MAX_CHANNELS {
             return Err(proto(format!("{channels} channels (1 to {MAX_CHANNELS})")));
         }
         Ok(Begin {
             memory_bytes,
+            rdma,
             channels,
         })
     }
