@@ -50,9 +50,10 @@ pub struct RealArgs {
     /// Pre-copy passes before the switch-over is forced (default 5, or the scenario's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_passes: Option<u32>,
-    /// Destination agent HOST:PORT (default: loopback, an in-process destination). Its secret is
-    /// read from --secret-file or the LMLAB_SECRET environment variable.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Destination agent HOST:PORT (default: loopback, an in-process destination); several
+    /// addresses of the same agent, comma-separated, spread the channels over its NICs. Its
+    /// secret is read from --secret-file or the LMLAB_SECRET environment variable.
+    #[arg(long, value_name = "HOST:PORT[,...]")]
     pub to: Option<String>,
     /// File holding the agent's shared secret.
     #[arg(long, value_name = "PATH")]

@@ -148,7 +148,8 @@ impl RealConfig {
 pub enum Target {
     /// An agent started in this process on 127.0.0.1 (its own runtime and threads).
     Loopback,
-    /// An `lmlab agent` at `addr` that knows `secret`.
+    /// An `lmlab agent` at `addr` (or several addresses of it, comma-separated, one per NIC)
+    /// that knows `secret`.
     Agent { addr: String, secret: Vec<u8> },
 }
 
@@ -157,9 +158,22 @@ pub enum RealError {
     #[error("{0}")]
     Config(String),
     #[error("{0}")]
-    Wire(#[from] wire::WireError),
+    Wire(wire::WireError),
     #[error("cannot start: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+// By hand rather than `#[from]`, so error chains do not print the cause twice.
+impl From<wire::WireError> for RealError {
+    fn from(e: wire::WireError) -> Self {
+        RealError::Wire(e)
+    }
+}
+
+impl From<std::io::Error> for RealError {
+    fn from(e: std::io::Error) -> Self {
+        RealError::Io(e)
+    }
 }
 
 /// One 100 ms sample of a real run.
@@ -332,7 +346,7 @@ pub fn run(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<RealReport, RealError> {
     cfg.validate()?;
-    let (addr, secret, _agent) = match target {
+    let (addrs, secret, _agent) = match target {
         Target::Loopback => {
             let secret = wire::nonce()?.to_vec();
             let agent = agent::spawn(
@@ -347,21 +361,33 @@ pub fn run(
                     }
                 }),
             )?;
-            (agent.addr, secret, Some(agent))
+            (vec![agent.addr], secret, Some(agent))
         }
         Target::Agent { addr, secret } => {
-            let a: SocketAddr = addr
-                .to_socket_addrs()
-                .map_err(|e| RealError::Config(format!("--to {addr}: {e}")))?
-                .next()
-                .ok_or_else(|| RealError::Config(format!("--to {addr}: no address")))?;
-            (a, secret.clone(), None)
+            // Several addresses (comma-separated): channel i connects to the i-th, round robin,
+            // so channels can use several of the destination's NICs.
+            let mut addrs = Vec::new();
+            for one in addr.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                let a: SocketAddr = one
+                    .to_socket_addrs()
+                    .map_err(|e| RealError::Config(format!("--to {one}: {e}")))?
+                    .next()
+                    .ok_or_else(|| RealError::Config(format!("--to {one}: no address")))?;
+                addrs.push(a);
+            }
+            if addrs.is_empty() {
+                return Err(RealError::Config("--to names no address".into()));
+            }
+            (addrs, secret.clone(), None)
         }
     };
+    let content = match &cfg.profile {
+        MemoryProfile::Named(n) => format!("{n:?}").to_lowercase(),
+        MemoryProfile::Custom(_) => "custom".into(),
+    };
     progress(&format!(
-        "filling a {} MiB image ({:?} content)…",
-        cfg.memory_bytes >> 20,
-        cfg.profile
+        "filling a {} MiB image ({content} content)…",
+        cfg.memory_bytes >> 20
     ));
     let pages = (cfg.memory_bytes / image::PAGE as u64) as usize;
     let img = Arc::new(image::Image::filled(pages, &cfg.profile, cfg.seed));
@@ -385,7 +411,7 @@ pub fn run(
     };
     let result = rt.block_on(source::migrate(
         cfg,
-        addr,
+        &addrs,
         &secret,
         img,
         meters.clone(),
@@ -398,7 +424,7 @@ pub fn run(
     rt.shutdown_background();
     let mut report = result?;
     if matches!(target, Target::Loopback) {
-        report.destination = format!("loopback (in-process agent on {addr})");
+        report.destination = format!("loopback (in-process agent on {})", addrs[0]);
     }
     // The sampler started before the connection; keep the samples from the first byte on.
     let first = series.iter().position(|s| s.total_gbps > 0.0).unwrap_or(0);

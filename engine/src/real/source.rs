@@ -49,13 +49,17 @@ struct Channel {
 /// connection is up are reported in the returned report (`verified: false`, `error`).
 pub(crate) async fn migrate(
     cfg: &RealConfig,
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     secret: &[u8],
     image: Arc<Image>,
     meters: Arc<Meters>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<RealReport, WireError> {
-    let mut report = RealReport::new(cfg, addr.to_string());
+    let addr = *addrs
+        .first()
+        .ok_or_else(|| proto("no destination address"))?;
+    let names: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+    let mut report = RealReport::new(cfg, names.join(","));
     let channels_n = cfg.channels;
     // --- connect and set up -----------------------------------------------------------------
     let mut control = connect(addr, &cfg.socket, 0).await?;
@@ -80,7 +84,7 @@ pub(crate) async fn migrate(
         None
     };
     for i in 0..if cfg.rdma { 0 } else { channels_n } {
-        let mut s = connect(addr, &cfg.socket, i as usize).await?;
+        let mut s = connect(addrs[i as usize % addrs.len()], &cfg.socket, i as usize).await?;
         wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
         wire::expect(&mut s, &mut buf, Kind::Ready).await?;
         let stream = s.into_std()?;

@@ -22,7 +22,7 @@ pub const ZERO_FLAG: u64 = 1 << 63;
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     #[error("connection: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("protocol: {0}")]
     Protocol(String),
     #[error("authentication failed: {0}")]
@@ -31,6 +31,14 @@ pub enum WireError {
     Refused(String),
     #[error("timed out {0}")]
     Timeout(&'static str),
+}
+
+// By hand rather than `#[from]`: the message already holds the cause, and a `source` would make
+// error chains print it twice.
+impl From<std::io::Error> for WireError {
+    fn from(e: std::io::Error) -> Self {
+        WireError::Io(e)
+    }
 }
 
 pub fn proto(msg: impl Into<String>) -> WireError {
