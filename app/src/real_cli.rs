@@ -281,7 +281,12 @@ pub fn real(args: &RealArgs) -> Result<()> {
             eprintln!("{line}");
         }
     };
-    let report = real::run(&cfg, &target, &progress)?;
+    let destination = args.to.clone().unwrap_or_else(|| "loopback".into());
+    // A run that fails before any page moved still writes its JSON (verified: false, error).
+    let report = match real::run(&cfg, &target, &progress) {
+        Ok(r) => r,
+        Err(e) => RealReport::failed(&cfg, destination, e.to_string()),
+    };
     let err = prediction.as_ref().map(|p| error_vs_model(&report, p));
     if let Some(path) = &args.json {
         let out = Output {

@@ -25,6 +25,10 @@ use tokio::sync::mpsc;
 
 /// Thread-name prefix of the destination's runtime (CPU accounting).
 pub const THREAD_PREFIX: &str = "lm-dst";
+/// Connections allowed to be in their handshake at once.
+pub const MAX_HANDSHAKES: usize = 64;
+/// A control message the peer does not read within this time ends the migration.
+pub const WRITE_LIMIT: Duration = Duration::from_secs(30);
 /// A migration with no frame on any connection for this long is abandoned.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
@@ -90,6 +94,8 @@ struct Session {
     started: Instant,
     /// Set when the control connection ends: data channels closing after that is normal.
     finished: std::sync::atomic::AtomicBool,
+    /// Clones of the data sockets, shut down when the session ends.
+    sockets: Mutex<Vec<std::net::TcpStream>>,
 }
 
 impl Session {
@@ -103,6 +109,15 @@ enum DataEvent {
     Joined(u16),
     PassEnd(u16, u32),
     Lost(u16),
+}
+
+/// A write to a peer that must not take longer than [`WRITE_LIMIT`].
+async fn timed(
+    w: impl Future<Output = Result<(), WireError>>,
+) -> Result<(), WireError> {
+    tokio::time::timeout(WRITE_LIMIT, w)
+        .await
+        .map_err(|_| WireError::Timeout("writing to the source (it stopped reading)"))?
 }
 
 /// Whether this agent can receive by RDMA, in the words the source will show.
@@ -131,14 +146,17 @@ async fn rdma_setup(session: &Arc<Session>, s: &mut TcpStream) -> Result<RdmaHol
         let (listener, port) = Listener::bind(0).map_err(WireError::Refused)?;
         write_frame(s, Kind::RdmaReady, &port.to_le_bytes()).await?;
         let regions = session.image.image.chunk_regions();
-        let (ep, keys) = tokio::task::spawn_blocking(move || {
+        let accept = tokio::task::spawn_blocking(move || {
             let r: Vec<(*mut u8, usize)> =
                 regions.iter().map(|&(a, l)| (a as *mut u8, l)).collect();
             listener.accept(&r)
-        })
-        .await
-        .map_err(|e| proto(format!("RDMA accept failed: {e}")))?
-        .map_err(WireError::Refused)?;
+        });
+        // A source that never connects must not keep the agent busy.
+        let (ep, keys) = tokio::time::timeout(wire::HANDSHAKE_TIMEOUT, accept)
+            .await
+            .map_err(|_| WireError::Timeout("waiting for the source's RDMA connection"))?
+            .map_err(|e| proto(format!("RDMA accept failed: {e}")))?
+            .map_err(WireError::Refused)?;
         write_frame(s, Kind::RdmaRegions, &Region::encode_all(&keys)).await?;
         Ok(ep)
     }
@@ -151,12 +169,17 @@ async fn rdma_setup(session: &Arc<Session>, s: &mut TcpStream) -> Result<RdmaHol
 
 /// Ends a session when dropped: marks it finished (its receivers stop at their next frame) and
 /// frees the agent for the next migration.
-struct Finish(Arc<Session>, Arc<Agent>);
+struct Finish(Arc<Session>, #[allow(dead_code)] Reservation);
 
 impl Drop for Finish {
     fn drop(&mut self) {
         self.0.finished.store(true, Ordering::Release);
-        *lock_active(&self.1) = None;
+        // Wake receivers blocked in a read, so the image is freed now, not when a peer writes.
+        let socks = self.0.sockets.lock().unwrap_or_else(|p| p.into_inner());
+        for s in socks.iter() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        // The reservation (second field) frees the slot as it drops after this.
     }
 }
 
@@ -171,7 +194,9 @@ impl Drop for AbortOnDrop {
 /// State shared by all connections of one agent.
 struct Agent {
     config: AgentConfig,
-    active: Mutex<Option<Arc<Session>>>,
+    active: Mutex<Slot>,
+    /// Connections still in their handshake: bounded, so unauthenticated peers cannot pile up.
+    handshakes: Arc<tokio::sync::Semaphore>,
     log: Log,
 }
 
@@ -179,7 +204,8 @@ struct Agent {
 pub async fn serve(listener: TcpListener, config: AgentConfig, log: Log) {
     let agent = Arc::new(Agent {
         config,
-        active: Mutex::new(None),
+        active: Mutex::new(Slot::default()),
+        handshakes: Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES)),
         log,
     });
     loop {
@@ -192,8 +218,14 @@ pub async fn serve(listener: TcpListener, config: AgentConfig, log: Log) {
             }
         };
         let agent = agent.clone();
+        let Ok(permit) = agent.handshakes.clone().try_acquire_owned() else {
+            (agent.log)(format!(
+                "{peer}: refused, {MAX_HANDSHAKES} connections are already authenticating"
+            ));
+            continue;
+        };
         tokio::spawn(async move {
-            if let Err(e) = connection(&agent, stream, peer).await {
+            if let Err(e) = connection(&agent, stream, peer, permit).await {
                 (agent.log)(format!("{peer}: {e}; connection closed"));
             }
         });
@@ -204,16 +236,36 @@ async fn connection(
     agent: &Arc<Agent>,
     mut s: TcpStream,
     peer: SocketAddr,
+    permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<(), WireError> {
     let _ = s.set_nodelay(true);
     let role = wire::server_handshake(&mut s, &agent.config.secret).await?;
+    drop(permit);
     match role {
         Role::Control => control(agent, s, peer).await,
         Role::Data { token, channel } => data(agent, s, peer, token, channel).await,
     }
 }
 
-fn lock_active(agent: &Agent) -> std::sync::MutexGuard<'_, Option<Arc<Session>>> {
+/// The agent's one migration slot: reserved while the image is allocated, then the session.
+#[derive(Default)]
+struct Slot {
+    busy: bool,
+    session: Option<Arc<Session>>,
+}
+
+/// Frees the slot when dropped (also when allocation or set-up fails half-way).
+struct Reservation(Arc<Agent>);
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut slot = lock_active(&self.0);
+        slot.busy = false;
+        slot.session = None;
+    }
+}
+
+fn lock_active(agent: &Agent) -> std::sync::MutexGuard<'_, Slot> {
     agent.active.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -251,32 +303,38 @@ async fn control(agent: &Arc<Agent>, mut s: TcpStream, peer: SocketAddr) -> Resu
     let pages = (begin.memory_bytes / PAGE as u64) as usize;
     let token: [u8; 16] = wire::nonce()?[..16].try_into().unwrap_or([0; 16]);
     let claimed = {
-        let mut active = lock_active(agent);
-        if active.is_some() {
-            None
+        let mut slot = lock_active(agent);
+        if slot.busy {
+            false
         } else {
-            let session = Arc::new(Session {
-                token,
-                channels: begin.channels,
-                rdma: begin.rdma,
-                image: DestImage::new(pages),
-                events: tx,
-                last_activity_ms: AtomicU64::new(0),
-                started: Instant::now(),
-                finished: Default::default(),
-            });
-            *active = Some(session.clone());
-            Some(session)
+            slot.busy = true;
+            true
         }
     };
-    let Some(session) = claimed else {
+    if !claimed {
         let msg = "busy: this agent is serving another migration";
         let _ = write_frame(&mut s, Kind::Error, msg.as_bytes()).await;
         return Err(WireError::Refused(msg.into()));
-    };
+    }
+    let reservation = Reservation(agent.clone());
+    // Committing gigabytes takes a while: on a blocking thread, with the slot reserved.
+    let image = tokio::task::spawn_blocking(move || DestImage::new(pages))
+        .await
+        .map_err(|e| proto(format!("allocating the image failed: {e}")))?;
+    let session = Arc::new(Session {
+        token,
+        channels: begin.channels,
+        rdma: begin.rdma,
+        image,
+        events: tx,
+        last_activity_ms: AtomicU64::new(0),
+        started: Instant::now(),
+        finished: Default::default(),
+        sockets: Mutex::new(Vec::new()),
+    });
+    lock_active(agent).session = Some(session.clone());
     // However this ends (even if the task is dropped), receivers stop and the slot frees.
-    let finish = Finish(session.clone(), agent.clone());
-    let _ = &finish;
+    let finish = Finish(session.clone(), reservation);
     (agent.log)(format!(
         "{peer}: migration of {} MiB over {} channel(s) started",
         begin.memory_bytes >> 20,
@@ -384,7 +442,8 @@ async fn run_session(
                         cores.tick();
                         // The migration's cost ends with the pause (mode 0); the full scan
                         // after it is verification, counted separately by its time.
-                        if mode == 0 {
+                        // (RDMA runs skip mode 0: their pause ends with the full scan.)
+                        if mode == 0 || (mode == 1 && cpu_at_pause_end.is_none()) {
                             cpu_at_pause_end = Some((
                                 cpu::thread_group_cpu_s(THREAD_PREFIX).0 - cpu0,
                                 t0.elapsed().as_secs_f64(),
@@ -399,7 +458,7 @@ async fn run_session(
                             cores: cpu::cores() as u16,
                             per_core_pct: cores.mean_per_core(),
                         };
-                        write_frame(&mut wr, Kind::Verified, &v.encode()).await?;
+                        timed(write_frame(&mut wr, Kind::Verified, &v.encode())).await?;
                         if mode == 2 {
                             full_ok = Some(ok);
                         }
@@ -413,15 +472,20 @@ async fn run_session(
             ev = rx.recv() => {
                 match ev {
                     Some(DataEvent::Joined(ch)) => { joined |= 1 << ch; alive |= 1 << ch; }
-                    Some(DataEvent::PassEnd(ch, pass)) => { *ended.entry(pass).or_default() |= 1 << ch; }
+                    Some(DataEvent::PassEnd(ch, pass)) => {
+                        *ended.entry(pass).or_default() |= 1 << ch;
+                        if ended.len() > 8 {
+                            return Err(proto("data channels ended more than 8 passes nobody asked about"));
+                        }
+                    }
                     Some(DataEvent::Lost(ch)) => { alive &= !(1 << ch); }
                     None => {}
                 }
             }
             _ = tick.tick() => {
                 cores.tick();
-                let idle = session.started.elapsed().as_millis() as u64
-                    - session.last_activity_ms.load(Ordering::Acquire).min(session.started.elapsed().as_millis() as u64);
+                let now = session.started.elapsed().as_millis() as u64;
+                let idle = now.saturating_sub(session.last_activity_ms.load(Ordering::Acquire));
                 if idle > IDLE_LIMIT.as_millis() as u64 {
                     return Err(WireError::Timeout("no data for 60 s"));
                 }
@@ -436,7 +500,7 @@ async fn run_session(
             if joined.count_ones() == u32::from(session.channels) && mask & alive == alive {
                 let mut ack = pass.to_le_bytes().to_vec();
                 ack.extend_from_slice(&(mask & alive).to_le_bytes());
-                write_frame(&mut wr, Kind::PassAck, &ack).await?;
+                timed(write_frame(&mut wr, Kind::PassAck, &ack)).await?;
                 ended.retain(|&p, _| p > pass);
                 waiting = None;
             }
@@ -452,6 +516,7 @@ async fn data(
     channel: u16,
 ) -> Result<(), WireError> {
     let session = lock_active(agent)
+        .session
         .as_ref()
         .filter(|x| x.token == token)
         .cloned();
@@ -471,6 +536,16 @@ async fn data(
     let mut s = s.into_std()?;
     s.set_nonblocking(false)?;
     s.set_read_timeout(Some(IDLE_LIMIT))?;
+    if let Ok(c) = s.try_clone() {
+        session
+            .sockets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(c);
+    }
+    if session.finished.load(Ordering::Acquire) {
+        return Ok(());
+    }
     let sess = session.clone();
     let result = tokio::task::spawn_blocking(move || receive(&sess, &mut s, channel))
         .await
@@ -602,6 +677,8 @@ pub fn spawn(addr: &str, config: AgentConfig, log: Log) -> Result<RunningAgent, 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cpu::cores().clamp(1, 4))
         .thread_name(THREAD_PREFIX)
+        // Idle blocking threads would exit after 10 s and take their CPU time with them.
+        .thread_keep_alive(Duration::from_secs(24 * 3600))
         .enable_all()
         .build()?;
     let listener = rt.block_on(TcpListener::bind(addr))?;

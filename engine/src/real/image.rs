@@ -183,8 +183,9 @@ fn mix64(mut x: u64) -> u64 {
     x ^ (x >> 33)
 }
 
-/// A fast 64-bit digest of one page: XXH3 (about as fast as copying the page; not cryptographic:
-/// it detects damage, not forgery; the channel is authenticated separately).
+/// A fast 64-bit digest of one page: XXH3 (about as fast as copying the page). Not cryptographic:
+/// it detects damage, not forgery. Peers prove the shared secret, but the stream after that is
+/// not integrity-protected (docs/real-transport.md, "Security").
 pub fn page_digest(page: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(page)
 }

@@ -144,13 +144,23 @@ impl RealConfig {
 }
 
 /// Where the destination is.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Target {
     /// An agent started in this process on 127.0.0.1 (its own runtime and threads).
     Loopback,
     /// An `lmlab agent` at `addr` (or several addresses of it, comma-separated, one per NIC)
     /// that knows `secret`.
     Agent { addr: String, secret: Vec<u8> },
+}
+
+impl std::fmt::Debug for Target {
+    // Never print the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Loopback => write!(f, "Loopback"),
+            Target::Agent { addr, .. } => write!(f, "Agent {{ addr: {addr:?}, secret: <hidden> }}"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -251,6 +261,13 @@ pub struct RealReport {
 }
 
 impl RealReport {
+    /// The report of a run that failed before any page moved (nothing was migrated).
+    pub fn failed(cfg: &RealConfig, destination: String, error: String) -> RealReport {
+        let mut r = RealReport::new(cfg, destination);
+        r.error = Some(error);
+        r
+    }
+
     fn new(cfg: &RealConfig, destination: String) -> RealReport {
         RealReport {
             verified: false,
@@ -394,6 +411,8 @@ pub fn run(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cpu::cores().clamp(1, 4))
         .thread_name(source::THREAD_PREFIX)
+        // Idle blocking threads would exit after 10 s and take their CPU time with them.
+        .thread_keep_alive(std::time::Duration::from_secs(24 * 3600))
         .enable_all()
         .build()?;
     let meters = Arc::new(source::Meters {

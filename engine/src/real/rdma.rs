@@ -83,7 +83,7 @@ impl Region {
         if n > 1 << 24 {
             return Err(super::wire::proto(format!("{n} RDMA regions")));
         }
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::with_capacity(n.min(b.len() / 20));
         for _ in 0..n {
             out.push(Region {
                 addr: r.u64()?,

@@ -3,8 +3,9 @@
 //! Pass 1 sends every page; each later pass sends the pages the guest dirtied during the one
 //! before; after each pass the stop rule of `crate::precopy` (the same function the simulated
 //! engine uses) decides between another pass and the switch-over, from the pass's *measured*
-//! rate. Pages are handed to channels in batches from one shared queue, so faster channels carry
-//! more. A pass ends when the destination acknowledges it; pages a lost channel sent in an
+//! rate. A pass's pages are cut into batches striped over the channels (equal shares, as SMB
+//! Multichannel spreads its connections); the share of a channel lost mid-pass is taken over by
+//! the others. A pass ends when the destination acknowledges it; pages a lost channel sent in an
 //! unacknowledged pass are marked dirty again and go in the next pass over the channels left.
 //! The switch-over stops the guest, sends the remainder, and the pause ends when the destination
 //! has checked its page digests against ours. A full scan of both images then decides `verified`.
@@ -26,6 +27,7 @@ use tokio::net::TcpStream;
 
 pub const THREAD_PREFIX: &str = "lm-src";
 const ACK_TIMEOUT: Duration = Duration::from_secs(120);
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Counters the sampler reads every 100 ms.
 #[derive(Debug)]
@@ -71,7 +73,14 @@ pub(crate) async fn migrate(
     };
     write_frame(&mut control, Kind::Begin, &begin.encode()).await?;
     let mut buf = Vec::new();
-    wire::expect(&mut control, &mut buf, Kind::Accept).await?;
+    // The agent commits the whole image before it accepts: allow for that.
+    let commit_time = SETUP_TIMEOUT + Duration::from_secs(image.bytes() >> 30);
+    tokio::time::timeout(
+        commit_time,
+        wire::expect(&mut control, &mut buf, Kind::Accept),
+    )
+    .await
+    .map_err(|_| WireError::Timeout("waiting for the agent to accept"))??;
     let mut r = Reader::new(&buf);
     let token: [u8; 16] = r.array()?;
     report.cores_dst = r.u16()? as usize;
@@ -86,9 +95,13 @@ pub(crate) async fn migrate(
     for i in 0..if cfg.rdma { 0 } else { channels_n } {
         let mut s = connect(addrs[i as usize % addrs.len()], &cfg.socket, i as usize).await?;
         wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
-        wire::expect(&mut s, &mut buf, Kind::Ready).await?;
+        tokio::time::timeout(SETUP_TIMEOUT, wire::expect(&mut s, &mut buf, Kind::Ready))
+            .await
+            .map_err(|_| WireError::Timeout("waiting for a channel to be ready"))??;
         let stream = s.into_std()?;
         stream.set_nonblocking(false)?;
+        // A destination that stops reading fails the channel instead of hanging the run.
+        stream.set_write_timeout(Some(ACK_TIMEOUT))?;
         channels.push(Channel { index: i, stream });
     }
     progress(&if cfg.rdma {
@@ -255,6 +268,7 @@ pub(crate) async fn migrate(
         report.verify_full_ms = scan.elapsed().as_secs_f64() * 1e3;
         if cfg.rdma {
             report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
+            report.total_s = t0.elapsed().as_secs_f64();
         }
         report.verified = theirs.digest == mine && outcome.ok;
         if !report.verified {

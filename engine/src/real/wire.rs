@@ -189,7 +189,32 @@ pub async fn expect<R: AsyncReadExt + Unpin>(
     buf: &mut Vec<u8>,
     want: Kind,
 ) -> Result<(), WireError> {
-    match read_frame(r, buf).await? {
+    expect_max(r, buf, want, MAX_FRAME as usize).await
+}
+
+/// Largest handshake frame (Auth: proof, role, token, channel; an Error text fits too).
+pub const MAX_HANDSHAKE_FRAME: usize = 1024;
+
+/// [`expect`] with a smaller bound on the frame's length: before a peer has authenticated,
+/// nothing it sends may make us allocate more than this.
+pub async fn expect_max<R: AsyncReadExt + Unpin>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    want: Kind,
+    max: usize,
+) -> Result<(), WireError> {
+    let mut head = [0u8; 5];
+    r.read_exact(&mut head).await?;
+    let kind = kind_of(head[0])?;
+    let len = frame_len(&head)?;
+    if len > max {
+        return Err(proto(format!(
+            "{kind:?} frame of {len} bytes is larger than {max}"
+        )));
+    }
+    buf.resize(len, 0);
+    r.read_exact(buf).await?;
+    match kind {
         k if k == want => Ok(()),
         Kind::Error => Err(WireError::Refused(
             String::from_utf8_lossy(&buf[..buf.len().min(1024)]).into_owned(),
@@ -304,11 +329,48 @@ pub fn check_proof(secret: &[u8], label: &[u8], a: &[u8; 32], b: &[u8; 32], got:
     mac(secret, label, a, b).verify_slice(got).is_ok()
 }
 
-/// A peer's role on a connection, declared in its `Auth` frame.
+/// A peer's role on a connection, declared in its `Auth` frame and covered by its proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Control,
     Data { token: [u8; 16], channel: u16 },
+}
+
+impl Role {
+    fn encode(self) -> Vec<u8> {
+        match self {
+            Role::Control => vec![0],
+            Role::Data { token, channel } => {
+                let mut v = vec![1];
+                v.extend_from_slice(&token);
+                v.extend_from_slice(&channel.to_le_bytes());
+                v
+            }
+        }
+    }
+    fn decode(b: &[u8]) -> Result<Role, WireError> {
+        let mut r = Reader::new(b);
+        let role = match r.u8()? {
+            0 => Role::Control,
+            1 => Role::Data {
+                token: r.array()?,
+                channel: r.u16()?,
+            },
+            x => return Err(proto(format!("unknown role {x}"))),
+        };
+        r.done()?;
+        Ok(role)
+    }
+}
+
+/// The client's proof: HMAC over both nonces and the role it asks for, so the role cannot be
+/// changed on the way.
+fn role_proof(secret: &[u8], sn: &[u8; 32], cn: &[u8; 32], role: &[u8]) -> [u8; 32] {
+    let mut m = mac(secret, b"lmlab client", sn, cn);
+    m.update(role);
+    let mut p = [0u8; 32];
+    p.copy_from_slice(&m.finalize().into_bytes());
+    p
 }
 
 /// Client side of the handshake: magic, Hello, verify the agent's proof, send ours and the role.
@@ -322,7 +384,7 @@ pub async fn client_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
         s.write_all(MAGIC).await?;
         let cn = nonce()?;
         write_frame(s, Kind::Hello, &cn).await?;
-        expect(s, &mut buf, Kind::Challenge).await?;
+        expect_max(s, &mut buf, Kind::Challenge, MAX_HANDSHAKE_FRAME).await?;
         let mut r = Reader::new(&buf);
         let sn: [u8; 32] = r.array()?;
         let agent_proof: [u8; 32] = r.array()?;
@@ -332,15 +394,9 @@ pub async fn client_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
                 "the agent does not know our secret (wrong secret or not an lmlab agent)".into(),
             ));
         }
-        let mut p = proof(secret, b"lmlab client", &sn, &cn).to_vec();
-        match role {
-            Role::Control => p.push(0),
-            Role::Data { token, channel } => {
-                p.push(1);
-                p.extend_from_slice(&token);
-                p.extend_from_slice(&channel.to_le_bytes());
-            }
-        }
+        let role_bytes = role.encode();
+        let mut p = role_proof(secret, &sn, &cn, &role_bytes).to_vec();
+        p.extend_from_slice(&role_bytes);
         write_frame(s, Kind::Auth, &p).await?;
         Ok(())
     };
@@ -364,7 +420,7 @@ pub async fn server_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
             )));
         }
         let mut buf = Vec::new();
-        expect(s, &mut buf, Kind::Hello).await?;
+        expect_max(s, &mut buf, Kind::Hello, MAX_HANDSHAKE_FRAME).await?;
         let mut r = Reader::new(&buf);
         let cn: [u8; 32] = r.array()?;
         r.done()?;
@@ -372,7 +428,7 @@ pub async fn server_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
         let mut ch = sn.to_vec();
         ch.extend_from_slice(&proof(secret, b"lmlab agent", &cn, &sn));
         write_frame(s, Kind::Challenge, &ch).await?;
-        match expect(s, &mut buf, Kind::Auth).await {
+        match expect_max(s, &mut buf, Kind::Auth, MAX_HANDSHAKE_FRAME).await {
             Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 return Err(WireError::Auth(
                     "the peer left after our challenge (it does not share our secret)".into(),
@@ -382,20 +438,14 @@ pub async fn server_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
         }
         let mut r = Reader::new(&buf);
         let got = r.bytes(32)?;
-        if !check_proof(secret, b"lmlab client", &sn, &cn, got) {
+        let role_bytes = r.rest();
+        let mut m = mac(secret, b"lmlab client", &sn, &cn);
+        m.update(role_bytes);
+        if m.verify_slice(got).is_err() {
             let _ = write_frame(s, Kind::Error, b"authentication failed").await;
             return Err(WireError::Auth("wrong secret".into()));
         }
-        let role = match r.u8()? {
-            0 => Role::Control,
-            1 => Role::Data {
-                token: r.array()?,
-                channel: r.u16()?,
-            },
-            x => return Err(proto(format!("unknown role {x}"))),
-        };
-        r.done()?;
-        Ok(role)
+        Role::decode(role_bytes)
     };
     tokio::time::timeout(HANDSHAKE_TIMEOUT, run)
         .await
