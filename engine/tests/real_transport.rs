@@ -170,6 +170,35 @@ fn agent_with_log(
     }
 }
 
+/// Authenticates a control connection by hand and sends `begin`; returns the connection and
+/// the agent's answer (the token on Accept).
+async fn raw_begin(
+    addr: std::net::SocketAddr,
+    begin: wire::Begin,
+) -> (tokio::net::TcpStream, Result<[u8; 16], wire::WireError>) {
+    let mut c = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wire::client_handshake(&mut c, b"s", Role::Control)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wire::write_frame(&mut c, Kind::Begin, &begin.encode())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut buf = Vec::new();
+    let r = wire::expect(&mut c, &mut buf, Kind::Accept)
+        .await
+        .map(|()| buf[..16].try_into().unwrap_or([0; 16]));
+    (c, r)
+}
+
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn to_agent(a: &agent::RunningAgent, secret: &[u8]) -> Target {
     Target::Agent {
         addr: a.addr.to_string(),
@@ -268,36 +297,22 @@ fn the_agent_survives_garbage_truncated_frames_and_disconnects() {
 #[test]
 fn an_authenticated_peer_sending_bad_pages_is_cut_off_and_the_agent_goes_on() {
     let (a, log) = agent_with_log(b"s", 64 * MIB);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let rt = current_thread_runtime();
+    let begin = wire::Begin {
+        memory_bytes: 16 * MIB,
+        channels: 1,
+        rdma: false,
+    };
     let streams = rt.block_on(async {
-        let mut c = tokio::net::TcpStream::connect(a.addr)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        wire::client_handshake(&mut c, b"s", Role::Control)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let begin = wire::Begin {
-            memory_bytes: 16 * MIB,
-            channels: 1,
-            rdma: false,
-        };
-        wire::write_frame(&mut c, Kind::Begin, &begin.encode())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut buf = Vec::new();
-        wire::expect(&mut c, &mut buf, Kind::Accept)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let token: [u8; 16] = buf[..16].try_into().unwrap_or([0; 16]);
+        let (c, token) = raw_begin(a.addr, begin).await;
+        let token = token.unwrap_or_else(|e| panic!("{e}"));
         let mut d = tokio::net::TcpStream::connect(a.addr)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         wire::client_handshake(&mut d, b"s", Role::Data { token, channel: 0 })
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        let mut buf = Vec::new();
         wire::expect(&mut d, &mut buf, Kind::Ready)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -316,16 +331,7 @@ fn an_authenticated_peer_sending_bad_pages_is_cut_off_and_the_agent_goes_on() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         // While this migration is open, a second one is refused as busy.
-        let mut c2 = tokio::net::TcpStream::connect(a.addr)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        wire::client_handshake(&mut c2, b"s", Role::Control)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        wire::write_frame(&mut c2, Kind::Begin, &begin.encode())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let busy = wire::expect(&mut c2, &mut buf, Kind::Accept).await;
+        let (_c2, busy) = raw_begin(a.addr, begin).await;
         assert!(
             matches!(busy, Err(wire::WireError::Refused(ref m)) if m.contains("busy")),
             "{busy:?}"
@@ -366,28 +372,12 @@ fn a_killed_agent_fails_the_migration_cleanly() {
 #[test]
 fn an_agent_without_rdma_refuses_an_rdma_migration_with_the_reason() {
     let (a, log) = agent_with_log(b"s", 64 * MIB);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let r = rt.block_on(async {
-        let mut c = tokio::net::TcpStream::connect(a.addr)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        wire::client_handshake(&mut c, b"s", Role::Control)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let begin = wire::Begin {
-            memory_bytes: 16 * MIB,
-            channels: 0,
-            rdma: true,
-        };
-        wire::write_frame(&mut c, Kind::Begin, &begin.encode())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut buf = Vec::new();
-        wire::expect(&mut c, &mut buf, Kind::Accept).await
-    });
+    let begin = wire::Begin {
+        memory_bytes: 16 * MIB,
+        channels: 0,
+        rdma: true,
+    };
+    let (_c, r) = current_thread_runtime().block_on(raw_begin(a.addr, begin));
     let msg = match r {
         Err(wire::WireError::Refused(m)) => m,
         other => panic!("{other:?}"),

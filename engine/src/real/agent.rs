@@ -112,9 +112,7 @@ enum DataEvent {
 }
 
 /// A write to a peer that must not take longer than [`WRITE_LIMIT`].
-async fn timed(
-    w: impl Future<Output = Result<(), WireError>>,
-) -> Result<(), WireError> {
+async fn timed(w: impl Future<Output = Result<(), WireError>>) -> Result<(), WireError> {
     tokio::time::timeout(WRITE_LIMIT, w)
         .await
         .map_err(|_| WireError::Timeout("writing to the source (it stopped reading)"))?

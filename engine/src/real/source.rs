@@ -92,6 +92,8 @@ pub(crate) async fn migrate(
     } else {
         None
     };
+    #[cfg(not(all(feature = "rdma", target_os = "linux")))]
+    let mut rdma_link: Option<RdmaLink> = None;
     for i in 0..if cfg.rdma { 0 } else { channels_n } {
         let mut s = connect(addrs[i as usize % addrs.len()], &cfg.socket, i as usize).await?;
         wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
@@ -127,29 +129,11 @@ pub(crate) async fn migrate(
     let settings = cfg.settings();
     let outcome: Result<(), WireError> = async {
         loop {
-            #[cfg(all(feature = "rdma", target_os = "linux"))]
-            let (memory, wire_b, secs) = if let Some(link) = &mut rdma_link {
-                rdma_pass(pass, &list, link, &mut control, &image, &meters).await?
-            } else {
-                run_pass(
-                    pass,
-                    &list,
-                    &mut channels,
-                    &mut control,
-                    &image,
-                    &sent_digest,
-                    cfg,
-                    &meters,
-                    &mut report,
-                    t0,
-                )
-                .await?
-            };
-            #[cfg(not(all(feature = "rdma", target_os = "linux")))]
-            let (memory, wire_b, secs) = run_pass(
+            let (memory, wire_b, secs) = any_pass(
                 pass,
                 &list,
                 &mut channels,
+                &mut rdma_link,
                 &mut control,
                 &image,
                 &sent_digest,
@@ -190,29 +174,11 @@ pub(crate) async fn migrate(
         loop {
             pass += 1;
             list = image.take_dirty();
-            #[cfg(all(feature = "rdma", target_os = "linux"))]
-            let (memory, wire_b, _) = if let Some(link) = &mut rdma_link {
-                rdma_pass(pass, &list, link, &mut control, &image, &meters).await?
-            } else {
-                run_pass(
-                    pass,
-                    &list,
-                    &mut channels,
-                    &mut control,
-                    &image,
-                    &sent_digest,
-                    cfg,
-                    &meters,
-                    &mut report,
-                    t0,
-                )
-                .await?
-            };
-            #[cfg(not(all(feature = "rdma", target_os = "linux")))]
-            let (memory, wire_b, _) = run_pass(
+            let (memory, wire_b, _) = any_pass(
                 pass,
                 &list,
                 &mut channels,
+                &mut rdma_link,
                 &mut control,
                 &image,
                 &sent_digest,
@@ -312,6 +278,46 @@ async fn await_ack(control: &mut TcpStream, pass: u32) -> Result<u64, WireError>
     }
     Ok(mask)
 }
+
+/// One pass over TCP channels, or by RDMA when the run has an RDMA link.
+#[allow(clippy::too_many_arguments)]
+async fn any_pass(
+    pass: u32,
+    list: &[u32],
+    channels: &mut Vec<Channel>,
+    rdma_link: &mut Option<RdmaLink>,
+    control: &mut TcpStream,
+    image: &Arc<Image>,
+    sent_digest: &Arc<Vec<AtomicU64>>,
+    cfg: &RealConfig,
+    meters: &Arc<Meters>,
+    report: &mut RealReport,
+    t0: Instant,
+) -> Result<(u64, u64, f64), WireError> {
+    #[cfg(all(feature = "rdma", target_os = "linux"))]
+    if let Some(link) = rdma_link {
+        return rdma_pass(pass, list, link, control, image, meters).await;
+    }
+    #[cfg(not(all(feature = "rdma", target_os = "linux")))]
+    let _ = rdma_link;
+    run_pass(
+        pass,
+        list,
+        channels,
+        control,
+        image,
+        sent_digest,
+        cfg,
+        meters,
+        report,
+        t0,
+    )
+    .await
+}
+
+/// Without the `rdma` feature there is never an RDMA link.
+#[cfg(not(all(feature = "rdma", target_os = "linux")))]
+enum RdmaLink {}
 
 /// The RDMA connection to the destination and its image's regions (one per chunk).
 #[cfg(all(feature = "rdma", target_os = "linux"))]
