@@ -41,6 +41,11 @@ pub const PRESETS: &[Preset] = &[
         title: "RDMA on one host only",
         text: include_str!("../../assets/scenarios/rdma-one-host.toml"),
     },
+    Preset {
+        file: "two-1gbe-netns.toml",
+        title: "2 x 1 GbE links: one TCP connection vs Multichannel",
+        text: include_str!("../../assets/scenarios/two-1gbe-netns.toml"),
+    },
 ];
 
 /// The lab `lmlab` opens when no file is given.
