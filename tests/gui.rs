@@ -425,12 +425,32 @@ fn a_real_run_moves_the_selected_vms_image_and_shows_it_beside_the_model() {
     h.get_by_label("Run real migration").click();
     h.run();
     assert!(h.state().job.is_some(), "the run is a background job");
+    // While it runs, the bar names the step the transport is in.
+    let mut noted = String::new();
+    for _ in 0..4000 {
+        h.step();
+        match &h.state().job {
+            Some(j) => {
+                if let Ok(n) = j.note.lock()
+                    && !n.is_empty()
+                {
+                    noted = n.clone();
+                }
+            }
+            None => break,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     wait_for_job(&mut h);
+    assert!(
+        noted.contains("pass") || noted.contains("connected") || noted.contains("filling"),
+        "{noted:?}"
+    );
     let run = h.state().real.last.clone().expect("a finished run");
     assert!(run.report.verified, "{:?}", run.report.error);
     assert_eq!(run.report.memory_bytes, 32 << 20);
     let model = run.prediction.expect("the model's prediction");
     assert!(model.path.contains("SMB Direct"), "{}", model.path);
     h.get_by_label("verified");
-    h.get_by_label("measured − model");
+    h.get_by_label("Error = measured − model.");
 }

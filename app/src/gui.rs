@@ -160,7 +160,7 @@ pub fn screenshot(
             lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Real));
             lab.real.memory_mib = 1024;
             let req = crate::ui::real::request(&lab).map_err(|e| anyhow::anyhow!(e))?;
-            let run = crate::ui::real::execute(req).map_err(|e| anyhow::anyhow!(e))?;
+            let run = crate::ui::real::execute(req, &|_| {}).map_err(|e| anyhow::anyhow!(e))?;
             lab.real.last = Some(run);
         }
     }

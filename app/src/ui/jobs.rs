@@ -24,6 +24,8 @@ pub struct Job {
     pub done: Arc<AtomicUsize>,
     pub total: Arc<AtomicUsize>,
     pub cancel: Arc<AtomicBool>,
+    /// The latest line the work reported (real runs: the pass it is in), shown by the bar.
+    pub note: Arc<std::sync::Mutex<String>>,
     handle: Option<JoinHandle<Outcome>>,
 }
 
@@ -34,19 +36,36 @@ impl Job {
         + Send
         + 'static,
     ) -> Job {
+        Job::spawn_with_note(what, move |d, t, c, _note| work(d, t, c))
+    }
+
+    /// Like `spawn`, with a line of text the work can update for the progress bar.
+    fn spawn_with_note(
+        what: String,
+        work: impl FnOnce(
+            &Arc<AtomicUsize>,
+            &Arc<AtomicUsize>,
+            &Arc<AtomicBool>,
+            &Arc<std::sync::Mutex<String>>,
+        ) -> Outcome
+        + Send
+        + 'static,
+    ) -> Job {
         let done = Arc::new(AtomicUsize::new(0));
         let total = Arc::new(AtomicUsize::new(1));
         let cancel = Arc::new(AtomicBool::new(false));
-        let (d, t, c) = (done.clone(), total.clone(), cancel.clone());
+        let note = Arc::new(std::sync::Mutex::new(String::new()));
+        let (d, t, c, n) = (done.clone(), total.clone(), cancel.clone(), note.clone());
         let handle = std::thread::Builder::new()
             .name("lmlab-job".into())
-            .spawn(move || work(&d, &t, &c))
+            .spawn(move || work(&d, &t, &c, &n))
             .ok();
         Job {
             what,
             done,
             total,
             cancel,
+            note,
             handle,
         }
     }
@@ -102,8 +121,23 @@ impl Job {
             req.config.memory_bytes >> 20,
             req.config.channels
         );
-        Job::spawn(what, move |_done, _total, cancel| {
-            let r = super::real::execute(req);
+        let passes = req.config.max_passes as usize + 1;
+        let mut job = Job::spawn_with_note(what, move |done, total, cancel, note| {
+            total.store(passes, Ordering::Relaxed);
+            // Progress by pass: "pass 2: …" lines from the transport.
+            let progress = |line: &str| {
+                if let Some(n) = line
+                    .strip_prefix("pass ")
+                    .and_then(|r| r.split(':').next())
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    done.store(n.min(passes), Ordering::Relaxed);
+                }
+                if let Ok(mut s) = note.lock() {
+                    *s = line.to_string();
+                }
+            };
+            let r = super::real::execute(req, &progress);
             if cancel.load(Ordering::Relaxed) {
                 return Outcome::Cancelled;
             }
@@ -111,7 +145,10 @@ impl Job {
                 Ok(run) => Outcome::Real(Box::new(run)),
                 Err(e) => Outcome::Failed(format!("real run: {e}")),
             }
-        })
+        });
+        job.what
+            .push_str(" — the guest pauses once the stop rule says so");
+        job
     }
 
     pub fn fraction(&self) -> f32 {

@@ -225,6 +225,11 @@ impl LabState {
                     if ui.button("Cancel").clicked() {
                         job.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
+                    if let Ok(note) = job.note.lock()
+                        && !note.is_empty()
+                    {
+                        ui.label(note.as_str());
+                    }
                 });
             });
             ui.ctx()
@@ -463,11 +468,9 @@ impl LabState {
         match outcome {
             jobs::Outcome::Compare(r) => self.compare = Some(r),
             jobs::Outcome::Real(run) => {
-                self.status = Some(if run.report.verified {
-                    format!("real run verified: {:.2} Gbit/s", run.report.avg_gbps)
-                } else {
-                    "real run failed: nothing was migrated".into()
-                });
+                // Success shows in the view itself; the status line carries failures (in red).
+                self.status = (!run.report.verified)
+                    .then(|| "real run failed: nothing was migrated".to_string());
                 self.real.last = Some(*run);
             }
             jobs::Outcome::Exported(dir, n) => {

@@ -103,14 +103,14 @@ fn chosen_vm(lab: &LabState) -> Option<String> {
 }
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.heading("Real run");
         ui.label("moves a real memory image with the selected VM's settings and measures it");
     });
     let mut p = lab.real.clone();
     let vm = chosen_vm(lab);
     egui::Grid::new("real-settings")
-        .num_columns(6)
+        .num_columns(4)
         .spacing([10.0, 6.0])
         .show(ui, |ui| {
             let l = ui.label("VM");
@@ -138,13 +138,14 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 })
                 .response
                 .labelled_by(l2.id);
+            ui.end_row();
             let l = ui.label("Memory cap (MiB)");
             ui.add(egui::DragValue::new(&mut p.memory_mib).range(16..=65536))
                 .labelled_by(l.id);
-            ui.end_row();
             let l = ui.label("Channels");
             ui.add(egui::DragValue::new(&mut p.channels).range(1..=64))
                 .labelled_by(l.id);
+            ui.end_row();
             let l3 = ui.label("Compression");
             egui::ComboBox::from_id_salt("real-codec")
                 .selected_text(p.codec.name())
@@ -213,9 +214,13 @@ fn summary(ui: &mut egui::Ui, run: &RealRun) {
     ui.horizontal_wrapped(|ui| {
         ui.label(verdict.strong());
         ui.label(format!(
-            "{} MiB over {} channel(s), compression {}, to {}",
+            "{} MiB over {}, compression {}, to {}",
             r.memory_bytes >> 20,
-            r.channels,
+            if r.rdma {
+                "RDMA writes".to_string()
+            } else {
+                format!("{} TCP channel(s)", r.channels)
+            },
             r.compress.name(),
             r.destination
         ));
@@ -223,15 +228,7 @@ fn summary(ui: &mut egui::Ui, run: &RealRun) {
     egui::Grid::new("real-vs-model")
         .striped(true)
         .show(ui, |ui| {
-            for h in [
-                "",
-                "Gbit/s",
-                "passes",
-                "pause ms",
-                "src CPU %",
-                "dst CPU %",
-                "path",
-            ] {
+            for h in ["", "Gbit/s", "passes", "pause ms", "src CPU %", "dst CPU %"] {
                 ui.strong(h);
             }
             ui.end_row();
@@ -241,10 +238,6 @@ fn summary(ui: &mut egui::Ui, run: &RealRun) {
             ui.label(format!("{:.1}", r.downtime_ms));
             ui.label(format!("{:.1}", r.cpu_src_pct));
             ui.label(format!("{:.1}", r.cpu_dst_pct));
-            ui.label(format!(
-                "{} TCP channel(s), wire {:.2} Gbit/s ({:.2}x reduction)",
-                r.channels, r.wire_gbps, r.reduction_ratio
-            ));
             ui.end_row();
             if let Some(m) = &run.prediction {
                 ui.label("model");
@@ -253,7 +246,6 @@ fn summary(ui: &mut egui::Ui, run: &RealRun) {
                 ui.label(format!("{:.1}", m.downtime_ms));
                 ui.label(format!("{:.1}", m.cpu_src_pct));
                 ui.label(format!("{:.1}", m.cpu_dst_pct));
-                ui.label(format!("{} → {}: {}", m.from, m.to, m.path));
                 ui.end_row();
                 let e = crate::real_cli::error_vs_model(r, m);
                 ui.label("error");
@@ -262,10 +254,20 @@ fn summary(ui: &mut egui::Ui, run: &RealRun) {
                 ui.label(format!("{:+.1}", r.downtime_ms - m.downtime_ms));
                 ui.label(format!("{:+.1} pt", e.cpu_src_points));
                 ui.label(format!("{:+.1} pt", e.cpu_dst_points));
-                ui.label("measured − model");
                 ui.end_row();
             }
         });
+    // Paths are long: their own wrapped lines, so the table never widens the view.
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!(
+            "Measured: wire {:.2} Gbit/s ({:.2}x reduction).",
+            r.wire_gbps, r.reduction_ratio
+        ));
+        if let Some(m) = &run.prediction {
+            ui.label(format!("Model: {} → {}, {}.", m.from, m.to, m.path));
+            ui.label("Error = measured − model.");
+        }
+    });
     if let Some(e) = &run.prediction_error {
         ui.label(format!("no model prediction: {e}"));
     }
@@ -365,10 +367,11 @@ fn plots(ui: &mut egui::Ui, run: &RealRun) {
         });
 }
 
-/// Runs the request (on the caller's thread: the jobs module puts it on a worker).
-pub fn execute(req: RealRequest) -> Result<RealRun, String> {
+/// Runs the request (on the caller's thread: the jobs module puts it on a worker); `progress`
+/// gets the transport's step lines.
+pub fn execute(req: RealRequest, progress: &(dyn Fn(&str) + Sync)) -> Result<RealRun, String> {
     let report =
-        lmlab_engine::real::run(&req.config, &req.target, &|_| {}).map_err(|e| e.to_string())?;
+        lmlab_engine::real::run(&req.config, &req.target, progress).map_err(|e| e.to_string())?;
     let (prediction, prediction_error) = match req.prediction {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e)),

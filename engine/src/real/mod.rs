@@ -220,6 +220,8 @@ pub struct RealReport {
     pub destination: String,
     pub memory_bytes: u64,
     pub channels: u16,
+    /// Pages moved by RDMA writes (then `channels` does not apply).
+    pub rdma: bool,
     pub compress: Codec,
     pub dirty_rate_bytes_per_s: f64,
     pub working_set_bytes: u64,
@@ -275,6 +277,7 @@ impl RealReport {
             destination,
             memory_bytes: cfg.memory_bytes,
             channels: cfg.channels,
+            rdma: cfg.rdma,
             compress: cfg.codec,
             dirty_rate_bytes_per_s: cfg.dirty_rate_bytes_per_s,
             working_set_bytes: cfg.working_set_bytes.min(cfg.memory_bytes),
