@@ -276,9 +276,9 @@ pub fn real(args: &RealArgs) -> Result<()> {
         },
     };
     let quiet = args.json.as_deref() == Some("-");
-    let progress = move |line: &str| {
+    let progress = move |step: real::Step<'_>| {
         if !quiet {
-            eprintln!("{line}");
+            eprintln!("{}", step.text);
         }
     };
     let destination = args.to.clone().unwrap_or_else(|| "loopback".into());

@@ -28,7 +28,7 @@ fn cfg(memory_mib: u64, channels: u16, codec: Codec, dirty_mib_s: f64) -> RealCo
     }
 }
 
-fn quiet(_: &str) {}
+fn quiet(_: lmlab_engine::real::Step<'_>) {}
 
 fn migrate(c: &RealConfig) -> RealReport {
     println!("seed {}", c.seed);

@@ -122,19 +122,14 @@ impl Job {
             req.config.channels
         );
         let passes = req.config.max_passes as usize + 1;
-        let mut job = Job::spawn_with_note(what, move |done, total, cancel, note| {
+        // The bar counts passes against the pass limit: a run that converges early jumps to done.
+        Job::spawn_with_note(what, move |done, total, cancel, note| {
             total.store(passes, Ordering::Relaxed);
-            // Progress by pass: "pass 2: …" lines from the transport.
-            let progress = |line: &str| {
-                if let Some(n) = line
-                    .strip_prefix("pass ")
-                    .and_then(|r| r.split(':').next())
-                    .and_then(|n| n.parse::<usize>().ok())
-                {
-                    done.store(n.min(passes), Ordering::Relaxed);
-                }
+            // Progress by pass, with the transport's line beside the bar.
+            let progress = |step: lmlab_engine::real::Step<'_>| {
+                done.store((step.pass as usize).min(passes), Ordering::Relaxed);
                 if let Ok(mut s) = note.lock() {
-                    *s = line.to_string();
+                    *s = step.text.to_string();
                 }
             };
             let r = super::real::execute(req, &progress);
@@ -145,10 +140,7 @@ impl Job {
                 Ok(run) => Outcome::Real(Box::new(run)),
                 Err(e) => Outcome::Failed(format!("real run: {e}")),
             }
-        });
-        job.what
-            .push_str(" — the guest pauses once the stop rule says so");
-        job
+        })
     }
 
     pub fn fraction(&self) -> f32 {

@@ -369,7 +369,10 @@ fn plots(ui: &mut egui::Ui, run: &RealRun) {
 
 /// Runs the request (on the caller's thread: the jobs module puts it on a worker); `progress`
 /// gets the transport's step lines.
-pub fn execute(req: RealRequest, progress: &(dyn Fn(&str) + Sync)) -> Result<RealRun, String> {
+pub fn execute(
+    req: RealRequest,
+    progress: &(dyn Fn(lmlab_engine::real::Step<'_>) + Sync),
+) -> Result<RealRun, String> {
     let report =
         lmlab_engine::real::run(&req.config, &req.target, progress).map_err(|e| e.to_string())?;
     let (prediction, prediction_error) = match req.prediction {

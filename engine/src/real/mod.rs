@@ -359,11 +359,19 @@ impl RealReport {
     }
 }
 
-/// Runs one real migration and measures it. `progress` gets one line per step.
+/// One step of a real run, for progress displays: the pass it concerns (0 while setting up) and
+/// a line for people.
+#[derive(Clone, Copy, Debug)]
+pub struct Step<'a> {
+    pub pass: u32,
+    pub text: &'a str,
+}
+
+/// Runs one real migration and measures it. `progress` gets each step.
 pub fn run(
     cfg: &RealConfig,
     target: &Target,
-    progress: &(dyn Fn(&str) + Sync),
+    progress: &(dyn Fn(Step<'_>) + Sync),
 ) -> Result<RealReport, RealError> {
     cfg.validate()?;
     let (addrs, secret, _agent) = match target {
@@ -405,10 +413,13 @@ pub fn run(
         MemoryProfile::Named(n) => format!("{n:?}").to_lowercase(),
         MemoryProfile::Custom(_) => "custom".into(),
     };
-    progress(&format!(
-        "filling a {} MiB image ({content} content)…",
-        cfg.memory_bytes >> 20
-    ));
+    progress(Step {
+        pass: 0,
+        text: &format!(
+            "filling a {} MiB image ({content} content)…",
+            cfg.memory_bytes >> 20
+        ),
+    });
     let pages = (cfg.memory_bytes / image::PAGE as u64) as usize;
     let img = Arc::new(image::Image::filled(pages, &cfg.profile, cfg.seed));
     let rt = tokio::runtime::Builder::new_multi_thread()

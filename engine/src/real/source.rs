@@ -55,7 +55,7 @@ pub(crate) async fn migrate(
     secret: &[u8],
     image: Arc<Image>,
     meters: Arc<Meters>,
-    progress: &(dyn Fn(&str) + Sync),
+    progress: &(dyn Fn(super::Step<'_>) + Sync),
 ) -> Result<RealReport, WireError> {
     let addr = *addrs
         .first()
@@ -106,10 +106,14 @@ pub(crate) async fn migrate(
         stream.set_write_timeout(Some(ACK_TIMEOUT))?;
         channels.push(Channel { index: i, stream });
     }
-    progress(&if cfg.rdma {
+    let text = if cfg.rdma {
         format!("connected: RDMA to {addr}")
     } else {
         format!("connected: {channels_n} channel(s) to {addr}")
+    };
+    progress(super::Step {
+        pass: 0,
+        text: &text,
     });
 
     // --- pre-copy ---------------------------------------------------------------------------
@@ -152,13 +156,14 @@ pub(crate) async fn migrate(
                 f64::INFINITY
             };
             let dirty = (image.dirty_count() * PAGE) as f64;
-            progress(&format!(
+            let text = format!(
                 "pass {pass}: {} MiB in {:.2} s ({:.2} Gbit/s); {:.1} MiB dirty",
                 memory >> 20,
                 secs,
                 rate * 8.0 / 1e9,
                 dirty / 1048576.0
-            ));
+            );
+            progress(super::Step { pass, text: &text });
             match precopy::after_pass(pass, dirty, rate, &settings) {
                 Next::Pass(_) => {
                     list = image.take_dirty();
