@@ -10,10 +10,10 @@
 //!   connection, the migration) with one log line; the listener keeps serving.
 
 use super::cpu::{self, CoreSampler};
-use super::image::{Digest, PAGE, page_digest};
+use super::image::{DIGEST_GROUP, Digest, PAGE, page_digest, zero_page_digest};
 use super::wire::{
-    self, Begin, Codec, Kind, PagesHead, Reader, Role, Verified, WireError, ZERO_FLAG, proto,
-    read_frame, write_frame,
+    self, Begin, Codec, Kind, PAGES_HEAD_LEN, PagesHead, Reader, Role, Verified, WireError,
+    ZERO_FLAG, proto, read_frame, write_frame,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -52,7 +52,7 @@ struct DestImage {
 
 impl DestImage {
     fn new(pages: usize) -> DestImage {
-        let zero = page_digest(&[0u8; PAGE]);
+        let zero = zero_page_digest();
         DestImage {
             image: super::image::Image::zeroed(pages),
             pass: (0..pages).map(|_| AtomicU32::new(0)).collect(),
@@ -568,8 +568,7 @@ async fn data(
 
 fn receive(session: &Session, s: &mut std::net::TcpStream, channel: u16) -> Result<(), WireError> {
     use std::io::Read;
-    let mut buf = Vec::new();
-    let mut raw = Vec::new();
+    let mut bufs = RecvBufs::default();
     loop {
         let mut head = [0u8; 5];
         match s.read_exact(&mut head) {
@@ -579,16 +578,20 @@ fn receive(session: &Session, s: &mut std::net::TcpStream, channel: u16) -> Resu
         }
         let kind = wire::kind_of(head[0])?;
         let len = wire::frame_len(&head)?;
-        buf.resize(len, 0);
-        s.read_exact(&mut buf)?;
         if session.finished.load(Ordering::Acquire) {
             return Ok(());
         }
         session.touch();
+        if kind == Kind::Pages {
+            read_batch(&session.image, s, len, &mut bufs)?;
+            continue;
+        }
+        let buf = &mut bufs.buf;
+        buf.resize(len, 0);
+        s.read_exact(buf)?;
         match kind {
-            Kind::Pages => apply(&session.image, &buf, &mut raw)?,
             Kind::PassEnd => {
-                let mut r = Reader::new(&buf);
+                let mut r = Reader::new(buf);
                 let pass = r.u32()?;
                 r.done()?;
                 let _ = session.events.send(DataEvent::PassEnd(channel, pass));
@@ -598,23 +601,226 @@ fn receive(session: &Session, s: &mut std::net::TcpStream, channel: u16) -> Resu
     }
 }
 
-/// Decodes a `Pages` frame and writes its pages.
-fn apply(img: &DestImage, frame: &[u8], raw: &mut Vec<u8>) -> Result<(), WireError> {
-    let mut r = Reader::new(frame);
-    let head = PagesHead::read(&mut r)?;
-    let index = r.bytes(head.count as usize * 8)?;
-    let blob = r.rest();
-    let data: &[u8] = match head.codec {
-        Codec::None => {
-            if blob.len() != head.raw_len as usize {
-                return Err(proto(format!(
-                    "batch blob is {} bytes, header says {}",
-                    blob.len(),
-                    head.raw_len
-                )));
+/// Buffers a receiver reuses from batch to batch.
+#[derive(Default)]
+struct RecvBufs {
+    buf: Vec<u8>,
+    raw: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+/// Reads the rest of a `Pages` frame of `len` bytes (its 5-byte head already read) and writes
+/// its pages. Header and index come first; an uncompressed batch's pages are then read straight
+/// into the image (`readv`), as the source sent them straight from its image.
+fn read_batch(
+    img: &DestImage,
+    s: &mut impl std::io::Read,
+    len: usize,
+    b: &mut RecvBufs,
+) -> Result<(), WireError> {
+    if len < PAGES_HEAD_LEN {
+        return Err(proto(format!("batch frame of {len} bytes")));
+    }
+    let mut ph = [0u8; PAGES_HEAD_LEN];
+    s.read_exact(&mut ph)?;
+    let pages = PagesHead::read(&mut Reader::new(&ph))?;
+    let index_len = pages.count as usize * 8;
+    if len < PAGES_HEAD_LEN + index_len {
+        return Err(proto(format!(
+            "batch of {} pages in a {len}-byte frame",
+            pages.count
+        )));
+    }
+    b.buf.resize(index_len, 0);
+    s.read_exact(&mut b.buf)?;
+    let blob_len = len - PAGES_HEAD_LEN - index_len;
+    let batch = Batch::parse(&pages, &b.buf, img.pass.len(), blob_len)?;
+    if pages.codec == Codec::None && batch.ascending {
+        return read_into_image(img, s, &pages, &batch, &mut b.scratch);
+    }
+    b.buf.resize(blob_len, 0);
+    s.read_exact(&mut b.buf)?;
+    let data = decode(&pages, &b.buf, &mut b.raw)?;
+    batch.check_data(data.len())?;
+    for (&(p, zero), &at) in batch.entries.iter().zip(&batch.data_at) {
+        img.write(p, pages.pass, (!zero).then(|| &data[at..at + PAGE]));
+    }
+    Ok(())
+}
+
+/// A batch's page index, checked: every page inside the image, and as many data pages as the
+/// blob holds.
+struct Batch {
+    /// (page, is zero) in the order the batch lists them.
+    entries: Vec<(usize, bool)>,
+    /// Offset of each entry's bytes in the (uncompressed) blob; unused for zero pages.
+    data_at: Vec<usize>,
+    /// Pages strictly ascending (what our source sends): the batch can be read in place.
+    ascending: bool,
+}
+
+impl Batch {
+    fn parse(
+        head: &PagesHead,
+        index: &[u8],
+        pages: usize,
+        blob_len: usize,
+    ) -> Result<Batch, WireError> {
+        let mut entries = Vec::with_capacity(head.count as usize);
+        let mut data_at = Vec::with_capacity(head.count as usize);
+        let mut at = 0;
+        let mut ascending = true;
+        for e in index.chunks_exact(8) {
+            let v = u64::from_le_bytes(e.try_into().unwrap_or([0; 8]));
+            let p = v & !ZERO_FLAG;
+            if p >= pages as u64 {
+                return Err(proto(format!("page {p} is outside the {pages}-page image")));
             }
-            blob
+            let p = p as usize;
+            ascending &= entries.last().is_none_or(|&(q, _)| q < p);
+            let zero = v & ZERO_FLAG != 0;
+            entries.push((p, zero));
+            data_at.push(at);
+            if !zero {
+                at += PAGE;
+            }
         }
+        let batch = Batch {
+            entries,
+            data_at,
+            ascending,
+        };
+        if head.codec == Codec::None {
+            batch.check_data(blob_len)?;
+        }
+        batch.check_data(head.raw_len as usize)?;
+        Ok(batch)
+    }
+
+    fn data_pages(&self) -> usize {
+        self.entries.iter().filter(|e| !e.1).count()
+    }
+
+    fn check_data(&self, bytes: usize) -> Result<(), WireError> {
+        let n = self.data_pages();
+        if n * PAGE != bytes {
+            return Err(proto(format!(
+                "{n} data pages but {bytes} bytes of page data"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Reads an uncompressed batch's pages from the socket straight into the image (one `readv`),
+/// with the chunks involved write-locked, so the pass check and the write are one step. A page a
+/// newer pass already wrote is read into `scratch` and dropped.
+fn read_into_image(
+    img: &DestImage,
+    s: &mut impl std::io::Read,
+    head: &PagesHead,
+    batch: &Batch,
+    scratch: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    use super::image::CHUNK_PAGES;
+    let mut guards = Vec::new();
+    for &(p, _) in &batch.entries {
+        let c = p / CHUNK_PAGES;
+        if guards.last().is_none_or(|(gc, _)| *gc != c) {
+            guards.push((c, img.image.write_chunk(c)));
+        }
+    }
+    let fresh = |p: usize| img.pass[p].load(Ordering::Acquire) <= head.pass;
+    let mut data = Vec::with_capacity(batch.entries.len());
+    for &(p, zero) in &batch.entries {
+        match (zero, fresh(p)) {
+            (false, f) => data.push((p, f)),
+            (true, true) => {
+                let (_, g) = guard_of(&mut guards, p)?;
+                let off = (p % CHUNK_PAGES) * PAGE;
+                g[off..off + PAGE].fill(0);
+                img.pass[p].store(head.pass, Ordering::Release);
+                img.digest[p].store(zero_page_digest(), Ordering::Release);
+            }
+            (true, false) => {}
+        }
+    }
+    scratch.resize(DIGEST_GROUP * PAGE, 0);
+    // In groups that fit the core's cache, each page's digest is taken right after the kernel
+    // wrote it (see the source's `send_plain`).
+    for group in data.chunks(DIGEST_GROUP) {
+        {
+            let mut spare = scratch.chunks_exact_mut(PAGE);
+            let mut io = Vec::with_capacity(group.len());
+            let mut want = group.iter().peekable();
+            for (c, g) in guards.iter_mut() {
+                let mut in_chunk = g.chunks_exact_mut(PAGE);
+                let mut next = 0;
+                while let Some(&&(p, fresh)) = want.peek() {
+                    if p / CHUNK_PAGES != *c {
+                        break;
+                    }
+                    want.next();
+                    let off = p % CHUNK_PAGES;
+                    let page = in_chunk
+                        .nth(off - next)
+                        .ok_or_else(|| proto(format!("page {p} is past the image's end")))?;
+                    next = off + 1;
+                    io.push(std::io::IoSliceMut::new(if fresh {
+                        page
+                    } else {
+                        spare.next().ok_or_else(|| proto("scratch page missing"))?
+                    }));
+                }
+            }
+            read_exact_vectored(s, &mut io)?;
+        }
+        for &(p, _) in group.iter().filter(|(_, f)| *f) {
+            let (_, g) = guard_of(&mut guards, p)?;
+            let off = (p % CHUNK_PAGES) * PAGE;
+            img.pass[p].store(head.pass, Ordering::Release);
+            img.digest[p].store(page_digest(&g[off..off + PAGE]), Ordering::Release);
+        }
+    }
+    Ok(())
+}
+
+type ChunkGuard<'a> = (usize, std::sync::RwLockWriteGuard<'a, Vec<u8>>);
+
+fn guard_of<'g, 'a>(
+    guards: &'g mut [ChunkGuard<'a>],
+    p: usize,
+) -> Result<&'g mut ChunkGuard<'a>, WireError> {
+    use super::image::CHUNK_PAGES;
+    guards
+        .iter_mut()
+        .find(|(c, _)| *c == p / CHUNK_PAGES)
+        .ok_or_else(|| proto(format!("page {p}'s chunk is not locked")))
+}
+
+fn read_exact_vectored(
+    r: &mut impl std::io::Read,
+    mut bufs: &mut [std::io::IoSliceMut<'_>],
+) -> std::io::Result<()> {
+    while !bufs.is_empty() {
+        match r.read_vectored(bufs) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => std::io::IoSliceMut::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The uncompressed page data of a batch's blob.
+fn decode<'a>(
+    head: &PagesHead,
+    blob: &'a [u8],
+    raw: &'a mut Vec<u8>,
+) -> Result<&'a [u8], WireError> {
+    match head.codec {
+        Codec::None => Ok(blob),
         Codec::Lz4 => {
             raw.resize(head.raw_len as usize, 0);
             let n = lz4_flex::block::decompress_into(blob, raw)
@@ -622,7 +828,7 @@ fn apply(img: &DestImage, frame: &[u8], raw: &mut Vec<u8>) -> Result<(), WireErr
             if n != raw.len() {
                 return Err(proto("lz4 batch decompressed to the wrong length"));
             }
-            raw
+            Ok(raw)
         }
         Codec::Zstd => {
             raw.resize(head.raw_len as usize, 0);
@@ -631,42 +837,9 @@ fn apply(img: &DestImage, frame: &[u8], raw: &mut Vec<u8>) -> Result<(), WireErr
             if n != raw.len() {
                 return Err(proto("zstd batch decompressed to the wrong length"));
             }
-            raw
-        }
-    };
-    let pages = img.pass.len() as u64;
-    // Check the whole index before writing anything.
-    let mut nonzero = 0usize;
-    for e in index.chunks_exact(8) {
-        let v = u64::from_le_bytes(e.try_into().unwrap_or([0; 8]));
-        if v & !ZERO_FLAG >= pages {
-            return Err(proto(format!(
-                "page {} is outside the {pages}-page image",
-                v & !ZERO_FLAG
-            )));
-        }
-        if v & ZERO_FLAG == 0 {
-            nonzero += 1;
+            Ok(raw)
         }
     }
-    if nonzero * PAGE != data.len() {
-        return Err(proto(format!(
-            "{nonzero} data pages but {} bytes of page data",
-            data.len()
-        )));
-    }
-    let mut at = 0;
-    for e in index.chunks_exact(8) {
-        let v = u64::from_le_bytes(e.try_into().unwrap_or([0; 8]));
-        let p = (v & !ZERO_FLAG) as usize;
-        if v & ZERO_FLAG != 0 {
-            img.write(p, head.pass, None);
-        } else {
-            img.write(p, head.pass, Some(&data[at..at + PAGE]));
-            at += PAGE;
-        }
-    }
-    Ok(())
 }
 
 /// Starts an agent on `addr` in its own runtime (threads named `lm-dst`); returns the bound
@@ -720,5 +893,114 @@ impl Drop for RunningAgent {
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    /// A `Pages` frame's payload (after the 5-byte head): header, index, uncompressed blob.
+    fn batch(pass: u32, pages: &[(u64, Option<u8>)]) -> Vec<u8> {
+        let data: Vec<u8> = pages
+            .iter()
+            .filter_map(|(_, fill)| fill.map(|b| vec![b; PAGE]))
+            .flatten()
+            .collect();
+        let mut out = vec![0u8; PAGES_HEAD_LEN];
+        PagesHead {
+            pass,
+            codec: Codec::None,
+            count: pages.len() as u32,
+            raw_len: data.len() as u32,
+        }
+        .write(&mut out);
+        for &(p, fill) in pages {
+            out.extend_from_slice(&(p | if fill.is_none() { ZERO_FLAG } else { 0 }).to_le_bytes());
+        }
+        out.extend_from_slice(&data);
+        out
+    }
+
+    fn read_all(img: &DestImage, frames: &[Vec<u8>]) -> Result<(), WireError> {
+        let stream: Vec<u8> = frames.concat();
+        let mut r: &[u8] = &stream;
+        let mut bufs = RecvBufs::default();
+        for f in frames {
+            read_batch(img, &mut r, f.len(), &mut bufs)?;
+        }
+        assert!(r.is_empty(), "{} bytes left unread", r.len());
+        Ok(())
+    }
+
+    fn page(img: &DestImage, p: usize) -> Vec<u8> {
+        img.image.with_page(p, <[u8]>::to_vec)
+    }
+
+    fn assert_page(img: &DestImage, p: usize, byte: u8, pass: u32) {
+        assert_eq!(page(img, p), vec![byte; PAGE], "page {p}");
+        assert_eq!(
+            img.pass[p].load(Ordering::Acquire),
+            pass,
+            "pass of page {p}"
+        );
+        assert_eq!(
+            img.digest[p].load(Ordering::Acquire),
+            page_digest(&vec![byte; PAGE]),
+            "digest of page {p}"
+        );
+    }
+
+    #[test]
+    fn an_ascending_batch_lands_in_place_across_chunks_with_zero_pages() {
+        let img = DestImage::new(600);
+        // Pages on both sides of a chunk boundary (256), a zero page among them, more than one
+        // digest group.
+        let mut list: Vec<(u64, Option<u8>)> = (200..300).map(|p| (p, Some(p as u8))).collect();
+        list[60] = (260, None);
+        img.write(260, 1, Some(&[9u8; PAGE]));
+        read_all(&img, &[batch(2, &list)]).unwrap();
+        for &(p, fill) in &list {
+            assert_page(&img, p as usize, fill.unwrap_or(0), 2);
+        }
+        assert_page(&img, 199, 0, 0);
+    }
+
+    #[test]
+    fn a_late_batch_never_overwrites_a_newer_copy_and_the_stream_stays_in_step() {
+        let img = DestImage::new(64);
+        let newer = batch(3, &[(5, Some(0xAA)), (7, None)]);
+        let late = batch(2, &[(4, Some(1)), (5, Some(2)), (6, Some(3)), (7, Some(4))]);
+        let after = batch(4, &[(8, Some(5))]);
+        img.write(7, 1, Some(&[0x77; PAGE]));
+        read_all(&img, &[newer, late, after]).unwrap();
+        assert_page(&img, 4, 1, 2);
+        assert_page(&img, 5, 0xAA, 3);
+        assert_page(&img, 6, 3, 2);
+        assert_page(&img, 7, 0, 3);
+        assert_page(&img, 8, 5, 4);
+    }
+
+    #[test]
+    fn an_unordered_batch_is_still_applied_page_by_page() {
+        let img = DestImage::new(64);
+        let b = batch(1, &[(9, Some(9)), (3, Some(3)), (9, Some(10))]);
+        read_all(&img, &[b]).unwrap();
+        assert_page(&img, 3, 3, 1);
+        assert_page(&img, 9, 10, 1);
+    }
+
+    #[test]
+    fn a_batch_whose_blob_does_not_match_its_index_is_refused_before_writing() {
+        let img = DestImage::new(64);
+        let mut b = batch(1, &[(1, Some(1)), (2, Some(2))]);
+        b.truncate(b.len() - PAGE);
+        // The header still says two data pages.
+        let e = read_all(&img, &[b]).unwrap_err().to_string();
+        assert!(e.contains("bytes of page data"), "{e}");
+        assert_page(&img, 1, 0, 0);
+        let e = read_all(&img, &[vec![0u8; 3]]).unwrap_err().to_string();
+        assert!(e.contains("batch frame of 3 bytes"), "{e}");
     }
 }

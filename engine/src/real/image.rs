@@ -70,7 +70,7 @@ impl Image {
 
     // A poisoned chunk only means another thread panicked while holding it; the bytes are still
     // bytes, and verification catches any damage.
-    fn lock(&self, chunk: usize) -> RwLockWriteGuard<'_, Vec<u8>> {
+    pub(crate) fn write_chunk(&self, chunk: usize) -> RwLockWriteGuard<'_, Vec<u8>> {
         self.chunks[chunk]
             .write()
             .unwrap_or_else(|poison| poison.into_inner())
@@ -93,7 +93,7 @@ impl Image {
 
     /// Runs `f` on page `p`, writable, under its chunk's lock.
     pub fn with_page_mut<R>(&self, p: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
-        let mut g = self.lock(p / CHUNK_PAGES);
+        let mut g = self.write_chunk(p / CHUNK_PAGES);
         let off = (p % CHUNK_PAGES) * PAGE;
         f(&mut g[off..off + PAGE])
     }
@@ -134,7 +134,7 @@ impl Image {
     pub fn chunk_regions(&self) -> Vec<(usize, usize)> {
         (0..self.chunks.len())
             .map(|c| {
-                let mut g = self.lock(c);
+                let mut g = self.write_chunk(c);
                 (g.as_mut_ptr() as usize, g.len())
             })
             .collect()
@@ -187,7 +187,32 @@ fn mix64(mut x: u64) -> u64 {
 /// it detects damage, not forgery. Peers prove the shared secret, but the stream after that is
 /// not integrity-protected (docs/real-transport.md, "Security").
 pub fn page_digest(page: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(page)
+    twox_hash::XxHash3_64::oneshot(page)
+}
+
+/// [`page_digest`] of a zero page.
+pub fn zero_page_digest() -> u64 {
+    static ZERO: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *ZERO.get_or_init(|| page_digest(&[0u8; PAGE]))
+}
+
+/// Pages the transport moves between taking digests: 256 KiB, which stays in a core's cache
+/// between the kernel's copy and the digest.
+pub const DIGEST_GROUP: usize = 64;
+
+/// Which of `pages` are all zero. Each page's first word is loaded before any is tested: the
+/// loads are independent, so the CPU fetches many pages' first lines from memory at once instead
+/// of waiting for each in turn (most pages are not zero, and their first word says so).
+pub fn zero_pages(pages: &[&[u8]]) -> Vec<bool> {
+    let first: Vec<u64> = pages
+        .iter()
+        .map(|p| p.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w)))
+        .collect();
+    pages
+        .iter()
+        .zip(first)
+        .map(|(p, w)| w == 0 && is_zero(p))
+        .collect()
 }
 
 pub fn is_zero(page: &[u8]) -> bool {
@@ -438,6 +463,18 @@ mod tests {
         assert!((frac - 0.35).abs() < 0.03, "zero fraction {frac}");
         let img = Image::filled(64, &MemoryProfile::Named(MemoryProfileName::Zeros), 7);
         assert_eq!(img.checksum(), Image::zeroed(64).checksum());
+    }
+
+    #[test]
+    fn zero_pages_are_found_whatever_the_first_word_says() {
+        let zero = vec![0u8; PAGE];
+        let mut late = vec![0u8; PAGE];
+        late[PAGE - 1] = 1;
+        let mut early = vec![0u8; PAGE];
+        early[3] = 1;
+        let pages: Vec<&[u8]> = vec![&zero, &late, &early, &zero];
+        assert_eq!(zero_pages(&pages), [true, false, false, true]);
+        assert_eq!(zero_page_digest(), page_digest(&zero));
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! has checked its page digests against ours. A full scan of both images then decides `verified`.
 
 use super::cpu::{self, CoreSampler};
-use super::image::{Digest, Image, PAGE, Writer, is_zero, page_digest};
+use super::image::{
+    DIGEST_GROUP, Digest, Image, PAGE, Writer, is_zero, page_digest, zero_page_digest, zero_pages,
+};
 use super::wire::{
     self, Begin, Codec, Kind, MAX_PAGES_PER_BATCH, PAGES_HEAD_LEN, PagesHead, Reader, Role,
     Verified, WireError, ZERO_FLAG, proto, write_frame,
@@ -447,10 +449,11 @@ async fn run_pass(
     let work = Arc::new(PassWork::new(list, channels.len()));
     let mut memory = 0u64;
     let mut wire_b = 0u64;
-    // Round 1: each channel sends its own stripe. Later rounds (only after a channel was lost)
-    // share out what is left among the survivors.
+    // Each channel sends its own stripe, then helps with the others' (a fast stream does not
+    // wait for a slow one). Later rounds (only after a channel was lost) share out what is left
+    // among the survivors.
     let mut pool: Vec<(Channel, Vec<u32>)> = channels.drain(..).map(|c| (c, Vec::new())).collect();
-    let mut steal = false;
+    let steal = true;
     loop {
         let mut tasks = Vec::new();
         for (stripe, (mut ch, mut sent)) in pool.drain(..).enumerate() {
@@ -495,7 +498,6 @@ async fn run_pass(
         if pool.is_empty() || !work.remaining() {
             break;
         }
-        steal = true;
     }
     // Batches nobody sent (every channel failed mid-pass) stay dirty.
     while let Some(pages) = work.claim(0, true) {
@@ -708,26 +710,44 @@ fn send_plain(
         chunk_of.push(guards.len() - 1);
     }
     let mut index = Vec::with_capacity(8 * pages.len());
-    let mut slices: Vec<&[u8]> = Vec::with_capacity(pages.len());
-    for (&p, &g) in pages.iter().zip(&chunk_of) {
-        let off = (p as usize % CHUNK_PAGES) * PAGE;
-        let page = &guards[g].1[off..off + PAGE];
-        let zero = is_zero(page);
-        digest[p as usize].store(page_digest(page), Ordering::Release);
+    let mut data: Vec<(u32, &[u8])> = Vec::with_capacity(pages.len());
+    let slices: Vec<&[u8]> = pages
+        .iter()
+        .zip(&chunk_of)
+        .map(|(&p, &g)| {
+            let off = (p as usize % CHUNK_PAGES) * PAGE;
+            &guards[g].1[off..off + PAGE]
+        })
+        .collect();
+    let zero = zero_pages(&slices);
+    for ((&p, page), zero) in pages.iter().zip(slices).zip(zero) {
         index.extend_from_slice(&(p as u64 | if zero { ZERO_FLAG } else { 0 }).to_le_bytes());
-        if !zero {
-            slices.push(page);
+        if zero {
+            digest[p as usize].store(zero_page_digest(), Ordering::Release);
+        } else {
+            data.push((p, page));
         }
     }
-    let blob = slices.len() * PAGE;
+    let blob = data.len() * PAGE;
     frame_head(head, pass, Codec::None, pages.len(), blob, blob);
     head.extend_from_slice(&index);
-    let mut io: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(slices.len() + 1);
+    // In groups that fit the core's cache: the kernel's copy brings each page in from memory
+    // once, and its digest is then taken from the cache. The chunks are read-locked throughout,
+    // so the digest is of exactly the bytes sent.
+    let mut io: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(DIGEST_GROUP + 1);
     io.push(std::io::IoSlice::new(head));
-    io.extend(slices.iter().map(|s| std::io::IoSlice::new(s)));
-    let total = head.len() + blob;
-    write_all_vectored(stream, &mut io)?;
-    Ok(total)
+    for group in data.chunks(DIGEST_GROUP) {
+        io.extend(group.iter().map(|(_, s)| std::io::IoSlice::new(s)));
+        write_all_vectored(stream, &mut io)?;
+        io.clear();
+        for &(p, page) in group {
+            digest[p as usize].store(page_digest(page), Ordering::Release);
+        }
+    }
+    if !io.is_empty() {
+        write_all_vectored(stream, &mut io)?;
+    }
+    Ok(head.len() + blob)
 }
 
 fn write_all_vectored(
