@@ -4,7 +4,7 @@
 //! beside lmlab and iperf3: iperf3 resends one buffer that stays in the cache, while a migration
 //! (and this) must read every page from memory and write it into memory at the other end.
 //!
-//! `cargo run --release -p lmlab-engine --example tcp_ceiling -- [GiB] [streams]`
+//! `cargo run --release -p lmlab-engine --example tcp_ceiling -- [SIZE (4GiB, 512MiB)] [streams]`
 //! prints `gbps cpu_s_per_gib` (CPU of the whole process: both ends).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use lmlab_engine::real::cpu::process_cpu_s;
@@ -13,10 +13,15 @@ use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let gib: usize = args.get(1).map_or(4, |s| s.parse().expect("GiB"));
+    let size = args.get(1).map_or("4GiB", String::as_str);
+    let n: usize = match (size.strip_suffix("GiB"), size.strip_suffix("MiB")) {
+        (Some(g), _) => g.parse::<usize>().expect("size in GiB") << 30,
+        (_, Some(m)) => m.parse::<usize>().expect("size in MiB") << 20,
+        _ => panic!("size {size:?}: write it as 4GiB or 512MiB"),
+    };
     let streams: usize = args.get(2).map_or(1, |s| s.parse().expect("streams"));
     assert!((1..=64).contains(&streams), "1 to 64 streams");
-    let n = gib << 30;
+    assert!(n >= streams << 20, "at least 1 MiB per stream");
     let mut src = vec![0u8; n];
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     for w in src.chunks_exact_mut(8) {
