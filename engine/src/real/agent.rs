@@ -63,16 +63,33 @@ impl DestImage {
     fn write(&self, p: usize, pass: u32, bytes: Option<&[u8]>) {
         self.image.with_page_mut(p, |page| {
             // Under the chunk lock: the pass check and the write are one step.
-            if self.pass[p].load(Ordering::Acquire) > pass {
+            if !self.takes(p, pass) {
                 return;
             }
-            match bytes {
-                Some(b) => page.copy_from_slice(b),
-                None => page.fill(0),
-            }
-            self.pass[p].store(pass, Ordering::Release);
-            self.digest[p].store(page_digest(page), Ordering::Release);
+            let digest = match bytes {
+                Some(b) => {
+                    page.copy_from_slice(b);
+                    page_digest(page)
+                }
+                None => {
+                    page.fill(0);
+                    zero_page_digest()
+                }
+            };
+            self.record(p, pass, digest);
         });
+    }
+
+    /// Whether page `p` may be written by a batch of `pass`: not if a newer pass already wrote it.
+    /// Callers hold the page's chunk lock across this check and the write.
+    fn takes(&self, p: usize, pass: u32) -> bool {
+        self.pass[p].load(Ordering::Acquire) <= pass
+    }
+
+    /// Notes that page `p` now holds what `pass` sent, whose digest is `digest`.
+    fn record(&self, p: usize, pass: u32, digest: u64) {
+        self.pass[p].store(pass, Ordering::Release);
+        self.digest[p].store(digest, Ordering::Release);
     }
 
     fn table_digest(&self) -> u64 {
@@ -640,8 +657,8 @@ fn read_batch(
     }
     b.buf.resize(blob_len, 0);
     s.read_exact(&mut b.buf)?;
+    // `decode` yields exactly `raw_len` bytes, which `Batch::parse` matched against the index.
     let data = decode(&pages, &b.buf, &mut b.raw)?;
-    batch.check_data(data.len())?;
     for (&(p, zero), &at) in batch.entries.iter().zip(&batch.data_at) {
         img.write(p, pages.pass, (!zero).then(|| &data[at..at + PAGE]));
     }
@@ -730,17 +747,15 @@ fn read_into_image(
             guards.push((c, img.image.write_chunk(c)));
         }
     }
-    let fresh = |p: usize| img.pass[p].load(Ordering::Acquire) <= head.pass;
     let mut data = Vec::with_capacity(batch.entries.len());
     for &(p, zero) in &batch.entries {
-        match (zero, fresh(p)) {
+        match (zero, img.takes(p, head.pass)) {
             (false, f) => data.push((p, f)),
             (true, true) => {
                 let (_, g) = guard_of(&mut guards, p)?;
                 let off = (p % CHUNK_PAGES) * PAGE;
                 g[off..off + PAGE].fill(0);
-                img.pass[p].store(head.pass, Ordering::Release);
-                img.digest[p].store(zero_page_digest(), Ordering::Release);
+                img.record(p, head.pass, zero_page_digest());
             }
             (true, false) => {}
         }
@@ -778,8 +793,7 @@ fn read_into_image(
         for &(p, _) in group.iter().filter(|(_, f)| *f) {
             let (_, g) = guard_of(&mut guards, p)?;
             let off = (p % CHUNK_PAGES) * PAGE;
-            img.pass[p].store(head.pass, Ordering::Release);
-            img.digest[p].store(page_digest(&g[off..off + PAGE]), Ordering::Release);
+            img.record(p, head.pass, page_digest(&g[off..off + PAGE]));
         }
     }
     Ok(())

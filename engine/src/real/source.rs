@@ -12,7 +12,7 @@
 
 use super::cpu::{self, CoreSampler};
 use super::image::{
-    DIGEST_GROUP, Digest, Image, PAGE, Writer, is_zero, page_digest, zero_page_digest, zero_pages,
+    DIGEST_GROUP, Digest, Image, PAGE, Writer, is_zero, page_digest, zero_page_digest,
 };
 use super::wire::{
     self, Begin, Codec, Kind, MAX_PAGES_PER_BATCH, PAGES_HEAD_LEN, PagesHead, Reader, Role,
@@ -449,58 +449,50 @@ async fn run_pass(
     let work = Arc::new(PassWork::new(list, channels.len()));
     let mut memory = 0u64;
     let mut wire_b = 0u64;
-    // Each channel sends its own stripe, then helps with the others' (a fast stream does not
-    // wait for a slow one). Later rounds (only after a channel was lost) share out what is left
-    // among the survivors.
-    let mut pool: Vec<(Channel, Vec<u32>)> = channels.drain(..).map(|c| (c, Vec::new())).collect();
-    let steal = true;
-    loop {
-        let mut tasks = Vec::new();
-        for (stripe, (mut ch, mut sent)) in pool.drain(..).enumerate() {
-            let (work, image, digest, meters) = (
-                work.clone(),
-                image.clone(),
-                sent_digest.clone(),
-                meters.clone(),
+    // Each channel sends its own stripe, then helps with the others' until no batch is left, so
+    // a fast stream does not wait for a slow one and a lost channel's unclaimed batches are taken
+    // by the survivors (what it had claimed is marked dirty again by `lose`).
+    let mut tasks = Vec::new();
+    for (stripe, mut ch) in channels.drain(..).enumerate() {
+        let (work, image, digest, meters) = (
+            work.clone(),
+            image.clone(),
+            sent_digest.clone(),
+            meters.clone(),
+        );
+        let share = Share {
+            stripe,
+            pass,
+            codec: cfg.codec,
+            fault: cfg.fault.filter(|f| f.channel == ch.index),
+        };
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let mut tally = (0u64, 0u64);
+            let mut sent = Vec::new();
+            let r = send_share(
+                &mut ch, share, &work, &image, &digest, &meters, &mut sent, &mut tally,
             );
-            let codec = cfg.codec;
-            let fault = cfg.fault.filter(|f| f.channel == ch.index);
-            tasks.push(tokio::task::spawn_blocking(move || {
-                let mut tally = (0u64, 0u64);
-                let share = Share {
-                    stripe,
-                    steal,
-                    pass,
-                    codec,
-                    fault,
-                };
-                let r = send_share(
-                    &mut ch, share, &work, &image, &digest, &meters, &mut sent, &mut tally,
-                );
-                (ch, sent, tally, r)
-            }));
-        }
-        for t in tasks {
-            let (ch, sent, (m, w), r) = t
-                .await
-                .map_err(|e| proto(format!("a channel task failed: {e}")))?;
-            // Bytes a lost channel sent count too: they used the link, even if they are resent.
-            memory += m;
-            wire_b += w;
-            match r {
-                Ok(()) => pool.push((ch, sent)),
-                Err(e) => {
-                    lose(image, &sent, ch.index, &e.to_string(), report, t0);
-                    write_frame(control, Kind::ChannelLost, &ch.index.to_le_bytes()).await?;
-                }
+            (ch, sent, tally, r)
+        }));
+    }
+    let mut pool: Vec<(Channel, Vec<u32>)> = Vec::new();
+    for t in tasks {
+        let (ch, sent, (m, w), r) = t
+            .await
+            .map_err(|e| proto(format!("a channel task failed: {e}")))?;
+        // Bytes a lost channel sent count too: they used the link, even if they are resent.
+        memory += m;
+        wire_b += w;
+        match r {
+            Ok(()) => pool.push((ch, sent)),
+            Err(e) => {
+                lose(image, &sent, ch.index, &e.to_string(), report, t0);
+                write_frame(control, Kind::ChannelLost, &ch.index.to_le_bytes()).await?;
             }
-        }
-        if pool.is_empty() || !work.remaining() {
-            break;
         }
     }
     // Batches nobody sent (every channel failed mid-pass) stay dirty.
-    while let Some(pages) = work.claim(0, true) {
+    while let Some(pages) = work.claim(0) {
         for &p in pages {
             image.mark_dirty(p as usize);
         }
@@ -576,12 +568,11 @@ impl PassWork {
         }
     }
 
-    /// The next unclaimed batch of stripe `own`, or with `steal` of any stripe.
-    fn claim(&self, own: usize, steal: bool) -> Option<&[u32]> {
+    /// The next unclaimed batch of stripe `own`, or else of any other stripe.
+    fn claim(&self, own: usize) -> Option<&[u32]> {
         let n = self.next.len();
         let batches = self.pages.len().div_ceil(Self::BATCH);
-        let tries = if steal { n } else { 1 };
-        for k in (0..tries).map(|i| (own + i) % n) {
+        for k in (0..n).map(|i| (own + i) % n) {
             loop {
                 let j = self.next[k].load(Ordering::Acquire);
                 let b = k + j * n;
@@ -599,19 +590,12 @@ impl PassWork {
         }
         None
     }
-
-    fn remaining(&self) -> bool {
-        let n = self.next.len();
-        let batches = self.pages.len().div_ceil(Self::BATCH);
-        (0..n).any(|k| k + self.next[k].load(Ordering::Acquire) * n < batches)
-    }
 }
 
-/// What one channel sends in one round of a pass.
+/// What one channel sends in a pass.
 #[derive(Clone, Copy)]
 struct Share {
     stripe: usize,
-    steal: bool,
     pass: u32,
     codec: Codec,
     fault: Option<Fault>,
@@ -635,12 +619,11 @@ fn send_share(
     let idx = ch.index as usize;
     let Share {
         stripe,
-        steal,
         pass,
         codec,
         fault,
     } = share;
-    while let Some(pages) = work.claim(stripe, steal) {
+    while let Some(pages) = work.claim(stripe) {
         // Record before sending: if the channel dies, these pages are resent.
         sent.extend_from_slice(pages);
         if let Some(f) = fault
@@ -711,16 +694,10 @@ fn send_plain(
     }
     let mut index = Vec::with_capacity(8 * pages.len());
     let mut data: Vec<(u32, &[u8])> = Vec::with_capacity(pages.len());
-    let slices: Vec<&[u8]> = pages
-        .iter()
-        .zip(&chunk_of)
-        .map(|(&p, &g)| {
-            let off = (p as usize % CHUNK_PAGES) * PAGE;
-            &guards[g].1[off..off + PAGE]
-        })
-        .collect();
-    let zero = zero_pages(&slices);
-    for ((&p, page), zero) in pages.iter().zip(slices).zip(zero) {
+    for (&p, &g) in pages.iter().zip(&chunk_of) {
+        let off = (p as usize % CHUNK_PAGES) * PAGE;
+        let page = &guards[g].1[off..off + PAGE];
+        let zero = is_zero(page);
         index.extend_from_slice(&(p as u64 | if zero { ZERO_FLAG } else { 0 }).to_le_bytes());
         if zero {
             digest[p as usize].store(zero_page_digest(), Ordering::Release);
