@@ -57,7 +57,7 @@ fn main() {
             let done = r
                 .migrations
                 .iter()
-                .filter(|m| m.outcome.as_deref() == Some("completed"))
+                .filter(|m| m.outcome == Some(lmlab_engine::sim::Outcome::Completed))
                 .count();
             let last = r
                 .migrations

@@ -4,7 +4,7 @@
 //! the font is embedded (Ubuntu Light, as egui uses), so charts look the same on every machine.
 
 use crate::compare::CompareReport;
-use crate::sim::{EventKind, NodeDisplay, Simulation, VmState};
+use crate::sim::{NodeDisplay, Simulation, VmState};
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -45,14 +45,28 @@ pub fn vm_rgb(s: VmState) -> [u8; 3] {
 
 pub const FAULT_RGB: [u8; 3] = [220, 60, 60];
 
+/// Lines that summarise others (an average).
+pub const GREY_RGB: [u8; 3] = [160, 160, 160];
+
 const FONT: &str = "lmlab-sans";
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/Ubuntu-Light.ttf");
 
-fn font_ready() -> Result<(), String> {
-    static ONCE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+/// Why a chart could not be drawn or encoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChartError {
+    #[error("the embedded chart font could not be loaded")]
+    Font,
+    #[error("cannot draw the chart: {0}")]
+    Draw(String),
+    #[error("cannot encode the PNG: {0}")]
+    Png(String),
+}
+
+fn font_ready() -> Result<(), ChartError> {
+    static ONCE: std::sync::OnceLock<Result<(), ChartError>> = std::sync::OnceLock::new();
     ONCE.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
-            .map_err(|_| "the embedded chart font could not be loaded".to_string())
+            .map_err(|_| ChartError::Font)
     })
     .clone()
 }
@@ -102,69 +116,49 @@ pub struct TimeChart {
 fn markers(sim: &Simulation) -> Vec<(f64, String)> {
     sim.events()
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::Fault | EventKind::Repair))
+        .filter(|e| e.mark.is_fault_or_repair())
         .map(|e| (e.t.as_secs_f64(), e.detail.chars().take(32).collect()))
         .collect()
 }
 
-/// The data of a time chart (throughput or CPU) from a run.
+/// The data of a time chart (throughput or CPU) from a run: the report's lines of
+/// [`crate::chart::lines`].
 pub fn time_chart(sim: &Simulation, chart: Chart) -> TimeChart {
-    let s = sim.series();
+    use crate::chart::{Audience, LineColor, TimeChartKind, lines};
     let spec = &sim.scenario().spec;
-    let pts = |col: &[f64]| -> Vec<(f64, f64)> {
-        s.t_s.iter().copied().zip(col.iter().copied()).collect()
+    let (kind, title, y_label) = match chart {
+        Chart::Cpu => (TimeChartKind::Cpu, "Live-migration CPU per host", "CPU %"),
+        _ => (
+            TimeChartKind::Throughput,
+            "Live-migration throughput",
+            "Gbit/s",
+        ),
     };
-    let mut lines = Vec::new();
-    let (title, y_label) = match chart {
-        Chart::Cpu => {
-            for (k, h) in spec.hosts.iter().enumerate() {
-                if let Some(col) = s.columns.get(&format!("{}.lm_cpu_pct", h.name))
-                    && (col.iter().any(|&x| x > 0.0) || spec.hosts.len() <= 8)
-                    && lines.len() < 12
-                {
-                    lines.push(SeriesLine {
-                        name: h.name.clone(),
-                        points: pts(col),
-                        color: SERIES_RGB[k % 8],
-                    });
-                }
-            }
-            ("Live-migration CPU per host", "CPU %")
-        }
-        _ => {
-            if let Some(col) = s.columns.get("lm_gbps") {
-                lines.push(SeriesLine {
-                    name: "all live migrations".into(),
-                    points: pts(col),
-                    color: SERIES_RGB[0],
-                });
-            }
-            for (k, h) in spec.hosts.iter().enumerate().take(16) {
-                let rx = s.host_rx_gbps(h);
-                if rx.iter().any(|&x| x > 0.0) {
-                    lines.push(SeriesLine {
-                        name: format!("{} receive (wire)", h.name),
-                        points: pts(&rx),
-                        color: SERIES_RGB[(k + 1) % 8],
-                    });
-                }
-            }
-            ("Live-migration throughput", "Gbit/s")
-        }
-    };
+    let t_max = sim.now().as_secs_f64().max(1.0);
+    let lines = lines(sim, kind, Audience::Report, (0.0, t_max))
+        .into_iter()
+        .map(|l| SeriesLine {
+            points: l.points(sim.series()),
+            color: match l.color {
+                LineColor::Palette(i) => SERIES_RGB[i % SERIES_RGB.len()],
+                LineColor::Grey => GREY_RGB,
+            },
+            name: l.label,
+        })
+        .collect();
     TimeChart {
         title: format!("{} — {}", spec.name, title),
         y_label: y_label.into(),
         lines,
         markers: markers(sim),
-        t_max: sim.now().as_secs_f64().max(1.0),
+        t_max,
     }
 }
 
-type DrawResult = Result<(), String>;
+type DrawResult = Result<(), ChartError>;
 
-fn err<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
+fn err<E: std::fmt::Display>(e: E) -> ChartError {
+    ChartError::Draw(e.to_string())
 }
 
 type Chart2d<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
@@ -516,7 +510,7 @@ where
 }
 
 /// The chart as PNG bytes of `size` pixels.
-pub fn png(d: &Drawing, size: (u32, u32)) -> Result<Vec<u8>, String> {
+pub fn png(d: &Drawing, size: (u32, u32)) -> Result<Vec<u8>, ChartError> {
     font_ready()?;
     let (w, h) = size;
     let mut rgb_buf = vec![0u8; (w as usize) * (h as usize) * 3];
@@ -529,14 +523,15 @@ pub fn png(d: &Drawing, size: (u32, u32)) -> Result<Vec<u8>, String> {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().map_err(err)?;
-        writer.write_image_data(&rgb_buf).map_err(err)?;
+        let png_err = |e: png::EncodingError| ChartError::Png(e.to_string());
+        let mut writer = enc.write_header().map_err(png_err)?;
+        writer.write_image_data(&rgb_buf).map_err(png_err)?;
     }
     Ok(out)
 }
 
 /// The chart as an SVG document.
-pub fn svg(d: &Drawing, size: (u32, u32)) -> Result<String, String> {
+pub fn svg(d: &Drawing, size: (u32, u32)) -> Result<String, ChartError> {
     font_ready()?;
     let mut s = String::new();
     {

@@ -5,10 +5,12 @@
 //! and ask for the [`next_deadline`](sim::Simulation::next_deadline). The GUI, the CLI and the tests
 //! all drive it the same way. Nothing in this crate reads a clock, spawns a thread or draws.
 
+pub mod chart;
 pub mod command;
 pub mod compare;
 pub mod export;
 pub mod kernel;
+pub mod located;
 pub mod precopy;
 pub mod real;
 pub mod report;

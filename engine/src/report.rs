@@ -54,7 +54,7 @@ pub struct MigrationReport {
     pub start_s: Option<f64>,
     pub end_s: Option<f64>,
     /// `completed`, `failed`, or null while it runs.
-    pub outcome: Option<String>,
+    pub outcome: Option<crate::sim::Outcome>,
     pub reason: Option<String>,
     pub path: String,
     /// Guest memory size.
@@ -93,7 +93,7 @@ impl MigrationReport {
             requested_s: m.requested.as_secs_f64(),
             start_s: m.started.map(|t| t.as_secs_f64()),
             end_s: m.ended.map(|t| t.as_secs_f64()),
-            outcome: m.outcome.clone(),
+            outcome: m.outcome,
             reason: m.reason.clone(),
             path: m.path.clone(),
             total_bytes: v.memory.0,
@@ -236,14 +236,12 @@ pub fn series_csv(series: &Series) -> String {
     out
 }
 
-/// The event log as CSV: `t_s,kind,subject,event_id,detail`.
+/// The event log as CSV: `t_s,kind,subject,event_id,detail`. (Writing into a `String` cannot
+/// fail, so the `write!` results are ignored here and above.)
 pub fn events_csv(events: &[LogEvent]) -> String {
     let mut out = String::from("t_s,kind,subject,event_id,detail\n");
     for e in events {
-        let kind = serde_json::to_value(e.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let kind = e.kind.name();
         let _ = writeln!(
             out,
             "{},{},{},{},{}",

@@ -7,6 +7,7 @@
 //! error naming the file, the line and what is wrong, and never panics.
 
 use crate::command::TimedCommand;
+use crate::located::{Located, ReadError, read_text};
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 use crate::time::{SimDuration, SimTime};
@@ -51,13 +52,11 @@ pub enum SessionError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}:{line}:{column}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(Located),
+    /// The lab could not be written as a session (a value TOML or JSON cannot hold).
+    #[error("cannot write the session: {0}")]
+    Encode(String),
 }
 
 impl SessionFile {
@@ -65,11 +64,11 @@ impl SessionFile {
     pub fn capture(
         sim: &Simulation,
         layout: &BTreeMap<String, [f32; 2]>,
-    ) -> Result<SessionFile, String> {
+    ) -> Result<SessionFile, SessionError> {
         let scenario = sim
             .scenario()
             .to_toml()
-            .map_err(|e| format!("cannot write the lab as TOML: {e}"))?;
+            .map_err(|e| SessionError::Encode(format!("the lab as TOML: {e}")))?;
         Ok(SessionFile {
             format_version: SESSION_FORMAT_VERSION,
             lmlab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -81,19 +80,23 @@ impl SessionFile {
         })
     }
 
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+    /// The session as JSON text (what [`SessionFile::save`] writes).
+    pub fn to_json(&self) -> Result<String, SessionError> {
+        let mut s = serde_json::to_string_pretty(self)
+            .map_err(|e| SessionError::Encode(format!("as JSON: {e}")))?;
         s.push('\n');
-        s
+        Ok(s)
     }
 
     /// Parses and checks session text; `file` names it in errors.
     pub fn from_json(text: &str, file: &str) -> Result<SessionFile, SessionError> {
-        let invalid = |line: usize, column: usize, message: String| SessionError::Invalid {
-            file: file.to_string(),
-            line,
-            column,
-            message,
+        let invalid = |line: usize, column: usize, message: String| {
+            SessionError::Invalid(Located {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+            })
         };
         // Read the version first, so a newer file says "newer" rather than "unknown field".
         let value: serde_json::Value = serde_json::from_str(text)
@@ -154,29 +157,13 @@ impl SessionFile {
     /// Reads a session file.
     pub fn load(path: &Path) -> Result<SessionFile, SessionError> {
         let file = path.display().to_string();
-        let io = |what, source| SessionError::Io {
-            file: file.clone(),
-            what,
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(|e| io("cannot read the session", e))?;
-        if meta.len() > MAX_SESSION_BYTES {
-            return Err(SessionError::Invalid {
-                file,
-                line: 1,
-                column: 1,
-                message: format!(
-                    "the file is {} bytes; sessions are limited to {MAX_SESSION_BYTES}",
-                    meta.len()
-                ),
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|e| io("cannot read the session", e))?;
-        let text = String::from_utf8(bytes).map_err(|_| SessionError::Invalid {
-            file: file.clone(),
-            line: 1,
-            column: 1,
-            message: "the file is not UTF-8 text".into(),
+        let text = read_text(path, MAX_SESSION_BYTES, "sessions").map_err(|e| match e {
+            ReadError::Io(source) => SessionError::Io {
+                file: file.clone(),
+                what: "cannot read the session",
+                source,
+            },
+            ReadError::Invalid(l) => SessionError::Invalid(l),
         })?;
         SessionFile::from_json(&text, &file)
     }
@@ -187,12 +174,12 @@ impl SessionFile {
         let scenario = Scenario::from_toml(&self.scenario, &format!("{file} (its scenario)"))
             .map_err(|e| {
                 let (line, column) = e.location().unwrap_or((1, 1));
-                SessionError::Invalid {
+                SessionError::Invalid(Located {
                     file: file.to_string(),
                     line,
                     column,
                     message: format!("the embedded scenario is invalid: {e}"),
-                }
+                })
             })?;
         let (sim, skipped) = Simulation::replay(
             scenario,
@@ -201,19 +188,17 @@ impl SessionFile {
             SimTime::ZERO + self.now,
         );
         if let Some(first) = skipped.first() {
-            return Err(SessionError::Invalid {
-                file: file.to_string(),
-                line: 1,
-                column: 1,
-                message: format!("the session does not replay: {first}"),
-            });
+            return Err(SessionError::Invalid(Located::at_start(
+                file,
+                format!("the session does not replay: {first}"),
+            )));
         }
         Ok(sim)
     }
 
     /// Saves atomically (temporary file, flush, rename over the old file).
     pub fn save(&self, path: &Path) -> Result<(), SessionError> {
-        atomic_write(path, self.to_json().as_bytes()).map_err(|e| SessionError::Io {
+        atomic_write(path, self.to_json()?.as_bytes()).map_err(|e| SessionError::Io {
             file: path.display().to_string(),
             what: "cannot save the session",
             source: e,

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use lmlab_engine::report::Report;
-use lmlab_engine::sim::{EventKind, LogEvent, NodeState, RoleState, VmState};
+use lmlab_engine::sim::{EventKind, LogEvent, NodeState, Outcome, RoleState, VmState};
 use lmlab_engine::{Command, Scenario, SimTime, Simulation};
 use proptest::prelude::*;
 
@@ -169,7 +169,7 @@ fn resiliency_lab_reproduces_the_seed_experiment_step_by_step() {
         r.migrations
             .iter()
             .filter(|m| m.from == "node1")
-            .all(|m| m.outcome.as_deref() == Some("completed"))
+            .all(|m| m.outcome == Some(Outcome::Completed))
     );
     assert!(
         r.migrations.iter().any(|m| m.vm == "vm-sofs-1"),
@@ -354,7 +354,7 @@ fn a_clean_stop_drains_and_is_not_counted_toward_quarantine() {
     assert!(
         r.migrations
             .iter()
-            .any(|m| m.vm == "vm-sofs-1" && m.outcome.as_deref() == Some("completed"))
+            .any(|m| m.vm == "vm-sofs-1" && m.outcome == Some(Outcome::Completed))
     );
     assert!(first(sim.events(), "vm-csv-2", "quick migration", 0.0).is_some());
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use lmlab_engine::report::{MigrationReport, Report};
-use lmlab_engine::sim::{Phase, VmState};
+use lmlab_engine::sim::{Outcome, Phase, VmState};
 use lmlab_engine::{Command, Scenario, SimTime, Simulation};
 use proptest::prelude::*;
 
@@ -85,7 +85,7 @@ fn an_idle_vm_takes_memory_over_rate_plus_setup() {
     sim.advance_to(SimTime::from_secs(600));
     let m = report_of(&sim, "vm1");
     println!("{m:?}");
-    assert_eq!(m.outcome.as_deref(), Some("completed"));
+    assert_eq!(m.outcome, Some(Outcome::Completed));
     assert_eq!(m.iterations, 1);
     let rate = m.avg_gbps * 1e9 / 8.0;
     let expect = setup + 16.0 * GIB / rate + m.downtime_ms.unwrap() / 1e3 + cleanup;
@@ -122,7 +122,7 @@ fn a_vm_dirtying_faster_than_the_link_never_converges_and_pauses_long() {
         "passes {} pause {:?} ms (forecast {} ms)",
         m.iterations, m.downtime_ms, m.forecast.pause_ms
     );
-    assert_eq!(m.outcome.as_deref(), Some("completed"));
+    assert_eq!(m.outcome, Some(Outcome::Completed));
     assert_eq!(m.iterations, max_passes, "hits the pass limit");
     let pause = m.downtime_ms.unwrap();
     assert!(pause > 5_000.0, "expected a long pause, got {pause} ms");
@@ -204,7 +204,7 @@ fn a_third_migration_queues_and_starts_when_one_ends() {
     assert!(
         r.migrations
             .iter()
-            .all(|m| m.outcome.as_deref() == Some("completed"))
+            .all(|m| m.outcome == Some(Outcome::Completed))
     );
     assert_eq!(c.start_s, a.end_s, "c starts the instant a's slot frees");
     let queued = &r.series.columns["migrations_queued"];
@@ -267,7 +267,7 @@ fn losing_the_source_or_destination_fails_the_migration_and_the_vm_stays_on_the_
     ] {
         let (_sim, m) = fault_in_flight(2, "SMB", "None", fault.clone());
         println!("{fault:?}: {:?} {:?}", m.outcome, m.reason);
-        assert_eq!(m.outcome.as_deref(), Some("failed"), "{fault:?}");
+        assert_eq!(m.outcome, Some(Outcome::Failed), "{fault:?}");
         assert!(m.bytes < 64 * 1024 * 1024 * 1024);
     }
 }
@@ -283,7 +283,7 @@ fn a_pulled_nic_fails_a_single_tcp_connection() {
             nic: "nic1".into(),
         },
     );
-    assert_eq!(m.outcome.as_deref(), Some("failed"));
+    assert_eq!(m.outcome, Some(Outcome::Failed));
     assert!(m.reason.unwrap().contains("NIC went down"));
     assert_eq!(sim.snapshot().vms[0].host, "hv1");
 }
@@ -299,7 +299,7 @@ fn smb_multichannel_continues_on_the_remaining_nic_at_a_lower_rate() {
             nic: "nic2".into(),
         },
     );
-    assert_eq!(m.outcome.as_deref(), Some("completed"));
+    assert_eq!(m.outcome, Some(Outcome::Completed));
     let rates: Vec<f64> = m.rate_gbps.iter().map(|r| r.1).collect();
     println!("rates {rates:?}");
     assert!(
@@ -322,8 +322,8 @@ fn a_team_rehashes_onto_its_surviving_members() {
             },
         );
         assert_eq!(
-            m.outcome.as_deref(),
-            Some("completed"),
+            m.outcome,
+            Some(Outcome::Completed),
             "{nic}: {:?}",
             m.reason
         );
@@ -348,7 +348,7 @@ fn seed_lab_migrates_its_vms_with_millisecond_pauses() {
             "{}: {:?} ms, {} passes, {}",
             m.vm, m.downtime_ms, m.iterations, m.path
         );
-        assert_eq!(m.outcome.as_deref(), Some("completed"));
+        assert_eq!(m.outcome, Some(Outcome::Completed));
         let pause = m.downtime_ms.unwrap();
         assert!((1.0..100.0).contains(&pause), "{pause} ms");
         assert!(m.path.starts_with("SMB Direct"));
@@ -392,7 +392,7 @@ proptest! {
         let r = Report::from_simulation(&sim);
         for m in &r.migrations {
             prop_assert!(m.iterations <= max_passes);
-            if m.outcome.as_deref() == Some("completed") {
+            if m.outcome == Some(Outcome::Completed) {
                 prop_assert!(m.bytes >= m.total_bytes, "{} sent {} of {}", m.vm, m.bytes, m.total_bytes);
             }
             prop_assert!(m.outcome.is_some(), "{} never finished: {}", m.vm, m.phase);

@@ -94,8 +94,11 @@ fn a_saved_session_reopens_to_the_identical_state_and_report() {
     assert_eq!(back.layout, layout);
     // And saving the reopened session gives the same file.
     assert_eq!(
-        SessionFile::capture(&reopened, &layout).unwrap().to_json(),
-        s.to_json()
+        SessionFile::capture(&reopened, &layout)
+            .unwrap()
+            .to_json()
+            .unwrap(),
+        s.to_json().unwrap()
     );
 }
 
@@ -198,7 +201,7 @@ fn golden_writer() {
             env!("CARGO_MANIFEST_DIR"),
             "/../tests/golden/session-v1.json"
         ),
-        s.to_json(),
+        s.to_json().unwrap(),
     )
     .unwrap();
 }
@@ -268,7 +271,10 @@ fn refused(text: &str, needles: &[&str]) {
 
 fn good_text() -> String {
     let (sim, layout) = built_session();
-    SessionFile::capture(&sim, &layout).unwrap().to_json()
+    SessionFile::capture(&sim, &layout)
+        .unwrap()
+        .to_json()
+        .unwrap()
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use super::RealConfig;
 use crate::report::MigrationReport;
 use crate::scenario::Scenario;
+use crate::sim::SeriesKey;
 use crate::{SimDuration, SimTime, Simulation, command::Command};
 use serde::{Deserialize, Serialize};
 
@@ -28,15 +29,34 @@ pub struct Prediction {
     pub cpu_dst_pct: f64,
 }
 
+/// Why the model cannot predict a run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PredictError {
+    #[error("no VM named {0:?} in the scenario")]
+    NoVm(String),
+    #[error("the scenario has no second host to migrate to")]
+    NoSecondHost,
+    #[error("the model cannot migrate {vm} to {to}: {reason}")]
+    Refused { vm: String, to: String, reason: String },
+    #[error("the model started no migration")]
+    NotStarted,
+    #[error("the model's migration did not complete: {0}")]
+    NotCompleted(String),
+}
+
 /// The real-run settings that match VM `vm` of `scenario`: its memory (capped at `max_memory`
 /// so a laptop can run it), dirty rate, working set, content profile and stop rule.
-pub fn config_for_vm(scenario: &Scenario, vm: &str, max_memory: u64) -> Result<RealConfig, String> {
+pub fn config_for_vm(
+    scenario: &Scenario,
+    vm: &str,
+    max_memory: u64,
+) -> Result<RealConfig, PredictError> {
     let spec = &scenario.spec;
     let v = spec
         .vms
         .iter()
         .find(|v| v.name == vm)
-        .ok_or_else(|| format!("no VM named {vm:?} in the scenario"))?;
+        .ok_or_else(|| PredictError::NoVm(vm.to_string()))?;
     let memory = v.memory.0.min(max_memory) / 4096 * 4096;
     let scale = memory as f64 / v.memory.0.max(1) as f64;
     let ws = v.working_set.map(|b| b.0).unwrap_or(v.memory.0);
@@ -60,7 +80,7 @@ pub fn predict(
     vm: &str,
     to: Option<&str>,
     cfg: &RealConfig,
-) -> Result<Prediction, String> {
+) -> Result<Prediction, PredictError> {
     let mut sc = scenario.clone();
     sc.script.clear();
     let v = sc
@@ -68,7 +88,7 @@ pub fn predict(
         .vms
         .iter_mut()
         .find(|v| v.name == vm)
-        .ok_or_else(|| format!("no VM named {vm:?} in the scenario"))?;
+        .ok_or_else(|| PredictError::NoVm(vm.to_string()))?;
     v.memory = crate::units::Bytes(cfg.memory_bytes);
     v.dirty_rate = crate::units::ByteRate(cfg.dirty_rate_bytes_per_s);
     v.working_set = Some(crate::units::Bytes(
@@ -84,7 +104,7 @@ pub fn predict(
             .iter()
             .map(|h| h.name.clone())
             .find(|h| *h != from)
-            .ok_or("the scenario has no second host to migrate to")?,
+            .ok_or(PredictError::NoSecondHost)?,
     };
     let seed = sc.spec.seed;
     let mut sim = Simulation::new(sc, seed);
@@ -92,7 +112,11 @@ pub fn predict(
         vm: vm.to_string(),
         to: to.clone(),
     })
-    .map_err(|e| format!("the model cannot migrate {vm} to {to}: {e}"))?;
+    .map_err(|e| PredictError::Refused {
+        vm: vm.to_string(),
+        to: to.clone(),
+        reason: e.to_string(),
+    })?;
     // Advance until the migration ends (or an hour of simulated time).
     let limit = SimTime::ZERO + SimDuration::from_secs(3600);
     while sim.now() < limit {
@@ -106,19 +130,18 @@ pub fn predict(
     let m = sim
         .migrations()
         .first()
-        .ok_or("the model started no migration")?;
+        .ok_or(PredictError::NotStarted)?;
     let r = MigrationReport::of(&sim, m);
-    if r.outcome.as_deref() != Some("completed") {
-        return Err(format!(
-            "the model's migration did not complete: {}",
-            r.reason.clone().unwrap_or_else(|| r.phase.clone())
+    if r.outcome != Some(crate::sim::Outcome::Completed) {
+        return Err(PredictError::NotCompleted(
+            r.reason.clone().unwrap_or_else(|| r.phase.clone()),
         ));
     }
     let start = r.start_s.unwrap_or(0.0);
     let end = r.end_s.unwrap_or(start);
     let series = sim.series();
-    let mean_in = |col: &str| -> f64 {
-        let Some(vals) = series.columns.get(col) else {
+    let mean_in = |key: SeriesKey<'_>| -> f64 {
+        let Some(vals) = series.get(key) else {
             return 0.0;
         };
         let picked: Vec<f64> = series
@@ -162,9 +185,31 @@ pub fn predict(
         downtime_ms: r.downtime_ms.unwrap_or(0.0),
         total_s: r.total_time_ms.unwrap_or(0.0) / 1e3,
         rate_gbps,
-        cpu_src_pct: mean_in(&format!("{}.lm_cpu_pct", r.from)),
-        cpu_dst_pct: mean_in(&format!("{}.lm_cpu_pct", r.to)),
+        cpu_src_pct: mean_in(SeriesKey::HostCpu { host: &r.from }),
+        cpu_dst_pct: mean_in(SeriesKey::HostCpu { host: &r.to }),
     })
+}
+
+/// Measured against predicted: relative throughput error, CPU difference in points.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ErrorVsModel {
+    /// (measured − model) / model, in %; 0 when the model predicts no throughput.
+    pub gbps_pct: f64,
+    pub cpu_src_points: f64,
+    pub cpu_dst_points: f64,
+}
+
+/// How far a real run's measurement is from the model's prediction.
+pub fn error_vs_model(r: &super::RealReport, p: &Prediction) -> ErrorVsModel {
+    ErrorVsModel {
+        gbps_pct: if p.avg_gbps > 0.0 {
+            100.0 * (r.avg_gbps - p.avg_gbps) / p.avg_gbps
+        } else {
+            0.0
+        },
+        cpu_src_points: r.cpu_src_pct - p.cpu_src_pct,
+        cpu_dst_points: r.cpu_dst_pct - p.cpu_dst_pct,
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,15 @@
 //! is inside its documented range, and the script is sorted by time (stable for equal times).
 //! Any file that breaks one of these is refused with one error naming file, line and column.
 
+mod edit;
 mod spec;
 mod validate;
 
+pub use edit::{Edit, EditError, LabSettings, Thing};
 pub use spec::*;
 
 use crate::command::TimedCommand;
+use crate::located::{Located, ReadError, read_text};
 use std::path::Path;
 
 /// One place in a scenario document, like `hosts[0].nics[1].speed`.
@@ -45,23 +48,28 @@ pub enum ScenarioError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}:{line}:{column}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(Located),
 }
 
 impl ScenarioError {
     /// (line, column), 1-based, when the error points into the file.
     pub fn location(&self) -> Option<(usize, usize)> {
         match self {
-            ScenarioError::Invalid { line, column, .. } => Some((*line, *column)),
+            ScenarioError::Invalid(l) => Some((l.line, l.column)),
             ScenarioError::Io { .. } => None,
         }
     }
+}
+
+/// Why a lab built in code (the GUI's inspector and canvas, tests) is not a valid scenario: the
+/// field path and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SpecError {
+    /// Like `hosts[0].nics[1].speed`.
+    pub path: String,
+    pub message: String,
 }
 
 /// A validated scenario, ready to simulate.
@@ -78,46 +86,20 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let file = path.display().to_string();
-        let io = |source| ScenarioError::Io {
-            file: file.clone(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(io)?;
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(ScenarioError::Invalid {
-                file,
-                line: 1,
-                column: 1,
-                message: format!(
-                    "the file is {} bytes; scenarios are limited to {MAX_FILE_BYTES} bytes",
-                    meta.len()
-                ),
-            });
-        }
-        let bytes = std::fs::read(path).map_err(io)?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let (line, column) = line_col_of_bytes(e.as_bytes(), e.utf8_error().valid_up_to());
-            ScenarioError::Invalid {
-                file: file.clone(),
-                line,
-                column,
-                message: "the file is not valid UTF-8 text".into(),
-            }
+        let text = read_text(path, MAX_FILE_BYTES, "scenarios").map_err(|e| match e {
+            ReadError::Io(source) => ScenarioError::Io {
+                file: path.display().to_string(),
+                source,
+            },
+            ReadError::Invalid(l) => ScenarioError::Invalid(l),
         })?;
-        Scenario::from_toml(&text, &file)
+        Scenario::from_toml(&text, &path.display().to_string())
     }
 
     /// Parses and validates scenario text; `file` names it in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         let at = |offset: usize, message: String| {
-            let (line, column) = line_col(text, offset);
-            ScenarioError::Invalid {
-                file: file.to_string(),
-                line,
-                column,
-                message,
-            }
+            ScenarioError::Invalid(Located::at_offset(file, text.as_bytes(), offset, message))
         };
         let toml_err = |e: toml::de::Error| {
             let offset = e.span().map_or(0, |s| s.start);
@@ -170,9 +152,11 @@ impl Scenario {
     }
 
     /// Validates a spec built in code (the GUI's inspector, tests). Errors name the field path.
-    pub fn from_spec(spec: ScenarioSpec) -> Result<Scenario, String> {
-        let script = validate::validate(&spec)
-            .map_err(|(path, message)| format!("{}: {message}", path_to_string(&path)))?;
+    pub fn from_spec(spec: ScenarioSpec) -> Result<Scenario, SpecError> {
+        let script = validate::validate(&spec).map_err(|(path, message)| SpecError {
+            path: path_to_string(&path),
+            message,
+        })?;
         Ok(Scenario { spec, script })
     }
 
@@ -226,25 +210,4 @@ fn span_of_path(root: &toml::de::DeTable<'_>, path: &[Seg]) -> Option<usize> {
         }
     }
     best
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    line_col_of_bytes(text.as_bytes(), offset)
-}
-
-fn line_col_of_bytes(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let offset = offset.min(bytes.len());
-    let before = &bytes[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    // Columns count characters, not bytes (continuation bytes are skipped).
-    let column = before[line_start..]
-        .iter()
-        .filter(|&&b| (b & 0xC0) != 0x80)
-        .count()
-        + 1;
-    (line, column)
 }

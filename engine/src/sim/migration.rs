@@ -10,7 +10,7 @@
 //! - rates are recomputed (all active migrations together) whenever a transfer starts or stops or
 //!   the network changes; bytes already sent are settled at the old rate first.
 
-use super::{EventKind, Pending, Simulation, VmState};
+use super::{EventKind, Mark, Pending, Simulation, VmState};
 use crate::kernel::EventClass;
 use crate::precopy::{self, Forecast, Next, RemedyHints};
 use crate::scenario::{MigrationSettings, PerformanceOption, RdmaKind, TeamingMode};
@@ -31,6 +31,29 @@ pub enum Phase {
     Cleanup,
     Completed,
     Failed,
+}
+
+/// How a migration ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    Failed,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
 }
 
 impl Phase {
@@ -77,7 +100,7 @@ pub struct Migration {
     pub pause_started: Option<SimTime>,
     pub downtime: Option<SimDuration>,
     pub setup_time: Option<SimDuration>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub reason: Option<String>,
     pub path: String,
     /// Member NICs (indices) of the TCP interface at each end, for failure detection.
@@ -398,11 +421,12 @@ impl Simulation {
                 m.stage_started = now;
                 m.last_settle = now;
                 self.set_phase(id, Phase::Precopy);
-                self.push_event(
+                self.push_marked(
                     EventKind::MigrationPhase,
                     name,
                     format!("pass 1: {}", fmt_bytes(mem)),
                     None,
+                    Mark::PassStarted { pass: 1 },
                 );
             }
             Phase::Precopy => {
@@ -415,15 +439,22 @@ impl Simulation {
                 let dirty = precopy::dirtied_bytes(ws, v.dirty_rate.0, dt);
                 m.passes += 1;
                 m.stage_started = now;
-                let detail = match precopy::after_pass(m.passes, dirty, m.rate, &m.settings) {
+                let (detail, mark) = match precopy::after_pass(m.passes, dirty, m.rate, &m.settings)
+                {
                     Next::Pass(b) => {
                         m.stage_bytes = b;
                         m.stage_left = b;
-                        format!(
+                        let text = format!(
                             "pass {}: {} dirtied during pass {}",
                             m.passes + 1,
                             fmt_bytes(b),
                             m.passes
+                        );
+                        (
+                            text,
+                            Mark::PassStarted {
+                                pass: m.passes + 1,
+                            },
                         )
                     }
                     Next::SwitchOver(b) => {
@@ -431,18 +462,19 @@ impl Simulation {
                         m.stage_bytes = bytes;
                         m.stage_left = bytes;
                         m.pause_started = Some(now);
-                        format!(
+                        let text = format!(
                             "switch-over after {} pass{}: VM paused, {} left plus device state",
                             m.passes,
                             if m.passes == 1 { "" } else { "es" },
                             fmt_bytes(b)
-                        )
+                        );
+                        (text, Mark::SwitchOver)
                     }
                 };
                 if self.migrations[id].pause_started == Some(now) {
                     self.set_phase(id, Phase::SwitchOver);
                 }
-                self.push_event(EventKind::MigrationPhase, name, detail, None);
+                self.push_marked(EventKind::MigrationPhase, name, detail, None, mark);
                 self.reschedule(id);
             }
             Phase::SwitchOver => {
@@ -466,7 +498,7 @@ impl Simulation {
                 self.roles[vm].unmonitored = false;
                 self.roles[vm].state = super::RoleState::Online;
                 let to_name = self.scenario.spec.hosts[to].name.clone();
-                self.push_event(
+                self.push_marked(
                     EventKind::MigrationPhase,
                     name,
                     format!(
@@ -474,6 +506,7 @@ impl Simulation {
                         pause.as_millis_f64()
                     ),
                     None,
+                    Mark::Resumed,
                 );
                 self.schedule_step(id, now + cleanup);
             }
@@ -481,7 +514,7 @@ impl Simulation {
                 self.set_phase(id, Phase::Completed);
                 let m = &mut self.migrations[id];
                 m.ended = Some(now);
-                m.outcome = Some("completed".into());
+                m.outcome = Some(Outcome::Completed);
                 m.generation += 1;
                 let total = now.since(m.started.unwrap_or(now)).as_secs_f64();
                 let avg = if m.transfer_time_s > 0.0 {
@@ -495,7 +528,8 @@ impl Simulation {
                     if m.passes == 1 { "" } else { "es" },
                     m.downtime.map_or(0.0, |d| d.as_millis_f64())
                 );
-                self.push_event(EventKind::MigrationEnd, name, detail, None);
+                let mark = Mark::MigrationEnded(Outcome::Completed);
+                self.push_marked(EventKind::MigrationEnd, name, detail, None, mark);
                 let (from, to) = (self.migrations[id].from, self.migrations[id].to);
                 self.start_queued_on(&[from, to]);
                 self.check_drains();
@@ -624,7 +658,7 @@ impl Simulation {
         self.set_phase(id, Phase::Failed);
         let m = &mut self.migrations[id];
         m.ended = Some(now);
-        m.outcome = Some("failed".into());
+        m.outcome = Some(Outcome::Failed);
         m.reason = Some(reason.clone());
         m.generation += 1;
         let (vm, from) = (m.vm, m.from);
@@ -639,11 +673,12 @@ impl Simulation {
         }
         let name = self.scenario.spec.vms[vm].name.clone();
         let from_name = self.scenario.spec.hosts[from].name.clone();
-        self.push_event(
+        self.push_marked(
             EventKind::MigrationEnd,
             name,
             format!("failed: {reason}; the VM stays on {from_name}"),
             None,
+            Mark::MigrationEnded(Outcome::Failed),
         );
         let to = self.migrations[id].to;
         self.start_queued_on(&[from, to]);

@@ -7,17 +7,19 @@
 //!   series and snapshot, byte for byte.
 //! - A VM is always owned by exactly one host.
 //!
-//! Models of the transport (issue 3), the live migration (issue 4) and the failover cluster (issue 5)
-//! plug in here; until they land, commands change the components they name (service, power, NICs,
-//! networks, storage) and say so in the log, and node and VM states keep their starting values.
+//! The models plug in here: the transport (`crate::transport`, steady-state rates), the live
+//! migration (`migration.rs`, pre-copy) and the failover cluster (`cluster.rs`, resiliency and
+//! quorum). Commands change the components they name and the models react to the change.
 
 mod cluster;
 mod migration;
+mod series;
 
 pub use cluster::{DrainStatus, RoleState, quarantine_cap};
 use cluster::{Membership, NodeTimer, Role, VmTimer};
 use migration::Book;
-pub use migration::{Migration, Phase};
+pub use migration::{Migration, Outcome, Phase};
+pub use series::{Series, SeriesKey};
 
 use crate::command::{Command, CommandKind, TimedCommand};
 use crate::kernel::{EventClass, EventQueue};
@@ -26,7 +28,6 @@ use crate::scenario::{InitialVmState, Scenario};
 use crate::time::{SimDuration, SimTime};
 use crate::transport::NetState;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Node State as `Get-ClusterNode` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -110,6 +111,22 @@ pub enum EventKind {
     Operation,
 }
 
+impl EventKind {
+    /// The name reports and CSV files use (`node_state`, `migration_phase`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::NodeState => "node_state",
+            EventKind::VmState => "vm_state",
+            EventKind::MigrationStart => "migration_start",
+            EventKind::MigrationPhase => "migration_phase",
+            EventKind::MigrationEnd => "migration_end",
+            EventKind::Fault => "fault",
+            EventKind::Repair => "repair",
+            EventKind::Operation => "operation",
+        }
+    }
+}
+
 /// One event-log entry: what happened, when, to what.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LogEvent {
@@ -121,42 +138,46 @@ pub struct LogEvent {
     /// The Windows event ID where one exists (1135, 1672, 1177, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<u32>,
+    /// What the event marks on a timeline, beside the human text: plots and exports read this,
+    /// never `detail`. Not part of the report format (its `kind` and `detail` say the same).
+    #[serde(skip)]
+    pub mark: Mark,
+}
+
+/// What a log event marks on a timeline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mark {
+    /// Nothing worth a marker (state changes, requests, operations).
+    #[default]
+    None,
+    /// A fault was injected (a user command or a script line).
+    Fault,
+    /// A fault was repaired.
+    Repair,
+    /// A live migration started pre-copy pass `pass` (1-based).
+    PassStarted { pass: u32 },
+    /// A live migration paused its VM for the switch-over.
+    SwitchOver,
+    /// The VM resumed on the destination.
+    Resumed,
+    /// A live migration ended.
+    MigrationEnded(Outcome),
+}
+
+impl Mark {
+    /// A fault or a repair: drawn as a labelled marker across every time chart.
+    pub fn is_fault_or_repair(self) -> bool {
+        matches!(self, Mark::Fault | Mark::Repair)
+    }
+
+    /// A step of a live migration's pre-copy (a pass or the switch-over).
+    pub fn is_precopy_step(self) -> bool {
+        matches!(self, Mark::PassStarted { .. } | Mark::SwitchOver)
+    }
 }
 
 fn ser_secs<S: serde::Serializer>(t: &SimTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(t.as_secs_f64())
-}
-
-/// Sampled time series: one row per `step`, one column per named quantity.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Series {
-    pub step_s: f64,
-    pub t_s: Vec<f64>,
-    /// Column name → values, one per `t_s`. Names carry their units (`hv1.cpu_pct`).
-    pub columns: BTreeMap<String, Vec<f64>>,
-}
-
-impl Series {
-    /// The sum of the named columns at every sample (missing columns count as zero).
-    pub fn sum_of<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<f64> {
-        let cols: Vec<&Vec<f64>> = names
-            .into_iter()
-            .filter_map(|n| self.columns.get(n))
-            .collect();
-        (0..self.t_s.len())
-            .map(|i| cols.iter().filter_map(|c| c.get(i)).sum())
-            .collect()
-    }
-
-    /// Live-migration receive traffic of a host on the wire, all NICs together (Gbit/s).
-    pub fn host_rx_gbps(&self, host: &crate::scenario::HostSpec) -> Vec<f64> {
-        let names: Vec<String> = host
-            .nics
-            .iter()
-            .map(|n| format!("{}.{}.rx_gbps", host.name, n.name))
-            .collect();
-        self.sum_of(names.iter().map(String::as_str))
-    }
 }
 
 /// Everything a panel needs to draw the present moment. Cheap to clone relative to a frame.
@@ -878,6 +899,7 @@ impl Simulation {
         }
     }
 
+    /// Logs an event; faults and repairs are marked as such.
     fn push_event(
         &mut self,
         kind: EventKind,
@@ -885,20 +907,35 @@ impl Simulation {
         detail: String,
         event_id: Option<u32>,
     ) {
+        let mark = match kind {
+            EventKind::Fault => Mark::Fault,
+            EventKind::Repair => Mark::Repair,
+            _ => Mark::None,
+        };
+        self.push_marked(kind, subject, detail, event_id, mark);
+    }
+
+    /// Logs an event with what it marks on a timeline.
+    fn push_marked(
+        &mut self,
+        kind: EventKind,
+        subject: String,
+        detail: String,
+        event_id: Option<u32>,
+        mark: Mark,
+    ) {
         self.log.push(LogEvent {
             t: self.now,
             kind,
             subject,
             detail,
             event_id,
+            mark,
         });
     }
 
-    /// Records one row of the series. Every column gets a value in every row (0 before it first
-    /// appears), so columns always line up with `t_s`.
+    /// Records one row of the series.
     fn sample(&mut self) {
-        let row = self.series.t_s.len();
-        self.series.t_s.push(self.now.as_secs_f64());
         let mut running = vec![0usize; self.nodes.len()];
         for v in &self.vms {
             if v.state == VmState::Running
@@ -908,23 +945,19 @@ impl Simulation {
             }
         }
         let spec = &self.scenario.spec;
-        let mut values: Vec<(String, f64)> = Vec::new();
+        let mut values: Vec<(SeriesKey<'_>, f64)> = Vec::new();
         for (hi, ((h, n), vms)) in spec.hosts.iter().zip(&self.nodes).zip(running).enumerate() {
+            let host = h.name.as_str();
             let healthy = n.powered && n.service == ServiceState::Running && !n.networks_cut;
-            values.push((format!("{}.healthy", h.name), f64::from(u8::from(healthy))));
-            values.push((format!("{}.vms_running", h.name), vms as f64));
-            values.push((format!("{}.lm_cpu_pct", h.name), self.book.host_cpu[hi]));
+            values.push((SeriesKey::Healthy { host }, f64::from(u8::from(healthy))));
+            values.push((SeriesKey::VmsRunning { host }, vms as f64));
+            values.push((SeriesKey::HostCpu { host }, self.book.host_cpu[hi]));
             for (ni, nic) in h.nics.iter().enumerate() {
                 let l = &self.book.host_links[hi][ni];
                 let g = |b: f64| b * 8.0 / 1e9;
-                values.push((
-                    format!("{}.{}.tx_gbps", h.name, nic.name),
-                    g(l.tx_bytes_per_s),
-                ));
-                values.push((
-                    format!("{}.{}.rx_gbps", h.name, nic.name),
-                    g(l.rx_bytes_per_s),
-                ));
+                let nic = nic.name.as_str();
+                values.push((SeriesKey::NicSend { host, nic }, g(l.tx_bytes_per_s)));
+                values.push((SeriesKey::NicReceive { host, nic }, g(l.rx_bytes_per_s)));
             }
         }
         let active = self.book.holding.len();
@@ -935,16 +968,9 @@ impl Simulation {
             .iter()
             .map(|&i| self.migrations[i].rate)
             .sum();
-        values.push(("migrations_active".into(), active as f64));
-        values.push(("migrations_queued".into(), queued as f64));
-        values.push(("lm_gbps".into(), lm * 8.0 / 1e9));
-        for (name, v) in values {
-            let col = self.series.columns.entry(name).or_default();
-            col.resize(row, 0.0);
-            col.push(v);
-        }
-        for col in self.series.columns.values_mut() {
-            col.resize(row + 1, 0.0);
-        }
+        values.push((SeriesKey::MigrationsActive, active as f64));
+        values.push((SeriesKey::MigrationsQueued, queued as f64));
+        values.push((SeriesKey::AllMigrationsGbps, lm * 8.0 / 1e9));
+        self.series.push_row(self.now.as_secs_f64(), values);
     }
 }

@@ -1,0 +1,289 @@
+//! Which lines a time chart shows: the one description the window (`app/src/ui/plots.rs`) and the
+//! exporter ([`crate::export`]) both read. Each line carries its label, its palette colour, its
+//! role (readers choose a line style per role and medium) and its data; readers never name series
+//! columns or decide selection themselves.
+//!
+//! The window and a report differ in what they can afford: the window shows send and receive per
+//! NIC and each migration's own rate (a reader can hover and zoom), a report the total and each
+//! host's receive traffic. [`Audience`] says which.
+
+use crate::sim::{Series, SeriesKey, Simulation};
+use std::borrow::Cow;
+
+/// A time chart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeChartKind {
+    /// Live-migration throughput, Gbit/s.
+    Throughput,
+    /// Live-migration CPU per host, %.
+    Cpu,
+}
+
+/// Who reads the chart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// The window: interactive, per NIC and per migration.
+    Window,
+    /// An exported chart: fewer, wider lines.
+    Report,
+}
+
+/// What a line is; readers pick its style from this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineRole {
+    /// All live migrations together.
+    Total,
+    /// One NIC's receive traffic on the wire.
+    NicReceive,
+    /// One NIC's send traffic on the wire.
+    NicSend,
+    /// One host's receive traffic on the wire, all NICs.
+    HostReceive,
+    /// One migration's guest-memory rate, exact steps at each change.
+    Migration,
+    /// One host's live-migration CPU.
+    HostCpu,
+    /// The average CPU of all hosts (large labs).
+    AverageCpu,
+}
+
+/// A line's colour: an index into the shared palette ([`crate::export::SERIES_RGB`]) or grey.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineColor {
+    Palette(usize),
+    Grey,
+}
+
+/// A line's data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LineData<'a> {
+    /// One value per sample of the series (`Series::t_s`).
+    Sampled(Cow<'a, [f64]>),
+    /// Points (t_s, value) in time order.
+    Points(Vec<[f64; 2]>),
+}
+
+/// One line of a time chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartLine<'a> {
+    pub label: String,
+    pub role: LineRole,
+    pub color: LineColor,
+    pub data: LineData<'a>,
+}
+
+impl ChartLine<'_> {
+    /// The line as (t_s, value) points.
+    pub fn points(&self, series: &Series) -> Vec<(f64, f64)> {
+        match &self.data {
+            LineData::Sampled(v) => series.t_s.iter().copied().zip(v.iter().copied()).collect(),
+            LineData::Points(p) => p.iter().map(|p| (p[0], p[1])).collect(),
+        }
+    }
+}
+
+/// Lines at most in a CPU chart; larger labs show the busiest and the average.
+pub const MAX_CPU_LINES: usize = 12;
+/// NICs at most for per-NIC lines in the window (else per host).
+const MAX_NIC_LINES: usize = 16;
+/// Hosts at most with their own receive line.
+const MAX_HOST_LINES: usize = 16;
+/// Migrations with their own line in the window (the latest).
+const MAX_MIGRATION_LINES: usize = 12;
+/// A report lists every host's CPU in labs up to this size, else only hosts that did work.
+const REPORT_ALL_HOSTS: usize = 8;
+
+/// The lines of `kind` for `audience`; `window` (t_s from, to) is the visible time range, which
+/// the window's CPU chart uses to pick the busiest hosts.
+pub fn lines(
+    sim: &Simulation,
+    kind: TimeChartKind,
+    audience: Audience,
+    window: (f64, f64),
+) -> Vec<ChartLine<'_>> {
+    match (kind, audience) {
+        (TimeChartKind::Throughput, Audience::Window) => throughput_window(sim),
+        (TimeChartKind::Throughput, Audience::Report) => throughput_report(sim),
+        (TimeChartKind::Cpu, Audience::Window) => cpu_window(sim, window.0),
+        (TimeChartKind::Cpu, Audience::Report) => cpu_report(sim),
+    }
+}
+
+fn sampled(v: &[f64]) -> LineData<'_> {
+    LineData::Sampled(Cow::Borrowed(v))
+}
+
+fn total(sim: &Simulation) -> Option<ChartLine<'_>> {
+    sim.series()
+        .get(SeriesKey::AllMigrationsGbps)
+        .map(|col| ChartLine {
+            label: "all live migrations".into(),
+            role: LineRole::Total,
+            color: LineColor::Palette(0),
+            data: sampled(col),
+        })
+}
+
+fn host_receive(
+    s: &Series,
+    h: &crate::scenario::HostSpec,
+    color: usize,
+) -> Option<ChartLine<'static>> {
+    let rx = s.host_rx_gbps(h);
+    rx.iter().any(|&x| x > 0.0).then(|| ChartLine {
+        label: format!("{} receive (wire)", h.name),
+        role: LineRole::HostReceive,
+        color: LineColor::Palette(color),
+        data: LineData::Sampled(Cow::Owned(rx)),
+    })
+}
+
+fn throughput_report(sim: &Simulation) -> Vec<ChartLine<'_>> {
+    let s = sim.series();
+    let spec = &sim.scenario().spec;
+    let mut out: Vec<ChartLine<'_>> = total(sim).into_iter().collect();
+    for (k, h) in spec.hosts.iter().enumerate().take(MAX_HOST_LINES) {
+        out.extend(host_receive(s, h, k + 1));
+    }
+    out
+}
+
+fn throughput_window(sim: &Simulation) -> Vec<ChartLine<'_>> {
+    let s = sim.series();
+    let spec = &sim.scenario().spec;
+    let mut out: Vec<ChartLine<'_>> = total(sim).into_iter().collect();
+    // Per NIC (each team member is a NIC): receive and send, for NICs that carried traffic; with
+    // many NICs, per host receive instead.
+    let nics: usize = spec.hosts.iter().map(|h| h.nics.len()).sum();
+    let mut k = 1;
+    for h in &spec.hosts {
+        if nics <= MAX_NIC_LINES {
+            for n in &h.nics {
+                let (host, nic) = (h.name.as_str(), n.name.as_str());
+                for (key, role, word) in [
+                    (
+                        SeriesKey::NicReceive { host, nic },
+                        LineRole::NicReceive,
+                        "receive",
+                    ),
+                    (SeriesKey::NicSend { host, nic }, LineRole::NicSend, "send"),
+                ] {
+                    if let Some(col) = s.get(key)
+                        && col.iter().any(|&x| x > 0.0)
+                    {
+                        out.push(ChartLine {
+                            label: format!("{host} {nic} {word}"),
+                            role,
+                            color: LineColor::Palette(k),
+                            data: sampled(col),
+                        });
+                        k += 1;
+                    }
+                }
+            }
+        } else if spec.hosts.len() <= MAX_HOST_LINES
+            && let Some(line) = host_receive(s, h, k)
+        {
+            out.push(line);
+            k += 1;
+        }
+    }
+    // Per migration: exact steps from its rate changes (the latest few).
+    let now = sim.now().as_secs_f64();
+    let migs = sim.migrations();
+    for (k, m) in migs
+        .iter()
+        .enumerate()
+        .skip(migs.len().saturating_sub(MAX_MIGRATION_LINES))
+    {
+        if m.rate_history.is_empty() {
+            continue;
+        }
+        let mut pts = Vec::new();
+        let mut last = 0.0;
+        for (t, g) in &m.rate_history {
+            pts.push([t.as_secs_f64(), last]);
+            pts.push([t.as_secs_f64(), *g]);
+            last = *g;
+        }
+        let end = m.ended.map_or(now, |t| t.as_secs_f64());
+        let stop = m
+            .pause_started
+            .map_or(end, |t| {
+                t.as_secs_f64() + m.downtime.map_or(0.0, |d| d.as_secs_f64())
+            })
+            .min(end);
+        pts.push([stop, last]);
+        pts.push([stop, 0.0]);
+        out.push(ChartLine {
+            label: format!("{} → {}", spec.vms[m.vm].name, spec.hosts[m.to].name),
+            role: LineRole::Migration,
+            color: LineColor::Palette(k + 3),
+            data: LineData::Points(pts),
+        });
+    }
+    out
+}
+
+fn host_cpu<'a>(sim: &'a Simulation, k: usize, col: &'a [f64]) -> ChartLine<'a> {
+    ChartLine {
+        label: sim.scenario().spec.hosts[k].name.clone(),
+        role: LineRole::HostCpu,
+        color: LineColor::Palette(k),
+        data: sampled(col),
+    }
+}
+
+fn cpu_report(sim: &Simulation) -> Vec<ChartLine<'_>> {
+    let s = sim.series();
+    let spec = &sim.scenario().spec;
+    let mut out = Vec::new();
+    for (k, h) in spec.hosts.iter().enumerate() {
+        if let Some(col) = s.get(SeriesKey::HostCpu { host: &h.name })
+            && (col.iter().any(|&x| x > 0.0) || spec.hosts.len() <= REPORT_ALL_HOSTS)
+            && out.len() < MAX_CPU_LINES
+        {
+            out.push(host_cpu(sim, k, col));
+        }
+    }
+    out
+}
+
+/// Every host's CPU; with many hosts, the busiest in the visible range plus the average.
+fn cpu_window(sim: &Simulation, from_s: f64) -> Vec<ChartLine<'_>> {
+    let s = sim.series();
+    let first = s.t_s.partition_point(|&t| t < from_s);
+    let cols: Vec<(usize, &[f64])> = sim
+        .scenario()
+        .spec
+        .hosts
+        .iter()
+        .enumerate()
+        .filter_map(|(k, h)| s.get(SeriesKey::HostCpu { host: &h.name }).map(|c| (k, c)))
+        .collect();
+    let peak = |c: &[f64]| {
+        c.get(first..)
+            .map_or(0.0, |w| w.iter().copied().fold(0.0, f64::max))
+    };
+    let mut shown: Vec<(usize, &[f64], f64)> =
+        cols.iter().map(|&(k, c)| (k, c, peak(c))).collect();
+    let mut out = Vec::new();
+    if shown.len() > MAX_CPU_LINES {
+        shown.retain(|x| x.2 > 0.0);
+        shown.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        shown.truncate(MAX_CPU_LINES);
+        let avg: Vec<f64> = (0..s.t_s.len())
+            .map(|i| {
+                cols.iter().filter_map(|(_, c)| c.get(i)).sum::<f64>() / cols.len().max(1) as f64
+            })
+            .collect();
+        out.push(ChartLine {
+            label: "average of all hosts".into(),
+            role: LineRole::AverageCpu,
+            color: LineColor::Grey,
+            data: LineData::Sampled(Cow::Owned(avg)),
+        });
+    }
+    out.extend(shown.into_iter().map(|(k, col, _)| host_cpu(sim, k, col)));
+    out
+}

@@ -1,0 +1,105 @@
+//! Errors that point into a file (`lab.toml:12:5: message`) and the one way lmlab reads a text
+//! file a user hands it (scenarios, sessions): refused before reading when it is larger than its
+//! kind allows, refused with the position of the first bad byte when it is not UTF-8.
+
+use std::path::Path;
+
+/// A message about a place in a file. `Display` gives the one line a user sees.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct Located {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    pub message: String,
+}
+
+impl Located {
+    /// A message about the file as a whole (reported at its first character).
+    pub fn at_start(file: &str, message: impl Into<String>) -> Located {
+        Located {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            message: message.into(),
+        }
+    }
+
+    /// A message about the character at byte `offset` of `text`.
+    pub fn at_offset(file: &str, text: &[u8], offset: usize, message: impl Into<String>) -> Located {
+        let (line, column) = line_col(text, offset);
+        Located {
+            file: file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a text file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Io(std::io::Error),
+    #[error(transparent)]
+    Invalid(Located),
+}
+
+/// Reads `path` as UTF-8 text of at most `max_bytes`; `kinds` names what such files are in the
+/// size message ("scenarios", "sessions").
+pub fn read_text(path: &Path, max_bytes: u64, kinds: &str) -> Result<String, ReadError> {
+    let file = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if meta.len() > max_bytes {
+        return Err(ReadError::Invalid(Located::at_start(
+            &file,
+            format!(
+                "the file is {} bytes; {kinds} are limited to {max_bytes} bytes",
+                meta.len()
+            ),
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        ReadError::Invalid(Located::at_offset(
+            &file,
+            e.as_bytes(),
+            at,
+            "the file is not valid UTF-8 text",
+        ))
+    })
+}
+
+/// (line, column), 1-based, of byte `offset` in `bytes`; columns count characters.
+pub fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let offset = offset.min(bytes.len());
+    let before = &bytes[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    // Continuation bytes are skipped, so a column is a character.
+    let column = before[line_start..]
+        .iter()
+        .filter(|&&b| (b & 0xC0) != 0x80)
+        .count()
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_and_lines_start_at_one() {
+        assert_eq!(line_col(b"ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é=1\nx".as_bytes(), 2), (1, 2));
+        assert_eq!(line_col(b"", 10), (1, 1));
+    }
+}
