@@ -5,7 +5,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lmlab_engine::report::{Report, events_csv, series_csv};
 use lmlab_engine::time::parse_duration;
-use lmlab_engine::{Scenario, SimDuration, SimTime, Simulation};
+use crate::gui::ShotView;
+use crate::output;
+use lmlab_engine::{SimDuration, SimTime, Simulation};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -55,96 +57,11 @@ pub struct ExportArgs {
     pub size: [f32; 2],
 }
 
-/// Loads a session, or runs a scenario to `until`.
-pub fn load_run(file: &Path, until: Option<SimDuration>) -> Result<Simulation> {
-    let text = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
-    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        let s = lmlab_engine::session::SessionFile::load(file)?;
-        Ok(s.open(&file.display().to_string())?)
-    } else {
-        let scenario = load_scenario(file)?;
-        let until = until.unwrap_or(scenario.spec.until);
-        let seed = scenario.spec.seed;
-        let mut sim = Simulation::new(scenario, seed);
-        run_with_progress(&mut sim, SimTime::ZERO + until);
-        Ok(sim)
-    }
-}
-
-/// Writes every chart and data file of a run into `dir`; returns the files written.
-pub fn export_all(sim: &Simulation, dir: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>> {
-    use lmlab_engine::export::{Chart, Drawing, png, svg, time_chart};
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
-    let mut written = Vec::new();
-    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
-        let p = dir.join(name);
-        write_file(&p, bytes)?;
-        written.push(p);
-        Ok(())
-    };
-    for chart in Chart::ALL {
-        let tc;
-        let d = match chart {
-            Chart::States => Drawing::States(sim),
-            c => {
-                tc = time_chart(sim, c);
-                Drawing::Time(&tc)
-            }
-        };
-        let stem = chart.file_stem();
-        put(
-            &format!("{stem}.png"),
-            &png(&d, size).map_err(|e| anyhow::anyhow!("{stem}.png: {e}"))?,
-        )?;
-        put(
-            &format!("{stem}.svg"),
-            svg(&d, size)
-                .map_err(|e| anyhow::anyhow!("{stem}.svg: {e}"))?
-                .as_bytes(),
-        )?;
-    }
-    let report = Report::from_simulation(sim);
-    put("series.csv", series_csv(&report.series).as_bytes())?;
-    put("events.csv", events_csv(&report.events).as_bytes())?;
-    put("report.json", report.to_json().as_bytes())?;
-    if !sim.scenario().spec.configurations.is_empty() {
-        let c = lmlab_engine::compare::compare(sim.scenario(), sim.seed());
-        write_compare(&c, dir, size, &mut put)?;
-    }
-    Ok(written)
-}
-
-fn write_compare(
-    c: &lmlab_engine::compare::CompareReport,
-    dir: &Path,
-    size: (u32, u32),
-    put: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
-) -> Result<()> {
-    use lmlab_engine::export::{Drawing, png, svg};
-    let _ = dir;
-    put(
-        "compare.csv",
-        lmlab_engine::compare::compare_csv(c).as_bytes(),
-    )?;
-    let d = Drawing::Compare(c);
-    put(
-        "compare.png",
-        &png(&d, size).map_err(|e| anyhow::anyhow!("compare.png: {e}"))?,
-    )?;
-    put(
-        "compare.svg",
-        svg(&d, size)
-            .map_err(|e| anyhow::anyhow!("compare.svg: {e}"))?
-            .as_bytes(),
-    )?;
-    Ok(())
-}
-
 pub fn export(args: &ExportArgs) -> Result<()> {
-    let sim = load_run(&args.file, args.until)?;
+    let sim = output::load_run(&args.file, args.until, &mut terminal_progress("simulating"))?;
     let size = (args.size[0] as u32, args.size[1] as u32);
-    let files = export_all(&sim, &args.out, size)?;
+    let files = output::export_all(&sim, &args.out, size, &mut output::no_progress())?
+        .unwrap_or_default();
     eprintln!(
         "lmlab export: wrote {} files into {}",
         files.len(),
@@ -171,14 +88,6 @@ pub struct ScreenshotArgs {
     pub view: ShotView,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ShotView {
-    Lab,
-    Compare,
-    /// The Real run view after a loopback run of the first VM (1 GiB, 4 channels).
-    Real,
-}
-
 fn parse_size(s: &str) -> Result<[f32; 2], String> {
     let err = || format!("malformed size `{s}`: write it like 1600x1000");
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(err)?;
@@ -192,7 +101,13 @@ fn parse_size(s: &str) -> Result<[f32; 2], String> {
 
 pub fn screenshot(args: &ScreenshotArgs) -> Result<()> {
     let at = SimTime::ZERO + args.at.unwrap_or(SimDuration::ZERO);
-    crate::gui::screenshot(&args.file, &args.out, at, args.size, args.view)?;
+    crate::gui::screenshot(&crate::gui::Shot {
+        file: &args.file,
+        out: &args.out,
+        at,
+        size: args.size,
+        view: args.view,
+    })?;
     eprintln!("lmlab screenshot: wrote {}", args.out.display());
     Ok(())
 }
@@ -234,13 +149,8 @@ fn parse_cli_duration(s: &str) -> Result<SimDuration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// Loads a scenario; the error already names file, line and column.
-pub fn load_scenario(path: &Path) -> Result<Scenario> {
-    Ok(Scenario::load(path)?)
-}
-
 pub fn run(args: &RunArgs) -> Result<()> {
-    let scenario = load_scenario(&args.file)?;
+    let scenario = output::load_scenario(&args.file)?;
     let seed = args.seed.unwrap_or(scenario.spec.seed);
     let until = args.until.unwrap_or(scenario.spec.until);
     // The seed goes to stderr on every run, so any surprising result can be replayed.
@@ -249,7 +159,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         args.file.display()
     );
     let mut sim = Simulation::new(scenario, seed);
-    run_with_progress(&mut sim, SimTime::ZERO + until);
+    output::run_to(
+        &mut sim,
+        SimTime::ZERO + until,
+        &mut terminal_progress("simulating"),
+    );
     let report = Report::from_simulation(&sim);
     for m in &report.migrations {
         if let Some(w) = &m.forecast.warning {
@@ -263,11 +177,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if let Some(dir) = &args.csv {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the CSV folder", dir.display()))?;
-        write_file(
+        output::write_file(
             &dir.join("series.csv"),
             series_csv(&report.series).as_bytes(),
         )?;
-        write_file(
+        output::write_file(
             &dir.join("events.csv"),
             events_csv(&report.events).as_bytes(),
         )?;
@@ -279,52 +193,35 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 .and_then(|()| out.flush())
                 .context("cannot write the report to standard output")?;
         }
-        Some(path) => write_file(Path::new(path), report.to_json().as_bytes())?,
+        Some(path) => output::write_file(Path::new(path), report.to_json().as_bytes())?,
         None => print_summary(&report),
     }
     Ok(())
 }
 
-/// Advances to `until` in steps, showing progress on a terminal when it takes more than a moment
-/// (Ctrl+C cancels, as for any command; nothing has been written yet at that point).
-pub fn run_with_progress(sim: &mut Simulation, until: SimTime) {
+/// Progress on a terminal when an operation takes more than a moment (Ctrl+C cancels, as for any
+/// command; nothing has been written yet at that point). The line ends when the operation does.
+fn terminal_progress(what: &'static str) -> impl FnMut(usize, usize) -> bool {
     use std::io::IsTerminal;
     let show = std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
-    let total = until.as_micros().max(1);
-    let steps = 100u64;
     let mut shown = false;
-    for k in 1..=steps {
-        let t = if k == steps {
-            until
-        } else {
-            SimTime::from_micros(total / steps * k)
-        };
-        sim.advance_to(t);
+    move |done, total| {
         if show && start.elapsed().as_secs_f64() > 0.5 {
-            eprint!(
-                "\rsimulating: {k:>3} % (t = {:.0} s of {:.0} s)",
-                sim.now().as_secs_f64(),
-                until.as_secs_f64()
-            );
+            eprint!("\r{what}: {:>3} %", 100 * done / total.max(1));
             shown = true;
         }
+        if shown && done >= total {
+            eprintln!();
+            shown = false;
+        }
+        true
     }
-    if shown {
-        eprintln!();
-    }
-}
-
-/// Writes a file through a temporary file, a flush and a rename, so a crash never leaves half a
-/// file (the session module's atomic write).
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    lmlab_engine::session::atomic_write(path, bytes)
-        .with_context(|| format!("{}: cannot write", path.display()))
 }
 
 pub fn compare(args: &CompareArgs) -> Result<()> {
     use lmlab_engine::compare::compare;
-    let scenario = load_scenario(&args.file)?;
+    let scenario = output::load_scenario(&args.file)?;
     if scenario.spec.configurations.is_empty() {
         bail!(
             "{}: the scenario names no [[configurations]] to compare",
@@ -335,25 +232,17 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     eprintln!("lmlab compare: {} (seed {seed})", args.file.display());
     let report = compare(&scenario, seed);
     if let Some(dir) = &args.export {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create the export folder", dir.display()))?;
-        let mut put = |name: &str, bytes: &[u8]| write_file(&dir.join(name), bytes);
-        write_compare(&report, dir, (1600, 900), &mut put)?;
+        output::export_compare(&report, dir, (1600, 900))?;
     }
-    let json = || {
-        let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
-        s.push('\n');
-        s
-    };
     match args.json.as_deref() {
         Some("-") => {
             let mut out = std::io::stdout().lock();
-            out.write_all(json().as_bytes())
+            out.write_all(output::compare_json(&report)?.as_bytes())
                 .and_then(|()| out.flush())
                 .context("cannot write to standard output")?;
         }
         Some(path) => {
-            write_file(Path::new(path), json().as_bytes())?;
+            output::write_file(Path::new(path), output::compare_json(&report)?.as_bytes())?;
             print_compare_table(&report);
         }
         None => print_compare_table(&report),
@@ -428,7 +317,7 @@ fn print_summary(report: &Report) {
                 m.vm,
                 m.from,
                 m.to,
-                m.outcome.as_deref().unwrap_or(&m.phase),
+                m.outcome.map_or(m.phase.as_str(), |o| o.name()),
                 m.iterations,
                 m.downtime_ms.map_or("-".into(), |d| format!("{d:.1} ms")),
                 m.total_time_ms

@@ -1,15 +1,34 @@
-//! The window: an eframe app around the UI in [`crate::ui`]. Thin on purpose (egui_demo_app style):
-//! everything testable lives in `ui`, which kittest drives without a window. Preferences persist
-//! through eframe's storage; `lmlab screenshot` reuses the same app and saves one frame as PNG.
+//! The window: an eframe app around the [`Workbench`] in [`crate::ui`]. Thin on purpose
+//! (egui_demo_app style): everything testable lives in `ui`, which kittest drives without a
+//! window. Preferences persist through eframe's storage; `lmlab screenshot` reuses the same app
+//! and saves one frame as PNG.
 
 use crate::presets;
-use crate::ui::{LabState, Prefs};
+use crate::ui::prefs::PREFS_KEY;
+use crate::ui::{JobAction, LabState, Prefs, View, ViewAction, Workbench};
 use anyhow::{Context as _, Result, anyhow, bail};
 use lmlab_engine::SimTime;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-const PREFS_KEY: &str = "lmlab-prefs";
+/// What `lmlab screenshot` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShotView {
+    Lab,
+    Compare,
+    /// The Real run view after a loopback run of the first VM (1 GiB, 4 channels).
+    Real,
+}
+
+/// A screenshot to take: the lab, the time to run it to, the window size and view, the PNG.
+#[derive(Debug)]
+pub struct Shot<'a> {
+    pub file: &'a Path,
+    pub out: &'a Path,
+    pub at: SimTime,
+    pub size: [f32; 2],
+    pub view: ShotView,
+}
 
 /// A screenshot being taken: the frame to grab, where to save it, and what happened.
 #[derive(Debug)]
@@ -22,15 +41,15 @@ struct ScreenshotJob {
 
 #[derive(Debug)]
 pub struct LmlabApp {
-    /// The lab on screen.
-    pub lab: LabState,
+    /// The window's content.
+    pub bench: Workbench,
     screenshot: Option<ScreenshotJob>,
 }
 
 impl LmlabApp {
     pub fn new(lab: LabState) -> Self {
         LmlabApp {
-            lab,
+            bench: Workbench::new(lab),
             screenshot: None,
         }
     }
@@ -38,7 +57,7 @@ impl LmlabApp {
 
 impl eframe::App for LmlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.lab.show(ui);
+        self.bench.show(ui);
         let ctx = ui.ctx().clone();
         if let Some(job) = &mut self.screenshot {
             job.frames += 1;
@@ -65,14 +84,17 @@ impl eframe::App for LmlabApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.screenshot.is_none() {
-            eframe::set_value(storage, PREFS_KEY, &self.lab.prefs);
+            eframe::set_value(storage, PREFS_KEY, self.bench.lab.prefs());
         }
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         // A clean exit: the recovery file is not needed.
-        if let Some(p) = &self.lab.recovery {
-            let _ = std::fs::remove_file(p);
+        if let Some(p) = self.bench.lab.recovery()
+            && let Err(e) = std::fs::remove_file(p)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("lmlab: {}: cannot remove the recovery file: {e}", p.display());
         }
     }
 }
@@ -91,7 +113,7 @@ fn write_png(path: &Path, image: &egui::ColorImage) -> Result<()> {
         let mut writer = enc.write_header().context("PNG header")?;
         writer.write_image_data(&bytes).context("PNG data")?;
     }
-    crate::cli::write_file(path, &buf)
+    crate::output::write_file(path, &buf)
 }
 
 fn load(file: Option<&Path>) -> Result<LabState> {
@@ -116,13 +138,11 @@ fn options(title: String, size: [f32; 2]) -> eframe::NativeOptions {
 pub fn open(file: Option<&Path>) -> Result<()> {
     let mut lab = load(file)?;
     let title = format!("lmlab — {}", lab.spec().name);
-    lab.recovery = crate::ui::files::recovery_path();
-    lab.dialogs = true;
-    if let Some(p) = &lab.recovery
-        && p.exists()
-    {
-        lab.recovery_offer = Some(p.clone());
+    if let Some(p) = crate::ui::files::recovery_path() {
+        let offer = p.exists();
+        lab = lab.with_recovery(p, offer);
     }
+    lab.places.dialogs = true;
     eframe::run_native(
         "lmlab",
         options(title, [1500.0, 950.0]),
@@ -131,8 +151,8 @@ pub fn open(file: Option<&Path>) -> Result<()> {
                 .storage
                 .and_then(|s| eframe::get_value(s, PREFS_KEY))
                 .unwrap_or_default();
-            lab.show_welcome = !prefs.welcome_seen;
-            lab.prefs = prefs;
+            lab.screen.show_welcome = !prefs.welcome_seen;
+            lab.handle(ViewAction::SetPrefs(prefs));
             Ok(Box::new(LmlabApp::new(lab)))
         }),
     )
@@ -140,38 +160,37 @@ pub fn open(file: Option<&Path>) -> Result<()> {
 }
 
 /// `lmlab screenshot`: runs the lab to `at`, opens the window at `size`, saves one frame as PNG.
-pub fn screenshot(
-    file: &Path,
-    out: &Path,
-    at: SimTime,
-    size: [f32; 2],
-    view: crate::cli::ShotView,
-) -> Result<()> {
-    let mut lab = load(Some(file))?;
+pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
+    let mut lab = load(Some(shot.file))?;
     let title = format!("lmlab — {}", lab.spec().name);
-    lab.run_to(at);
-    match view {
-        crate::cli::ShotView::Lab => {}
-        crate::cli::ShotView::Compare => {
-            lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Compare));
-            lab.compare = Some(lmlab_engine::compare::compare(lab.sim.scenario(), lab.seed));
+    lab.run_to(shot.at);
+    match shot.view {
+        ShotView::Lab => {}
+        ShotView::Compare => {
+            lab.handle(ViewAction::SetView(View::Compare));
+            lab.results.compare = Some(lmlab_engine::compare::compare(
+                lab.sim().scenario(),
+                lab.seed(),
+            ));
         }
-        crate::cli::ShotView::Real => {
-            lab.handle(crate::ui::UiAction::SetView(crate::ui::View::Real));
-            lab.real.memory_mib = 1024;
-            let req = crate::ui::real::request(&lab).map_err(|e| anyhow::anyhow!(e))?;
-            let run = crate::ui::real::execute(req, &|_| {}).map_err(|e| anyhow::anyhow!(e))?;
-            lab.real.last = Some(run);
+        ShotView::Real => {
+            lab.handle(ViewAction::SetView(View::Real));
+            let mut settings = lab.real_settings().clone();
+            settings.memory_mib = 1024;
+            lab.handle(JobAction::SetReal(Box::new(settings)));
+            let req = crate::ui::real_run::request(&lab).map_err(|e| anyhow!(e))?;
+            let run = crate::ui::real_run::execute(req, &|_| {}).map_err(|e| anyhow!(e))?;
+            lab.results.real_last = Some(run);
         }
     }
     let result = Arc::new(Mutex::new(None));
     let job = ScreenshotJob {
-        out: out.to_path_buf(),
+        out: shot.out.to_path_buf(),
         frames: 0,
         requested: false,
         result: result.clone(),
     };
-    let mut opts = options(title, size);
+    let mut opts = options(title, shot.size);
     opts.persist_window = false;
     eframe::run_native(
         "lmlab-screenshot",
@@ -189,7 +208,7 @@ pub fn screenshot(
         .take()
     {
         Some(Ok(())) => Ok(()),
-        Some(Err(e)) => bail!("{}: {e}", out.display()),
+        Some(Err(e)) => bail!("{}: {e}", shot.out.display()),
         None => bail!("the window closed before the screenshot was taken"),
     }
 }

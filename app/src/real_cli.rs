@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lmlab_engine::SimDuration;
-use lmlab_engine::real::predict::{self, Prediction};
+use lmlab_engine::real::predict::{self, ErrorVsModel, Prediction, error_vs_model};
 use lmlab_engine::real::{self, Codec, Fault, RealConfig, RealReport, Target};
 use lmlab_engine::scenario::{MemoryProfile, MemoryProfileName};
 use lmlab_engine::time::parse_duration;
@@ -173,7 +173,7 @@ pub fn config(args: &RealArgs) -> Result<(RealConfig, Option<Prediction>)> {
     const DEFAULT_CAP: u64 = 4 << 30;
     let (mut cfg, scenario) = match (&args.scenario, &args.vm) {
         (Some(file), Some(vm)) => {
-            let sc = crate::cli::load_scenario(file)?;
+            let sc = crate::output::load_scenario(file)?;
             let cap = args.memory.unwrap_or(DEFAULT_CAP);
             let cfg = predict::config_for_vm(&sc, vm, cap)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -246,26 +246,6 @@ struct Output<'a> {
     error_vs_model: Option<ErrorVsModel>,
 }
 
-/// Measured against predicted: relative throughput error, CPU difference in points.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct ErrorVsModel {
-    pub gbps_pct: f64,
-    pub cpu_src_points: f64,
-    pub cpu_dst_points: f64,
-}
-
-pub fn error_vs_model(r: &RealReport, p: &Prediction) -> ErrorVsModel {
-    ErrorVsModel {
-        gbps_pct: if p.avg_gbps > 0.0 {
-            100.0 * (r.avg_gbps - p.avg_gbps) / p.avg_gbps
-        } else {
-            0.0
-        },
-        cpu_src_points: r.cpu_src_pct - p.cpu_src_pct,
-        cpu_dst_points: r.cpu_dst_pct - p.cpu_dst_pct,
-    }
-}
-
 pub fn real(args: &RealArgs) -> Result<()> {
     let (cfg, prediction) = config(args)?;
     let target = match &args.to {
@@ -298,7 +278,7 @@ pub fn real(args: &RealArgs) -> Result<()> {
         if path == "-" {
             print!("{text}");
         } else {
-            crate::cli::write_file(std::path::Path::new(path), text.as_bytes())?;
+            crate::output::write_file(std::path::Path::new(path), text.as_bytes())?;
         }
     }
     if !quiet {

@@ -2,21 +2,22 @@
 //! for throughput and CPU side by side, with the reference figures when the file has them.
 
 use super::theme::series_color;
-use super::{LabState, UiAction};
+use super::action::{Actions, JobAction};
+use super::state::LabState;
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
-pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
+pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     ui.horizontal(|ui| {
         ui.heading("Compare configurations");
         if ui.button("Run comparison").clicked() {
-            actions.push(UiAction::RunCompare);
+            actions.push(JobAction::RunCompare);
         }
         ui.label(format!(
             "{} configurations in this lab",
             lab.spec().configurations.len()
         ));
     });
-    let Some(report) = &lab.compare else {
+    let Some(report) = lab.compare() else {
         ui.label("Runs each [[configurations]] entry of the lab (like `lmlab compare`) and shows the results here.");
         return;
     };

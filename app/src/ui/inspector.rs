@@ -1,43 +1,43 @@
 //! The inspector: every property of the selection (and the cluster and migration settings when
-//! nothing is selected). Edits become a new lab that the engine validates; an invalid value is
-//! refused in place with the reason.
+//! nothing is selected). A changed part becomes a lab edit ([`Edit`]) that the engine validates;
+//! an invalid value is refused in place with the reason.
 
-use super::{LabState, Selection, UiAction, labeled};
+use super::action::{Actions, LabAction, ViewAction};
+use super::state::{LabState, Selection};
+use super::widgets::labeled;
 use lmlab_engine::SimDuration;
 use lmlab_engine::scenario::*;
+use lmlab_engine::sim::SeriesKey;
 use lmlab_engine::units::{BitRate, ByteRate, Bytes};
 
-pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
+pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("Inspector");
-                if lab.selection != Selection::Cluster && ui.button("Cluster settings").clicked() {
-                    actions.push(UiAction::Select(Selection::Cluster));
+                if *lab.selection() != Selection::Cluster
+                    && ui.button("Cluster settings").clicked()
+                {
+                    actions.push(ViewAction::Select(Selection::Cluster));
                 }
             });
-            if let Some(e) = &lab.inspector_error {
+            if let Some(e) = &lab.screen.inspector_error {
                 ui.colored_label(ui.visuals().error_fg_color, format!("Refused: {e}"));
             }
-            // Only the selected part is copied and compared each frame; the whole lab is cloned
-            // only when something changed (labs can hold thousands of VMs).
+            // Only the selected part is copied and compared each frame (labs can hold thousands
+            // of VMs); a change becomes one edit of that part.
             let spec = lab.spec();
-            let mut edited: Option<ScenarioSpec> = None;
-            match &lab.selection {
+            let mut edited: Option<Edit> = None;
+            match lab.selection() {
                 Selection::Cluster => {
-                    let (mut c, mut m) = (spec.cluster.clone(), spec.migration.clone());
-                    let mut t = spec.transport.clone();
-                    cluster(ui, &mut c, &mut m);
+                    let mut l = spec.settings();
+                    cluster(ui, &mut l.cluster, &mut l.migration);
                     ui.separator();
                     egui::CollapsingHeader::new("Transport model parameters")
-                        .show(ui, |ui| transport(ui, &mut t));
-                    if c != spec.cluster || m != spec.migration || t != spec.transport {
-                        let mut s = spec.clone();
-                        s.cluster = c;
-                        s.migration = m;
-                        s.transport = t;
-                        edited = Some(s);
+                        .show(ui, |ui| transport(ui, &mut l.transport));
+                    if l != spec.settings() {
+                        edited = Some(Edit::SetSettings(Box::new(l)));
                     }
                 }
                 Selection::Host(name) => {
@@ -45,11 +45,9 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                         let switches: Vec<String> =
                             spec.switches.iter().map(|s| s.name.clone()).collect();
                         let mut h = spec.hosts[i].clone();
-                        host(ui, &mut h, &switches, lab, i);
+                        host(ui, &mut h, &switches, lab);
                         if h != spec.hosts[i] {
-                            let mut s = spec.clone();
-                            s.hosts[i] = h;
-                            edited = Some(s);
+                            edited = Some(Edit::SetHost(Box::new(h)));
                         }
                     }
                 }
@@ -60,9 +58,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                         ui.checkbox(&mut sw.dcb_pfc, "DCB with Priority Flow Control (PFC)");
                         ui.checkbox(&mut sw.lacp, "LACP / static port channels");
                         if sw != spec.switches[i] {
-                            let mut s = spec.clone();
-                            s.switches[i] = sw;
-                            edited = Some(s);
+                            edited = Some(Edit::SetSwitch(sw));
                         }
                     }
                 }
@@ -80,9 +76,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                             ],
                         );
                         if st != spec.storage[i] {
-                            let mut s = spec.clone();
-                            s.storage[i] = st;
-                            edited = Some(s);
+                            edited = Some(Edit::SetStorage(st));
                         }
                     }
                 }
@@ -93,16 +87,14 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                         let mut v = spec.vms[i].clone();
                         vm(ui, &mut v, &storages);
                         if v != spec.vms[i] {
-                            let mut s = spec.clone();
-                            s.vms[i] = v;
-                            edited = Some(s);
+                            edited = Some(Edit::SetVm(Box::new(v)));
                         }
                     }
                     vm_actions(ui, lab, name, actions);
                 }
             }
-            if let Some(s) = edited {
-                actions.push(UiAction::Edit(Box::new(s)));
+            if let Some(e) = edited {
+                actions.push(LabAction::Edit(e));
             }
         });
 }
@@ -456,18 +448,16 @@ fn transport(ui: &mut egui::Ui, t: &mut lmlab_engine::transport::TransportParams
     count(ui, "Comparison trials", &mut t.compare_trials, 1, 101);
 }
 
-fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState, index: usize) {
+fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState) {
     ui.strong(format!("Host {}", h.name));
     if let Some(cpu) = lab
-        .sim
+        .sim()
         .series()
-        .columns
-        .get(&format!("{}.lm_cpu_pct", h.name))
+        .get(SeriesKey::HostCpu { host: &h.name })
         .and_then(|c| c.last())
     {
         ui.label(format!("Live-migration CPU now: {cpu:.1} %"));
     }
-    let _ = index;
     count(ui, "Sockets", &mut h.sockets, 1, 16);
     count(ui, "Cores per socket", &mut h.cores_per_socket, 1, 512);
     ui.checkbox(&mut h.smt, "SMT (hyper-threading)");
@@ -677,11 +667,11 @@ fn vm(ui: &mut egui::Ui, v: &mut VmSpec, storages: &[String]) {
     }
 }
 
-fn vm_actions(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: &mut Vec<UiAction>) {
+fn vm_actions(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: &mut Actions) {
     let Some(i) = lab.spec().vms.iter().position(|v| v.name == name) else {
         return;
     };
-    let Some((host, state, unmonitored)) = lab.sim.vm_view(i) else {
+    let Some((host, state, unmonitored)) = lab.sim().vm_view(i) else {
         return;
     };
     let host = lab.spec().hosts.get(host).map_or("", |h| h.name.as_str());
@@ -693,7 +683,7 @@ fn vm_actions(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: &mut Vec<U
     ui.menu_button("Live-migrate to…", |ui| {
         for h in lab.spec().hosts.iter().filter(|h| h.name != host) {
             if ui.button(&h.name).clicked() {
-                actions.push(UiAction::AskMigration {
+                actions.push(LabAction::AskMigration {
                     vm: name.to_string(),
                     to: h.name.clone(),
                 });

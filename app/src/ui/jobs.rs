@@ -1,165 +1,178 @@
-//! Work that takes more than a moment (comparisons, exports) runs on a worker thread while the
-//! window stays responsive: a progress bar shows how far it is, and Cancel stops it between steps.
+//! Work that takes more than a moment runs on a worker thread while the window keeps drawing
+//! frames: [`Job<T>`] runs a closure that reports progress and checks for Cancel through a
+//! [`Progress`], and hands back its `T` when it finishes. It knows nothing of labs.
 
-use lmlab_engine::compare::CompareReport;
-use lmlab_engine::session::SessionFile;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// What a finished job hands back.
-#[derive(Debug)]
-pub enum Outcome {
-    Compare(CompareReport),
-    Real(Box<super::real::RealRun>),
-    Exported(PathBuf, usize),
-    Failed(String),
-    Cancelled,
+/// The worker's side of a job: how far it is, a line of text for the bar, whether to stop.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    done: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+    cancel: Arc<AtomicBool>,
+    note: Arc<Mutex<String>>,
 }
 
-#[derive(Debug)]
-pub struct Job {
-    pub what: String,
-    pub done: Arc<AtomicUsize>,
-    pub total: Arc<AtomicUsize>,
-    pub cancel: Arc<AtomicBool>,
-    /// The latest line the work reported (real runs: the pass it is in), shown by the bar.
-    pub note: Arc<std::sync::Mutex<String>>,
-    handle: Option<JoinHandle<Outcome>>,
-}
-
-impl Job {
-    fn spawn(
-        what: String,
-        work: impl FnOnce(&Arc<AtomicUsize>, &Arc<AtomicUsize>, &Arc<AtomicBool>) -> Outcome
-        + Send
-        + 'static,
-    ) -> Job {
-        Job::spawn_with_note(what, move |d, t, c, _note| work(d, t, c))
+impl Progress {
+    /// `done` of `total` steps; returns false once Cancel was pressed (the work should stop).
+    pub fn set(&self, done: usize, total: usize) -> bool {
+        self.total.store(total.max(1), Ordering::Relaxed);
+        self.done.store(done.min(total.max(1)), Ordering::Relaxed);
+        !self.cancelled()
     }
 
-    /// Like `spawn`, with a line of text the work can update for the progress bar.
-    fn spawn_with_note(
-        what: String,
-        work: impl FnOnce(
-            &Arc<AtomicUsize>,
-            &Arc<AtomicUsize>,
-            &Arc<AtomicBool>,
-            &Arc<std::sync::Mutex<String>>,
-        ) -> Outcome
-        + Send
-        + 'static,
-    ) -> Job {
-        let done = Arc::new(AtomicUsize::new(0));
-        let total = Arc::new(AtomicUsize::new(1));
-        let cancel = Arc::new(AtomicBool::new(false));
-        let note = Arc::new(std::sync::Mutex::new(String::new()));
-        let (d, t, c, n) = (done.clone(), total.clone(), cancel.clone(), note.clone());
+    /// The line shown beside the bar (what the work is doing now).
+    pub fn note(&self, text: &str) {
+        if let Ok(mut n) = self.note.lock() {
+            text.clone_into(&mut n);
+        }
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// A callback for engine functions that report `(done, total)` and stop when it returns false.
+    pub fn callback(&self) -> impl FnMut(usize, usize) -> bool + '_ {
+        move |d, t| self.set(d, t)
+    }
+}
+
+/// Why a job gave no result.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    #[error("could not start a worker thread: {0}")]
+    NoThread(String),
+    #[error("the job stopped unexpectedly (a bug: please report it)")]
+    Panicked,
+}
+
+/// Work running on a worker thread.
+#[derive(Debug)]
+pub struct Job<T> {
+    what: String,
+    progress: Progress,
+    handle: Result<JoinHandle<T>, JobError>,
+    /// The result once taken, so `try_finish` hands it out once.
+    finished: bool,
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// Starts `work` on a worker thread; `what` names it beside the progress bar.
+    pub fn spawn(what: impl Into<String>, work: impl FnOnce(&Progress) -> T + Send + 'static) -> Job<T> {
+        let progress = Progress::default();
+        let p = progress.clone();
         let handle = std::thread::Builder::new()
             .name("lmlab-job".into())
-            .spawn(move || work(&d, &t, &c, &n))
-            .ok();
+            .spawn(move || work(&p))
+            .map_err(|e| JobError::NoThread(e.to_string()));
         Job {
-            what,
-            done,
-            total,
-            cancel,
-            note,
+            what: what.into(),
+            progress,
             handle,
+            finished: false,
         }
     }
+}
 
-    /// Runs every configuration of the lab through the transport model.
-    pub fn compare(scenario: lmlab_engine::Scenario, seed: u64) -> Job {
-        Job::spawn(
-            "Comparing configurations".into(),
-            move |done, total, cancel| {
-                let mut progress = |d: usize, t: usize| {
-                    done.store(d, Ordering::Relaxed);
-                    total.store(t.max(1), Ordering::Relaxed);
-                    !cancel.load(Ordering::Relaxed)
-                };
-                match lmlab_engine::compare::compare_with_progress(&scenario, seed, &mut progress) {
-                    Some(r) => Outcome::Compare(r),
-                    None => Outcome::Cancelled,
-                }
-            },
-        )
+impl<T> Job<T> {
+    pub fn what(&self) -> &str {
+        &self.what
     }
 
-    /// Writes every chart and data file of the session into `dir`.
-    pub fn export(session: SessionFile, dir: PathBuf) -> Job {
-        Job::spawn(
-            format!("Exporting into {}", dir.display()),
-            move |done, total, cancel| {
-                total.store(2, Ordering::Relaxed);
-                let sim = match session.open("the current session") {
-                    Ok(s) => s,
-                    Err(e) => return Outcome::Failed(e.to_string()),
-                };
-                done.store(1, Ordering::Relaxed);
-                if cancel.load(Ordering::Relaxed) {
-                    return Outcome::Cancelled;
-                }
-                match crate::cli::export_all(&sim, &dir, (1600, 900)) {
-                    Ok(files) => {
-                        done.store(2, Ordering::Relaxed);
-                        Outcome::Exported(dir, files.len())
-                    }
-                    Err(e) => Outcome::Failed(format!("{e:#}")),
-                }
-            },
-        )
+    /// 0-1.
+    pub fn fraction(&self) -> f32 {
+        let t = self.progress.total.load(Ordering::Relaxed).max(1);
+        (self.progress.done.load(Ordering::Relaxed) as f32 / t as f32).clamp(0.0, 1.0)
     }
 
-    /// Moves a real memory image (see `super::real`); it cannot be cancelled half-way, because a
-    /// half-done migration is simply abandoned by both ends — so Cancel only hides the result.
-    pub fn real(req: super::real::RealRequest) -> Job {
-        let what = format!(
-            "Real run: {} MiB over {} channel(s)",
-            req.config.memory_bytes >> 20,
-            req.config.channels
-        );
-        let passes = req.config.max_passes as usize + 1;
-        // The bar counts passes against the pass limit: a run that converges early jumps to done.
-        Job::spawn_with_note(what, move |done, total, cancel, note| {
-            total.store(passes, Ordering::Relaxed);
-            // Progress by pass, with the transport's line beside the bar.
-            let progress = |step: lmlab_engine::real::Step<'_>| {
-                done.store((step.pass as usize).min(passes), Ordering::Relaxed);
-                if let Ok(mut s) = note.lock() {
-                    *s = step.text.to_string();
-                }
-            };
-            let r = super::real::execute(req, &progress);
-            if cancel.load(Ordering::Relaxed) {
-                return Outcome::Cancelled;
-            }
-            match r {
-                Ok(run) => Outcome::Real(Box::new(run)),
-                Err(e) => Outcome::Failed(format!("real run: {e}")),
-            }
+    /// The line the work last reported.
+    pub fn note(&self) -> String {
+        self.progress
+            .note
+            .lock()
+            .map(|n| n.clone())
+            .unwrap_or_default()
+    }
+
+    /// Asks the work to stop at its next check.
+    pub fn cancel(&self) {
+        self.progress.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn cancel_requested(&self) -> bool {
+        self.progress.cancelled()
+    }
+
+    /// The result once the worker has finished (once); `None` while it runs.
+    pub fn try_finish(&mut self) -> Option<Result<T, JobError>> {
+        if self.finished {
+            return None;
+        }
+        let ready = match &self.handle {
+            Ok(h) => h.is_finished(),
+            Err(_) => true,
+        };
+        if !ready {
+            return None;
+        }
+        self.finished = true;
+        let handle = std::mem::replace(&mut self.handle, Err(JobError::Panicked));
+        Some(match handle {
+            Ok(h) => h.join().map_err(|_| JobError::Panicked),
+            Err(e) => Err(e),
         })
     }
+}
 
-    pub fn fraction(&self) -> f32 {
-        let t = self.total.load(Ordering::Relaxed).max(1);
-        (self.done.load(Ordering::Relaxed) as f32 / t as f32).clamp(0.0, 1.0)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_reports_progress_stops_when_cancelled_and_hands_back_its_result_once() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let mut job = Job::spawn("counting", move |p: &Progress| {
+            let mut n = 0;
+            while p.set(n, 1000) {
+                n += 1;
+                if n == 10 {
+                    let _ = tx.send(());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            n
+        });
+        assert!(rx.recv().is_ok());
+        assert!(job.fraction() > 0.0);
+        assert!(job.try_finish().is_none(), "still running");
+        job.cancel();
+        let n = loop {
+            if let Some(r) = job.try_finish() {
+                break r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        assert!(matches!(n, Ok(k) if (10..1000).contains(&k)), "{n:?}");
+        assert!(job.try_finish().is_none(), "handed out once");
     }
 
-    /// The outcome once the worker has finished.
-    pub fn try_finish(&mut self) -> Option<Outcome> {
-        if self.handle.as_ref().is_some_and(|h| h.is_finished()) {
-            let h = self.handle.take()?;
-            return Some(
-                h.join()
-                    .unwrap_or_else(|_| Outcome::Failed("the job stopped unexpectedly".into())),
-            );
-        }
-        if self.handle.is_none() {
-            return Some(Outcome::Failed("could not start a worker thread".into()));
-        }
-        None
+    #[test]
+    fn a_panicking_job_is_an_error_not_a_crash() {
+        let mut job = Job::spawn("failing", |_: &Progress| -> u32 {
+            #[allow(clippy::panic)]
+            {
+                panic!("boom")
+            }
+        });
+        let r = loop {
+            if let Some(r) = job.try_finish() {
+                break r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        assert_eq!(r, Err(JobError::Panicked));
     }
 }

@@ -1,7 +1,9 @@
 //! The event log, reading like a cluster log: time, subject, event ID, message. Filterable by
 //! text and kind; clicking a line moves the plot cursor to its time.
 
-use super::{LabState, UiAction, labeled};
+use super::action::{Actions, ViewAction};
+use super::state::LabState;
+use super::widgets::labeled;
 use lmlab_engine::sim::EventKind;
 
 /// Which kinds of lines are shown.
@@ -37,21 +39,26 @@ impl Kinds {
     }
 }
 
-pub fn show(ui: &mut egui::Ui, lab: &mut LabState, actions: &mut Vec<UiAction>) {
+/// The log's own view state: its filter.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogView {
+    pub filter: String,
+    pub kinds: Kinds,
+}
+
+pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut LogView, actions: &mut Actions) {
     ui.heading("Event log");
-    labeled(ui, "Filter", |ui| {
-        ui.text_edit_singleline(&mut lab.log_filter)
-    });
+    labeled(ui, "Filter", |ui| ui.text_edit_singleline(&mut view.filter));
     ui.horizontal_wrapped(|ui| {
-        ui.checkbox(&mut lab.log_kinds.faults, "Faults & commands");
-        ui.checkbox(&mut lab.log_kinds.nodes, "Nodes");
-        ui.checkbox(&mut lab.log_kinds.vms, "VMs");
-        ui.checkbox(&mut lab.log_kinds.migrations, "Migrations");
+        ui.checkbox(&mut view.kinds.faults, "Faults & commands");
+        ui.checkbox(&mut view.kinds.nodes, "Nodes");
+        ui.checkbox(&mut view.kinds.vms, "VMs");
+        ui.checkbox(&mut view.kinds.migrations, "Migrations");
     });
     ui.separator();
-    let filter = lab.log_filter.to_lowercase();
-    let kinds = lab.log_kinds;
-    let events = lab.sim.events();
+    let filter = view.filter.to_lowercase();
+    let kinds = view.kinds;
+    let events = lab.sim().events();
     let rows: Vec<usize> = (0..events.len())
         .filter(|&i| {
             let e = &events[i];
@@ -82,7 +89,7 @@ pub fn show(ui: &mut egui::Ui, lab: &mut LabState, actions: &mut Vec<UiAction>) 
                     e.event_id.map(|i| i.to_string()).unwrap_or_default(),
                     e.detail
                 );
-                let selected = lab.cursor_t == Some(e.t.as_secs_f64());
+                let selected = lab.clock.cursor_t == Some(e.t.as_secs_f64());
                 let resp = ui
                     .add(
                         egui::Button::selectable(
@@ -93,7 +100,7 @@ pub fn show(ui: &mut egui::Ui, lab: &mut LabState, actions: &mut Vec<UiAction>) 
                     )
                     .on_hover_text(&e.detail);
                 if resp.clicked() {
-                    actions.push(UiAction::SetCursor(e.t.as_secs_f64()));
+                    actions.push(ViewAction::SetCursor(e.t.as_secs_f64()));
                 }
             }
         });

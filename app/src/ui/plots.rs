@@ -4,25 +4,26 @@
 //! Long runs stay smooth: lines are decimated for display (min/max per bucket); the full data stays
 //! in the engine for export.
 
+use super::action::{Actions, ViewAction};
+use super::state::LabState;
 use super::theme::{node_color, series_color, vm_color};
-use super::{LabState, UiAction};
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotUi, Polygon, Text, VLine};
-use lmlab_engine::sim::{EventKind, NodeDisplay, VmState};
+use lmlab_engine::chart::{Audience, ChartLine, LineColor, LineData, LineRole, TimeChartKind};
+use lmlab_engine::sim::{NodeDisplay, SeriesKey, VmState};
 
 const MAX_POINTS: usize = 800;
-const MAX_CPU_LINES: usize = 12;
 const MAX_MARKERS: usize = 150;
 const MAX_VM_BANDS: usize = 40;
 
-pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
-    let now = lab.sim.now().as_secs_f64();
+pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
+    let now = lab.sim().now().as_secs_f64();
     ui.horizontal(|ui| {
         ui.strong("Timeline");
-        let mut follow = lab.follow;
+        let mut follow = lab.clock.follow;
         if ui.checkbox(&mut follow, "Follow the present").changed() {
-            actions.push(UiAction::SetFollow(follow));
+            actions.push(ViewAction::SetFollow(follow));
         }
-        if let Some(t) = lab.cursor_t {
+        if let Some(t) = lab.clock.cursor_t {
             ui.label(format!("cursor at {t:.3} s"));
         }
     });
@@ -34,10 +35,11 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
     let line_h =
         ((avail - band_rows(nodes) - band_rows(vms.min(MAX_VM_BANDS)) - 60.0) / 2.0).max(130.0);
     let window = 600.0_f64;
-    let x_bounds = if lab.follow {
+    let (follow, cursor) = (lab.clock.follow, lab.clock.cursor_t);
+    let x_bounds = if follow {
         Some(((now - window).max(0.0), now.max(10.0) + 1.0))
     } else {
-        lab.cursor_t.map(|t| (t - 60.0, t + 60.0))
+        cursor.map(|t| (t - 60.0, t + 60.0))
     };
     let markers = markers(lab, x_bounds.unwrap_or((0.0, now)));
     egui::ScrollArea::vertical()
@@ -60,20 +62,32 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 .y_axis_label("Gbit/s")
                 .include_y(0.0)
                 .show(ui, |p| {
-                    set_x(p, x_bounds, lab.follow, lab.cursor_t.is_some());
-                    throughput(p, lab);
-                    draw_markers(p, &markers, lab.cursor_t, true);
+                    set_x(p, x_bounds, follow, cursor.is_some());
+                    let lines = lmlab_engine::chart::lines(
+                        lab.sim(),
+                        TimeChartKind::Throughput,
+                        Audience::Window,
+                        x_bounds.unwrap_or((0.0, now)),
+                    );
+                    draw_lines(p, lab, &lines);
+                    draw_markers(p, &markers, cursor, true);
                 });
             // CPU.
             base("cpu", line_h)
                 .y_axis_label("LM CPU %")
                 .include_y(0.0)
                 .show(ui, |p| {
-                    set_x(p, x_bounds, lab.follow, lab.cursor_t.is_some());
-                    cpu(p, lab, x_bounds.unwrap_or((0.0, now)));
-                    draw_markers(p, &markers, lab.cursor_t, false);
+                    set_x(p, x_bounds, follow, cursor.is_some());
+                    let lines = lmlab_engine::chart::lines(
+                        lab.sim(),
+                        TimeChartKind::Cpu,
+                        Audience::Window,
+                        x_bounds.unwrap_or((0.0, now)),
+                    );
+                    draw_lines(p, lab, &lines);
+                    draw_markers(p, &markers, cursor, false);
                 });
-            if lab.prefs.per_core {
+            if lab.prefs().per_core {
                 per_core(ui, lab);
             }
             // Node state bands.
@@ -89,10 +103,10 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 .include_y(-0.5)
                 .include_y(nodes as f64 - 0.5)
                 .show(ui, |p| {
-                    set_x(p, x_bounds, lab.follow, lab.cursor_t.is_some());
+                    set_x(p, x_bounds, follow, cursor.is_some());
                     node_bands(p, lab, now);
                     row_names(p, &names);
-                    draw_markers(p, &markers, lab.cursor_t, false);
+                    draw_markers(p, &markers, cursor, false);
                 });
             // VM state bands (or counts for large labs).
             if vms <= MAX_VM_BANDS {
@@ -108,19 +122,19 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                     .include_y(-0.5)
                     .include_y(vms as f64 - 0.5)
                     .show(ui, |p| {
-                        set_x(p, x_bounds, lab.follow, lab.cursor_t.is_some());
+                        set_x(p, x_bounds, follow, cursor.is_some());
                         vm_bands(p, lab, now);
                         row_names(p, &names);
-                        draw_markers(p, &markers, lab.cursor_t, false);
+                        draw_markers(p, &markers, cursor, false);
                     });
             } else {
                 base("vms", band_rows(MAX_VM_BANDS))
                     .y_axis_label("VMs")
                     .include_y(0.0)
                     .show(ui, |p| {
-                        set_x(p, x_bounds, lab.follow, lab.cursor_t.is_some());
+                        set_x(p, x_bounds, follow, cursor.is_some());
                         vm_counts(p, lab);
-                        draw_markers(p, &markers, lab.cursor_t, false);
+                        draw_markers(p, &markers, cursor, false);
                     });
             }
         });
@@ -205,142 +219,33 @@ pub fn decimate(t: &[f64], v: &[f64], max: usize) -> Vec<[f64; 2]> {
     out
 }
 
-fn throughput(p: &mut PlotUi, lab: &LabState) {
-    let s = lab.sim.series();
-    if let Some(col) = s.columns.get("lm_gbps") {
-        p.line(
-            Line::new("all live migrations", decimate(&s.t_s, col, MAX_POINTS))
-                .color(series_color(0))
-                .width(2.0),
-        );
-    }
-    // Per NIC (each team member is a NIC): receive and send on the wire, for NICs that carried
-    // traffic; with many hosts, per host receive instead.
-    let nics: usize = lab.spec().hosts.iter().map(|h| h.nics.len()).sum();
-    let mut k = 1;
-    for h in &lab.spec().hosts {
-        if nics <= 16 {
-            for n in &h.nics {
-                for (dir, style) in [
-                    ("rx", LineStyle::dashed_dense()),
-                    ("tx", LineStyle::dotted_dense()),
-                ] {
-                    let name = format!("{}.{}.{dir}_gbps", h.name, n.name);
-                    if let Some(col) = s.columns.get(&name)
-                        && col.iter().any(|&x| x > 0.0)
-                    {
-                        let label = format!(
-                            "{} {} {}",
-                            h.name,
-                            n.name,
-                            if dir == "rx" { "receive" } else { "send" }
-                        );
-                        p.line(
-                            Line::new(label, decimate(&s.t_s, col, MAX_POINTS))
-                                .color(series_color(k))
-                                .style(style),
-                        );
-                        k += 1;
-                    }
-                }
-            }
-        } else if lab.spec().hosts.len() <= 16 {
-            let rx = s.host_rx_gbps(h);
-            if rx.iter().any(|&x| x > 0.0) {
-                p.line(
-                    Line::new(
-                        format!("{} receive (wire)", h.name),
-                        decimate(&s.t_s, &rx, MAX_POINTS),
-                    )
-                    .color(series_color(k))
-                    .style(LineStyle::dashed_dense()),
-                );
-                k += 1;
-            }
-        }
-    }
-    // Per migration: exact step lines from their rate changes (the last 12).
-    let spec = lab.spec();
-    let now = lab.sim.now().as_secs_f64();
-    let migs = lab.sim.migrations();
-    for (k, m) in migs.iter().enumerate().skip(migs.len().saturating_sub(12)) {
-        if m.rate_history.is_empty() {
-            continue;
-        }
-        let mut pts = Vec::new();
-        let mut last = 0.0;
-        for (t, g) in &m.rate_history {
-            pts.push([t.as_secs_f64(), last]);
-            pts.push([t.as_secs_f64(), *g]);
-            last = *g;
-        }
-        let end = m.ended.map_or(now, |t| t.as_secs_f64());
-        let stop = m
-            .pause_started
-            .map_or(end, |t| {
-                t.as_secs_f64() + m.downtime.map_or(0.0, |d| d.as_secs_f64())
-            })
-            .min(end);
-        pts.push([stop, last]);
-        pts.push([stop, 0.0]);
-        p.line(
-            Line::new(
-                format!("{} → {}", spec.vms[m.vm].name, spec.hosts[m.to].name),
-                pts,
-            )
-            .color(series_color(k + 3))
-            .width(1.2)
-            .allow_band(false),
-        );
-    }
-}
-
-/// Hosts' live-migration CPU. With many hosts, the busiest `MAX_CPU_LINES` plus the average.
-fn cpu(p: &mut PlotUi, lab: &LabState, window: (f64, f64)) {
-    let s = lab.sim.series();
-    let first = s.t_s.partition_point(|&t| t < window.0);
-    let cols: Vec<(usize, &Vec<f64>)> = lab
-        .spec()
-        .hosts
-        .iter()
-        .enumerate()
-        .filter_map(|(k, h)| {
-            s.columns
-                .get(&format!("{}.lm_cpu_pct", h.name))
-                .map(|c| (k, c))
-        })
-        .collect();
-    let peak = |c: &Vec<f64>| {
-        c.get(first..)
-            .map_or(0.0, |w| w.iter().copied().fold(0.0, f64::max))
-    };
-    let mut shown: Vec<(usize, &Vec<f64>, f64)> =
-        cols.iter().map(|&(k, c)| (k, c, peak(c))).collect();
-    if shown.len() > MAX_CPU_LINES {
-        shown.retain(|x| x.2 > 0.0);
-        shown.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-        shown.truncate(MAX_CPU_LINES);
-        let avg: Vec<f64> = (0..s.t_s.len())
-            .map(|i| {
-                cols.iter().filter_map(|(_, c)| c.get(i)).sum::<f64>() / cols.len().max(1) as f64
-            })
-            .collect();
-        p.line(
-            Line::new("average of all hosts", decimate(&s.t_s, &avg, MAX_POINTS))
-                .color(egui::Color32::GRAY)
-                .width(2.0),
-        );
-    }
-    for (k, col, _) in shown {
-        let name = lab.spec().hosts[k].name.clone();
-        p.line(Line::new(name, decimate(&s.t_s, col, MAX_POINTS)).color(series_color(k)));
+/// Draws the chart description's lines in the window's styles.
+fn draw_lines(p: &mut PlotUi, lab: &LabState, lines: &[ChartLine<'_>]) {
+    let t = &lab.sim().series().t_s;
+    for l in lines {
+        let pts = match &l.data {
+            LineData::Sampled(v) => decimate(t, v, MAX_POINTS),
+            LineData::Points(pts) => pts.clone(),
+        };
+        let color = match l.color {
+            LineColor::Palette(i) => series_color(i),
+            LineColor::Grey => egui::Color32::GRAY,
+        };
+        let line = Line::new(l.label.clone(), pts).color(color);
+        p.line(match l.role {
+            LineRole::Total | LineRole::AverageCpu => line.width(2.0),
+            LineRole::NicReceive | LineRole::HostReceive => line.style(LineStyle::dashed_dense()),
+            LineRole::NicSend => line.style(LineStyle::dotted_dense()),
+            LineRole::Migration => line.width(1.2).allow_band(false),
+            LineRole::HostCpu => line,
+        });
     }
 }
 
 fn per_core(ui: &mut egui::Ui, lab: &LabState) {
     ui.label("Live-migration CPU per logical processor, now:");
     for (h, host) in lab.spec().hosts.iter().enumerate() {
-        let lps = lab.sim.lm_cpu_per_lp(h);
+        let lps = lab.sim().lm_cpu_per_lp(h);
         if lps.iter().all(|&x| x <= 0.0) {
             continue;
         }
@@ -382,7 +287,7 @@ fn band(p: &mut PlotUi, row: f64, a: f64, b: f64, color: egui::Color32) {
 }
 
 fn node_bands(p: &mut PlotUi, lab: &LabState, now: f64) {
-    for (i, tl) in lab.sim.node_timeline().iter().enumerate() {
+    for (i, tl) in lab.sim().node_timeline().iter().enumerate() {
         let row = i as f64;
         for (k, (t, d)) in tl.iter().enumerate() {
             let end = tl.get(k + 1).map_or(now, |n| n.0.as_secs_f64());
@@ -392,7 +297,7 @@ fn node_bands(p: &mut PlotUi, lab: &LabState, now: f64) {
 }
 
 fn vm_bands(p: &mut PlotUi, lab: &LabState, now: f64) {
-    for (i, tl) in lab.sim.vm_timeline().iter().enumerate() {
+    for (i, tl) in lab.sim().vm_timeline().iter().enumerate() {
         let row = i as f64;
         for (k, (t, s)) in tl.iter().enumerate() {
             let end = tl.get(k + 1).map_or(now, |n| n.0.as_secs_f64());
@@ -402,14 +307,13 @@ fn vm_bands(p: &mut PlotUi, lab: &LabState, now: f64) {
 }
 
 fn vm_counts(p: &mut PlotUi, lab: &LabState) {
-    let s = lab.sim.series();
-    let names: Vec<String> = lab
-        .spec()
-        .hosts
-        .iter()
-        .map(|h| format!("{}.vms_running", h.name))
-        .collect();
-    let running = s.sum_of(names.iter().map(String::as_str));
+    let s = lab.sim().series();
+    let running = s.sum_of(
+        lab.spec()
+            .hosts
+            .iter()
+            .map(|h| SeriesKey::VmsRunning { host: &h.name }),
+    );
     p.line(
         Line::new("VMs running", decimate(&s.t_s, &running, MAX_POINTS))
             .color(vm_color(VmState::Running)),
@@ -419,23 +323,15 @@ fn vm_counts(p: &mut PlotUi, lab: &LabState) {
 /// (time, label, is_fault_or_repair)
 /// Faults, repairs and switch-overs inside the visible window: (time, label, is fault or repair).
 fn markers(lab: &LabState, window: (f64, f64)) -> Vec<(f64, String, bool)> {
-    let events = lab.sim.events();
+    let events = lab.sim().events();
     let from = events.partition_point(|e| e.t.as_secs_f64() < window.0);
     let mut out: Vec<(f64, String, bool)> = events[from..]
         .iter()
         .take_while(|e| e.t.as_secs_f64() <= window.1)
-        .filter(|e| {
-            matches!(e.kind, EventKind::Fault | EventKind::Repair)
-                || (e.kind == EventKind::MigrationPhase
-                    && (e.detail.starts_with("switch-over") || e.detail.starts_with("pass ")))
-        })
+        .filter(|e| e.mark.is_fault_or_repair() || e.mark.is_precopy_step())
         .map(|e| {
             let label: String = e.detail.chars().take(28).collect();
-            (
-                e.t.as_secs_f64(),
-                label,
-                e.kind != EventKind::MigrationPhase,
-            )
+            (e.t.as_secs_f64(), label, e.mark.is_fault_or_repair())
         })
         .collect();
     if out.len() > MAX_MARKERS {

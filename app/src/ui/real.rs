@@ -3,111 +3,20 @@
 //! `lmlab agent` — and shows the measurement beside the model's prediction for the same VM, with
 //! the error.
 
+use super::action::{Actions, JobAction};
+use super::real_run::chosen_vm;
+use super::state::{LabState, RealRun};
 use super::theme::series_color;
-use super::{LabState, UiAction};
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
-use lmlab_engine::real::predict::{self, Prediction};
-use lmlab_engine::real::{Codec, RealConfig, RealReport, Target};
+use lmlab_engine::real::Codec;
+use lmlab_engine::real::predict::error_vs_model;
 
-/// Settings of the panel (kept while the window is open).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RealPanel {
-    pub vm: Option<String>,
-    pub to_host: Option<String>,
-    pub memory_mib: u32,
-    pub channels: u16,
-    pub codec: Codec,
-    pub use_agent: bool,
-    pub agent_addr: String,
-    pub secret: String,
-    pub last: Option<RealRun>,
-}
-
-impl Default for RealPanel {
-    fn default() -> Self {
-        RealPanel {
-            vm: None,
-            to_host: None,
-            memory_mib: 512,
-            channels: 4,
-            codec: Codec::None,
-            use_agent: false,
-            agent_addr: "192.0.2.10:7400".into(),
-            secret: String::new(),
-            last: None,
-        }
-    }
-}
-
-/// A finished real run with the model's prediction for the same VM.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RealRun {
-    pub report: RealReport,
-    pub prediction: Option<Prediction>,
-    pub prediction_error: Option<String>,
-}
-
-/// What the Run button asks for.
-#[derive(Clone, Debug)]
-pub struct RealRequest {
-    pub config: RealConfig,
-    pub target: Target,
-    pub prediction: Result<Prediction, String>,
-}
-
-impl PartialEq for RealRequest {
-    fn eq(&self, other: &Self) -> bool {
-        self.config == other.config
-    }
-}
-
-/// Builds the request from the panel and the lab (the prediction is computed here: it is fast).
-pub fn request(lab: &LabState) -> Result<RealRequest, String> {
-    let p = &lab.real;
-    let vm = chosen_vm(lab).ok_or("the lab has no VM")?;
-    let mut config =
-        predict::config_for_vm(lab.sim.scenario(), &vm, p.memory_mib as u64 * (1 << 20))?;
-    config.channels = p.channels;
-    config.codec = p.codec;
-    config.validate().map_err(|e| e.to_string())?;
-    let target = if p.use_agent {
-        if p.secret.len() < 8 {
-            return Err("the agent's shared secret has at least 8 characters".into());
-        }
-        Target::Agent {
-            addr: p.agent_addr.trim().to_string(),
-            secret: p.secret.as_bytes().to_vec(),
-        }
-    } else {
-        Target::Loopback
-    };
-    let prediction = predict::predict(lab.sim.scenario(), &vm, p.to_host.as_deref(), &config);
-    Ok(RealRequest {
-        config,
-        target,
-        prediction,
-    })
-}
-
-fn chosen_vm(lab: &LabState) -> Option<String> {
-    let vms = &lab.spec().vms;
-    if let Some(v) = &lab.real.vm
-        && vms.iter().any(|x| &x.name == v)
-    {
-        return Some(v.clone());
-    }
-    if let super::Selection::Vm(v) = &lab.selection {
-        return Some(v.clone());
-    }
-    vms.first().map(|v| v.name.clone())
-}
-
-pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
+pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     ui.horizontal_wrapped(|ui| {
         ui.heading("Real run");
         ui.label("moves a real memory image with the selected VM's settings and measures it");
     });
-    let mut p = lab.real.clone();
+    let mut p = lab.real_settings().clone();
     let vm = chosen_vm(lab);
     egui::Grid::new("real-settings")
         .num_columns(4)
@@ -181,18 +90,18 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 ui.end_row();
             }
         });
-    let busy = lab.job.is_some();
+    let busy = lab.work().is_some();
     if ui
         .add_enabled(!busy, egui::Button::new("Run real migration"))
         .clicked()
     {
-        actions.push(UiAction::RunReal);
+        actions.push(JobAction::RunReal);
     }
-    if p != lab.real {
-        actions.push(UiAction::SetReal(Box::new(p)));
+    if p != *lab.real_settings() {
+        actions.push(JobAction::SetReal(Box::new(p)));
     }
     ui.separator();
-    let Some(run) = &lab.real.last else {
+    let Some(run) = lab.real_last() else {
         ui.label("The run allocates the image, starts a guest thread that dirties it at the VM's rate, pre-copies it with the same stop rule as the model, verifies the destination's copy, and plots throughput and CPU next to the model's prediction.");
         return;
     };
@@ -247,7 +156,7 @@ fn summary(ui: &mut egui::Ui, run: &RealRun) {
                 ui.label(format!("{:.1}", m.cpu_src_pct));
                 ui.label(format!("{:.1}", m.cpu_dst_pct));
                 ui.end_row();
-                let e = crate::real_cli::error_vs_model(r, m);
+                let e = error_vs_model(r, m);
                 ui.label("error");
                 ui.label(format!("{:+.1} %", e.gbps_pct));
                 ui.label(format!("{:+}", r.passes as i64 - m.passes as i64));
@@ -365,23 +274,4 @@ fn plots(ui: &mut egui::Ui, run: &RealRun) {
                 );
             }
         });
-}
-
-/// Runs the request (on the caller's thread: the jobs module puts it on a worker); `progress`
-/// gets the transport's step lines.
-pub fn execute(
-    req: RealRequest,
-    progress: &(dyn Fn(lmlab_engine::real::Step<'_>) + Sync),
-) -> Result<RealRun, String> {
-    let report =
-        lmlab_engine::real::run(&req.config, &req.target, progress).map_err(|e| e.to_string())?;
-    let (prediction, prediction_error) = match req.prediction {
-        Ok(p) => (Some(p), None),
-        Err(e) => (None, Some(e)),
-    };
-    Ok(RealRun {
-        report,
-        prediction,
-        prediction_error,
-    })
 }

@@ -1,32 +1,8 @@
-//! Preferences (theme, presentation mode), state colours shared by canvas and plots, and the
-//! welcome window.
+//! How the window looks: theme and zoom from the preferences, fonts, and the state and series
+//! colours shared by canvas and plots (the exported charts' palette).
 
-use super::UiAction;
+use super::prefs::Prefs;
 use lmlab_engine::sim::{NodeDisplay, VmState};
-use serde::{Deserialize, Serialize};
-
-/// What persists between runs (eframe storage).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Prefs {
-    pub dark: bool,
-    /// Large fonts, high contrast, side panels hidden.
-    pub presentation: bool,
-    pub welcome_seen: bool,
-    /// Plot CPU per logical processor instead of per host.
-    pub per_core: bool,
-}
-
-impl Default for Prefs {
-    fn default() -> Self {
-        Prefs {
-            dark: true,
-            presentation: false,
-            welcome_seen: false,
-            per_core: false,
-        }
-    }
-}
 
 /// Lets proportional text fall back to the monospace font for glyphs (arrows, dots) the default
 /// proportional font lacks. Called once per context.
@@ -90,34 +66,4 @@ pub fn vm_color(s: VmState) -> egui::Color32 {
 pub fn series_color(n: usize) -> egui::Color32 {
     let p = lmlab_engine::export::SERIES_RGB;
     rgb(p[n % p.len()])
-}
-
-pub fn welcome(ctx: &egui::Context, actions: &mut Vec<UiAction>) {
-    egui::Window::new("Welcome to lmlab")
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
-        .show(ctx, |ui| {
-            ui.label("Live Migration Lab simulates Hyper-V live migration and failover clusters.");
-            ui.label(
-                "• Drag a VM onto another host to live-migrate it (the forecast shows first).",
-            );
-            ui.label("• Right-click a host, NIC, link or storage to break or repair it.");
-            ui.label("• Select anything to edit it in the inspector on the left.");
-            ui.label(
-                "• Play runs the clock; the plots share one time axis; click a log line to jump.",
-            );
-            ui.separator();
-            ui.label("Start with a preset:");
-            for p in crate::presets::PRESETS {
-                if ui.button(p.title).clicked() {
-                    actions.push(UiAction::OpenPreset(p.file));
-                    actions.push(UiAction::CloseWelcome);
-                }
-            }
-            ui.separator();
-            if ui.button("Close").clicked() {
-                actions.push(UiAction::CloseWelcome);
-            }
-        });
 }

@@ -1,22 +1,24 @@
 //! Top bar: menus, run controls, speed, the simulated clock; and the status line at the bottom
 //! that says honestly which path each running migration uses.
 
-use super::{LabState, Speed, UiAction, View, format_clock};
+use super::action::{Actions, FileAction, ViewAction};
+use super::state::{LabState, Speed, View};
+use super::widgets::format_clock;
 use lmlab_engine::sim::Phase;
 
-pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
+pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
             if ui.button("Open…").clicked() {
-                actions.push(UiAction::Open);
+                actions.push(FileAction::Open);
                 ui.close();
             }
             if ui.button("Save").clicked() {
-                actions.push(UiAction::Save);
+                actions.push(FileAction::Save);
                 ui.close();
             }
             if ui.button("Save as…").clicked() {
-                actions.push(UiAction::SaveAs);
+                actions.push(FileAction::SaveAs);
                 ui.close();
             }
         });
@@ -26,19 +28,19 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                 .on_hover_text("PNG and SVG charts, series.csv, events.csv, report.json")
                 .clicked()
             {
-                actions.push(UiAction::Export);
+                actions.push(FileAction::Export);
                 ui.close();
             }
         });
         ui.menu_button("Presets", |ui| {
             for p in crate::presets::PRESETS {
                 if ui.button(p.title).clicked() {
-                    actions.push(UiAction::OpenPreset(p.file));
+                    actions.push(FileAction::OpenPreset(p.file));
                 }
             }
         });
         ui.menu_button("View", |ui| {
-            let mut prefs = lab.prefs.clone();
+            let mut prefs = lab.prefs().clone();
             if ui
                 .checkbox(&mut prefs.presentation, "Presentation mode")
                 .changed()
@@ -47,57 +49,57 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
                     .checkbox(&mut prefs.per_core, "CPU per logical processor")
                     .changed()
             {
-                actions.push(UiAction::SetPrefs(prefs));
+                actions.push(ViewAction::SetPrefs(prefs));
             }
         });
         ui.separator();
-        if ui.selectable_label(lab.view == View::Lab, "Lab").clicked() {
-            actions.push(UiAction::SetView(View::Lab));
+        if ui.selectable_label(lab.screen.view == View::Lab, "Lab").clicked() {
+            actions.push(ViewAction::SetView(View::Lab));
         }
         if ui
-            .selectable_label(lab.view == View::Compare, "Compare")
+            .selectable_label(lab.screen.view == View::Compare, "Compare")
             .clicked()
         {
-            actions.push(UiAction::SetView(View::Compare));
+            actions.push(ViewAction::SetView(View::Compare));
         }
         if ui
-            .selectable_label(lab.view == View::Real, "Real run")
+            .selectable_label(lab.screen.view == View::Real, "Real run")
             .clicked()
         {
-            actions.push(UiAction::SetView(View::Real));
+            actions.push(ViewAction::SetView(View::Real));
         }
         ui.separator();
-        if lab.playing {
+        if lab.clock.playing {
             if ui.button("Pause").clicked() {
-                actions.push(UiAction::Pause);
+                actions.push(ViewAction::Pause);
             }
         } else if ui.button("Play").clicked() {
-            actions.push(UiAction::Play);
+            actions.push(ViewAction::Play);
         }
         if ui
             .button("Step")
             .on_hover_text("Run to the next scheduled event")
             .clicked()
         {
-            actions.push(UiAction::Step);
+            actions.push(ViewAction::Step);
         }
         ui.label("Speed");
         for s in Speed::ALL {
-            if ui.selectable_label(lab.speed == s, s.label()).clicked() {
-                actions.push(UiAction::SetSpeed(s));
+            if ui.selectable_label(lab.clock.speed == s, s.label()).clicked() {
+                actions.push(ViewAction::SetSpeed(s));
             }
         }
         ui.separator();
-        if let Some(f) = &lab.file {
+        if let Some(f) = lab.file() {
             let name = f
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            ui.label(format!("{name}{}", if lab.dirty { " *" } else { "" }));
+            ui.label(format!("{name}{}", if lab.dirty() { " *" } else { "" }));
             ui.separator();
         }
         ui.label(
-            egui::RichText::new(format!("t = {}", format_clock(lab.sim.now())))
+            egui::RichText::new(format!("t = {}", format_clock(lab.sim().now())))
                 .monospace()
                 .strong()
                 .size(16.0),
@@ -107,13 +109,13 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Vec<UiAction>) {
 
 pub fn status_line(ui: &mut egui::Ui, lab: &LabState) {
     ui.horizontal_wrapped(|ui| {
-        if let Some(s) = &lab.status {
+        if let Some(s) = lab.status() {
             ui.colored_label(ui.visuals().error_fg_color, s);
             ui.separator();
         }
         let spec = lab.spec();
         let running: Vec<String> = lab
-            .sim
+            .sim()
             .migrations()
             .iter()
             .filter(|m| {
@@ -127,7 +129,7 @@ pub fn status_line(ui: &mut egui::Ui, lab: &LabState) {
                     Phase::Precopy => format!(
                         "pass {}, {:.0} %",
                         m.passes + 1,
-                        100.0 * m.stage_progress(lab.sim.now())
+                        100.0 * m.stage_progress(lab.sim().now())
                     ),
                     p => format!("{p:?}"),
                 };
@@ -147,7 +149,8 @@ pub fn status_line(ui: &mut egui::Ui, lab: &LabState) {
         if running.is_empty() {
             ui.label(format!(
                 "{} — seed {} — no migration running",
-                spec.name, lab.seed
+                spec.name,
+                lab.seed()
             ));
         } else {
             ui.label(running.join("   |   "));

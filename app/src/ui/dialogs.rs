@@ -1,0 +1,153 @@
+//! Windows over the lab: the migration forecast, the typed-path prompt (when there is no file
+//! dialog), the offer to recover unsaved work, the welcome window, and the bar of a running job.
+
+use super::action::{Actions, FileAction, JobAction, LabAction, ViewAction};
+use super::state::{LabState, PathFor};
+use super::widgets::labeled;
+use std::path::PathBuf;
+
+fn centered(title: &str) -> egui::Window<'_> {
+    egui::Window::new(title)
+        .collapsible(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+}
+
+pub fn migration(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
+    let Some(p) = lab.pending() else { return };
+    centered("Live migration").resizable(false).show(ctx, |ui| {
+        ui.heading(format!("{} → {}", p.vm, p.to));
+        match &p.forecast {
+            Ok(f) => {
+                ui.label(format!(
+                    "Forecast at {:.1} Gbps: {} pass(es), {:.1} s in all, pause {:.0} ms",
+                    f.rate_gbps, f.passes, f.total_s, f.pause_ms
+                ));
+                if let Some(w) = &f.warning {
+                    ui.colored_label(ui.visuals().warn_fg_color, w);
+                    for r in &f.remedies {
+                        ui.label(format!("• {r}"));
+                    }
+                }
+                ui.horizontal(|ui| {
+                    if ui.button("Start migration").clicked() {
+                        actions.push(LabAction::ConfirmMigration);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        actions.push(LabAction::CancelMigration);
+                    }
+                });
+            }
+            Err(e) => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("Not possible now: {e}"),
+                );
+                if ui.button("Close").clicked() {
+                    actions.push(LabAction::CancelMigration);
+                }
+            }
+        }
+    });
+}
+
+/// The typed-path window shown when no file dialog is available.
+pub fn path_prompt(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
+    let Some(p) = lab.path_prompt() else {
+        return;
+    };
+    let title = match p.purpose {
+        PathFor::Open => "Open a session or scenario",
+        PathFor::SaveAs => "Save the session as",
+        PathFor::Export => "Export charts, CSV and report into folder",
+    };
+    let mut text = p.text.clone();
+    let mut done = None;
+    centered(title).show(ctx, |ui| {
+        ui.label("No file dialog is available here: type a path.");
+        let r = labeled(ui, "Path", |ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut text)
+                    .hint_text("lab.lmlab.json")
+                    .desired_width(420.0),
+            )
+        });
+        let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        ui.horizontal(|ui| {
+            if ui.button("OK").clicked() || enter {
+                done = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                done = Some(false);
+            }
+        });
+    });
+    if text != p.text {
+        actions.push(FileAction::PromptText(text.clone()));
+    }
+    if let Some(ok) = done {
+        let path = text.trim();
+        let answer = (ok && !path.is_empty()).then(|| (p.purpose, PathBuf::from(path)));
+        actions.push(FileAction::PromptDone(answer));
+    }
+}
+
+/// The offer to recover after an unclean exit.
+pub fn recovery_offer(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
+    let Some(path) = &lab.screen.recovery_offer else {
+        return;
+    };
+    centered("Recover unsaved work?").show(ctx, |ui| {
+        ui.label("lmlab did not exit cleanly last time. An autosaved session is available:");
+        ui.monospace(path.display().to_string());
+        ui.horizontal(|ui| {
+            if ui.button("Recover").clicked() {
+                actions.push(FileAction::Recover(true));
+            }
+            if ui.button("Discard").clicked() {
+                actions.push(FileAction::Recover(false));
+            }
+        });
+    });
+}
+
+pub fn welcome(ctx: &egui::Context, actions: &mut Actions) {
+    centered("Welcome to lmlab").resizable(false).show(ctx, |ui| {
+        ui.label("Live Migration Lab simulates Hyper-V live migration and failover clusters.");
+        ui.label("• Drag a VM onto another host to live-migrate it (the forecast shows first).");
+        ui.label("• Right-click a host, NIC, link or storage to break or repair it.");
+        ui.label("• Select anything to edit it in the inspector on the left.");
+        ui.label("• Play runs the clock; the plots share one time axis; click a log line to jump.");
+        ui.separator();
+        ui.label("Start with a preset:");
+        for p in crate::presets::PRESETS {
+            if ui.button(p.title).clicked() {
+                actions.push(FileAction::OpenPreset(p.file));
+                actions.push(ViewAction::CloseWelcome);
+            }
+        }
+        ui.separator();
+        if ui.button("Close").clicked() {
+            actions.push(ViewAction::CloseWelcome);
+        }
+    });
+}
+
+/// The running job's name, progress bar, Cancel and latest line.
+pub fn job_bar(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
+    let Some(w) = lab.work() else { return };
+    ui.horizontal(|ui| {
+        ui.label(w.what());
+        ui.add(
+            egui::ProgressBar::new(w.fraction())
+                .show_percentage()
+                .desired_width(300.0),
+        );
+        if ui.button("Cancel").clicked() {
+            actions.push(JobAction::Cancel);
+        }
+        let note = w.note();
+        if !note.is_empty() {
+            ui.label(note);
+        }
+    });
+}

@@ -1,0 +1,434 @@
+//! The one place the window's state changes: every [`Action`] a panel pushed is carried out here,
+//! once per frame, by one function per action group. Lab edits are validated by the engine and
+//! the run replays to the present on the new lab; long operations start worker jobs whose results
+//! are applied when they finish.
+
+use super::action::{Action, FileAction, JobAction, LabAction, ViewAction};
+use super::files;
+use super::jobs::Job;
+use super::layout::default_layout;
+use super::real_run;
+use super::state::{LabState, PathFor, PathPrompt, PendingMigration, Speed, Work};
+use lmlab_engine::scenario::Edit;
+use lmlab_engine::{Command, Scenario, SimDuration, SimTime, Simulation};
+use std::path::{Path, PathBuf};
+
+/// Size of the charts the window exports, in pixels.
+pub const EXPORT_SIZE: (u32, u32) = (1600, 900);
+
+impl LabState {
+    /// Carries out one action.
+    pub fn handle(&mut self, action: impl Into<Action>) {
+        match action.into() {
+            Action::Lab(a) => self.lab_action(a),
+            Action::View(a) => self.view_action(a),
+            Action::File(a) => self.file_action(a),
+            Action::Job(a) => self.job_action(a),
+        }
+    }
+
+    fn lab_action(&mut self, a: LabAction) {
+        match a {
+            LabAction::Apply(cmd) => self.apply(cmd),
+            LabAction::Edit(edit) => self.edit(&edit),
+            LabAction::AskMigration { vm, to } => {
+                let forecast = self.doc.sim.forecast(&vm, &to).map_err(|e| e.to_string());
+                self.screen.pending = Some(PendingMigration { vm, to, forecast });
+            }
+            LabAction::ConfirmMigration => {
+                if let Some(p) = self.screen.pending.take() {
+                    self.apply(Command::Migrate { vm: p.vm, to: p.to });
+                }
+            }
+            LabAction::CancelMigration => self.screen.pending = None,
+            LabAction::MoveShape(key, pos) => {
+                self.doc.layout.insert(key, pos);
+                self.doc.dirty = true;
+            }
+        }
+    }
+
+    fn view_action(&mut self, a: ViewAction) {
+        match a {
+            ViewAction::Play => self.clock.playing = true,
+            ViewAction::Pause => self.clock.playing = false,
+            ViewAction::Step => {
+                let sim = &mut self.doc.sim;
+                let next = sim.next_deadline().unwrap_or(sim.now());
+                sim.advance_to(next.max(sim.now()));
+            }
+            ViewAction::SetSpeed(s) => self.clock.speed = s,
+            ViewAction::Select(s) => {
+                self.screen.selection = s;
+                self.screen.inspector_error = None;
+            }
+            ViewAction::SetCursor(t) => {
+                self.clock.cursor_t = Some(t);
+                self.clock.follow = false;
+            }
+            ViewAction::SetFollow(f) => {
+                self.clock.follow = f;
+                if f {
+                    self.clock.cursor_t = None;
+                }
+            }
+            ViewAction::SetView(v) => self.screen.view = v,
+            ViewAction::SetPrefs(p) => self.prefs = p,
+            ViewAction::CloseWelcome => {
+                self.screen.show_welcome = false;
+                self.prefs.welcome_seen = true;
+            }
+        }
+    }
+
+    fn file_action(&mut self, a: FileAction) {
+        match a {
+            FileAction::Open => match files::pick_open(self.places.dialogs) {
+                Some(Some(p)) => self.open_path(&p),
+                Some(None) => {}
+                None => self.prompt(PathFor::Open, String::new()),
+            },
+            FileAction::Save => match self.doc.file.clone() {
+                Some(p) => self.save_to(p),
+                None => self.save_as(),
+            },
+            FileAction::SaveAs => self.save_as(),
+            FileAction::OpenPath(p) => self.open_path(&p),
+            FileAction::SaveTo(p) => self.save_to(p),
+            FileAction::OpenPreset(file) => match crate::presets::load(file) {
+                Ok(s) => self.replace_lab(LabState::new(s)),
+                Err(e) => self.screen.status = Some(format!("{e:#}")),
+            },
+            FileAction::Recover(yes) => self.recover(yes),
+            FileAction::Export => match files::pick_folder(self.places.dialogs) {
+                Some(Some(p)) => self.export_to(p),
+                Some(None) => {}
+                None => self.prompt(PathFor::Export, String::new()),
+            },
+            FileAction::ExportTo(dir) => self.export_to(dir),
+            FileAction::PromptText(text) => {
+                if let Some(p) = &mut self.screen.path_prompt {
+                    p.text = text;
+                }
+            }
+            FileAction::PromptDone(answer) => {
+                self.screen.path_prompt = None;
+                match answer {
+                    Some((PathFor::Open, p)) => self.open_path(&p),
+                    Some((PathFor::SaveAs, p)) => self.save_to(p),
+                    Some((PathFor::Export, p)) => self.export_to(p),
+                    None => {}
+                }
+            }
+        }
+    }
+
+    fn job_action(&mut self, a: JobAction) {
+        match a {
+            JobAction::RunCompare => self.run_compare(),
+            JobAction::RunReal => self.run_real(),
+            JobAction::SetReal(p) => self.results.real = *p,
+            JobAction::Cancel => {
+                if let Some(w) = &self.work {
+                    w.cancel();
+                }
+            }
+        }
+    }
+
+    /// Advances the simulated clock by a frame of `dt_s` wall-clock seconds while playing;
+    /// returns whether it is playing (the frame then asks for the next one).
+    pub fn tick(&mut self, dt_s: f64) -> bool {
+        if !self.clock.playing {
+            return false;
+        }
+        let dt = dt_s.min(0.1);
+        let step = match self.clock.speed {
+            Speed::X1 => SimDuration::from_secs_f64(dt),
+            Speed::X10 => SimDuration::from_secs_f64(dt * 10.0),
+            Speed::X100 => SimDuration::from_secs_f64(dt * 100.0),
+            Speed::Max => SimDuration::from_secs(60),
+        };
+        self.doc.sim.advance_by(step);
+        true
+    }
+
+    /// Runs the simulation to `t` (used by tests and the screenshot command).
+    pub fn run_to(&mut self, t: SimTime) {
+        self.doc.sim.advance_to(t);
+    }
+
+    fn apply(&mut self, cmd: Command) {
+        match self.doc.sim.apply(cmd) {
+            Ok(()) => {
+                self.screen.status = None;
+                self.doc.dirty = true;
+            }
+            Err(e) => self.screen.status = Some(format!("refused: {e}")),
+        }
+    }
+
+    /// Applies a lab edit: refused in place if invalid, else replayed to the present.
+    fn edit(&mut self, edit: &Edit) {
+        let spec = match self.spec().edited(edit) {
+            Ok(s) => s,
+            Err(e) => {
+                self.screen.inspector_error = Some(e.to_string());
+                return;
+            }
+        };
+        let scenario = match Scenario::from_spec(spec) {
+            Ok(s) => s,
+            Err(e) => {
+                self.screen.inspector_error = Some(e.to_string());
+                return;
+            }
+        };
+        if let Edit::Rename { thing, to } = edit {
+            self.rename_shape(thing, to);
+        }
+        self.screen.inspector_error = None;
+        self.doc.dirty = true;
+        for (key, pos) in default_layout(&scenario.spec) {
+            self.doc.layout.entry(key).or_insert(pos);
+        }
+        let now = self.doc.sim.now();
+        let history = self.doc.sim.history().to_vec();
+        let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, &history, now);
+        self.doc.sim = sim;
+        self.results.compare = None;
+        self.screen.status =
+            (!skipped.is_empty()).then(|| format!("lab changed; {}", skipped.join("; ")));
+    }
+
+    /// A renamed shape keeps its place on the canvas.
+    fn rename_shape(&mut self, thing: &lmlab_engine::scenario::Thing, to: &str) {
+        use lmlab_engine::scenario::Thing;
+        let (kind, old) = match thing {
+            Thing::Host(n) => ("host", n),
+            Thing::Switch(n) => ("switch", n),
+            Thing::Storage(n) => ("storage", n),
+            Thing::Vm(_) => return,
+        };
+        if let Some(p) = self.doc.layout.remove(&format!("{kind}:{old}")) {
+            self.doc.layout.insert(format!("{kind}:{to}"), p);
+        }
+    }
+
+    /// Puts `lab` in this window: preferences, file places and the window's counters carry over;
+    /// a running job is cancelled (its result would belong to the old lab).
+    fn replace_lab(&mut self, mut lab: LabState) {
+        if let Some(w) = self.work.take() {
+            w.cancel();
+        }
+        lab.prefs = self.prefs.clone();
+        lab.places = self.places.clone();
+        lab.doc.generation = self.doc.generation + 1;
+        *self = lab;
+    }
+
+    fn prompt(&mut self, purpose: PathFor, text: String) {
+        self.screen.path_prompt = Some(PathPrompt { purpose, text });
+    }
+
+    fn save_as(&mut self) {
+        match files::pick_save(self.places.dialogs) {
+            Some(Some(p)) => self.save_to(p),
+            Some(None) => {}
+            None => {
+                let text = self
+                    .doc
+                    .file
+                    .as_ref()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default();
+                self.prompt(PathFor::SaveAs, text);
+            }
+        }
+    }
+
+    fn open_path(&mut self, p: &Path) {
+        match files::open(p) {
+            Ok(lab) => {
+                self.replace_lab(lab);
+                self.screen.status = Some(format!("opened {}", p.display()));
+            }
+            // The lab that is open stays untouched.
+            Err(e) => self.screen.status = Some(e),
+        }
+    }
+
+    fn save_to(&mut self, p: PathBuf) {
+        match files::save(self, &p) {
+            Ok(()) => {
+                self.screen.status = Some(format!("saved {}", p.display()));
+                self.doc.file = Some(p);
+                self.doc.dirty = false;
+            }
+            Err(e) => self.screen.status = Some(e),
+        }
+    }
+
+    fn recover(&mut self, yes: bool) {
+        let Some(p) = self.screen.recovery_offer.take() else {
+            return;
+        };
+        if yes {
+            self.open_path(&p);
+            self.doc.file = None;
+            self.doc.dirty = true;
+        } else if let Err(e) = std::fs::remove_file(&p)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            self.screen.status = Some(format!("{}: cannot remove: {e}", p.display()));
+        }
+    }
+
+    /// Saves to the recovery file once a minute while there are unsaved changes.
+    pub fn autosave(&mut self) {
+        let Some(path) = self.places.recovery.clone() else {
+            return;
+        };
+        let due = self
+            .places
+            .last_autosave
+            .is_none_or(|t| t.elapsed().as_secs_f64() >= files::AUTOSAVE_EVERY_S);
+        if !self.doc.dirty || !due {
+            return;
+        }
+        if let Some(dir) = path.parent()
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            self.screen.status = Some(format!("autosave failed: {}: {e}", dir.display()));
+            return;
+        }
+        match files::save(self, &path) {
+            Ok(()) => self.places.last_autosave = Some(std::time::Instant::now()),
+            Err(e) => self.screen.status = Some(format!("autosave failed: {e}")),
+        }
+    }
+
+    /// Starts `work` unless another job runs.
+    fn start(&mut self, work: impl FnOnce(&Self) -> Result<Work, String>) {
+        if self.work.is_some() {
+            self.screen.status = Some("wait for the running job to finish".into());
+            return;
+        }
+        match work(self) {
+            Ok(w) => self.work = Some(w),
+            Err(e) => self.screen.status = Some(e),
+        }
+    }
+
+    fn run_compare(&mut self) {
+        if self.spec().configurations.is_empty() {
+            self.screen.status = Some("this lab names no [[configurations]] to compare".into());
+            return;
+        }
+        self.start(|lab| {
+            let (scenario, seed) = (lab.sim().scenario().clone(), lab.doc.seed);
+            Ok(Work::Compare(Job::spawn(
+                "Comparing configurations",
+                move |p| {
+                    lmlab_engine::compare::compare_with_progress(
+                        &scenario,
+                        seed,
+                        &mut p.callback(),
+                    )
+                },
+            )))
+        });
+    }
+
+    /// Writes every chart and data file of the session into `dir` on a worker: the session is
+    /// captured here and replayed there, so the window keeps running.
+    fn export_to(&mut self, dir: PathBuf) {
+        self.start(|lab| {
+            let session = files::capture(lab)?;
+            let what = format!("Exporting into {}", dir.display());
+            let d = dir.clone();
+            let job = Job::spawn(what, move |p| {
+                p.note("replaying the session");
+                let sim = session
+                    .open("the current session")
+                    .map_err(|e| e.to_string())?;
+                if p.cancelled() {
+                    return Ok(None);
+                }
+                p.note("drawing charts");
+                crate::output::export_all(&sim, &d, EXPORT_SIZE, &mut p.callback())
+                    .map(|files| files.map(|f| f.len()))
+                    .map_err(|e| format!("{e:#}"))
+            });
+            Ok(Work::Export { dir, job })
+        });
+    }
+
+    fn run_real(&mut self) {
+        self.start(|lab| {
+            let req = real_run::request(lab).map_err(|e| format!("real run: {e}"))?;
+            let what = format!(
+                "Real run: {} MiB over {} channel(s)",
+                req.config.memory_bytes >> 20,
+                req.config.channels
+            );
+            // The bar counts passes against the pass limit: a run that converges early jumps to
+            // done. A real run cannot stop half-way (both ends simply abandon a half-done
+            // migration), so Cancel only hides its result.
+            let passes = req.config.max_passes as usize + 1;
+            Ok(Work::Real(Job::spawn(what, move |p| {
+                let progress = |step: lmlab_engine::real::Step<'_>| {
+                    p.set(step.pass as usize, passes);
+                    p.note(step.text);
+                };
+                real_run::execute(req, &progress).map_err(|e| format!("real run: {e}"))
+            })))
+        });
+    }
+
+    /// Applies the result of a finished job.
+    pub fn finish_work(&mut self) {
+        let status = match &mut self.work {
+            None => return,
+            Some(Work::Compare(job)) => {
+                let cancelled = job.cancel_requested();
+                match job.try_finish() {
+                    None => return,
+                    Some(Ok(Some(r))) if !cancelled => {
+                        self.results.compare = Some(r);
+                        None
+                    }
+                    Some(Ok(_)) => Some("cancelled".to_string()),
+                    Some(Err(e)) => Some(e.to_string()),
+                }
+            }
+            Some(Work::Export { dir, job }) => match job.try_finish() {
+                None => return,
+                Some(Ok(Ok(Some(n)))) => Some(format!("exported {n} files into {}", dir.display())),
+                Some(Ok(Ok(None))) => Some(format!(
+                    "export cancelled; files already written stay in {}",
+                    dir.display()
+                )),
+                Some(Ok(Err(e))) => Some(e),
+                Some(Err(e)) => Some(e.to_string()),
+            },
+            Some(Work::Real(job)) => {
+                let cancelled = job.cancel_requested();
+                match job.try_finish() {
+                    None => return,
+                    Some(_) if cancelled => Some("cancelled".to_string()),
+                    Some(Ok(Ok(run))) => {
+                        // Success shows in the view itself; the status line carries failures.
+                        let failed = !run.report.verified;
+                        self.results.real_last = Some(run);
+                        failed.then(|| "real run failed: nothing was migrated".to_string())
+                    }
+                    Some(Ok(Err(e))) => Some(e),
+                    Some(Err(e)) => Some(e.to_string()),
+                }
+            }
+        };
+        self.work = None;
+        self.screen.status = status;
+    }
+}

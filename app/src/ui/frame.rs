@@ -1,0 +1,98 @@
+//! One frame of the window: the panels laid out around the lab, each reading the state and
+//! pushing actions, then the actions carried out, the clock advanced and finished jobs applied.
+
+use super::action::{Action, Actions};
+use super::canvas::{self, CanvasView};
+use super::log::{self, LogView};
+use super::state::{LabState, View};
+use super::{compare, dialogs, inspector, plots, real, theme, toolbar};
+
+/// The window's content: the lab's state and the panels' own view state.
+#[derive(Debug)]
+pub struct Workbench {
+    pub lab: LabState,
+    canvas: CanvasView,
+    log: LogView,
+    fonts_installed: bool,
+}
+
+impl Workbench {
+    pub fn new(lab: LabState) -> Self {
+        Workbench {
+            lab,
+            canvas: CanvasView::default(),
+            log: LogView::default(),
+            fonts_installed: false,
+        }
+    }
+
+    /// Carries out one action, as if a panel had pushed it.
+    pub fn handle(&mut self, action: impl Into<Action>) {
+        self.lab.handle(action);
+    }
+
+    /// Draws the whole window content and applies what the user did.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        if !self.fonts_installed {
+            theme::install_fonts(ui.ctx());
+            self.fonts_installed = true;
+        }
+        theme::apply(ui.ctx(), self.lab.prefs());
+        let mut actions = Actions::default();
+        self.panels(ui, &mut actions);
+        let lab = &mut self.lab;
+        lab.autosave();
+        if lab.tick(f64::from(ui.ctx().input(|i| i.stable_dt))) {
+            ui.ctx().request_repaint();
+        }
+        for a in actions.take() {
+            lab.handle(a);
+        }
+        lab.finish_work();
+        if lab.work().is_some() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn panels(&mut self, ui: &mut egui::Ui, actions: &mut Actions) {
+        let lab = &self.lab;
+        egui::Panel::top("toolbar").show(ui, |ui| toolbar::show(ui, lab, actions));
+        egui::Panel::bottom("status").show(ui, |ui| toolbar::status_line(ui, lab));
+        if lab.work().is_some() {
+            egui::Panel::bottom("job").show(ui, |ui| dialogs::job_bar(ui, lab, actions));
+        }
+        if !lab.prefs().presentation {
+            egui::Panel::left("inspector")
+                .resizable(true)
+                .default_size(290.0)
+                .show(ui, |ui| inspector::show(ui, lab, actions));
+            let view = &mut self.log;
+            egui::Panel::right("log")
+                .resizable(true)
+                .default_size(470.0)
+                .show(ui, |ui| log::show(ui, lab, view, actions));
+        }
+        let canvas_view = &mut self.canvas;
+        egui::CentralPanel::default().show(ui, |ui| match lab.screen.view {
+            View::Lab => {
+                let h = ui.available_height();
+                let canvas_h = (h * 0.48).max(200.0);
+                ui.allocate_ui(egui::vec2(ui.available_width(), canvas_h), |ui| {
+                    canvas::show(ui, lab, canvas_view, actions);
+                });
+                ui.separator();
+                plots::show(ui, lab, actions);
+            }
+            View::Compare => compare::show(ui, lab, actions),
+            View::Real => real::show(ui, lab, actions),
+        });
+        let ctx = ui.ctx();
+        dialogs::migration(ctx, lab, actions);
+        if lab.screen.show_welcome && lab.screen.recovery_offer.is_none() {
+            dialogs::welcome(ctx, actions);
+        }
+        dialogs::path_prompt(ctx, lab, actions);
+        dialogs::recovery_offer(ctx, lab, actions);
+    }
+}

@@ -1,0 +1,322 @@
+//! The window's state as plain data, grouped by what it is about. Panels read it (`&LabState`);
+//! only [`super::dispatch`] changes it, in answer to the [`super::action::Action`]s panels push.
+
+use super::jobs::Job;
+use super::prefs::Prefs;
+use lmlab_engine::compare::CompareReport;
+use lmlab_engine::precopy::Forecast;
+use lmlab_engine::real::predict::Prediction;
+use lmlab_engine::real::{Codec, RealReport};
+use lmlab_engine::scenario::ScenarioSpec;
+use lmlab_engine::{Scenario, Simulation};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// How fast simulated time runs relative to the wall clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Speed {
+    X1,
+    X10,
+    X100,
+    /// As fast as possible: a fixed large step per frame.
+    Max,
+}
+
+impl Speed {
+    pub const ALL: [Speed; 4] = [Speed::X1, Speed::X10, Speed::X100, Speed::Max];
+    pub fn label(self) -> &'static str {
+        match self {
+            Speed::X1 => "1×",
+            Speed::X10 => "10×",
+            Speed::X100 => "100×",
+            Speed::Max => "max",
+        }
+    }
+}
+
+/// What the inspector shows.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Selection {
+    #[default]
+    Cluster,
+    Host(String),
+    Switch(String),
+    Storage(String),
+    Vm(String),
+}
+
+/// The big area in the middle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Lab,
+    Compare,
+    Real,
+}
+
+/// A migration the user asked for, waiting for confirmation with its forecast.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingMigration {
+    pub vm: String,
+    pub to: String,
+    pub forecast: Result<Forecast, String>,
+}
+
+/// What a typed-path prompt is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathFor {
+    Open,
+    SaveAs,
+    /// A folder for charts, CSV and the report.
+    Export,
+}
+
+/// The typed-path prompt shown when no file dialog is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathPrompt {
+    pub purpose: PathFor,
+    pub text: String,
+}
+
+/// Settings of the Real run view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RealSettings {
+    pub vm: Option<String>,
+    pub to_host: Option<String>,
+    pub memory_mib: u32,
+    pub channels: u16,
+    pub codec: Codec,
+    pub use_agent: bool,
+    pub agent_addr: String,
+    pub secret: String,
+}
+
+impl Default for RealSettings {
+    fn default() -> Self {
+        RealSettings {
+            vm: None,
+            to_host: None,
+            memory_mib: 512,
+            channels: 4,
+            codec: Codec::None,
+            use_agent: false,
+            agent_addr: "192.0.2.10:7400".into(),
+            secret: String::new(),
+        }
+    }
+}
+
+/// A finished real run with the model's prediction for the same VM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RealRun {
+    pub report: RealReport,
+    pub prediction: Option<Prediction>,
+    pub prediction_error: Option<String>,
+}
+
+/// What an export job hands back: the number of files written, or `None` when cancelled.
+pub type Exported = Result<Option<usize>, String>;
+
+/// The long operation running on a worker, if any (one at a time).
+#[derive(Debug)]
+pub enum Work {
+    Compare(Job<Option<CompareReport>>),
+    Export { dir: PathBuf, job: Job<Exported> },
+    Real(Job<Result<RealRun, String>>),
+}
+
+impl Work {
+    /// Name, progress 0-1 and the work's latest line, for the progress bar.
+    pub fn what(&self) -> &str {
+        match self {
+            Work::Compare(j) => j.what(),
+            Work::Export { job, .. } => job.what(),
+            Work::Real(j) => j.what(),
+        }
+    }
+    pub fn fraction(&self) -> f32 {
+        match self {
+            Work::Compare(j) => j.fraction(),
+            Work::Export { job, .. } => job.fraction(),
+            Work::Real(j) => j.fraction(),
+        }
+    }
+    pub fn note(&self) -> String {
+        match self {
+            Work::Compare(j) => j.note(),
+            Work::Export { job, .. } => job.note(),
+            Work::Real(j) => j.note(),
+        }
+    }
+    pub(super) fn cancel(&self) {
+        match self {
+            Work::Compare(j) => j.cancel(),
+            Work::Export { job, .. } => job.cancel(),
+            Work::Real(j) => j.cancel(),
+        }
+    }
+}
+
+/// The lab being worked on: what a session file saves.
+#[derive(Debug)]
+pub struct Document {
+    pub sim: Simulation,
+    pub seed: u64,
+    /// Canvas positions by shape key (`host:NAME`, `switch:NAME`, `storage:NAME`).
+    pub layout: BTreeMap<String, [f32; 2]>,
+    /// The session file this lab was opened from or saved to.
+    pub file: Option<PathBuf>,
+    /// Unsaved changes since the last save.
+    pub dirty: bool,
+    /// Counts labs opened in this window, so views can fit a new lab once.
+    pub generation: u64,
+}
+
+/// The simulated clock and the timeline's view of it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clock {
+    pub playing: bool,
+    pub speed: Speed,
+    /// Plots follow the present; false = free zoom.
+    pub follow: bool,
+    pub cursor_t: Option<f64>,
+}
+
+/// What the screen shows besides the lab: selection, view, dialogs, messages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Screen {
+    pub selection: Selection,
+    pub view: View,
+    pub pending: Option<PendingMigration>,
+    /// The last message for the status line (errors in red).
+    pub status: Option<String>,
+    pub inspector_error: Option<String>,
+    pub show_welcome: bool,
+    pub path_prompt: Option<PathPrompt>,
+    pub recovery_offer: Option<PathBuf>,
+}
+
+/// Results of comparisons and real runs, and the Real run view's settings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Results {
+    pub compare: Option<CompareReport>,
+    pub real: RealSettings,
+    pub real_last: Option<RealRun>,
+}
+
+/// Where files go: autosave and whether native dialogs may be used.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FilePlaces {
+    /// Where autosaves go (None: autosave off, e.g. in tests).
+    pub recovery: Option<PathBuf>,
+    /// Whether to try native file dialogs (off in tests and headless runs).
+    pub dialogs: bool,
+    pub last_autosave: Option<std::time::Instant>,
+}
+
+/// Everything the window shows, as data.
+#[derive(Debug)]
+pub struct LabState {
+    pub(crate) doc: Document,
+    pub(crate) clock: Clock,
+    pub(crate) screen: Screen,
+    pub(crate) results: Results,
+    pub(crate) work: Option<Work>,
+    pub(crate) prefs: Prefs,
+    pub(crate) places: FilePlaces,
+}
+
+impl LabState {
+    pub fn new(scenario: Scenario) -> Self {
+        let seed = scenario.spec.seed;
+        let layout = super::layout::default_layout(&scenario.spec);
+        LabState {
+            doc: Document {
+                sim: Simulation::new(scenario, seed),
+                seed,
+                layout,
+                file: None,
+                dirty: false,
+                generation: 0,
+            },
+            clock: Clock {
+                playing: false,
+                speed: Speed::X10,
+                follow: true,
+                cursor_t: None,
+            },
+            screen: Screen {
+                selection: Selection::Cluster,
+                view: View::Lab,
+                pending: None,
+                status: None,
+                inspector_error: None,
+                show_welcome: false,
+                path_prompt: None,
+                recovery_offer: None,
+            },
+            results: Results::default(),
+            work: None,
+            prefs: Prefs::default(),
+            places: FilePlaces::default(),
+        }
+    }
+
+    /// Autosaves go to `path`; with `offer`, the window first offers to recover what is there.
+    pub fn with_recovery(mut self, path: PathBuf, offer: bool) -> Self {
+        if offer {
+            self.screen.recovery_offer = Some(path.clone());
+        }
+        self.places.recovery = Some(path);
+        self
+    }
+
+    pub fn sim(&self) -> &Simulation {
+        &self.doc.sim
+    }
+    pub fn spec(&self) -> &ScenarioSpec {
+        &self.doc.sim.scenario().spec
+    }
+    pub fn seed(&self) -> u64 {
+        self.doc.seed
+    }
+    pub fn layout(&self) -> &BTreeMap<String, [f32; 2]> {
+        &self.doc.layout
+    }
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.doc.file.as_deref()
+    }
+    pub fn dirty(&self) -> bool {
+        self.doc.dirty
+    }
+    pub fn status(&self) -> Option<&str> {
+        self.screen.status.as_deref()
+    }
+    pub fn selection(&self) -> &Selection {
+        &self.screen.selection
+    }
+    pub fn pending(&self) -> Option<&PendingMigration> {
+        self.screen.pending.as_ref()
+    }
+    pub fn path_prompt(&self) -> Option<&PathPrompt> {
+        self.screen.path_prompt.as_ref()
+    }
+    pub fn compare(&self) -> Option<&CompareReport> {
+        self.results.compare.as_ref()
+    }
+    pub fn real_settings(&self) -> &RealSettings {
+        &self.results.real
+    }
+    pub fn real_last(&self) -> Option<&RealRun> {
+        self.results.real_last.as_ref()
+    }
+    /// The long operation running on a worker, if any.
+    pub fn work(&self) -> Option<&Work> {
+        self.work.as_ref()
+    }
+    pub fn prefs(&self) -> &Prefs {
+        &self.prefs
+    }
+    pub fn recovery(&self) -> Option<&std::path::Path> {
+        self.places.recovery.as_deref()
+    }
+}
