@@ -137,7 +137,7 @@ impl RealConfig {
             return bad("max passes must be at least 1".into());
         }
         if self.rdma {
-            rdma_usable().map_err(RealError::Config)?;
+            rdma_usable()?;
         }
         Ok(())
     }
@@ -167,10 +167,63 @@ impl std::fmt::Debug for Target {
 pub enum RealError {
     #[error("{0}")]
     Config(String),
+    /// `rdma` asked for where pages cannot move by RDMA.
+    #[error("{0}")]
+    Rdma(RdmaError),
     #[error("{0}")]
     Wire(wire::WireError),
     #[error("cannot start: {0}")]
     Io(std::io::Error),
+    /// The guest writer thread died: the run did not dirty memory as configured.
+    #[error("{0}")]
+    Guest(image::GuestPanicked),
+    /// The 100 ms sampler thread died: the run's measured series is lost.
+    #[error("the sampler thread panicked ({0}); the run's measured series is lost")]
+    Sampler(String),
+}
+
+impl From<RdmaError> for RealError {
+    fn from(e: RdmaError) -> Self {
+        RealError::Rdma(e)
+    }
+}
+
+impl From<image::GuestPanicked> for RealError {
+    fn from(e: image::GuestPanicked) -> Self {
+        RealError::Guest(e)
+    }
+}
+
+/// Why pages cannot move by RDMA, or how an RDMA operation failed. The texts are the ones shown
+/// to users (and sent to a source by an agent that refuses).
+#[derive(Debug, thiserror::Error)]
+pub enum RdmaError {
+    #[error(
+        "this lmlab was built without RDMA support (Linux only: `cargo build --release --features rdma`, which needs libibverbs); use TCP"
+    )]
+    NotBuilt,
+    #[error("this agent was built without RDMA support; use TCP")]
+    AgentNotBuilt,
+    #[error("no RDMA device found; use TCP")]
+    NoDevice,
+    /// Listing the devices failed.
+    #[error("no RDMA device found ({0}); use TCP")]
+    DeviceList(std::io::Error),
+    /// A librdmacm/libibverbs call failed.
+    #[error("{call}: {error}")]
+    Call {
+        call: &'static str,
+        error: std::io::Error,
+    },
+    /// A write's completion reported a status other than success.
+    #[error("RDMA write failed with completion status {0}")]
+    Completion(u32),
+    /// A request this side refuses before it reaches the device.
+    #[error("{0}")]
+    Invalid(String),
+    /// The agent's own RDMA check failed (as the source shows it).
+    #[error("agent: {0}")]
+    Agent(Box<RdmaError>),
 }
 
 // By hand rather than `#[from]`, so error chains do not print the cause twice.
@@ -453,9 +506,13 @@ pub fn run(
     meters
         .done
         .store(true, std::sync::atomic::Ordering::Release);
-    let (series, cores) = sampler.join().unwrap_or_default();
+    let sampled = sampler.join();
     rt.shutdown_background();
     let mut report = result?;
+    let (series, cores) = match sampled {
+        Ok(s) => s,
+        Err(panic) => return sampler_failed(report, &*panic),
+    };
     if matches!(target, Target::Loopback) {
         report.destination = format!("loopback (in-process agent on {})", addrs[0]);
     }
@@ -472,15 +529,33 @@ pub fn run(
     Ok(report)
 }
 
-/// Ok when this build and host can move pages by RDMA; otherwise the sentence to show.
-pub fn rdma_usable() -> Result<(), String> {
+/// The outcome of a run whose sampler thread panicked: its measured series is lost. A verified
+/// run becomes an error (its measurements are incomplete); a failed one keeps its report, whose
+/// error also says the series is lost.
+fn sampler_failed(
+    mut report: RealReport,
+    panic: &(dyn std::any::Any + Send),
+) -> Result<RealReport, RealError> {
+    let e = RealError::Sampler(image::panic_text(panic));
+    match &mut report.error {
+        Some(first) if !report.verified => {
+            first.push_str(&format!("; {e}"));
+            Ok(report)
+        }
+        _ => Err(e),
+    }
+}
+
+/// Ok when this build and host can move pages by RDMA; otherwise why not (its text is the
+/// sentence to show).
+pub fn rdma_usable() -> Result<(), RdmaError> {
     #[cfg(all(feature = "rdma", target_os = "linux"))]
     {
         rdma::require_device()
     }
     #[cfg(not(all(feature = "rdma", target_os = "linux")))]
     {
-        Err(rdma_status())
+        Err(RdmaError::NotBuilt)
     }
 }
 
@@ -492,11 +567,11 @@ pub fn rdma_status() -> String {
         match rdma::devices() {
             Ok(list) if !list.is_empty() => format!("RDMA device(s): {}", list.join(", ")),
             Ok(_) => "no RDMA device found; use TCP".into(),
-            Err(e) => format!("no RDMA device found ({e}); use TCP"),
+            Err(e) => RdmaError::DeviceList(e).to_string(),
         }
     }
     #[cfg(not(all(feature = "rdma", target_os = "linux")))]
     {
-        "this lmlab was built without RDMA support (Linux only: `cargo build --release --features rdma`, which needs libibverbs); use TCP".into()
+        RdmaError::NotBuilt.to_string()
     }
 }
