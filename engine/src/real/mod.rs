@@ -427,41 +427,11 @@ pub fn run(
     progress: &(dyn Fn(Step<'_>) + Sync),
 ) -> Result<RealReport, RealError> {
     cfg.validate()?;
-    let (addrs, secret, _agent) = match target {
-        Target::Loopback => {
-            let secret = wire::nonce()?.to_vec();
-            let agent = agent::spawn(
-                "127.0.0.1:0",
-                agent::AgentConfig {
-                    secret: secret.clone(),
-                    max_memory: cfg.memory_bytes,
-                },
-                Arc::new(|line| {
-                    if std::env::var_os("LMLAB_AGENT_LOG").is_some() {
-                        eprintln!("agent: {line}");
-                    }
-                }),
-            )?;
-            (vec![agent.addr], secret, Some(agent))
-        }
-        Target::Agent { addr, secret } => {
-            // Several addresses (comma-separated): channel i connects to the i-th, round robin,
-            // so channels can use several of the destination's NICs.
-            let mut addrs = Vec::new();
-            for one in addr.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-                let a: SocketAddr = one
-                    .to_socket_addrs()
-                    .map_err(|e| RealError::Config(format!("--to {one}: {e}")))?
-                    .next()
-                    .ok_or_else(|| RealError::Config(format!("--to {one}: no address")))?;
-                addrs.push(a);
-            }
-            if addrs.is_empty() {
-                return Err(RealError::Config("--to names no address".into()));
-            }
-            (addrs, secret.clone(), None)
-        }
-    };
+    let Destination {
+        addrs,
+        secret,
+        _agent,
+    } = destination(cfg, target)?;
     let content = match &cfg.profile {
         MemoryProfile::Named(n) => format!("{n:?}").to_lowercase(),
         MemoryProfile::Custom(_) => "custom".into(),
@@ -519,14 +489,71 @@ pub fn run(
     // The sampler started before the connection; keep the samples from the first byte on.
     let first = series.iter().position(|s| s.total_gbps > 0.0).unwrap_or(0);
     report.series = series[first.saturating_sub(1)..].to_vec();
+    report.per_core_src_pct = mean_per_core(&cores);
+    Ok(report)
+}
+
+/// Where a run sends its pages.
+struct Destination {
+    addrs: Vec<SocketAddr>,
+    secret: Vec<u8>,
+    /// The in-process agent of a loopback run; it stops when dropped.
+    _agent: Option<agent::RunningAgent>,
+}
+
+/// Resolves `target`, starting the in-process agent of a loopback run.
+fn destination(cfg: &RealConfig, target: &Target) -> Result<Destination, RealError> {
+    let (addrs, secret, agent) = match target {
+        Target::Loopback => {
+            let secret = wire::nonce()?.to_vec();
+            let agent = agent::spawn(
+                "127.0.0.1:0",
+                agent::AgentConfig {
+                    secret: secret.clone(),
+                    max_memory: cfg.memory_bytes,
+                },
+                Arc::new(|line| {
+                    if std::env::var_os("LMLAB_AGENT_LOG").is_some() {
+                        eprintln!("agent: {line}");
+                    }
+                }),
+            )?;
+            (vec![agent.addr], secret, Some(agent))
+        }
+        Target::Agent { addr, secret } => {
+            // Several addresses (comma-separated): channel i connects to the i-th, round robin,
+            // so channels can use several of the destination's NICs.
+            let mut addrs = Vec::new();
+            for one in addr.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                let a: SocketAddr = one
+                    .to_socket_addrs()
+                    .map_err(|e| RealError::Config(format!("--to {one}: {e}")))?
+                    .next()
+                    .ok_or_else(|| RealError::Config(format!("--to {one}: no address")))?;
+                addrs.push(a);
+            }
+            if addrs.is_empty() {
+                return Err(RealError::Config("--to names no address".into()));
+            }
+            (addrs, secret.clone(), None)
+        }
+    };
+    Ok(Destination {
+        addrs,
+        secret,
+        _agent: agent,
+    })
+}
+
+/// The mean of each core's load over the run's samples.
+fn mean_per_core(cores: &[(f64, Vec<f64>)]) -> Vec<f64> {
     let mut sum = vec![0.0; cores.first().map(|c| c.1.len()).unwrap_or(0)];
-    for (_, c) in &cores {
+    for (_, c) in cores {
         for (a, b) in sum.iter_mut().zip(c) {
             *a += b;
         }
     }
-    report.per_core_src_pct = sum.iter().map(|v| v / cores.len().max(1) as f64).collect();
-    Ok(report)
+    sum.iter().map(|v| v / cores.len().max(1) as f64).collect()
 }
 
 /// The outcome of a run whose sampler thread panicked: its measured series is lost. A verified

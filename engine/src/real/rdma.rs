@@ -18,6 +18,7 @@
 #![allow(unsafe_code)]
 
 use super::RdmaError;
+use super::wire::RdmaRegion;
 use rdma_sys::*;
 use std::ffi::{CStr, CString};
 use std::ptr;
@@ -57,43 +58,6 @@ pub fn require_device() -> Result<(), RdmaError> {
         Ok(d) if !d.is_empty() => Ok(()),
         Ok(_) => Err(RdmaError::NoDevice),
         Err(e) => Err(RdmaError::DeviceList(e)),
-    }
-}
-
-/// A registered remote region: where the peer may write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Region {
-    pub addr: u64,
-    pub len: u64,
-    pub rkey: u32,
-}
-
-impl Region {
-    pub fn encode_all(regions: &[Region]) -> Vec<u8> {
-        let mut v = (regions.len() as u32).to_le_bytes().to_vec();
-        for r in regions {
-            v.extend_from_slice(&r.addr.to_le_bytes());
-            v.extend_from_slice(&r.len.to_le_bytes());
-            v.extend_from_slice(&r.rkey.to_le_bytes());
-        }
-        v
-    }
-    pub fn decode_all(b: &[u8]) -> Result<Vec<Region>, super::wire::WireError> {
-        let mut r = super::wire::Reader::new(b);
-        let n = r.u32()? as usize;
-        if n > 1 << 24 {
-            return Err(super::wire::proto(format!("{n} RDMA regions")));
-        }
-        let mut out = Vec::with_capacity(n.min(b.len() / 20));
-        for _ in 0..n {
-            out.push(Region {
-                addr: r.u64()?,
-                len: r.u64()?,
-                rkey: r.u32()?,
-            });
-        }
-        r.done()?;
-        Ok(out)
     }
 }
 
@@ -211,7 +175,7 @@ impl Listener {
     pub fn accept(
         &self,
         regions: &[(*mut u8, usize)],
-    ) -> Result<(Endpoint, Vec<Region>), RdmaError> {
+    ) -> Result<(Endpoint, Vec<RdmaRegion>), RdmaError> {
         // SAFETY: pointers come from librdmacm and are checked; each region is memory owned by the
         // destination image, which outlives the endpoint (the session holds both).
         unsafe {
@@ -232,7 +196,7 @@ impl Listener {
                     return Err(err("ibv_reg_mr (destination image)"));
                 }
                 ep.mrs.push(mr);
-                out.push(Region {
+                out.push(RdmaRegion {
                     addr: addr as u64,
                     len: len as u64,
                     rkey: (*mr).rkey,
@@ -291,7 +255,7 @@ impl Endpoint {
         chunk: usize,
         offset: usize,
         len: usize,
-        remote: Region,
+        remote: RdmaRegion,
         remote_offset: u64,
     ) -> Result<(), RdmaError> {
         let mr = *self
@@ -355,24 +319,5 @@ mod tests {
                 "{e}"
             ),
         }
-    }
-
-    #[test]
-    fn region_tables_round_trip_and_refuse_truncation() {
-        let r = vec![
-            Region {
-                addr: 1 << 40,
-                len: 1 << 20,
-                rkey: 7,
-            },
-            Region {
-                addr: 5,
-                len: 4096,
-                rkey: u32::MAX,
-            },
-        ];
-        let b = Region::encode_all(&r);
-        assert_eq!(Region::decode_all(&b).ok(), Some(r));
-        assert!(Region::decode_all(&b[..b.len() - 1]).is_err());
     }
 }

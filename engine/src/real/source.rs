@@ -561,7 +561,7 @@ impl<'a> Sender<'a> {
 struct RdmaLink {
     /// Taken while a pass writes on a blocking thread.
     ep: Option<super::rdma::Endpoint>,
-    regions: Vec<super::rdma::Region>,
+    regions: Vec<wire::RdmaRegion>,
 }
 
 /// Without the `rdma` feature there is never an RDMA link.
@@ -594,7 +594,7 @@ impl RdmaLink {
         .map_err(|e| proto(format!("RDMA connect failed: {e}")))?
         .map_err(rdma_failed)?;
         wire::expect(control, &mut buf, Kind::RdmaRegions).await?;
-        let regions = super::rdma::Region::decode_all(&buf)?;
+        let regions = wire::RdmaRegion::decode_all(&buf)?;
         if regions.len() != image.chunk_regions().len() {
             return Err(proto("the destination's image has a different shape"));
         }
@@ -630,7 +630,7 @@ impl RdmaLink {
 #[cfg(all(feature = "rdma", target_os = "linux"))]
 fn write_runs(
     ep: &mut super::rdma::Endpoint,
-    regions: &[super::rdma::Region],
+    regions: &[wire::RdmaRegion],
     pages: &[u32],
     image: &Image,
     meters: &Meters,
@@ -871,6 +871,7 @@ impl Share {
         }
         let packed = match self.codec {
             Codec::Lz4 => Some(lz4_flex::block::compress(raw)),
+            // A batch zstd fails on goes uncompressed, as one that does not shrink does.
             Codec::Zstd => zstd::bulk::compress(raw, 1).ok(),
             Codec::None => None,
         };

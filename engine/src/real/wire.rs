@@ -447,6 +447,7 @@ pub async fn server_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
         let mut m = mac(secret, b"lmlab client", &sn, &cn);
         m.update(role_bytes);
         if m.verify_slice(got).is_err() {
+            // Best effort: a peer without the secret may not wait to read why.
             let _ = write_frame(s, Kind::Error, b"authentication failed").await;
             return Err(WireError::Auth("wrong secret".into()));
         }
@@ -610,6 +611,44 @@ impl RdmaReady {
         let port = r.u16()?;
         r.done()?;
         Ok(RdmaReady { port })
+    }
+}
+
+/// A registered remote region of the destination's image (RDMA): where the source may write.
+/// The `RdmaRegions` payload is a table of them (`encode_all`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RdmaRegion {
+    pub addr: u64,
+    pub len: u64,
+    pub rkey: u32,
+}
+
+impl RdmaRegion {
+    pub fn encode_all(regions: &[RdmaRegion]) -> Vec<u8> {
+        let mut v = (regions.len() as u32).to_le_bytes().to_vec();
+        for r in regions {
+            v.extend_from_slice(&r.addr.to_le_bytes());
+            v.extend_from_slice(&r.len.to_le_bytes());
+            v.extend_from_slice(&r.rkey.to_le_bytes());
+        }
+        v
+    }
+    pub fn decode_all(b: &[u8]) -> Result<Vec<RdmaRegion>, WireError> {
+        let mut r = Reader::new(b);
+        let n = r.u32()? as usize;
+        if n > 1 << 24 {
+            return Err(proto(format!("{n} RDMA regions")));
+        }
+        let mut out = Vec::with_capacity(n.min(b.len() / 20));
+        for _ in 0..n {
+            out.push(RdmaRegion {
+                addr: r.u64()?,
+                len: r.u64()?,
+                rkey: r.u32()?,
+            });
+        }
+        r.done()?;
+        Ok(out)
     }
 }
 
@@ -841,5 +880,24 @@ mod tests {
             PassEnd::decode(&[1, 0, 0, 0, 0]),
             Err(WireError::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn region_tables_round_trip_and_refuse_truncation() {
+        let r = vec![
+            RdmaRegion {
+                addr: 1 << 40,
+                len: 1 << 20,
+                rkey: 7,
+            },
+            RdmaRegion {
+                addr: 5,
+                len: 4096,
+                rkey: u32::MAX,
+            },
+        ];
+        let b = RdmaRegion::encode_all(&r);
+        assert_eq!(RdmaRegion::decode_all(&b).ok(), Some(r));
+        assert!(RdmaRegion::decode_all(&b[..b.len() - 1]).is_err());
     }
 }

@@ -162,7 +162,8 @@ async fn control(agent: &Arc<Agent>, mut s: TcpStream, peer: SocketAddr) -> Resu
     }
     let (tx, rx) = mpsc::unbounded_channel();
     let pages = (begin.memory_bytes / PAGE as u64) as usize;
-    let token: [u8; 16] = wire::nonce()?[..16].try_into().unwrap_or([0; 16]);
+    let mut token = [0u8; 16];
+    token.copy_from_slice(&wire::nonce()?[..16]);
     let Some(reservation) = Reservation::claim(agent) else {
         let msg = "busy: this agent is serving another migration";
         return Err(refuse(&mut s, msg.into()).await);

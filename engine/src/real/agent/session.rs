@@ -308,7 +308,7 @@ fn rdma_refused(e: RdmaError) -> WireError {
 async fn rdma_setup(migration: &Arc<Migration>, s: &mut TcpStream) -> Result<RdmaHold, WireError> {
     #[cfg(all(feature = "rdma", target_os = "linux"))]
     {
-        use crate::real::rdma::{Listener, Region};
+        use crate::real::rdma::Listener;
         let (listener, port) = Listener::bind(0).map_err(rdma_refused)?;
         write_frame(s, Kind::RdmaReady, &wire::RdmaReady { port }.encode()).await?;
         let regions = migration.image.image.chunk_regions();
@@ -323,7 +323,7 @@ async fn rdma_setup(migration: &Arc<Migration>, s: &mut TcpStream) -> Result<Rdm
             .map_err(|_| WireError::Timeout("waiting for the source's RDMA connection"))?
             .map_err(|e| proto(format!("RDMA accept failed: {e}")))?
             .map_err(rdma_refused)?;
-        write_frame(s, Kind::RdmaRegions, &Region::encode_all(&keys)).await?;
+        write_frame(s, Kind::RdmaRegions, &wire::RdmaRegion::encode_all(&keys)).await?;
         Ok(ep)
     }
     #[cfg(not(all(feature = "rdma", target_os = "linux")))]
