@@ -10,10 +10,10 @@
 //! The switch-over stops the guest, sends the remainder, and the pause ends when the destination
 //! has checked its page digests against ours. A full scan of both images then decides `verified`.
 //!
-//! [`Link`] opens the connections; a [`Sender`] holds what every pass shares (connections, image,
-//! digests of what was sent, meters, the report) and runs the passes — one path, [`Sender::pass`],
+//! `Link` opens the connections; a `Sender` holds what every pass shares (connections, image,
+//! digests of what was sent, meters, the report) and runs the passes — one path, `Sender::pass`,
 //! for TCP channels and RDMA — the switch-over and the checks. Each channel's part of a pass is a
-//! [`Share`], sent on a blocking thread.
+//! `Share`, sent on a blocking thread.
 
 use super::cpu::{self, CoreSampler};
 use super::image::{

@@ -9,9 +9,9 @@
 //! - any malformed frame, timeout or disconnect ends that connection (and, on the control
 //!   connection, the migration) with one log line; the listener keeps serving.
 //!
-//! Layout: [`listener`] accepts connections, authenticates them and starts a migration (the one
-//! slot, the memory cap); [`session`] drives a migration on its control connection; [`receive`]
-//! reads the data channels into the destination image of [`image`].
+//! Layout: `listener` accepts connections, authenticates them and starts a migration (the one
+//! slot, the memory cap); `session` drives a migration on its control connection; `receive`
+//! reads the data channels into the destination image of `image` (`DestImage`).
 
 mod image;
 mod listener;
