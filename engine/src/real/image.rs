@@ -352,6 +352,22 @@ impl XorShift {
 
 /// The guest: a thread that writes `rate` bytes/s as whole-page writes at random over the first
 /// `working_set_pages` pages, marking each written page dirty.
+/// The guest writer thread panicked: the run did not dirty memory as configured.
+#[derive(Debug, thiserror::Error)]
+#[error("the guest writer thread panicked: {0}")]
+pub struct GuestPanicked(pub String);
+
+/// The text of a thread's panic payload.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "no message".into()
+    }
+}
+
 #[derive(Debug)]
 pub struct Writer {
     stop: Arc<AtomicBool>,
@@ -365,31 +381,36 @@ impl Writer {
         rate_bytes_per_s: f64,
         working_set_pages: usize,
         seed: u64,
-    ) -> Writer {
+    ) -> std::io::Result<Writer> {
         let stop = Arc::new(AtomicBool::new(false));
         let written = Arc::new(AtomicU64::new(0));
         let handle = if rate_bytes_per_s > 0.0 && working_set_pages > 0 {
             let (stop2, written2) = (stop.clone(), written.clone());
             let ws = working_set_pages.min(image.pages());
-            std::thread::Builder::new()
-                .name("lm-guest".into())
-                .spawn(move || guest_loop(&image, rate_bytes_per_s, ws, seed, &stop2, &written2))
-                .ok()
+            Some(
+                std::thread::Builder::new()
+                    .name("lm-guest".into())
+                    .spawn(move || {
+                        guest_loop(&image, rate_bytes_per_s, ws, seed, &stop2, &written2);
+                    })?,
+            )
         } else {
             None
         };
-        Writer {
+        Ok(Writer {
             stop,
             written,
             handle,
-        }
+        })
     }
 
-    /// Stops the guest and waits until it has made its last write.
-    pub fn stop(&mut self) {
+    /// Stops the guest and waits until it has made its last write. Fails if the guest thread
+    /// panicked (reported once: later calls find it stopped).
+    pub fn stop(&mut self) -> Result<(), GuestPanicked> {
         self.stop.store(true, Ordering::Release);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+        match self.handle.take() {
+            Some(h) => h.join().map_err(|p| GuestPanicked(panic_text(&*p))),
+            None => Ok(()),
         }
     }
 
@@ -400,7 +421,9 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        self.stop();
+        // A writer still running here belongs to a run that already failed for another reason
+        // (a finished run stops it and reports a panic); there is nobody left to tell.
+        let _ = self.stop();
     }
 }
 
@@ -465,9 +488,9 @@ mod tests {
         ));
         let before = img.checksum();
         img.clear_dirty();
-        let mut w = Writer::start(img.clone(), 4e6, 512, 3);
+        let mut w = Writer::start(img.clone(), 4e6, 512, 3).unwrap();
         std::thread::sleep(Duration::from_millis(50));
-        w.stop();
+        w.stop().unwrap();
         assert!(w.pages_written() > 0);
         let dirty = img.take_dirty();
         assert!(!dirty.is_empty());

@@ -137,7 +137,7 @@ impl RealConfig {
             return bad("max passes must be at least 1".into());
         }
         if self.rdma {
-            rdma_usable().map_err(RealError::Config)?;
+            rdma_usable()?;
         }
         Ok(())
     }
@@ -167,10 +167,63 @@ impl std::fmt::Debug for Target {
 pub enum RealError {
     #[error("{0}")]
     Config(String),
+    /// `rdma` asked for where pages cannot move by RDMA.
+    #[error("{0}")]
+    Rdma(RdmaError),
     #[error("{0}")]
     Wire(wire::WireError),
     #[error("cannot start: {0}")]
     Io(std::io::Error),
+    /// The guest writer thread died: the run did not dirty memory as configured.
+    #[error("{0}")]
+    Guest(image::GuestPanicked),
+    /// The 100 ms sampler thread died: the run's measured series is lost.
+    #[error("the sampler thread panicked ({0}); the run's measured series is lost")]
+    Sampler(String),
+}
+
+impl From<RdmaError> for RealError {
+    fn from(e: RdmaError) -> Self {
+        RealError::Rdma(e)
+    }
+}
+
+impl From<image::GuestPanicked> for RealError {
+    fn from(e: image::GuestPanicked) -> Self {
+        RealError::Guest(e)
+    }
+}
+
+/// Why pages cannot move by RDMA, or how an RDMA operation failed. The texts are the ones shown
+/// to users (and sent to a source by an agent that refuses).
+#[derive(Debug, thiserror::Error)]
+pub enum RdmaError {
+    #[error(
+        "this lmlab was built without RDMA support (Linux only: `cargo build --release --features rdma`, which needs libibverbs); use TCP"
+    )]
+    NotBuilt,
+    #[error("this agent was built without RDMA support; use TCP")]
+    AgentNotBuilt,
+    #[error("no RDMA device found; use TCP")]
+    NoDevice,
+    /// Listing the devices failed.
+    #[error("no RDMA device found ({0}); use TCP")]
+    DeviceList(std::io::Error),
+    /// A librdmacm/libibverbs call failed.
+    #[error("{call}: {error}")]
+    Call {
+        call: &'static str,
+        error: std::io::Error,
+    },
+    /// A write's completion reported a status other than success.
+    #[error("RDMA write failed with completion status {0}")]
+    Completion(u32),
+    /// A request this side refuses before it reaches the device.
+    #[error("{0}")]
+    Invalid(String),
+    /// The agent's own RDMA check failed (as the source shows it).
+    #[error("agent: {0}")]
+    Agent(Box<RdmaError>),
 }
 
 // By hand rather than `#[from]`, so error chains do not print the cause twice.
@@ -374,41 +427,11 @@ pub fn run(
     progress: &(dyn Fn(Step<'_>) + Sync),
 ) -> Result<RealReport, RealError> {
     cfg.validate()?;
-    let (addrs, secret, _agent) = match target {
-        Target::Loopback => {
-            let secret = wire::nonce()?.to_vec();
-            let agent = agent::spawn(
-                "127.0.0.1:0",
-                agent::AgentConfig {
-                    secret: secret.clone(),
-                    max_memory: cfg.memory_bytes,
-                },
-                Arc::new(|line| {
-                    if std::env::var_os("LMLAB_AGENT_LOG").is_some() {
-                        eprintln!("agent: {line}");
-                    }
-                }),
-            )?;
-            (vec![agent.addr], secret, Some(agent))
-        }
-        Target::Agent { addr, secret } => {
-            // Several addresses (comma-separated): channel i connects to the i-th, round robin,
-            // so channels can use several of the destination's NICs.
-            let mut addrs = Vec::new();
-            for one in addr.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-                let a: SocketAddr = one
-                    .to_socket_addrs()
-                    .map_err(|e| RealError::Config(format!("--to {one}: {e}")))?
-                    .next()
-                    .ok_or_else(|| RealError::Config(format!("--to {one}: no address")))?;
-                addrs.push(a);
-            }
-            if addrs.is_empty() {
-                return Err(RealError::Config("--to names no address".into()));
-            }
-            (addrs, secret.clone(), None)
-        }
-    };
+    let Destination {
+        addrs,
+        secret,
+        _agent,
+    } = destination(cfg, target)?;
     let content = match &cfg.profile {
         MemoryProfile::Named(n) => format!("{n:?}").to_lowercase(),
         MemoryProfile::Custom(_) => "custom".into(),
@@ -453,34 +476,113 @@ pub fn run(
     meters
         .done
         .store(true, std::sync::atomic::Ordering::Release);
-    let (series, cores) = sampler.join().unwrap_or_default();
+    let sampled = sampler.join();
     rt.shutdown_background();
     let mut report = result?;
+    let (series, cores) = match sampled {
+        Ok(s) => s,
+        Err(panic) => return sampler_failed(report, &*panic),
+    };
     if matches!(target, Target::Loopback) {
         report.destination = format!("loopback (in-process agent on {})", addrs[0]);
     }
     // The sampler started before the connection; keep the samples from the first byte on.
     let first = series.iter().position(|s| s.total_gbps > 0.0).unwrap_or(0);
     report.series = series[first.saturating_sub(1)..].to_vec();
+    report.per_core_src_pct = mean_per_core(&cores);
+    Ok(report)
+}
+
+/// Where a run sends its pages.
+struct Destination {
+    addrs: Vec<SocketAddr>,
+    secret: Vec<u8>,
+    /// The in-process agent of a loopback run; it stops when dropped.
+    _agent: Option<agent::RunningAgent>,
+}
+
+/// Resolves `target`, starting the in-process agent of a loopback run.
+fn destination(cfg: &RealConfig, target: &Target) -> Result<Destination, RealError> {
+    let (addrs, secret, agent) = match target {
+        Target::Loopback => {
+            let secret = wire::nonce()?.to_vec();
+            let agent = agent::spawn(
+                "127.0.0.1:0",
+                agent::AgentConfig {
+                    secret: secret.clone(),
+                    max_memory: cfg.memory_bytes,
+                },
+                Arc::new(|line| {
+                    if std::env::var_os("LMLAB_AGENT_LOG").is_some() {
+                        eprintln!("agent: {line}");
+                    }
+                }),
+            )?;
+            (vec![agent.addr], secret, Some(agent))
+        }
+        Target::Agent { addr, secret } => {
+            // Several addresses (comma-separated): channel i connects to the i-th, round robin,
+            // so channels can use several of the destination's NICs.
+            let mut addrs = Vec::new();
+            for one in addr.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                let a: SocketAddr = one
+                    .to_socket_addrs()
+                    .map_err(|e| RealError::Config(format!("--to {one}: {e}")))?
+                    .next()
+                    .ok_or_else(|| RealError::Config(format!("--to {one}: no address")))?;
+                addrs.push(a);
+            }
+            if addrs.is_empty() {
+                return Err(RealError::Config("--to names no address".into()));
+            }
+            (addrs, secret.clone(), None)
+        }
+    };
+    Ok(Destination {
+        addrs,
+        secret,
+        _agent: agent,
+    })
+}
+
+/// The mean of each core's load over the run's samples.
+fn mean_per_core(cores: &[(f64, Vec<f64>)]) -> Vec<f64> {
     let mut sum = vec![0.0; cores.first().map(|c| c.1.len()).unwrap_or(0)];
-    for (_, c) in &cores {
+    for (_, c) in cores {
         for (a, b) in sum.iter_mut().zip(c) {
             *a += b;
         }
     }
-    report.per_core_src_pct = sum.iter().map(|v| v / cores.len().max(1) as f64).collect();
-    Ok(report)
+    sum.iter().map(|v| v / cores.len().max(1) as f64).collect()
 }
 
-/// Ok when this build and host can move pages by RDMA; otherwise the sentence to show.
-pub fn rdma_usable() -> Result<(), String> {
+/// The outcome of a run whose sampler thread panicked: its measured series is lost. A verified
+/// run becomes an error (its measurements are incomplete); a failed one keeps its report, whose
+/// error also says the series is lost.
+fn sampler_failed(
+    mut report: RealReport,
+    panic: &(dyn std::any::Any + Send),
+) -> Result<RealReport, RealError> {
+    let e = RealError::Sampler(image::panic_text(panic));
+    match &mut report.error {
+        Some(first) if !report.verified => {
+            first.push_str(&format!("; {e}"));
+            Ok(report)
+        }
+        _ => Err(e),
+    }
+}
+
+/// Ok when this build and host can move pages by RDMA; otherwise why not (its text is the
+/// sentence to show).
+pub fn rdma_usable() -> Result<(), RdmaError> {
     #[cfg(all(feature = "rdma", target_os = "linux"))]
     {
         rdma::require_device()
     }
     #[cfg(not(all(feature = "rdma", target_os = "linux")))]
     {
-        Err(rdma_status())
+        Err(RdmaError::NotBuilt)
     }
 }
 
@@ -492,11 +594,11 @@ pub fn rdma_status() -> String {
         match rdma::devices() {
             Ok(list) if !list.is_empty() => format!("RDMA device(s): {}", list.join(", ")),
             Ok(_) => "no RDMA device found; use TCP".into(),
-            Err(e) => format!("no RDMA device found ({e}); use TCP"),
+            Err(e) => RdmaError::DeviceList(e).to_string(),
         }
     }
     #[cfg(not(all(feature = "rdma", target_os = "linux")))]
     {
-        "this lmlab was built without RDMA support (Linux only: `cargo build --release --features rdma`, which needs libibverbs); use TCP".into()
+        RdmaError::NotBuilt.to_string()
     }
 }

@@ -17,12 +17,14 @@
 //!   NIC or the soft-RoCE module (docs/real-transport.md).
 #![allow(unsafe_code)]
 
+use super::RdmaError;
+use super::wire::RdmaRegion;
 use rdma_sys::*;
 use std::ffi::{CStr, CString};
 use std::ptr;
 
 /// Names of the RDMA devices this host has (empty: none).
-pub fn devices() -> Result<Vec<String>, String> {
+pub fn devices() -> Result<Vec<String>, std::io::Error> {
     if !std::path::Path::new("/sys/class/infiniband_verbs/abi_version").exists() {
         return Ok(Vec::new());
     }
@@ -32,7 +34,7 @@ pub fn devices() -> Result<Vec<String>, String> {
     unsafe {
         let list = ibv_get_device_list(&mut n);
         if list.is_null() {
-            return Err(std::io::Error::last_os_error().to_string());
+            return Err(std::io::Error::last_os_error());
         }
         let mut names = Vec::new();
         for i in 0..n.max(0) as usize {
@@ -50,54 +52,21 @@ pub fn devices() -> Result<Vec<String>, String> {
     }
 }
 
-/// Fails with the user-facing sentence when this host has no RDMA device.
-pub fn require_device() -> Result<(), String> {
+/// Fails (with the user-facing sentence as its text) when this host has no RDMA device.
+pub fn require_device() -> Result<(), RdmaError> {
     match devices() {
         Ok(d) if !d.is_empty() => Ok(()),
-        Ok(_) => Err("no RDMA device found; use TCP".into()),
-        Err(e) => Err(format!("no RDMA device found ({e}); use TCP")),
+        Ok(_) => Err(RdmaError::NoDevice),
+        Err(e) => Err(RdmaError::DeviceList(e)),
     }
 }
 
-/// A registered remote region: where the peer may write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Region {
-    pub addr: u64,
-    pub len: u64,
-    pub rkey: u32,
-}
-
-impl Region {
-    pub fn encode_all(regions: &[Region]) -> Vec<u8> {
-        let mut v = (regions.len() as u32).to_le_bytes().to_vec();
-        for r in regions {
-            v.extend_from_slice(&r.addr.to_le_bytes());
-            v.extend_from_slice(&r.len.to_le_bytes());
-            v.extend_from_slice(&r.rkey.to_le_bytes());
-        }
-        v
+/// The failure of librdmacm/libibverbs call `call`, with the OS error it left.
+fn err(call: &'static str) -> RdmaError {
+    RdmaError::Call {
+        call,
+        error: std::io::Error::last_os_error(),
     }
-    pub fn decode_all(b: &[u8]) -> Result<Vec<Region>, super::wire::WireError> {
-        let mut r = super::wire::Reader::new(b);
-        let n = r.u32()? as usize;
-        if n > 1 << 24 {
-            return Err(super::wire::proto(format!("{n} RDMA regions")));
-        }
-        let mut out = Vec::with_capacity(n.min(b.len() / 20));
-        for _ in 0..n {
-            out.push(Region {
-                addr: r.u64()?,
-                len: r.u64()?,
-                rkey: r.u32()?,
-            });
-        }
-        r.done()?;
-        Ok(out)
-    }
-}
-
-fn err(what: &str) -> String {
-    format!("{what}: {}", std::io::Error::last_os_error())
 }
 
 /// One connected RDMA endpoint (reliable connection) with the memory it registered.
@@ -126,12 +95,10 @@ impl Drop for Endpoint {
     }
 }
 
-fn addrinfo(host: Option<&str>, port: u16, passive: bool) -> Result<*mut rdma_addrinfo, String> {
-    let node = host
-        .map(CString::new)
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let service = CString::new(port.to_string()).map_err(|e| e.to_string())?;
+fn addrinfo(host: Option<&str>, port: u16, passive: bool) -> Result<*mut rdma_addrinfo, RdmaError> {
+    let invalid = |e: std::ffi::NulError| RdmaError::Invalid(e.to_string());
+    let node = host.map(CString::new).transpose().map_err(invalid)?;
+    let service = CString::new(port.to_string()).map_err(invalid)?;
     // SAFETY: a zeroed rdma_addrinfo is a valid "no hints" value; the strings outlive the call.
     unsafe {
         let mut hints: rdma_addrinfo = std::mem::zeroed();
@@ -182,7 +149,7 @@ impl Drop for Listener {
 }
 
 impl Listener {
-    pub fn bind(port: u16) -> Result<(Listener, u16), String> {
+    pub fn bind(port: u16) -> Result<(Listener, u16), RdmaError> {
         require_device()?;
         let res = addrinfo(None, port, true)?;
         let mut attr = qp_attr();
@@ -205,7 +172,10 @@ impl Listener {
 
     /// Waits for the source, registers `regions` (the destination image's chunks) for remote
     /// write, accepts, and returns the endpoint with what the source needs to write into them.
-    pub fn accept(&self, regions: &[(*mut u8, usize)]) -> Result<(Endpoint, Vec<Region>), String> {
+    pub fn accept(
+        &self,
+        regions: &[(*mut u8, usize)],
+    ) -> Result<(Endpoint, Vec<RdmaRegion>), RdmaError> {
         // SAFETY: pointers come from librdmacm and are checked; each region is memory owned by the
         // destination image, which outlives the endpoint (the session holds both).
         unsafe {
@@ -226,7 +196,7 @@ impl Listener {
                     return Err(err("ibv_reg_mr (destination image)"));
                 }
                 ep.mrs.push(mr);
-                out.push(Region {
+                out.push(RdmaRegion {
                     addr: addr as u64,
                     len: len as u64,
                     rkey: (*mr).rkey,
@@ -243,7 +213,11 @@ impl Listener {
 impl Endpoint {
     /// Source: connects to the destination's RDMA port and registers `local` (the source
     /// image's chunks) for reading by the NIC.
-    pub fn connect(host: &str, port: u16, local: &[(*mut u8, usize)]) -> Result<Endpoint, String> {
+    pub fn connect(
+        host: &str,
+        port: u16,
+        local: &[(*mut u8, usize)],
+    ) -> Result<Endpoint, RdmaError> {
         require_device()?;
         let res = addrinfo(Some(host), port, false)?;
         let mut attr = qp_attr();
@@ -281,12 +255,17 @@ impl Endpoint {
         chunk: usize,
         offset: usize,
         len: usize,
-        remote: Region,
+        remote: RdmaRegion,
         remote_offset: u64,
-    ) -> Result<(), String> {
-        let mr = *self.mrs.get(chunk).ok_or("no such local region")?;
+    ) -> Result<(), RdmaError> {
+        let mr = *self
+            .mrs
+            .get(chunk)
+            .ok_or_else(|| RdmaError::Invalid("no such local region".into()))?;
         if remote_offset + len as u64 > remote.len {
-            return Err("write past the end of the remote region".into());
+            return Err(RdmaError::Invalid(
+                "write past the end of the remote region".into(),
+            ));
         }
         // SAFETY: `mr` registers the local chunk, `offset + len` lies inside it (callers pass page
         // runs of that chunk), and the remote range was checked against the peer's region.
@@ -310,10 +289,7 @@ impl Endpoint {
                 return Err(err("rdma_get_send_comp"));
             }
             if wc.status != ibv_wc_status::IBV_WC_SUCCESS {
-                return Err(format!(
-                    "RDMA write failed with completion status {}",
-                    wc.status
-                ));
+                return Err(RdmaError::Completion(wc.status));
             }
         }
         Ok(())
@@ -329,33 +305,19 @@ mod tests {
         // No machine here has an RDMA device; where one exists this still must not fail.
         match devices() {
             Ok(d) if d.is_empty() => {
-                assert_eq!(
-                    require_device(),
-                    Err("no RDMA device found; use TCP".into())
-                );
+                let e = require_device().unwrap_err();
+                assert!(matches!(e, RdmaError::NoDevice), "{e:?}");
+                assert_eq!(e.to_string(), "no RDMA device found; use TCP");
                 assert!(Listener::bind(0).is_err());
             }
             Ok(d) => println!("RDMA devices: {d:?}"),
-            Err(e) => assert!(require_device().unwrap_err().contains("use TCP"), "{e}"),
+            Err(e) => assert!(
+                require_device()
+                    .unwrap_err()
+                    .to_string()
+                    .contains("use TCP"),
+                "{e}"
+            ),
         }
-    }
-
-    #[test]
-    fn region_tables_round_trip_and_refuse_truncation() {
-        let r = vec![
-            Region {
-                addr: 1 << 40,
-                len: 1 << 20,
-                rkey: 7,
-            },
-            Region {
-                addr: 5,
-                len: 4096,
-                rkey: u32::MAX,
-            },
-        ];
-        let b = Region::encode_all(&r);
-        assert_eq!(Region::decode_all(&b).ok(), Some(r));
-        assert!(Region::decode_all(&b[..b.len() - 1]).is_err());
     }
 }

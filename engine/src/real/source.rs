@@ -9,16 +9,24 @@
 //! unacknowledged pass are marked dirty again and go in the next pass over the channels left.
 //! The switch-over stops the guest, sends the remainder, and the pause ends when the destination
 //! has checked its page digests against ours. A full scan of both images then decides `verified`.
+//!
+//! `Link` opens the connections; a `Sender` holds what every pass shares (connections, image,
+//! digests of what was sent, meters, the report) and runs the passes — one path, `Sender::pass`,
+//! for TCP channels and RDMA — the switch-over and the checks. Each channel's part of a pass is a
+//! `Share`, sent on a blocking thread.
 
 use super::cpu::{self, CoreSampler};
 use super::image::{
     DIGEST_GROUP, Digest, Image, PAGE, Writer, is_zero, page_digest, zero_page_digest,
 };
 use super::wire::{
-    self, Begin, Codec, Kind, MAX_PAGES_PER_BATCH, PAGES_HEAD_LEN, PagesHead, Reader, Role,
-    Verified, WireError, ZERO_FLAG, proto, write_frame,
+    self, Accept, Begin, ChannelLost, Codec, FRAME_HEAD_LEN, Kind, MAX_PAGES_PER_BATCH,
+    PAGES_HEAD_LEN, PagesHead, PassAck, PassEnd, Role, Verified, Verify, VerifyMode, WireError,
+    index_entry, proto, write_frame,
 };
-use super::{ChannelLoss, Fault, RealConfig, RealReport, Sample, SocketOptions};
+use super::{
+    ChannelLoss, Fault, RdmaError, RealConfig, RealError, RealReport, Sample, SocketOptions, Step,
+};
 use crate::precopy::{self, Next};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,504 +57,625 @@ struct Channel {
     stream: std::net::TcpStream,
 }
 
-/// Runs one migration to the agent at `addr`. Never panics on peer behaviour; failures after the
-/// connection is up are reported in the returned report (`verified: false`, `error`).
+/// Runs one migration to the agent at `addrs` (channel `i` to the `i`-th, round robin). Never
+/// panics on peer behaviour; failures after the connection is up are reported in the returned
+/// report (`verified: false`, `error`).
 pub(crate) async fn migrate(
     cfg: &RealConfig,
     addrs: &[SocketAddr],
     secret: &[u8],
     image: Arc<Image>,
     meters: Arc<Meters>,
-    progress: &(dyn Fn(super::Step<'_>) + Sync),
+    progress: &(dyn Fn(Step<'_>) + Sync),
 ) -> Result<RealReport, WireError> {
     let addr = *addrs
         .first()
         .ok_or_else(|| proto("no destination address"))?;
     let names: Vec<String> = addrs.iter().map(ToString::to_string).collect();
     let mut report = RealReport::new(cfg, names.join(","));
-    let channels_n = cfg.channels;
-    // --- connect and set up -----------------------------------------------------------------
-    let mut control = connect(addr, &cfg.socket, 0).await?;
-    wire::client_handshake(&mut control, secret, Role::Control).await?;
-    let begin = Begin {
-        memory_bytes: image.bytes(),
-        channels: if cfg.rdma { 0 } else { channels_n },
-        rdma: cfg.rdma,
-    };
-    write_frame(&mut control, Kind::Begin, &begin.encode()).await?;
-    let mut buf = Vec::new();
-    // The agent commits the whole image before it accepts: allow for that.
-    let commit_time = SETUP_TIMEOUT + Duration::from_secs(image.bytes() >> 30);
-    tokio::time::timeout(
-        commit_time,
-        wire::expect(&mut control, &mut buf, Kind::Accept),
-    )
-    .await
-    .map_err(|_| WireError::Timeout("waiting for the agent to accept"))??;
-    let mut r = Reader::new(&buf);
-    let token: [u8; 16] = r.array()?;
-    report.cores_dst = r.u16()? as usize;
-    r.done()?;
-    let mut channels = Vec::new();
-    #[cfg(all(feature = "rdma", target_os = "linux"))]
-    let mut rdma_link = if cfg.rdma {
-        Some(rdma_connect(&mut control, addr, &image).await?)
-    } else {
-        None
-    };
-    #[cfg(not(all(feature = "rdma", target_os = "linux")))]
-    let mut rdma_link: Option<RdmaLink> = None;
-    for i in 0..if cfg.rdma { 0 } else { channels_n } {
-        let mut s = connect(addrs[i as usize % addrs.len()], &cfg.socket, i as usize).await?;
-        wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
-        tokio::time::timeout(SETUP_TIMEOUT, wire::expect(&mut s, &mut buf, Kind::Ready))
-            .await
-            .map_err(|_| WireError::Timeout("waiting for a channel to be ready"))??;
-        let stream = s.into_std()?;
-        stream.set_nonblocking(false)?;
-        // A destination that stops reading fails the channel instead of hanging the run.
-        stream.set_write_timeout(Some(ACK_TIMEOUT))?;
-        channels.push(Channel { index: i, stream });
-    }
+    let link = Link::connect(cfg, addrs, secret, &image).await?;
+    report.cores_dst = link.cores_dst as usize;
     let text = if cfg.rdma {
         format!("connected: RDMA to {addr}")
     } else {
-        format!("connected: {channels_n} channel(s) to {addr}")
+        format!("connected: {} channel(s) to {addr}", cfg.channels)
     };
-    progress(super::Step {
+    progress(Step {
         pass: 0,
         text: &text,
     });
+    Ok(Sender::new(cfg, link, image, meters, report)
+        .run(progress)
+        .await)
+}
 
-    // --- pre-copy ---------------------------------------------------------------------------
-    let cpu0 = cpu::thread_group_cpu_s(THREAD_PREFIX).0;
-    let t0 = Instant::now();
-    let sent_digest: Arc<Vec<AtomicU64>> =
-        Arc::new((0..image.pages()).map(|_| AtomicU64::new(0)).collect());
-    let mut writer = Writer::start(
-        image.clone(),
-        cfg.dirty_rate_bytes_per_s,
-        (cfg.working_set_bytes / PAGE as u64) as usize,
-        cfg.seed,
-    );
-    image.clear_dirty();
-    let mut list: Vec<u32> = (0..image.pages() as u32).collect();
-    let mut pass: u32 = 1;
-    let settings = cfg.settings();
-    let outcome: Result<(), WireError> = async {
+/// The connections of one migration: control, and the TCP data channels or the RDMA link.
+struct Link {
+    control: TcpStream,
+    channels: Vec<Channel>,
+    rdma: Option<RdmaLink>,
+    /// Cores of the destination machine (from its `Accept`).
+    cores_dst: u16,
+}
+
+impl Link {
+    /// Connects and authenticates the control connection, asks the agent to begin, then opens
+    /// the data channels (or the RDMA link).
+    async fn connect(
+        cfg: &RealConfig,
+        addrs: &[SocketAddr],
+        secret: &[u8],
+        image: &Arc<Image>,
+    ) -> Result<Link, WireError> {
+        let addr = *addrs
+            .first()
+            .ok_or_else(|| proto("no destination address"))?;
+        let mut control = connect(addr, &cfg.socket, 0).await?;
+        wire::client_handshake(&mut control, secret, Role::Control).await?;
+        let begin = Begin {
+            memory_bytes: image.bytes(),
+            channels: if cfg.rdma { 0 } else { cfg.channels },
+            rdma: cfg.rdma,
+        };
+        write_frame(&mut control, Kind::Begin, &begin.encode()).await?;
+        let mut buf = Vec::new();
+        // The agent commits the whole image before it accepts: allow for that.
+        let commit_time = SETUP_TIMEOUT + Duration::from_secs(image.bytes() >> 30);
+        tokio::time::timeout(
+            commit_time,
+            wire::expect(&mut control, &mut buf, Kind::Accept),
+        )
+        .await
+        .map_err(|_| WireError::Timeout("waiting for the agent to accept"))??;
+        let accept = Accept::decode(&buf)?;
+        let rdma = if cfg.rdma {
+            Some(RdmaLink::connect(&mut control, addr, image).await?)
+        } else {
+            None
+        };
+        let mut channels = Vec::new();
+        for i in 0..begin.channels {
+            let to = addrs[i as usize % addrs.len()];
+            channels.push(open_channel(to, cfg, secret, accept.token, i).await?);
+        }
+        Ok(Link {
+            control,
+            channels,
+            rdma,
+            cores_dst: accept.cores,
+        })
+    }
+}
+
+/// Opens data channel `i` to `addr` for the migration of `token`, waits until the destination
+/// is ready for it, and switches it to a blocking socket.
+async fn open_channel(
+    addr: SocketAddr,
+    cfg: &RealConfig,
+    secret: &[u8],
+    token: [u8; 16],
+    i: u16,
+) -> Result<Channel, WireError> {
+    let mut s = connect(addr, &cfg.socket, i as usize).await?;
+    wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(SETUP_TIMEOUT, wire::expect(&mut s, &mut buf, Kind::Ready))
+        .await
+        .map_err(|_| WireError::Timeout("waiting for a channel to be ready"))??;
+    let stream = s.into_std()?;
+    stream.set_nonblocking(false)?;
+    // A destination that stops reading fails the channel instead of hanging the run.
+    stream.set_write_timeout(Some(ACK_TIMEOUT))?;
+    Ok(Channel { index: i, stream })
+}
+
+/// What one pass moved.
+#[derive(Clone, Copy, Debug)]
+struct Moved {
+    /// Guest memory, bytes (also what lost channels sent: it used the link).
+    memory: u64,
+    /// Bytes on the wire.
+    wire: u64,
+    secs: f64,
+}
+
+/// A channel with the pages it sent in the pass not yet acknowledged: if the channel is lost,
+/// they are marked dirty again.
+struct Sent {
+    ch: Channel,
+    pages: Vec<u32>,
+}
+
+/// One migration's sender once connected: everything its passes share, and the pass loop,
+/// switch-over and checks as methods.
+struct Sender<'a> {
+    cfg: &'a RealConfig,
+    control: TcpStream,
+    /// The live data channels (none with RDMA).
+    channels: Vec<Channel>,
+    rdma: Option<RdmaLink>,
+    image: Arc<Image>,
+    /// Each page's digest as last sent: the table the destination's must match.
+    sent_digest: Arc<Vec<AtomicU64>>,
+    meters: Arc<Meters>,
+    report: RealReport,
+    /// The source's CPU seconds and the clock when the pre-copy started.
+    cpu0: f64,
+    t0: Instant,
+}
+
+impl<'a> Sender<'a> {
+    fn new(
+        cfg: &'a RealConfig,
+        link: Link,
+        image: Arc<Image>,
+        meters: Arc<Meters>,
+        report: RealReport,
+    ) -> Sender<'a> {
+        let cpu0 = cpu::thread_group_cpu_s(THREAD_PREFIX).0;
+        let t0 = Instant::now();
+        let sent_digest = Arc::new((0..image.pages()).map(|_| AtomicU64::new(0)).collect());
+        Sender {
+            cfg,
+            control: link.control,
+            channels: link.channels,
+            rdma: link.rdma,
+            image,
+            sent_digest,
+            meters,
+            report,
+            cpu0,
+            t0,
+        }
+    }
+
+    /// Runs the migration to its end; a failure is recorded in the report.
+    async fn run(mut self, progress: &(dyn Fn(Step<'_>) + Sync)) -> RealReport {
+        let outcome = self.transfer(progress).await;
+        self.meters.done.store(true, Ordering::Release);
+        if let Err(e) = outcome {
+            self.report.verified = false;
+            self.report.error = Some(e.to_string());
+            self.report.total_s = self.t0.elapsed().as_secs_f64();
+        }
+        self.close().await;
+        self.report.finish();
+        self.report
+    }
+
+    /// Pre-copy with the guest running, then the switch-over and both checks.
+    async fn transfer(&mut self, progress: &(dyn Fn(Step<'_>) + Sync)) -> Result<(), RealError> {
+        let cfg = self.cfg;
+        // Dropped on any early return, which stops the guest.
+        let mut writer = Writer::start(
+            self.image.clone(),
+            cfg.dirty_rate_bytes_per_s,
+            (cfg.working_set_bytes / PAGE as u64) as usize,
+            cfg.seed,
+        )?;
+        self.image.clear_dirty();
+        let last = self.precopy(progress).await?;
+        // --- switch-over: stop the guest, send the rest, check digests ----------------------
+        writer.stop()?;
+        let paused = Instant::now();
+        self.report.pages_dirtied = writer.pages_written();
+        self.switch_over(last).await?;
+        self.check_page_digests(paused).await?;
+        self.check_full_image(paused).await?;
+        Ok(())
+    }
+
+    /// Pre-copy passes until the stop rule calls the switch-over; returns the last pass's
+    /// number.
+    async fn precopy(&mut self, progress: &(dyn Fn(Step<'_>) + Sync)) -> Result<u32, WireError> {
+        let settings = self.cfg.settings();
+        let mut list: Vec<u32> = (0..self.image.pages() as u32).collect();
+        let mut pass: u32 = 1;
         loop {
-            let (memory, wire_b, secs) = any_pass(
-                pass,
-                &list,
-                &mut channels,
-                &mut rdma_link,
-                &mut control,
-                &image,
-                &sent_digest,
-                cfg,
-                &meters,
-                &mut report,
-                t0,
-            )
-            .await?;
-            report.bytes_per_pass.push(memory);
-            report.wire_bytes_per_pass.push(wire_b);
-            report.passes = pass;
-            let rate = if secs > 0.0 {
-                memory as f64 / secs
+            let moved = self.pass(pass, &list).await?;
+            self.report.bytes_per_pass.push(moved.memory);
+            self.report.wire_bytes_per_pass.push(moved.wire);
+            self.report.passes = pass;
+            let rate = if moved.secs > 0.0 {
+                moved.memory as f64 / moved.secs
             } else {
                 f64::INFINITY
             };
-            let dirty = (image.dirty_count() * PAGE) as f64;
+            let dirty = (self.image.dirty_count() * PAGE) as f64;
             let text = format!(
                 "pass {pass}: {} MiB in {:.2} s ({:.2} Gbit/s); {:.1} MiB dirty",
-                memory >> 20,
-                secs,
+                moved.memory >> 20,
+                moved.secs,
                 rate * 8.0 / 1e9,
                 dirty / 1048576.0
             );
-            progress(super::Step { pass, text: &text });
+            progress(Step { pass, text: &text });
             match precopy::after_pass(pass, dirty, rate, &settings) {
                 Next::Pass(_) => {
-                    list = image.take_dirty();
+                    list = self.image.take_dirty();
                     pass += 1;
                 }
-                Next::SwitchOver(_) => break,
+                Next::SwitchOver(_) => return Ok(pass),
             }
         }
-        // --- switch-over: stop the guest, send the rest, check digests ----------------------
-        writer.stop();
-        let paused = Instant::now();
-        report.pages_dirtied = writer.pages_written();
+    }
+
+    /// With the guest stopped, sends what it dirtied after pass `last`, until nothing is left.
+    async fn switch_over(&mut self, last: u32) -> Result<(), WireError> {
+        let mut pass = last;
         loop {
             pass += 1;
-            list = image.take_dirty();
-            let (memory, wire_b, _) = any_pass(
-                pass,
-                &list,
-                &mut channels,
-                &mut rdma_link,
-                &mut control,
-                &image,
-                &sent_digest,
-                cfg,
-                &meters,
-                &mut report,
-                t0,
-            )
-            .await?;
-            report.switchover_bytes += memory;
-            report.wire_bytes_per_pass.push(wire_b);
+            let list = self.image.take_dirty();
+            let moved = self.pass(pass, &list).await?;
+            self.report.switchover_bytes += moved.memory;
+            self.report.wire_bytes_per_pass.push(moved.wire);
             // A channel lost in the final pass leaves pages dirty again: send them too.
-            if image.dirty_count() == 0 {
-                break;
+            if self.image.dirty_count() == 0 {
+                return Ok(());
             }
         }
-        let mut table = Digest::new();
-        for d in sent_digest.iter() {
-            table.push(d.load(Ordering::Acquire));
-        }
-        // RDMA writes bypass the destination's page digests: its pause ends with the full check.
-        let v = if cfg.rdma {
-            Verified {
-                ok: true,
-                digest: 0,
-                cpu_s: 0.0,
-                wall_s: 0.0,
-                cores: 0,
-                per_core_pct: Vec::new(),
-            }
+    }
+
+    /// Ends the pause: the destination's page-digest table must match what was sent. RDMA
+    /// writes bypass the destination's page digests: its pause ends with the full check.
+    async fn check_page_digests(&mut self, paused: Instant) -> Result<(), WireError> {
+        let ok = if self.cfg.rdma {
+            true
         } else {
-            verify(&mut control, 0, table.finish()).await?
+            let mut table = Digest::new();
+            for d in self.sent_digest.iter() {
+                table.push(d.load(Ordering::Acquire));
+            }
+            self.verify(VerifyMode::PageDigests, table.finish())
+                .await?
+                .ok
         };
-        report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
-        if !v.ok {
+        self.report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
+        if !ok {
             return Err(proto(
                 "the destination's page digests differ from the source's",
             ));
         }
-        let total = t0.elapsed().as_secs_f64();
-        report.total_s = total;
-        let cpu_src = cpu::thread_group_cpu_s(THREAD_PREFIX).0 - cpu0;
-        // Full scan on both ends: the only thing that makes a migration count as done.
-        // Both ends scan at once; then the source tells the destination the outcome.
+        Ok(())
+    }
+
+    /// Full scan on both ends: the only thing that makes a migration count as done. Both ends
+    /// scan at once; then the source tells the destination the outcome.
+    async fn check_full_image(&mut self, paused: Instant) -> Result<(), WireError> {
+        let total = self.t0.elapsed().as_secs_f64();
+        self.report.total_s = total;
+        let cpu_src = cpu::thread_group_cpu_s(THREAD_PREFIX).0 - self.cpu0;
         let scan = Instant::now();
-        let img = image.clone();
+        let img = self.image.clone();
         let mine = tokio::task::spawn_blocking(move || img.checksum());
-        let theirs = verify(&mut control, 1, 0).await?;
+        let theirs = self.verify(VerifyMode::FullScan, 0).await?;
         let mine = mine
             .await
             .map_err(|e| proto(format!("checksum thread failed: {e}")))?;
-        let outcome = verify(&mut control, 2, mine).await?;
-        report.verify_full_ms = scan.elapsed().as_secs_f64() * 1e3;
-        if cfg.rdma {
-            report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
-            report.total_s = t0.elapsed().as_secs_f64();
+        let outcome = self.verify(VerifyMode::Outcome, mine).await?;
+        self.report.verify_full_ms = scan.elapsed().as_secs_f64() * 1e3;
+        if self.cfg.rdma {
+            self.report.downtime_ms = paused.elapsed().as_secs_f64() * 1e3;
+            self.report.total_s = self.t0.elapsed().as_secs_f64();
         }
-        report.verified = theirs.digest == mine && outcome.ok;
-        if !report.verified {
+        self.report.verified = theirs.digest == mine && outcome.ok;
+        if !self.report.verified {
             return Err(proto("full-image checksums differ"));
         }
-        report.set_cpu(cpu_src, total, &outcome);
+        self.report.set_cpu(cpu_src, total, &outcome);
         Ok(())
     }
-    .await;
-    writer.stop();
-    meters.done.store(true, Ordering::Release);
-    if let Err(e) = outcome {
-        report.verified = false;
-        report.error = Some(e.to_string());
-        report.total_s = t0.elapsed().as_secs_f64();
-    }
-    let _ = control.shutdown().await;
-    for c in &channels {
-        let _ = c.stream.shutdown(std::net::Shutdown::Both);
-    }
-    report.finish();
-    Ok(report)
-}
 
-/// Tells the destination pass `pass` is sent and waits for its acknowledgement; returns the
-/// mask of channels whose share the destination has applied.
-async fn await_ack(control: &mut TcpStream, pass: u32) -> Result<u64, WireError> {
-    write_frame(control, Kind::PassEnd, &pass.to_le_bytes()).await?;
-    let mut buf = Vec::new();
-    tokio::time::timeout(ACK_TIMEOUT, wire::expect(control, &mut buf, Kind::PassAck))
+    /// One pass of `list`, by RDMA when the run has an RDMA link, else over the TCP channels;
+    /// returns what it moved once the destination acknowledged it.
+    async fn pass(&mut self, pass: u32, list: &[u32]) -> Result<Moved, WireError> {
+        match self.rdma.as_mut() {
+            None => self.tcp_pass(pass, list).await,
+            Some(link) => {
+                self.meters.pass.store(pass, Ordering::Release);
+                let started = Instant::now();
+                link.write(list, &self.image, &self.meters).await?;
+                self.await_ack(pass).await?;
+                let bytes = (list.len() * PAGE) as u64;
+                Ok(Moved {
+                    memory: bytes,
+                    wire: bytes,
+                    secs: started.elapsed().as_secs_f64(),
+                })
+            }
+        }
+    }
+
+    /// One pass over the live TCP channels. Channels that fail are dropped and their
+    /// unacknowledged pages marked dirty again.
+    async fn tcp_pass(&mut self, pass: u32, list: &[u32]) -> Result<Moved, WireError> {
+        if self.channels.is_empty() {
+            return Err(proto("all channels lost"));
+        }
+        self.meters.pass.store(pass, Ordering::Release);
+        let started = Instant::now();
+        let work = Arc::new(PassWork::new(list, self.channels.len()));
+        let (sent, memory, wire) = self.send_shares(pass, &work).await?;
+        // Batches nobody sent (every channel failed mid-pass) stay dirty.
+        while let Some(pages) = work.claim(0) {
+            for &p in pages {
+                self.image.mark_dirty(p as usize);
+            }
+        }
+        let ended = self.end_pass_on_channels(pass, sent).await?;
+        let mask = self.await_ack(pass).await?;
+        self.keep_acknowledged(ended, mask);
+        if self.channels.is_empty() {
+            return Err(proto("all channels lost"));
+        }
+        Ok(Moved {
+            memory,
+            wire,
+            secs: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Each channel sends its own stripe of `work`, then helps with the others' until no batch
+    /// is left, so a fast stream does not wait for a slow one and a lost channel's unclaimed
+    /// batches are taken by the survivors (what it had claimed is marked dirty again). Returns
+    /// the channels that sent their share, and the memory and wire bytes of all of them.
+    async fn send_shares(
+        &mut self,
+        pass: u32,
+        work: &Arc<PassWork>,
+    ) -> Result<(Vec<Sent>, u64, u64), WireError> {
+        let tasks: Vec<_> = self
+            .channels
+            .drain(..)
+            .enumerate()
+            .map(|(stripe, ch)| {
+                let share = Share {
+                    stripe,
+                    pass,
+                    codec: self.cfg.codec,
+                    fault: self.cfg.fault.filter(|f| f.channel == ch.index),
+                    work: work.clone(),
+                    image: self.image.clone(),
+                    digest: self.sent_digest.clone(),
+                    meters: self.meters.clone(),
+                };
+                tokio::task::spawn_blocking(move || share.send(ch))
+            })
+            .collect();
+        let (mut sent, mut memory, mut wire) = (Vec::new(), 0u64, 0u64);
+        for t in tasks {
+            let done = t
+                .await
+                .map_err(|e| proto(format!("a channel task failed: {e}")))?;
+            // Bytes a lost channel sent count too: they used the link, even if they are resent.
+            memory += done.memory;
+            wire += done.wire;
+            match done.result {
+                Ok(()) => sent.push(done.sent),
+                Err(e) => self.channel_failed(done.sent, &e.to_string()).await?,
+            }
+        }
+        Ok((sent, memory, wire))
+    }
+
+    /// Ends the pass on every channel that sent its share: `PassEnd` after its last batch.
+    async fn end_pass_on_channels(
+        &mut self,
+        pass: u32,
+        sent: Vec<Sent>,
+    ) -> Result<Vec<Sent>, WireError> {
+        let end = PassEnd { pass }.frame();
+        let mut ended = Vec::new();
+        for mut s in sent {
+            match std::io::Write::write_all(&mut s.ch.stream, &end) {
+                Ok(()) => ended.push(s),
+                Err(e) => self.channel_failed(s, &e.to_string()).await?,
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Keeps the channels whose share the destination applied (bit set in `mask`); the others'
+    /// pages go again.
+    fn keep_acknowledged(&mut self, ended: Vec<Sent>, mask: u64) {
+        for s in ended {
+            if s.ch.index < 64 && mask & (1 << s.ch.index) != 0 {
+                self.channels.push(s.ch);
+            } else {
+                self.lose(&s.pages, s.ch.index, "the destination lost it");
+            }
+        }
+    }
+
+    /// A channel failed in this pass: its pages go again, the destination is told not to wait
+    /// for it, and its socket is closed.
+    async fn channel_failed(&mut self, s: Sent, why: &str) -> Result<(), WireError> {
+        self.lose(&s.pages, s.ch.index, why);
+        let lost = ChannelLost {
+            channel: s.ch.index,
+        };
+        write_frame(&mut self.control, Kind::ChannelLost, &lost.encode()).await
+    }
+
+    /// Marks the pages a lost channel sent dirty again and records the loss.
+    fn lose(&mut self, pages: &[u32], channel: u16, why: &str) {
+        for &p in pages {
+            self.image.mark_dirty(p as usize);
+        }
+        self.report.channels_lost.push(ChannelLoss {
+            channel,
+            t_s: self.t0.elapsed().as_secs_f64(),
+            reason: why.to_string(),
+            pages_resent: pages.len() as u64,
+        });
+    }
+
+    /// Tells the destination pass `pass` is sent and waits for its acknowledgement; returns the
+    /// mask of channels whose share the destination has applied.
+    async fn await_ack(&mut self, pass: u32) -> Result<u64, WireError> {
+        let end = PassEnd { pass };
+        write_frame(&mut self.control, Kind::PassEnd, &end.encode()).await?;
+        let mut buf = Vec::new();
+        tokio::time::timeout(
+            ACK_TIMEOUT,
+            wire::expect(&mut self.control, &mut buf, Kind::PassAck),
+        )
         .await
         .map_err(|_| WireError::Timeout("waiting for the pass acknowledgement"))??;
-    let mut r = Reader::new(&buf);
-    let acked = r.u32()?;
-    let mask = r.u64()?;
-    r.done()?;
-    if acked != pass {
-        return Err(proto(format!(
-            "acknowledgement for pass {acked}, expected {pass}"
-        )));
+        let ack = PassAck::decode(&buf)?;
+        if ack.pass != pass {
+            return Err(proto(format!(
+                "acknowledgement for pass {}, expected {pass}",
+                ack.pass
+            )));
+        }
+        Ok(ack.mask)
     }
-    Ok(mask)
+
+    /// Asks the destination for the check `mode` against our `digest`.
+    async fn verify(&mut self, mode: VerifyMode, digest: u64) -> Result<Verified, WireError> {
+        let v = Verify { mode, digest };
+        write_frame(&mut self.control, Kind::Verify, &v.encode()).await?;
+        let mut buf = Vec::new();
+        tokio::time::timeout(
+            ACK_TIMEOUT,
+            wire::expect(&mut self.control, &mut buf, Kind::Verified),
+        )
+        .await
+        .map_err(|_| WireError::Timeout("waiting for the destination's check"))??;
+        Verified::decode(&buf)
+    }
+
+    /// Closes every connection. Failures are ignored: the outcome is already recorded, and a
+    /// broken socket has nothing left to close.
+    async fn close(&mut self) {
+        let _ = self.control.shutdown().await;
+        for c in &self.channels {
+            let _ = c.stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
 }
 
-/// One pass over TCP channels, or by RDMA when the run has an RDMA link.
-#[allow(clippy::too_many_arguments)]
-async fn any_pass(
-    pass: u32,
-    list: &[u32],
-    channels: &mut Vec<Channel>,
-    rdma_link: &mut Option<RdmaLink>,
-    control: &mut TcpStream,
-    image: &Arc<Image>,
-    sent_digest: &Arc<Vec<AtomicU64>>,
-    cfg: &RealConfig,
-    meters: &Arc<Meters>,
-    report: &mut RealReport,
-    t0: Instant,
-) -> Result<(u64, u64, f64), WireError> {
-    #[cfg(all(feature = "rdma", target_os = "linux"))]
-    if let Some(link) = rdma_link {
-        return rdma_pass(pass, list, link, control, image, meters).await;
-    }
-    #[cfg(not(all(feature = "rdma", target_os = "linux")))]
-    let _ = rdma_link;
-    run_pass(
-        pass,
-        list,
-        channels,
-        control,
-        image,
-        sent_digest,
-        cfg,
-        meters,
-        report,
-        t0,
-    )
-    .await
+/// The RDMA connection to the destination and its image's regions (one per chunk).
+#[cfg(all(feature = "rdma", target_os = "linux"))]
+struct RdmaLink {
+    /// Taken while a pass writes on a blocking thread.
+    ep: Option<super::rdma::Endpoint>,
+    regions: Vec<wire::RdmaRegion>,
 }
 
 /// Without the `rdma` feature there is never an RDMA link.
 #[cfg(not(all(feature = "rdma", target_os = "linux")))]
 enum RdmaLink {}
 
-/// The RDMA connection to the destination and its image's regions (one per chunk).
-#[cfg(all(feature = "rdma", target_os = "linux"))]
-struct RdmaLink {
-    ep: Option<super::rdma::Endpoint>,
-    regions: Vec<super::rdma::Region>,
+/// An RDMA failure as the run reports it.
+fn rdma_failed(e: RdmaError) -> WireError {
+    WireError::Refused(e.to_string())
 }
 
 #[cfg(all(feature = "rdma", target_os = "linux"))]
-async fn rdma_connect(
-    control: &mut TcpStream,
-    addr: SocketAddr,
-    image: &Arc<Image>,
-) -> Result<RdmaLink, WireError> {
-    let mut buf = Vec::new();
-    wire::expect(control, &mut buf, Kind::RdmaReady).await?;
-    let mut r = Reader::new(&buf);
-    let port = r.u16()?;
-    r.done()?;
-    let local = image.chunk_regions();
-    let host = addr.ip().to_string();
-    let ep = tokio::task::spawn_blocking(move || {
-        let l: Vec<(*mut u8, usize)> = local.iter().map(|&(a, n)| (a as *mut u8, n)).collect();
-        super::rdma::Endpoint::connect(&host, port, &l)
-    })
-    .await
-    .map_err(|e| proto(format!("RDMA connect failed: {e}")))?
-    .map_err(WireError::Refused)?;
-    wire::expect(control, &mut buf, Kind::RdmaRegions).await?;
-    let regions = super::rdma::Region::decode_all(&buf)?;
-    if regions.len() != image.chunk_regions().len() {
-        return Err(proto("the destination's image has a different shape"));
-    }
-    Ok(RdmaLink {
-        ep: Some(ep),
-        regions,
-    })
-}
-
-/// One pass by RDMA: each run of consecutive pages of a chunk is one write into the
-/// destination's copy of that chunk, made while the chunk is read-locked.
-#[cfg(all(feature = "rdma", target_os = "linux"))]
-async fn rdma_pass(
-    pass: u32,
-    list: &[u32],
-    link: &mut RdmaLink,
-    control: &mut TcpStream,
-    image: &Arc<Image>,
-    meters: &Arc<Meters>,
-) -> Result<(u64, u64, f64), WireError> {
-    use super::image::CHUNK_PAGES;
-    meters.pass.store(pass, Ordering::Release);
-    let started = Instant::now();
-    let mut ep = link.ep.take().ok_or_else(|| proto("RDMA endpoint lost"))?;
-    let regions = link.regions.clone();
-    let (pages, image2, meters2) = (list.to_vec(), image.clone(), meters.clone());
-    let (ep, r) = tokio::task::spawn_blocking(move || {
-        let mut i = 0;
-        while i < pages.len() {
-            let first = pages[i] as usize;
-            let chunk = first / CHUNK_PAGES;
-            let mut n = 1;
-            while i + n < pages.len()
-                && pages[i + n] as usize == first + n
-                && (first + n) / CHUNK_PAGES == chunk
-            {
-                n += 1;
-            }
-            let off = (first % CHUNK_PAGES) * PAGE;
-            let _guard = image2.read_chunk(chunk);
-            if let Err(e) = ep.write(chunk, off, n * PAGE, regions[chunk], off as u64) {
-                return (ep, Err(e));
-            }
-            meters2.memory[0].fetch_add((n * PAGE) as u64, Ordering::AcqRel);
-            meters2.wire[0].fetch_add((n * PAGE) as u64, Ordering::AcqRel);
-            i += n;
-        }
-        (ep, Ok(()))
-    })
-    .await
-    .map_err(|e| proto(format!("RDMA writer failed: {e}")))?;
-    link.ep = Some(ep);
-    r.map_err(WireError::Refused)?;
-    await_ack(control, pass).await?;
-    let bytes = (list.len() * PAGE) as u64;
-    Ok((bytes, bytes, started.elapsed().as_secs_f64()))
-}
-
-async fn verify(control: &mut TcpStream, mode: u8, digest: u64) -> Result<Verified, WireError> {
-    let mut p = vec![mode];
-    p.extend_from_slice(&digest.to_le_bytes());
-    write_frame(control, Kind::Verify, &p).await?;
-    let mut buf = Vec::new();
-    let v = tokio::time::timeout(ACK_TIMEOUT, wire::expect(control, &mut buf, Kind::Verified))
+impl RdmaLink {
+    /// Connects to the RDMA port the destination announced and receives its image's regions.
+    async fn connect(
+        control: &mut TcpStream,
+        addr: SocketAddr,
+        image: &Arc<Image>,
+    ) -> Result<RdmaLink, WireError> {
+        let mut buf = Vec::new();
+        wire::expect(control, &mut buf, Kind::RdmaReady).await?;
+        let port = wire::RdmaReady::decode(&buf)?.port;
+        let local = image.chunk_regions();
+        let host = addr.ip().to_string();
+        let ep = tokio::task::spawn_blocking(move || {
+            let l: Vec<(*mut u8, usize)> = local.iter().map(|&(a, n)| (a as *mut u8, n)).collect();
+            super::rdma::Endpoint::connect(&host, port, &l)
+        })
         .await
-        .map_err(|_| WireError::Timeout("waiting for the destination's check"))?;
-    v?;
-    Verified::decode(&buf)
+        .map_err(|e| proto(format!("RDMA connect failed: {e}")))?
+        .map_err(rdma_failed)?;
+        wire::expect(control, &mut buf, Kind::RdmaRegions).await?;
+        let regions = wire::RdmaRegion::decode_all(&buf)?;
+        if regions.len() != image.chunk_regions().len() {
+            return Err(proto("the destination's image has a different shape"));
+        }
+        Ok(RdmaLink {
+            ep: Some(ep),
+            regions,
+        })
+    }
+
+    /// Writes `list` into the destination's image (on a blocking thread).
+    async fn write(
+        &mut self,
+        list: &[u32],
+        image: &Arc<Image>,
+        meters: &Arc<Meters>,
+    ) -> Result<(), WireError> {
+        let mut ep = self.ep.take().ok_or_else(|| proto("RDMA endpoint lost"))?;
+        let regions = self.regions.clone();
+        let (pages, image, meters) = (list.to_vec(), image.clone(), meters.clone());
+        let (ep, r) = tokio::task::spawn_blocking(move || {
+            let r = write_runs(&mut ep, &regions, &pages, &image, &meters);
+            (ep, r)
+        })
+        .await
+        .map_err(|e| proto(format!("RDMA writer failed: {e}")))?;
+        self.ep = Some(ep);
+        r.map_err(rdma_failed)
+    }
 }
 
-/// Sends `list` over the live channels; returns (memory bytes, wire bytes, seconds) once the
-/// destination acknowledged the pass. Channels that fail are dropped and their unacknowledged
-/// pages marked dirty again.
-#[allow(clippy::too_many_arguments)]
-async fn run_pass(
-    pass: u32,
-    list: &[u32],
-    channels: &mut Vec<Channel>,
-    control: &mut TcpStream,
-    image: &Arc<Image>,
-    sent_digest: &Arc<Vec<AtomicU64>>,
-    cfg: &RealConfig,
-    meters: &Arc<Meters>,
-    report: &mut RealReport,
-    t0: Instant,
-) -> Result<(u64, u64, f64), WireError> {
-    if channels.is_empty() {
-        return Err(proto("all channels lost"));
-    }
-    meters.pass.store(pass, Ordering::Release);
-    let started = Instant::now();
-    let work = Arc::new(PassWork::new(list, channels.len()));
-    let mut memory = 0u64;
-    let mut wire_b = 0u64;
-    // Each channel sends its own stripe, then helps with the others' until no batch is left, so
-    // a fast stream does not wait for a slow one and a lost channel's unclaimed batches are taken
-    // by the survivors (what it had claimed is marked dirty again by `lose`).
-    let mut tasks = Vec::new();
-    for (stripe, mut ch) in channels.drain(..).enumerate() {
-        let (work, image, digest, meters) = (
-            work.clone(),
-            image.clone(),
-            sent_digest.clone(),
-            meters.clone(),
-        );
-        let share = Share {
-            stripe,
-            pass,
-            codec: cfg.codec,
-            fault: cfg.fault.filter(|f| f.channel == ch.index),
-        };
-        tasks.push(tokio::task::spawn_blocking(move || {
-            let mut tally = (0u64, 0u64);
-            let mut sent = Vec::new();
-            let r = send_share(
-                &mut ch, share, &work, &image, &digest, &meters, &mut sent, &mut tally,
-            );
-            (ch, sent, tally, r)
-        }));
-    }
-    let mut pool: Vec<(Channel, Vec<u32>)> = Vec::new();
-    for t in tasks {
-        let (ch, sent, (m, w), r) = t
-            .await
-            .map_err(|e| proto(format!("a channel task failed: {e}")))?;
-        // Bytes a lost channel sent count too: they used the link, even if they are resent.
-        memory += m;
-        wire_b += w;
-        match r {
-            Ok(()) => pool.push((ch, sent)),
-            Err(e) => {
-                lose(image, &sent, ch.index, &e.to_string(), report, t0);
-                write_frame(control, Kind::ChannelLost, &ch.index.to_le_bytes()).await?;
-            }
-        }
-    }
-    // Batches nobody sent (every channel failed mid-pass) stay dirty.
-    while let Some(pages) = work.claim(0) {
-        for &p in pages {
-            image.mark_dirty(p as usize);
-        }
-    }
-    let mut done: Vec<(Channel, Vec<u32>)> = Vec::new();
-    for (mut ch, sent) in pool {
-        let mut end = vec![Kind::PassEnd as u8, 4, 0, 0, 0];
-        end.extend_from_slice(&pass.to_le_bytes());
-        match std::io::Write::write_all(&mut ch.stream, &end) {
-            Ok(()) => done.push((ch, sent)),
-            Err(e) => {
-                lose(image, &sent, ch.index, &e.to_string(), report, t0);
-                write_frame(control, Kind::ChannelLost, &ch.index.to_le_bytes()).await?;
-            }
-        }
-    }
-    let mask = await_ack(control, pass).await?;
-    for (ch, sent) in done {
-        if ch.index < 64 && mask & (1 << ch.index) != 0 {
-            channels.push(ch);
-        } else {
-            lose(
-                image,
-                &sent,
-                ch.index,
-                "the destination lost it",
-                report,
-                t0,
-            );
-        }
-    }
-    if channels.is_empty() {
-        return Err(proto("all channels lost"));
-    }
-    Ok((memory, wire_b, started.elapsed().as_secs_f64()))
-}
-
-fn lose(
+/// Each run of consecutive pages of a chunk is one write into the destination's copy of that
+/// chunk, made while the chunk is read-locked.
+#[cfg(all(feature = "rdma", target_os = "linux"))]
+fn write_runs(
+    ep: &mut super::rdma::Endpoint,
+    regions: &[wire::RdmaRegion],
+    pages: &[u32],
     image: &Image,
-    sent: &[u32],
-    channel: u16,
-    why: &str,
-    report: &mut RealReport,
-    t0: Instant,
-) {
-    for &p in sent {
-        image.mark_dirty(p as usize);
+    meters: &Meters,
+) -> Result<(), RdmaError> {
+    use super::image::CHUNK_PAGES;
+    let mut i = 0;
+    while i < pages.len() {
+        let first = pages[i] as usize;
+        let chunk = first / CHUNK_PAGES;
+        let mut n = 1;
+        while i + n < pages.len()
+            && pages[i + n] as usize == first + n
+            && (first + n) / CHUNK_PAGES == chunk
+        {
+            n += 1;
+        }
+        let off = (first % CHUNK_PAGES) * PAGE;
+        let _guard = image.read_chunk(chunk);
+        ep.write(chunk, off, n * PAGE, regions[chunk], off as u64)?;
+        meters.memory[0].fetch_add((n * PAGE) as u64, Ordering::AcqRel);
+        meters.wire[0].fetch_add((n * PAGE) as u64, Ordering::AcqRel);
+        i += n;
     }
-    report.channels_lost.push(ChannelLoss {
-        channel,
-        t_s: t0.elapsed().as_secs_f64(),
-        reason: why.to_string(),
-        pages_resent: sent.len() as u64,
-    });
+    Ok(())
+}
+
+#[cfg(not(all(feature = "rdma", target_os = "linux")))]
+impl RdmaLink {
+    async fn connect(
+        _control: &mut TcpStream,
+        _addr: SocketAddr,
+        _image: &Arc<Image>,
+    ) -> Result<RdmaLink, WireError> {
+        // `RealConfig::validate` refuses RDMA in such a build before anything connects.
+        Err(rdma_failed(RdmaError::NotBuilt))
+    }
+
+    async fn write(
+        &mut self,
+        _list: &[u32],
+        _image: &Arc<Image>,
+        _meters: &Arc<Meters>,
+    ) -> Result<(), WireError> {
+        match *self {}
+    }
 }
 
 /// One pass's pages in batches, striped over the channels: channel `k` sends batches `k`,
@@ -592,139 +721,174 @@ impl PassWork {
     }
 }
 
-/// What one channel sends in a pass.
-#[derive(Clone, Copy)]
+/// One channel's part of a pass, with what it sends from; runs on a blocking thread.
 struct Share {
     stripe: usize,
     pass: u32,
     codec: Codec,
+    /// This channel's injected fault, if any.
     fault: Option<Fault>,
+    work: Arc<PassWork>,
+    image: Arc<Image>,
+    digest: Arc<Vec<AtomicU64>>,
+    meters: Arc<Meters>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn send_share(
-    ch: &mut Channel,
-    share: Share,
-    work: &PassWork,
-    image: &Image,
-    digest: &[AtomicU64],
-    meters: &Meters,
-    sent: &mut Vec<u32>,
-    tally: &mut (u64, u64),
-) -> Result<(), WireError> {
-    let batch = MAX_PAGES_PER_BATCH as usize;
-    let mut head = Vec::with_capacity(5 + PAGES_HEAD_LEN + 8 * batch);
-    let mut frame = Vec::with_capacity(5 + PAGES_HEAD_LEN + 8 * batch + batch * PAGE);
-    let mut raw = Vec::with_capacity(batch * PAGE);
-    let idx = ch.index as usize;
-    let Share {
-        stripe,
-        pass,
-        codec,
-        fault,
-    } = share;
-    while let Some(pages) = work.claim(stripe) {
-        // Record before sending: if the channel dies, these pages are resent.
-        sent.extend_from_slice(pages);
-        if let Some(f) = fault
-            && meters.memory[idx].load(Ordering::Acquire) >= f.after_bytes
-        {
-            let _ = ch.stream.shutdown(std::net::Shutdown::Both);
-            return Err(proto("dropped by fault injection"));
-        }
-        let wire_len = if codec == Codec::None {
-            send_plain(&mut ch.stream, &mut head, pass, pages, image, digest)?
-        } else {
-            build_packed(&mut frame, &mut raw, pass, pages, image, digest, codec);
-            std::io::Write::write_all(&mut ch.stream, &frame)?;
-            frame.len()
+/// What a channel's share of a pass came to.
+struct ShareDone {
+    sent: Sent,
+    memory: u64,
+    wire: u64,
+    result: Result<(), WireError>,
+}
+
+impl Share {
+    fn send(self, ch: Channel) -> ShareDone {
+        let mut done = ShareDone {
+            sent: Sent {
+                ch,
+                pages: Vec::new(),
+            },
+            memory: 0,
+            wire: 0,
+            result: Ok(()),
         };
-        let m = (pages.len() * PAGE) as u64;
-        tally.0 += m;
-        tally.1 += wire_len as u64;
-        meters.memory[idx].fetch_add(m, Ordering::AcqRel);
-        meters.wire[idx].fetch_add(wire_len as u64, Ordering::AcqRel);
+        done.result = self.send_batches(&mut done);
+        done
     }
-    Ok(())
-}
 
-fn frame_head(
-    head: &mut Vec<u8>,
-    pass: u32,
-    codec: Codec,
-    count: usize,
-    raw_len: usize,
-    blob_len: usize,
-) {
-    let len = PAGES_HEAD_LEN + 8 * count + blob_len;
-    head.clear();
-    head.push(Kind::Pages as u8);
-    head.extend_from_slice(&(len as u32).to_le_bytes());
-    let mut h = [0u8; PAGES_HEAD_LEN];
-    PagesHead {
-        pass,
-        codec,
-        count: count as u32,
-        raw_len: raw_len as u32,
+    /// Sends batches until none is left, counting them in `done`.
+    fn send_batches(&self, done: &mut ShareDone) -> Result<(), WireError> {
+        let batch = MAX_PAGES_PER_BATCH as usize;
+        let mut head = Vec::with_capacity(FRAME_HEAD_LEN + PAGES_HEAD_LEN + 8 * batch);
+        let mut frame =
+            Vec::with_capacity(FRAME_HEAD_LEN + PAGES_HEAD_LEN + 8 * batch + batch * PAGE);
+        let mut raw = Vec::with_capacity(batch * PAGE);
+        let ch = &mut done.sent.ch;
+        let idx = ch.index as usize;
+        while let Some(pages) = self.work.claim(self.stripe) {
+            // Record before sending: if the channel dies, these pages are resent.
+            done.sent.pages.extend_from_slice(pages);
+            if let Some(f) = self.fault
+                && self.meters.memory[idx].load(Ordering::Acquire) >= f.after_bytes
+            {
+                // The fault is the broken link itself: whether shutting it succeeds is moot.
+                let _ = ch.stream.shutdown(std::net::Shutdown::Both);
+                return Err(proto("dropped by fault injection"));
+            }
+            let wire_len = if self.codec == Codec::None {
+                self.send_plain(&mut ch.stream, &mut head, pages)?
+            } else {
+                self.build_packed(&mut frame, &mut raw, pages);
+                std::io::Write::write_all(&mut ch.stream, &frame)?;
+                frame.len()
+            };
+            let m = (pages.len() * PAGE) as u64;
+            done.memory += m;
+            done.wire += wire_len as u64;
+            self.meters.memory[idx].fetch_add(m, Ordering::AcqRel);
+            self.meters.wire[idx].fetch_add(wire_len as u64, Ordering::AcqRel);
+        }
+        Ok(())
     }
-    .write(&mut h);
-    head.extend_from_slice(&h);
-}
 
-/// Sends an uncompressed batch without copying page bytes in user space: the pages' chunks stay
-/// read-locked while the kernel copies them from the image (one `writev`).
-fn send_plain(
-    stream: &mut std::net::TcpStream,
-    head: &mut Vec<u8>,
-    pass: u32,
-    pages: &[u32],
-    image: &Image,
-    digest: &[AtomicU64],
-) -> Result<usize, WireError> {
-    use super::image::CHUNK_PAGES;
-    // Batches are sorted page lists, so their chunks come in order.
-    let mut guards = Vec::new();
-    let mut chunk_of = Vec::with_capacity(pages.len());
-    for &p in pages {
-        let c = p as usize / CHUNK_PAGES;
-        if guards.last().is_none_or(|(gc, _)| *gc != c) {
-            guards.push((c, image.read_chunk(c)));
+    /// Sends an uncompressed batch without copying page bytes in user space: the pages' chunks
+    /// stay read-locked while the kernel copies them from the image (one `writev`).
+    fn send_plain(
+        &self,
+        stream: &mut std::net::TcpStream,
+        head: &mut Vec<u8>,
+        pages: &[u32],
+    ) -> Result<usize, WireError> {
+        use super::image::CHUNK_PAGES;
+        let digest = &self.digest;
+        // Batches are sorted page lists, so their chunks come in order.
+        let mut guards = Vec::new();
+        let mut chunk_of = Vec::with_capacity(pages.len());
+        for &p in pages {
+            let c = p as usize / CHUNK_PAGES;
+            if guards.last().is_none_or(|(gc, _)| *gc != c) {
+                guards.push((c, self.image.read_chunk(c)));
+            }
+            chunk_of.push(guards.len() - 1);
         }
-        chunk_of.push(guards.len() - 1);
-    }
-    let mut index = Vec::with_capacity(8 * pages.len());
-    let mut data: Vec<(u32, &[u8])> = Vec::with_capacity(pages.len());
-    for (&p, &g) in pages.iter().zip(&chunk_of) {
-        let off = (p as usize % CHUNK_PAGES) * PAGE;
-        let page = &guards[g].1[off..off + PAGE];
-        let zero = is_zero(page);
-        index.extend_from_slice(&(p as u64 | if zero { ZERO_FLAG } else { 0 }).to_le_bytes());
-        if zero {
-            digest[p as usize].store(zero_page_digest(), Ordering::Release);
-        } else {
-            data.push((p, page));
+        let mut index = Vec::with_capacity(8 * pages.len());
+        let mut data: Vec<(u32, &[u8])> = Vec::with_capacity(pages.len());
+        for (&p, &g) in pages.iter().zip(&chunk_of) {
+            let off = (p as usize % CHUNK_PAGES) * PAGE;
+            let page = &guards[g].1[off..off + PAGE];
+            let zero = is_zero(page);
+            index.extend_from_slice(&index_entry(p, zero));
+            if zero {
+                digest[p as usize].store(zero_page_digest(), Ordering::Release);
+            } else {
+                data.push((p, page));
+            }
         }
-    }
-    let blob = data.len() * PAGE;
-    frame_head(head, pass, Codec::None, pages.len(), blob, blob);
-    head.extend_from_slice(&index);
-    // In groups that fit the core's cache: the kernel's copy brings each page in from memory
-    // once, and its digest is then taken from the cache. The chunks are read-locked throughout,
-    // so the digest is of exactly the bytes sent.
-    let mut io: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(DIGEST_GROUP + 1);
-    io.push(std::io::IoSlice::new(head));
-    for group in data.chunks(DIGEST_GROUP) {
-        io.extend(group.iter().map(|(_, s)| std::io::IoSlice::new(s)));
-        write_all_vectored(stream, &mut io)?;
-        io.clear();
-        for &(p, page) in group {
-            digest[p as usize].store(page_digest(page), Ordering::Release);
+        let blob = data.len() * PAGE;
+        PagesHead {
+            pass: self.pass,
+            codec: Codec::None,
+            count: pages.len() as u32,
+            raw_len: blob as u32,
         }
+        .start_frame(head, blob);
+        head.extend_from_slice(&index);
+        // In groups that fit the core's cache: the kernel's copy brings each page in from memory
+        // once, and its digest is then taken from the cache. The chunks are read-locked
+        // throughout, so the digest is of exactly the bytes sent.
+        let mut io: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(DIGEST_GROUP + 1);
+        io.push(std::io::IoSlice::new(head));
+        for group in data.chunks(DIGEST_GROUP) {
+            io.extend(group.iter().map(|(_, s)| std::io::IoSlice::new(s)));
+            write_all_vectored(stream, &mut io)?;
+            io.clear();
+            for &(p, page) in group {
+                digest[p as usize].store(page_digest(page), Ordering::Release);
+            }
+        }
+        if !io.is_empty() {
+            write_all_vectored(stream, &mut io)?;
+        }
+        Ok(head.len() + blob)
     }
-    if !io.is_empty() {
-        write_all_vectored(stream, &mut io)?;
+
+    /// Builds one compressed `Pages` frame (type, length, header, index, blob) into `frame`.
+    fn build_packed(&self, frame: &mut Vec<u8>, raw: &mut Vec<u8>, pages: &[u32]) {
+        raw.clear();
+        let mut index = Vec::with_capacity(8 * pages.len());
+        for &p in pages {
+            let zero = self.image.with_page(p as usize, |src| {
+                self.digest[p as usize].store(page_digest(src), Ordering::Release);
+                if is_zero(src) {
+                    true
+                } else {
+                    raw.extend_from_slice(src);
+                    false
+                }
+            });
+            index.extend_from_slice(&index_entry(p, zero));
+        }
+        let packed = match self.codec {
+            Codec::Lz4 => Some(lz4_flex::block::compress(raw)),
+            // A batch zstd fails on goes uncompressed, as one that does not shrink does.
+            Codec::Zstd => zstd::bulk::compress(raw, 1).ok(),
+            Codec::None => None,
+        };
+        let (used, blob): (Codec, &[u8]) = match &packed {
+            Some(c) if c.len() < raw.len() => (self.codec, c),
+            _ => (Codec::None, raw),
+        };
+        PagesHead {
+            pass: self.pass,
+            codec: used,
+            count: pages.len() as u32,
+            raw_len: raw.len() as u32,
+        }
+        .start_frame(frame, blob.len());
+        frame.extend_from_slice(&index);
+        frame.extend_from_slice(blob);
     }
-    Ok(head.len() + blob)
 }
 
 fn write_all_vectored(
@@ -741,44 +905,6 @@ fn write_all_vectored(
         }
     }
     Ok(())
-}
-
-/// Builds one compressed `Pages` frame (type, length, header, index, blob) into `frame`.
-fn build_packed(
-    frame: &mut Vec<u8>,
-    raw: &mut Vec<u8>,
-    pass: u32,
-    pages: &[u32],
-    image: &Image,
-    digest: &[AtomicU64],
-    codec: Codec,
-) {
-    raw.clear();
-    let mut index = Vec::with_capacity(8 * pages.len());
-    for &p in pages {
-        let zero = image.with_page(p as usize, |src| {
-            digest[p as usize].store(page_digest(src), Ordering::Release);
-            if is_zero(src) {
-                true
-            } else {
-                raw.extend_from_slice(src);
-                false
-            }
-        });
-        index.extend_from_slice(&(p as u64 | if zero { ZERO_FLAG } else { 0 }).to_le_bytes());
-    }
-    let packed = match codec {
-        Codec::Lz4 => Some(lz4_flex::block::compress(raw)),
-        Codec::Zstd => zstd::bulk::compress(raw, 1).ok(),
-        Codec::None => None,
-    };
-    let (used, blob): (Codec, &[u8]) = match &packed {
-        Some(c) if c.len() < raw.len() => (codec, c),
-        _ => (Codec::None, raw),
-    };
-    frame_head(frame, pass, used, pages.len(), raw.len(), blob.len());
-    frame.extend_from_slice(&index);
-    frame.extend_from_slice(blob);
 }
 
 /// Opens a TCP connection with the configured socket options; channel `i` binds to the `i`-th

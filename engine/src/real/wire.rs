@@ -134,15 +134,23 @@ impl Codec {
     }
 }
 
+/// Length of a frame's head: type (u8) and payload length (u32 LE).
+pub const FRAME_HEAD_LEN: usize = 5;
+
+/// The head of a frame of `kind` whose payload is `len` bytes.
+pub fn frame_head(kind: Kind, len: usize) -> [u8; FRAME_HEAD_LEN] {
+    let mut head = [0u8; FRAME_HEAD_LEN];
+    head[0] = kind as u8;
+    head[1..].copy_from_slice(&(len as u32).to_le_bytes());
+    head
+}
+
 pub async fn write_frame<W: AsyncWriteExt + Unpin>(
     w: &mut W,
     kind: Kind,
     payload: &[u8],
 ) -> Result<(), WireError> {
-    let mut head = [0u8; 5];
-    head[0] = kind as u8;
-    head[1..].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-    w.write_all(&head).await?;
+    w.write_all(&frame_head(kind, payload.len())).await?;
     w.write_all(payload).await?;
     Ok(())
 }
@@ -153,7 +161,7 @@ pub fn kind_of(b: u8) -> Result<Kind, WireError> {
 }
 
 /// The payload length a frame head announces, refused above [`MAX_FRAME`].
-pub fn frame_len(head: &[u8; 5]) -> Result<usize, WireError> {
+pub fn frame_len(head: &[u8; FRAME_HEAD_LEN]) -> Result<usize, WireError> {
     let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
     if len > MAX_FRAME {
         return Err(proto(format!(
@@ -168,17 +176,11 @@ pub async fn read_frame<R: AsyncReadExt + Unpin>(
     r: &mut R,
     buf: &mut Vec<u8>,
 ) -> Result<Kind, WireError> {
-    let mut head = [0u8; 5];
+    let mut head = [0u8; FRAME_HEAD_LEN];
     r.read_exact(&mut head).await?;
-    let kind =
-        Kind::from_u8(head[0]).ok_or_else(|| proto(format!("unknown frame type {}", head[0])))?;
-    let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]);
-    if len > MAX_FRAME {
-        return Err(proto(format!(
-            "frame of {len} bytes is larger than {MAX_FRAME}"
-        )));
-    }
-    buf.resize(len as usize, 0);
+    let kind = kind_of(head[0])?;
+    let len = frame_len(&head)?;
+    buf.resize(len, 0);
     r.read_exact(buf).await?;
     Ok(kind)
 }
@@ -203,7 +205,7 @@ pub async fn expect_max<R: AsyncReadExt + Unpin>(
     want: Kind,
     max: usize,
 ) -> Result<(), WireError> {
-    let mut head = [0u8; 5];
+    let mut head = [0u8; FRAME_HEAD_LEN];
     r.read_exact(&mut head).await?;
     let kind = kind_of(head[0])?;
     let len = frame_len(&head)?;
@@ -216,11 +218,14 @@ pub async fn expect_max<R: AsyncReadExt + Unpin>(
     r.read_exact(buf).await?;
     match kind {
         k if k == want => Ok(()),
-        Kind::Error => Err(WireError::Refused(
-            String::from_utf8_lossy(&buf[..buf.len().min(1024)]).into_owned(),
-        )),
+        Kind::Error => Err(WireError::Refused(error_text(buf))),
         k => Err(proto(format!("expected {want:?}, got {k:?}"))),
     }
+}
+
+/// The text of an `Error` frame's payload (its first KiB, lossy UTF-8).
+pub fn error_text(payload: &[u8]) -> String {
+    String::from_utf8_lossy(&payload[..payload.len().min(1024)]).into_owned()
 }
 
 /// A cursor over a payload that refuses to read past its end.
@@ -442,6 +447,7 @@ pub async fn server_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
         let mut m = mac(secret, b"lmlab client", &sn, &cn);
         m.update(role_bytes);
         if m.verify_slice(got).is_err() {
+            // Best effort: a peer without the secret may not wait to read why.
             let _ = write_frame(s, Kind::Error, b"authentication failed").await;
             return Err(WireError::Auth("wrong secret".into()));
         }
@@ -501,6 +507,212 @@ impl Begin {
     }
 }
 
+/// The destination's answer to `Begin`: the token data channels present, and its core count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accept {
+    pub token: [u8; 16],
+    pub cores: u16,
+}
+
+impl Accept {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = self.token.to_vec();
+        v.extend_from_slice(&self.cores.to_le_bytes());
+        v
+    }
+    pub fn decode(b: &[u8]) -> Result<Accept, WireError> {
+        let mut r = Reader::new(b);
+        let token = r.array()?;
+        let cores = r.u16()?;
+        r.done()?;
+        Ok(Accept { token, cores })
+    }
+}
+
+/// Source → destination, on the control connection and on every data channel: all of pass
+/// `pass` is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PassEnd {
+    pub pass: u32,
+}
+
+impl PassEnd {
+    pub fn encode(&self) -> [u8; 4] {
+        self.pass.to_le_bytes()
+    }
+    pub fn decode(b: &[u8]) -> Result<PassEnd, WireError> {
+        let mut r = Reader::new(b);
+        let pass = r.u32()?;
+        r.done()?;
+        Ok(PassEnd { pass })
+    }
+    /// The whole frame, head included, for a data channel's blocking socket.
+    pub fn frame(&self) -> [u8; FRAME_HEAD_LEN + 4] {
+        let mut f = [0u8; FRAME_HEAD_LEN + 4];
+        f[..FRAME_HEAD_LEN].copy_from_slice(&frame_head(Kind::PassEnd, 4));
+        f[FRAME_HEAD_LEN..].copy_from_slice(&self.encode());
+        f
+    }
+}
+
+/// Destination → source: pass `pass` is applied; `mask` has bit `i` set for each channel `i`
+/// whose share the destination received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PassAck {
+    pub pass: u32,
+    pub mask: u64,
+}
+
+impl PassAck {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = self.pass.to_le_bytes().to_vec();
+        v.extend_from_slice(&self.mask.to_le_bytes());
+        v
+    }
+    pub fn decode(b: &[u8]) -> Result<PassAck, WireError> {
+        let mut r = Reader::new(b);
+        let pass = r.u32()?;
+        let mask = r.u64()?;
+        r.done()?;
+        Ok(PassAck { pass, mask })
+    }
+}
+
+/// Source → destination: the source gave up data channel `channel`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelLost {
+    pub channel: u16,
+}
+
+impl ChannelLost {
+    pub fn encode(&self) -> [u8; 2] {
+        self.channel.to_le_bytes()
+    }
+    pub fn decode(b: &[u8]) -> Result<ChannelLost, WireError> {
+        let mut r = Reader::new(b);
+        let channel = r.u16()?;
+        r.done()?;
+        Ok(ChannelLost { channel })
+    }
+}
+
+/// Destination → source: the RDMA port to connect to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RdmaReady {
+    pub port: u16,
+}
+
+impl RdmaReady {
+    pub fn encode(&self) -> [u8; 2] {
+        self.port.to_le_bytes()
+    }
+    pub fn decode(b: &[u8]) -> Result<RdmaReady, WireError> {
+        let mut r = Reader::new(b);
+        let port = r.u16()?;
+        r.done()?;
+        Ok(RdmaReady { port })
+    }
+}
+
+/// A registered remote region of the destination's image (RDMA): where the source may write.
+/// The `RdmaRegions` payload is a table of them (`encode_all`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RdmaRegion {
+    pub addr: u64,
+    pub len: u64,
+    pub rkey: u32,
+}
+
+impl RdmaRegion {
+    pub fn encode_all(regions: &[RdmaRegion]) -> Vec<u8> {
+        let mut v = (regions.len() as u32).to_le_bytes().to_vec();
+        for r in regions {
+            v.extend_from_slice(&r.addr.to_le_bytes());
+            v.extend_from_slice(&r.len.to_le_bytes());
+            v.extend_from_slice(&r.rkey.to_le_bytes());
+        }
+        v
+    }
+    pub fn decode_all(b: &[u8]) -> Result<Vec<RdmaRegion>, WireError> {
+        let mut r = Reader::new(b);
+        let n = r.u32()? as usize;
+        if n > 1 << 24 {
+            return Err(proto(format!("{n} RDMA regions")));
+        }
+        let mut out = Vec::with_capacity(n.min(b.len() / 20));
+        for _ in 0..n {
+            out.push(RdmaRegion {
+                addr: r.u64()?,
+                len: r.u64()?,
+                rkey: r.u32()?,
+            });
+        }
+        r.done()?;
+        Ok(out)
+    }
+}
+
+/// What a `Verify` asks the destination to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum VerifyMode {
+    /// Compare the page-digest tables (ends the pause).
+    PageDigests = 0,
+    /// Scan the whole image and report its digest (the source scans its own meanwhile).
+    FullScan = 1,
+    /// The source's full-image digest: the outcome.
+    Outcome = 2,
+}
+
+impl VerifyMode {
+    pub fn to_u8(self) -> u8 {
+        self as u8
+    }
+    pub fn from_u8(b: u8) -> Result<VerifyMode, WireError> {
+        match b {
+            0 => Ok(VerifyMode::PageDigests),
+            1 => Ok(VerifyMode::FullScan),
+            2 => Ok(VerifyMode::Outcome),
+            m => Err(proto(format!("unknown verify mode {m}"))),
+        }
+    }
+}
+
+/// Source → destination: check `mode`, against the source's `digest` (0 for a full scan).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verify {
+    pub mode: VerifyMode,
+    pub digest: u64,
+}
+
+impl Verify {
+    pub fn encode(&self) -> [u8; 9] {
+        let mut v = [0u8; 9];
+        v[0] = self.mode.to_u8();
+        v[1..].copy_from_slice(&self.digest.to_le_bytes());
+        v
+    }
+    pub fn decode(b: &[u8]) -> Result<Verify, WireError> {
+        let mut r = Reader::new(b);
+        let mode = VerifyMode::from_u8(r.u8()?)?;
+        let digest = r.u64()?;
+        r.done()?;
+        Ok(Verify { mode, digest })
+    }
+}
+
+/// One entry of a `Pages` frame's index: the page number, with [`ZERO_FLAG`] for a zero page.
+pub fn index_entry(page: u32, zero: bool) -> [u8; 8] {
+    (page as u64 | if zero { ZERO_FLAG } else { 0 }).to_le_bytes()
+}
+
+/// An index entry's page number (not yet checked against the image) and whether it is a zero
+/// page.
+pub fn parse_index_entry(entry: [u8; 8]) -> (u64, bool) {
+    let v = u64::from_le_bytes(entry);
+    (v & !ZERO_FLAG, v & ZERO_FLAG != 0)
+}
+
 /// Header of a `Pages` frame, followed by `count` u64 index entries and the blob.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PagesHead {
@@ -519,6 +731,16 @@ impl PagesHead {
         out[4] = self.codec.to_u8();
         out[5..9].copy_from_slice(&self.count.to_le_bytes());
         out[9..13].copy_from_slice(&self.raw_len.to_le_bytes());
+    }
+    /// Starts a `Pages` frame in `out` (cleared first): frame head and this header; the
+    /// `count` index entries and the blob of `blob_len` bytes are to follow.
+    pub fn start_frame(&self, out: &mut Vec<u8>, blob_len: usize) {
+        let len = PAGES_HEAD_LEN + 8 * self.count as usize + blob_len;
+        out.clear();
+        out.extend_from_slice(&frame_head(Kind::Pages, len));
+        let mut h = [0u8; PAGES_HEAD_LEN];
+        self.write(&mut h);
+        out.extend_from_slice(&h);
     }
     pub fn read(r: &mut Reader<'_>) -> Result<PagesHead, WireError> {
         let pass = r.u32()?;
@@ -594,5 +816,88 @@ impl Verified {
             cores,
             per_core_pct,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn session_messages_keep_their_version_1_layout() {
+        assert_eq!(
+            PassEnd { pass: 0x0403_0201 }.frame(),
+            [Kind::PassEnd as u8, 4, 0, 0, 0, 1, 2, 3, 4]
+        );
+        let ack = PassAck { pass: 7, mask: 5 };
+        assert_eq!(ack.encode(), [7, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(PassAck::decode(&ack.encode()).unwrap(), ack);
+        assert_eq!(ChannelLost { channel: 3 }.encode(), [3, 0]);
+        assert_eq!(RdmaReady::decode(&[0x34, 0x12]).unwrap().port, 0x1234);
+        let a = Accept {
+            token: [9; 16],
+            cores: 8,
+        };
+        assert_eq!(a.encode().len(), 18);
+        assert_eq!(Accept::decode(&a.encode()).unwrap(), a);
+        let v = Verify {
+            mode: VerifyMode::Outcome,
+            digest: 1,
+        };
+        assert_eq!(v.encode(), [2, 1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(Verify::decode(&v.encode()).unwrap(), v);
+        assert_eq!(index_entry(5, true), (5 | ZERO_FLAG).to_le_bytes());
+        assert_eq!(parse_index_entry(index_entry(5, false)), (5, false));
+        let mut f = Vec::new();
+        PagesHead {
+            pass: 1,
+            codec: Codec::Lz4,
+            count: 2,
+            raw_len: 4096,
+        }
+        .start_frame(&mut f, 100);
+        assert_eq!(f.len(), FRAME_HEAD_LEN + PAGES_HEAD_LEN);
+        assert_eq!(
+            frame_len(&f[..5].try_into().unwrap()).unwrap(),
+            13 + 16 + 100
+        );
+        assert_eq!(f[0], Kind::Pages as u8);
+    }
+
+    #[test]
+    fn unknown_verify_modes_and_truncated_messages_are_protocol_errors() {
+        let e = Verify::decode(&[3, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap_err();
+        assert!(
+            matches!(e, WireError::Protocol(ref m) if m == "unknown verify mode 3"),
+            "{e}"
+        );
+        assert!(matches!(
+            Verify::decode(&[0, 1]),
+            Err(WireError::Protocol(_))
+        ));
+        assert!(matches!(
+            PassEnd::decode(&[1, 0, 0, 0, 0]),
+            Err(WireError::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn region_tables_round_trip_and_refuse_truncation() {
+        let r = vec![
+            RdmaRegion {
+                addr: 1 << 40,
+                len: 1 << 20,
+                rkey: 7,
+            },
+            RdmaRegion {
+                addr: 5,
+                len: 4096,
+                rkey: u32::MAX,
+            },
+        ];
+        let b = RdmaRegion::encode_all(&r);
+        assert_eq!(RdmaRegion::decode_all(&b).ok(), Some(r));
+        assert!(RdmaRegion::decode_all(&b[..b.len() - 1]).is_err());
     }
 }
