@@ -7,24 +7,28 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use lmlab_app::presets;
-use lmlab_app::ui::LabState;
+use lmlab_app::ui::{FileAction, JobAction, LabAction, LabState, Workbench};
 use lmlab_engine::SimTime;
+use lmlab_engine::scenario::Edit;
 
-fn harness(file: &str) -> Harness<'static, LabState> {
-    let lab = LabState::new(presets::load(file).expect("preset"));
+fn harness_on(lab: LabState) -> Harness<'static, Workbench> {
     Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, lab: &mut LabState| lab.show(ui), lab)
+        .build_ui_state(|ui, b: &mut Workbench| b.show(ui), Workbench::new(lab))
+}
+
+fn harness(file: &str) -> Harness<'static, Workbench> {
+    harness_on(LabState::new(presets::load(file).expect("preset")))
 }
 
 /// Runs frames at 10× until simulated time reaches `t` (or gives up).
-fn play_until(h: &mut Harness<'static, LabState>, t: u64) {
+fn play_until(h: &mut Harness<'static, Workbench>, t: u64) {
     h.get_by_label("10×").click();
     h.run();
     h.get_by_label("Play").click();
     for _ in 0..1000 {
         h.step();
-        if h.state().sim.now() >= SimTime::from_secs(t) {
+        if h.state().lab.sim().now() >= SimTime::from_secs(t) {
             break;
         }
     }
@@ -33,10 +37,10 @@ fn play_until(h: &mut Harness<'static, LabState>, t: u64) {
 }
 
 /// Runs frames until the background job (with its progress bar) has finished.
-fn wait_for_job(h: &mut Harness<'static, LabState>) {
+fn wait_for_job(h: &mut Harness<'static, Workbench>) {
     for _ in 0..2000 {
         h.step();
-        if h.state().job.is_none() {
+        if h.state().lab.work().is_none() {
             h.run();
             return;
         }
@@ -46,7 +50,7 @@ fn wait_for_job(h: &mut Harness<'static, LabState>) {
 }
 
 /// Answers the typed-path prompt (there are no file dialogs in tests).
-fn type_path(h: &mut Harness<'static, LabState>, text: &str) {
+fn type_path(h: &mut Harness<'static, Workbench>, text: &str) {
     h.get_by_label("Path").click();
     h.run();
     h.get_by_label("Path").type_text(text);
@@ -95,14 +99,15 @@ fn a_migration_started_from_the_menu_runs_and_completes() {
     h.get_by_label_contains("Forecast at");
     h.get_by_label("Start migration").click();
     h.run();
-    assert_eq!(h.state().sim.migrations().len(), 1);
+    assert_eq!(h.state().lab.sim().migrations().len(), 1);
     play_until(&mut h, 50);
-    let lm = &h.state().sim.series().columns["lm_gbps"];
+    let lm = &h.state().lab.sim().series().columns["lm_gbps"];
     assert!(lm.iter().any(|&g| g > 1.0), "throughput series is empty");
     h.get_by_label_contains("completed in");
     assert_eq!(
         h.state()
-            .sim
+            .lab
+            .sim()
             .snapshot()
             .vms
             .iter()
@@ -140,7 +145,7 @@ fn changing_teaming_in_the_inspector_changes_the_path_line() {
     h.get_by_label("LACP").click();
     h.run();
     assert_eq!(
-        h.state().spec().hosts[0].teaming.mode,
+        h.state().lab.spec().hosts[0].teaming.mode,
         lmlab_engine::scenario::TeamingMode::Lacp
     );
     h.get_by_label_contains("RDMA lost in the LBFO team");
@@ -153,14 +158,15 @@ fn an_invalid_value_is_refused_in_place() {
     h.get_by_label("VM vm-sofs-1: Running").click();
     h.run();
     // 300 GiB does not fit on a 256 GiB host next to its other VMs.
-    let before = h.state().spec().clone();
+    let before = h.state().lab.spec().clone();
     let mut spec = before.clone();
     spec.vms[0].memory = lmlab_engine::units::Bytes::gib(300);
+    let vm = spec.vms[0].clone();
     h.state_mut()
-        .handle(lmlab_app::ui::UiAction::Edit(Box::new(spec)));
+        .handle(LabAction::Edit(Edit::SetVm(Box::new(vm))));
     h.run();
     h.get_by_label_contains("Refused:");
-    assert_eq!(h.state().spec(), &before);
+    assert_eq!(h.state().lab.spec(), &before);
 }
 
 #[test]
@@ -171,7 +177,7 @@ fn the_comparison_view_runs_the_configurations() {
     h.run();
     h.get_by_label("Run comparison").click();
     wait_for_job(&mut h);
-    let report = h.state().compare.clone().expect("compared");
+    let report = h.state().lab.compare().cloned().expect("compared");
     assert_eq!(report.rows.len(), 9);
     h.get_by_label("row9");
 }
@@ -181,11 +187,9 @@ fn every_preset_opens() {
     for p in presets::PRESETS {
         let lab =
             LabState::new(presets::load(p.file).unwrap_or_else(|e| panic!("{}: {e:#}", p.file)));
-        let mut h = Harness::builder()
-            .with_size(egui::vec2(1600.0, 1000.0))
-            .build_ui_state(|ui, lab: &mut LabState| lab.show(ui), lab);
+        let mut h = harness_on(lab);
         h.run();
-        let first = h.state().spec().hosts[0].name.clone();
+        let first = h.state().lab.spec().hosts[0].name.clone();
         h.get_by_label_contains(&format!("host {first}"));
     }
     // Every file in assets/scenarios is offered.
@@ -213,7 +217,7 @@ fn a_session_saved_from_the_file_menu_reopens_identically() {
     h.get_by_label("Crash cluster service").click();
     h.run();
     play_until(&mut h, 30);
-    let before = h.state().sim.snapshot();
+    let before = h.state().lab.sim().snapshot();
     h.get_by_label("File").click();
     h.run();
     h.get_by_label("Save as…").click();
@@ -222,10 +226,10 @@ fn a_session_saved_from_the_file_menu_reopens_identically() {
     assert!(
         path.exists(),
         "not saved: status {:?}, prompt {:?}",
-        h.state().status,
-        h.state().path_prompt
+        h.state().lab.status(),
+        h.state().lab.path_prompt()
     );
-    assert!(!h.state().dirty);
+    assert!(!h.state().lab.dirty());
     // Change the lab, then open the saved session: back to the saved state.
     play_until(&mut h, 200);
     h.get_by_label("File").click();
@@ -233,13 +237,13 @@ fn a_session_saved_from_the_file_menu_reopens_identically() {
     h.get_by_label("Open…").click();
     h.run();
     type_path(&mut h, &path.display().to_string());
-    assert_eq!(h.state().sim.snapshot(), before);
+    assert_eq!(h.state().lab.sim().snapshot(), before);
     // A bad file is refused and the lab stays as it is.
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{\"format_version\": 9}").unwrap();
-    h.state_mut().handle(lmlab_app::ui::UiAction::OpenPath(bad));
+    h.state_mut().handle(FileAction::OpenPath(bad));
     h.run();
-    assert_eq!(h.state().sim.snapshot(), before);
+    assert_eq!(h.state().lab.sim().snapshot(), before);
     h.get_by_label_contains("newer lmlab");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -269,7 +273,7 @@ fn the_export_menu_writes_charts() {
         assert!(
             dir.join(f).exists(),
             "{f} missing; status {:?}",
-            h.state().status
+            h.state().lab.status()
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -281,11 +285,9 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
     std::fs::create_dir_all(&dir).unwrap();
     let recovery = dir.join("recovery.lmlab.json");
     let _ = std::fs::remove_file(&recovery);
-    let mut lab = LabState::new(presets::load("resiliency-lab.toml").unwrap());
-    lab.recovery = Some(recovery.clone());
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, lab: &mut LabState| lab.show(ui), lab);
+    let lab = LabState::new(presets::load("resiliency-lab.toml").unwrap())
+        .with_recovery(recovery.clone(), false);
+    let mut h = harness_on(lab);
     h.run();
     assert!(!recovery.exists(), "nothing to save yet");
     h.get_by_label("host node3: Up").click_secondary();
@@ -300,17 +302,14 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
     };
     // "Crash": drop the harness without a clean exit, start again, accept the offer.
     drop(h);
-    let mut lab = LabState::new(presets::load(presets::DEFAULT_PRESET).unwrap());
-    lab.recovery = Some(recovery.clone());
-    lab.recovery_offer = Some(recovery.clone());
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, lab: &mut LabState| lab.show(ui), lab);
+    let lab = LabState::new(presets::load(presets::DEFAULT_PRESET).unwrap())
+        .with_recovery(recovery.clone(), true);
+    let mut h = harness_on(lab);
     h.run();
     h.get_by_label("Recover").click();
     h.run();
-    assert_eq!(h.state().sim.snapshot(), crashed_state);
-    assert!(h.state().dirty, "recovered work is unsaved work");
+    assert_eq!(h.state().lab.sim().snapshot(), crashed_state);
+    assert!(h.state().lab.dirty(), "recovered work is unsaved work");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -318,13 +317,14 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
 fn a_nic_port_dragged_onto_a_switch_is_cabled_to_it() {
     let mut h = harness("four-1gbe.toml");
     h.run();
-    // Uncable nic4 of hv2 first (inspector), then cable it again by dragging its port.
-    let mut spec = h.state().spec().clone();
-    spec.hosts[1].nics[3].switch = None;
-    h.state_mut()
-        .handle(lmlab_app::ui::UiAction::Edit(Box::new(spec)));
+    // Uncable nic4 of hv2 first, then cable it again by dragging its port.
+    h.state_mut().handle(LabAction::Edit(Edit::Cable {
+        host: "hv2".into(),
+        nic: "nic4".into(),
+        switch: None,
+    }));
     h.run();
-    assert_eq!(h.state().spec().hosts[1].nics[3].switch, None);
+    assert_eq!(h.state().lab.spec().hosts[1].nics[3].switch, None);
     let from = h.get_by_label("port nic4 on hv2").rect().center();
     let to = h.get_by_label("switch sw1").rect().center();
     h.drag_at(from);
@@ -336,7 +336,7 @@ fn a_nic_port_dragged_onto_a_switch_is_cabled_to_it() {
     h.drop_at(to);
     h.run();
     assert_eq!(
-        h.state().spec().hosts[1].nics[3].switch.as_deref(),
+        h.state().lab.spec().hosts[1].nics[3].switch.as_deref(),
         Some("sw1")
     );
 }
@@ -345,7 +345,7 @@ fn a_nic_port_dragged_onto_a_switch_is_cabled_to_it() {
 fn a_vm_dragged_onto_a_host_asks_to_migrate_and_onto_storage_moves_its_disks() {
     let mut h = harness("resiliency-lab.toml");
     h.run();
-    let drag = |h: &mut Harness<'static, LabState>, from: egui::Pos2, to: egui::Pos2| {
+    let drag = |h: &mut Harness<'static, Workbench>, from: egui::Pos2, to: egui::Pos2| {
         h.drag_at(from);
         h.run();
         h.hover_at(from + (to - from) * 0.5);
@@ -360,8 +360,9 @@ fn a_vm_dragged_onto_a_host_asks_to_migrate_and_onto_storage_moves_its_disks() {
     drag(&mut h, vm, host);
     let p = h
         .state()
-        .pending
-        .clone()
+        .lab
+        .pending()
+        .cloned()
         .expect("the forecast dialog is open");
     assert_eq!((p.vm.as_str(), p.to.as_str()), ("vm-app-3", "node4"));
     h.get_by_label("Cancel").click();
@@ -371,6 +372,7 @@ fn a_vm_dragged_onto_a_host_asks_to_migrate_and_onto_storage_moves_its_disks() {
     drag(&mut h, vm, csv);
     assert_eq!(
         h.state()
+            .lab
             .spec()
             .vms
             .iter()
@@ -384,35 +386,127 @@ fn a_vm_dragged_onto_a_host_asks_to_migrate_and_onto_storage_moves_its_disks() {
     drag(&mut h, vm, host);
     let p = h
         .state()
-        .pending
-        .clone()
+        .lab
+        .pending()
+        .cloned()
         .expect("the forecast dialog is open");
     assert_eq!((p.vm.as_str(), p.to.as_str()), ("vm-app-3", "node4"));
 }
 
+/// The seed lab with its nine configurations repeated `copies` times, each run over the most
+/// trials the format allows: a comparison (and an export, which includes it) that takes seconds.
+fn slow_comparison_lab(copies: usize) -> LabState {
+    let mut spec = presets::load(presets::DEFAULT_PRESET).unwrap().spec;
+    spec.transport.compare_trials = 101;
+    let configs = spec.configurations.clone();
+    spec.configurations = (0..copies)
+        .flat_map(|k| {
+            configs.iter().map(move |c| {
+                let mut c = c.clone();
+                c.id = format!("{}-{k}", c.id);
+                c
+            })
+        })
+        .collect();
+    LabState::new(lmlab_engine::Scenario::from_spec(spec).unwrap())
+}
+
+/// Steps frames for `secs` of wall time while the job runs, asserting that it is still running,
+/// that frames keep coming (the window is not blocked), and that its progress bar is on screen
+/// and moves. Returns the frames rendered.
+fn frames_while_running(h: &mut Harness<'static, Workbench>, secs: f64, what: &str) -> usize {
+    let start = std::time::Instant::now();
+    let mut frames = 0;
+    let mut first = None;
+    let mut last = 0.0;
+    while start.elapsed().as_secs_f64() < secs {
+        let t0 = std::time::Instant::now();
+        h.step();
+        frames += 1;
+        let frame_s = t0.elapsed().as_secs_f64();
+        assert!(
+            frame_s < 0.5,
+            "a frame took {frame_s:.2} s: the window is blocked"
+        );
+        let w = h.state().lab.work().unwrap_or_else(|| {
+            panic!("the job ended within {secs} s; the test lab must be slower")
+        });
+        assert!(w.what().starts_with(what), "{}", w.what());
+        let f = w.fraction();
+        assert!(f >= last, "progress went back from {last} to {f}");
+        last = f;
+        first.get_or_insert(f);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.get_by_label_contains(what);
+    assert!(
+        last > first.unwrap_or(0.0),
+        "the progress bar did not move in {secs} s (stayed at {last})"
+    );
+    frames
+}
+
 #[test]
-fn a_running_comparison_shows_progress_and_can_be_cancelled() {
-    let mut h = harness(presets::DEFAULT_PRESET);
+fn a_long_comparison_keeps_the_window_running_shows_progress_and_cancel_stops_it() {
+    let mut h = harness_on(slow_comparison_lab(400));
     h.run();
     h.get_by_label("Compare").click();
     h.run();
     h.get_by_label("Run comparison").click();
     h.step();
-    if h.state().job.is_some() {
-        // The progress bar and its Cancel button are there while the job runs.
-        h.get_by_label("Cancel").click();
-        wait_for_job(&mut h);
-        let st = h.state();
-        assert!(
-            st.compare.is_some() || st.status.as_deref() == Some("cancelled"),
-            "{:?}",
-            st.status
-        );
-    }
-    // It can run again to the end afterwards.
+    let frames = frames_while_running(&mut h, 1.5, "Comparing configurations");
+    assert!(frames >= 10, "only {frames} frames in 1.5 s");
+    // The bar's Cancel stops it at the next configuration, and nothing half-done is shown.
+    let t0 = std::time::Instant::now();
+    h.get_by_label("Cancel").click();
+    wait_for_job(&mut h);
+    assert!(
+        t0.elapsed().as_secs_f64() < 5.0,
+        "Cancel took {:?}",
+        t0.elapsed()
+    );
+    let st = &h.state().lab;
+    assert_eq!(st.status(), Some("cancelled"));
+    assert!(st.compare().is_none());
+    // A comparison runs to the end afterwards (the seed lab's own nine rows are quick).
+    h.get_by_label("Presets").click();
+    h.run();
+    h.get_by_label("Seed lab: 2 hosts, 2 x 10 GbE RDMA").click();
+    h.run();
+    h.get_by_label("Compare").click();
+    h.run();
     h.get_by_label("Run comparison").click();
     wait_for_job(&mut h);
-    assert_eq!(h.state().compare.as_ref().map(|r| r.rows.len()), Some(9));
+    assert_eq!(h.state().lab.compare().map(|r| r.rows.len()), Some(9));
+}
+
+#[test]
+fn a_long_export_keeps_the_window_running_shows_progress_and_cancel_stops_it() {
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-long-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut h = harness_on(slow_comparison_lab(400));
+    h.run();
+    h.get_by_label("Export").click();
+    h.run();
+    h.get_by_label("Charts, CSV and report…").click();
+    h.run();
+    type_path(&mut h, &dir.display().to_string());
+    // The clock keeps running while the export works on its own copy of the run.
+    h.get_by_label("Play").click();
+    let before = h.state().lab.sim().now();
+    let frames = frames_while_running(&mut h, 1.5, "Exporting into");
+    assert!(frames >= 10, "only {frames} frames in 1.5 s");
+    assert!(h.state().lab.sim().now() > before, "the clock stood still");
+    h.get_by_label("Pause").click();
+    h.get_by_label("Cancel").click();
+    wait_for_job(&mut h);
+    let status = h.state().lab.status().unwrap_or_default().to_string();
+    assert!(status.starts_with("export cancelled"), "{status}");
+    assert!(
+        !dir.join("compare.png").exists(),
+        "the comparison's chart was written although the export was cancelled"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -421,20 +515,24 @@ fn a_real_run_moves_the_selected_vms_image_and_shows_it_beside_the_model() {
     h.get_by_label("Real run").click();
     h.run();
     // A small image keeps the test quick; the VM's dirty rate and content still apply.
-    h.state_mut().real.memory_mib = 32;
+    let mut settings = h.state().lab.real_settings().clone();
+    settings.memory_mib = 32;
+    h.state_mut().handle(JobAction::SetReal(Box::new(settings)));
     h.get_by_label("Run real migration").click();
     h.run();
-    assert!(h.state().job.is_some(), "the run is a background job");
+    assert!(
+        h.state().lab.work().is_some(),
+        "the run is a background job"
+    );
     // While it runs, the bar names the step the transport is in.
     let mut noted = String::new();
     for _ in 0..4000 {
         h.step();
-        match &h.state().job {
-            Some(j) => {
-                if let Ok(n) = j.note.lock()
-                    && !n.is_empty()
-                {
-                    noted = n.clone();
+        match h.state().lab.work() {
+            Some(w) => {
+                let n = w.note();
+                if !n.is_empty() {
+                    noted = n;
                 }
             }
             None => break,
@@ -446,7 +544,7 @@ fn a_real_run_moves_the_selected_vms_image_and_shows_it_beside_the_model() {
         noted.contains("pass") || noted.contains("connected") || noted.contains("filling"),
         "{noted:?}"
     );
-    let run = h.state().real.last.clone().expect("a finished run");
+    let run = h.state().lab.real_last().cloned().expect("a finished run");
     assert!(run.report.verified, "{:?}", run.report.error);
     assert_eq!(run.report.memory_bytes, 32 << 20);
     let model = run.prediction.expect("the model's prediction");

@@ -7,7 +7,7 @@
 #[path = "../../engine/benches/common/mod.rs"]
 mod common;
 
-use lmlab_app::ui::LabState;
+use lmlab_app::ui::{LabAction, LabState, View, ViewAction, Workbench};
 use lmlab_engine::rng::SimRng;
 use lmlab_engine::{Command, Scenario, SimTime};
 use std::time::Instant;
@@ -30,7 +30,7 @@ fn main() {
     let mut t = 0;
     while t < 3600 {
         t += 30 + rng.below(90);
-        lab.sim.advance_to(SimTime::from_secs(t));
+        lab.run_to(SimTime::from_secs(t));
         let node = format!("n{}", rng.below(64));
         let cmd = match rng.below(6) {
             0 => Command::CrashClusterService { node },
@@ -42,14 +42,15 @@ fn main() {
                 to: node,
             },
         };
-        let _ = lab.sim.apply(cmd);
+        // Commands the lab refuses (a node already paused, say) only set the status line.
+        lab.handle(LabAction::Apply(cmd));
     }
-    lab.sim.advance_to(SimTime::from_secs(3600));
+    lab.run_to(SimTime::from_secs(3600));
     println!(
         "frame: 64 nodes, 8,000 VMs, {} events, {} series samples x {} columns",
-        lab.sim.events().len(),
-        lab.sim.series().t_s.len(),
-        lab.sim.series().columns.len()
+        lab.sim().events().len(),
+        lab.sim().series().t_s.len(),
+        lab.sim().series().columns.len()
     );
     let input = || egui::RawInput {
         screen_rect: Some(egui::Rect::from_min_size(
@@ -58,12 +59,12 @@ fn main() {
         )),
         ..Default::default()
     };
-    let measure = |label: &str, lab: &mut LabState| {
+    let measure = |label: &str, bench: &mut Workbench| {
         let ctx = egui::Context::default();
         let mut times = Vec::new();
         for i in 0..45 {
             let t0 = Instant::now();
-            let out = ctx.run_ui(input(), |ui| lab.show(ui));
+            let out = ctx.run_ui(input(), |ui| bench.show(ui));
             let prims = ctx.tessellate(out.shapes, out.pixels_per_point);
             let dt = t0.elapsed().as_secs_f64() * 1e3;
             if i >= 5 {
@@ -80,12 +81,16 @@ fn main() {
             times.len()
         );
     };
-    measure("full window (lab view)", &mut lab);
+    let mut bench = Workbench::new(lab);
+    measure("full window (lab view)", &mut bench);
     if std::env::args().any(|a| a == "--parts") {
-        lab.prefs.presentation = true;
-        measure("without inspector and log", &mut lab);
-        lab.prefs.presentation = false;
-        lab.view = lmlab_app::ui::View::Compare;
-        measure("compare view (no canvas, no plots)", &mut lab);
+        let mut prefs = bench.lab.prefs().clone();
+        prefs.presentation = true;
+        bench.handle(ViewAction::SetPrefs(prefs.clone()));
+        measure("without inspector and log", &mut bench);
+        prefs.presentation = false;
+        bench.handle(ViewAction::SetPrefs(prefs));
+        bench.handle(ViewAction::SetView(View::Compare));
+        measure("compare view (no canvas, no plots)", &mut bench);
     }
 }

@@ -1,12 +1,12 @@
 //! Headless commands. Every error reaches the user once, as one line naming what was wrong, and
 //! the process exits non-zero.
 
+use crate::gui::ShotView;
+use crate::output;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lmlab_engine::report::{Report, events_csv, series_csv};
 use lmlab_engine::time::parse_duration;
-use crate::gui::ShotView;
-use crate::output;
 use lmlab_engine::{SimDuration, SimTime, Simulation};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,8 +60,8 @@ pub struct ExportArgs {
 pub fn export(args: &ExportArgs) -> Result<()> {
     let sim = output::load_run(&args.file, args.until, &mut terminal_progress("simulating"))?;
     let size = (args.size[0] as u32, args.size[1] as u32);
-    let files = output::export_all(&sim, &args.out, size, &mut output::no_progress())?
-        .unwrap_or_default();
+    let files =
+        output::export_all(&sim, &args.out, size, &mut output::no_progress())?.unwrap_or_default();
     eprintln!(
         "lmlab export: wrote {} files into {}",
         files.len(),

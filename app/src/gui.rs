@@ -94,7 +94,10 @@ impl eframe::App for LmlabApp {
             && let Err(e) = std::fs::remove_file(p)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            eprintln!("lmlab: {}: cannot remove the recovery file: {e}", p.display());
+            eprintln!(
+                "lmlab: {}: cannot remove the recovery file: {e}",
+                p.display()
+            );
         }
     }
 }

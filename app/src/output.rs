@@ -106,52 +106,70 @@ pub fn compare_json(report: &CompareReport) -> Result<String> {
     Ok(s)
 }
 
-/// One file of an export: its name and how to make its bytes.
-type Part<'a> = (String, Box<dyn FnOnce() -> Result<Vec<u8>> + 'a>);
-
-fn chart_parts<'a>(name: &str, d: Drawing<'a>, size: (u32, u32), parts: &mut Vec<Part<'a>>) {
-    let d = std::rc::Rc::new(d);
-    let (d1, stem) = (d.clone(), name.to_string());
-    parts.push((
-        format!("{name}.png"),
-        Box::new(move || png(&d1, size).map_err(|e| anyhow!("{stem}.png: {e}"))),
-    ));
-    let stem = name.to_string();
-    parts.push((
-        format!("{name}.svg"),
-        Box::new(move || {
-            svg(&d, size)
-                .map(String::into_bytes)
-                .map_err(|e| anyhow!("{stem}.svg: {e}"))
-        }),
-    ));
+/// Writes an export's files into a folder one by one, telling `progress` before each and
+/// stopping when it says so.
+struct Folder<'p, 'q> {
+    dir: &'p Path,
+    written: Vec<PathBuf>,
+    progress: Progress<'q>,
+    total: usize,
 }
 
-/// The comparison's files: `compare.csv`, `compare.png`, `compare.svg`.
-fn compare_parts<'a>(c: &'a CompareReport, size: (u32, u32), parts: &mut Vec<Part<'a>>) {
-    parts.push((
-        "compare.csv".into(),
-        Box::new(move || Ok(compare_csv(c).into_bytes())),
-    ));
-    chart_parts("compare", Drawing::Compare(c), size, parts);
-}
-
-fn write_parts(dir: &Path, parts: Vec<Part<'_>>, progress: Progress<'_>) -> Result<Option<Vec<PathBuf>>> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
-    let total = parts.len();
-    let mut written = Vec::new();
-    for (k, (name, make)) in parts.into_iter().enumerate() {
-        if !progress(k, total) {
-            return Ok(None);
-        }
-        let p = dir.join(&name);
-        write_file(&p, &make()?)?;
-        written.push(p);
+impl<'p, 'q> Folder<'p, 'q> {
+    fn create(dir: &'p Path, total: usize, progress: Progress<'q>) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+        Ok(Folder {
+            dir,
+            written: Vec::new(),
+            progress,
+            total,
+        })
     }
-    progress(total, total);
-    Ok(Some(written))
+
+    /// The next step is about to start; false when cancelled.
+    fn next(&mut self) -> bool {
+        (self.progress)(self.written.len(), self.total)
+    }
+
+    /// Writes `name` with the bytes `make` returns, unless cancelled first (then `Ok(false)`).
+    fn put(&mut self, name: &str, make: impl FnOnce() -> Result<Vec<u8>>) -> Result<bool> {
+        if !self.next() {
+            return Ok(false);
+        }
+        let p = self.dir.join(name);
+        write_file(&p, &make()?)?;
+        self.written.push(p);
+        Ok(true)
+    }
+
+    /// A chart as `name.png` and `name.svg`.
+    fn chart(&mut self, name: &str, d: &Drawing<'_>, size: (u32, u32)) -> Result<bool> {
+        Ok(self.put(&format!("{name}.png"), || {
+            png(d, size).map_err(|e| anyhow!("{name}.png: {e}"))
+        })? && self.put(&format!("{name}.svg"), || {
+            svg(d, size)
+                .map(String::into_bytes)
+                .map_err(|e| anyhow!("{name}.svg: {e}"))
+        })?)
+    }
+
+    /// `compare.csv`, `compare.png`, `compare.svg`.
+    fn compare(&mut self, c: &CompareReport, size: (u32, u32)) -> Result<bool> {
+        Ok(self.put("compare.csv", || Ok(compare_csv(c).into_bytes()))?
+            && self.chart("compare", &Drawing::Compare(c), size)?)
+    }
+
+    fn finish(self) -> Vec<PathBuf> {
+        (self.progress)(self.total, self.total);
+        self.written
+    }
 }
+
+/// Files of an export without the comparison: three charts in two formats, two CSVs, the report.
+const RUN_FILES: usize = 9;
+/// The comparison's files.
+const COMPARE_FILES: usize = 3;
 
 /// Writes every chart and data file of a run into `dir`; returns the files written, or `None`
 /// when `progress` cancelled (files already written stay).
@@ -161,43 +179,49 @@ pub fn export_all(
     size: (u32, u32),
     progress: Progress<'_>,
 ) -> Result<Option<Vec<PathBuf>>> {
-    let charts: Vec<_> = Chart::ALL
-        .iter()
-        .map(|&c| (c, (c != Chart::States).then(|| time_chart(sim, c))))
-        .collect();
-    let report = Report::from_simulation(sim);
-    let compare = (!sim.scenario().spec.configurations.is_empty())
-        .then(|| lmlab_engine::compare::compare(sim.scenario(), sim.seed()));
-    let mut parts: Vec<Part<'_>> = Vec::new();
-    for (chart, tc) in &charts {
-        let d = match tc {
-            Some(tc) => Drawing::Time(tc),
-            None => Drawing::States(sim),
+    let compares = !sim.scenario().spec.configurations.is_empty();
+    let total = RUN_FILES + if compares { COMPARE_FILES } else { 0 };
+    let mut out = Folder::create(dir, total, progress)?;
+    for chart in Chart::ALL {
+        let tc;
+        let d = match chart {
+            Chart::States => Drawing::States(sim),
+            c => {
+                tc = time_chart(sim, c);
+                Drawing::Time(&tc)
+            }
         };
-        chart_parts(chart.file_stem(), d, size, &mut parts);
+        if !out.chart(chart.file_stem(), &d, size)? {
+            return Ok(None);
+        }
     }
-    let r = &report;
-    parts.push((
-        "series.csv".into(),
-        Box::new(move || Ok(series_csv(&r.series).into_bytes())),
-    ));
-    parts.push((
-        "events.csv".into(),
-        Box::new(move || Ok(events_csv(&r.events).into_bytes())),
-    ));
-    parts.push((
-        "report.json".into(),
-        Box::new(move || Ok(r.to_json().into_bytes())),
-    ));
-    if let Some(c) = &compare {
-        compare_parts(c, size, &mut parts);
+    let report = Report::from_simulation(sim);
+    let done = out.put("series.csv", || Ok(series_csv(&report.series).into_bytes()))?
+        && out.put("events.csv", || Ok(events_csv(&report.events).into_bytes()))?
+        && out.put("report.json", || Ok(report.to_json().into_bytes()))?;
+    if !done {
+        return Ok(None);
     }
-    write_parts(dir, parts, progress)
+    if compares {
+        // The comparison can take a while: it stops as soon as Cancel is pressed.
+        let (k, total) = (out.written.len(), out.total);
+        let mut go_on = |_: usize, _: usize| (out.progress)(k, total);
+        let Some(c) =
+            lmlab_engine::compare::compare_with_progress(sim.scenario(), sim.seed(), &mut go_on)
+        else {
+            return Ok(None);
+        };
+        if !out.compare(&c, size)? {
+            return Ok(None);
+        }
+    }
+    Ok(Some(out.finish()))
 }
 
 /// Writes `compare.csv`, `compare.png` and `compare.svg` into `dir`.
 pub fn export_compare(c: &CompareReport, dir: &Path, size: (u32, u32)) -> Result<()> {
-    let mut parts = Vec::new();
-    compare_parts(c, size, &mut parts);
-    write_parts(dir, parts, &mut no_progress()).map(|_| ())
+    let mut none = no_progress();
+    let mut out = Folder::create(dir, COMPARE_FILES, &mut none)?;
+    out.compare(c, size)?;
+    Ok(())
 }

@@ -265,8 +265,7 @@ fn cpu_window(sim: &Simulation, from_s: f64) -> Vec<ChartLine<'_>> {
         c.get(first..)
             .map_or(0.0, |w| w.iter().copied().fold(0.0, f64::max))
     };
-    let mut shown: Vec<(usize, &[f64], f64)> =
-        cols.iter().map(|&(k, c)| (k, c, peak(c))).collect();
+    let mut shown: Vec<(usize, &[f64], f64)> = cols.iter().map(|&(k, c)| (k, c, peak(c))).collect();
     let mut out = Vec::new();
     if shown.len() > MAX_CPU_LINES {
         shown.retain(|x| x.2 > 0.0);

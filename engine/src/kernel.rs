@@ -20,7 +20,7 @@ pub enum EventClass {
     Sample = 2,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Entry<E> {
     at: SimTime,
     class: EventClass,
@@ -51,7 +51,7 @@ impl<E> Ord for Entry<E> {
 }
 
 /// A deterministic priority queue of timed events.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Reverse<Entry<E>>>,
     next_seq: u64,

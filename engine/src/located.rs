@@ -28,7 +28,12 @@ impl Located {
     }
 
     /// A message about the character at byte `offset` of `text`.
-    pub fn at_offset(file: &str, text: &[u8], offset: usize, message: impl Into<String>) -> Located {
+    pub fn at_offset(
+        file: &str,
+        text: &[u8],
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Located {
         let (line, column) = line_col(text, offset);
         Located {
             file: file.to_string(),

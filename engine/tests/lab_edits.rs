@@ -44,7 +44,9 @@ fn removing_a_vm_removes_only_what_names_it() {
 #[test]
 fn removing_a_switch_uncables_its_nics_and_resets_teams_left_with_no_cable() {
     let s = seed();
-    let e = s.edited(&Edit::Remove(Thing::Switch("sw1".into()))).unwrap();
+    let e = s
+        .edited(&Edit::Remove(Thing::Switch("sw1".into())))
+        .unwrap();
     assert!(e.switches.is_empty());
     for h in &e.hosts {
         assert!(h.nics.iter().all(|n| n.switch.is_none()));

@@ -321,12 +321,7 @@ fn a_team_rehashes_onto_its_surviving_members() {
                 nic: nic.into(),
             },
         );
-        assert_eq!(
-            m.outcome,
-            Some(Outcome::Completed),
-            "{nic}: {:?}",
-            m.reason
-        );
+        assert_eq!(m.outcome, Some(Outcome::Completed), "{nic}: {:?}", m.reason);
         assert_eq!(sim.snapshot().vms[0].host, "hv2");
     }
 }

@@ -24,7 +24,10 @@ pub enum LabAction {
     /// Edit the lab (validated, then the run replays to the present on the new lab).
     Edit(Edit),
     /// Show the forecast for a migration and ask for confirmation.
-    AskMigration { vm: String, to: String },
+    AskMigration {
+        vm: String,
+        to: String,
+    },
     ConfirmMigration,
     CancelMigration,
     /// Move a canvas shape (key like `host:hv1`) to a scene position.

@@ -1,9 +1,9 @@
 //! The comparison view: every named configuration of the lab through the transport model, as bars
 //! for throughput and CPU side by side, with the reference figures when the file has them.
 
-use super::theme::series_color;
 use super::action::{Actions, JobAction};
 use super::state::LabState;
+use super::theme::series_color;
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {

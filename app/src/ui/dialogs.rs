@@ -111,25 +111,31 @@ pub fn recovery_offer(ctx: &egui::Context, lab: &LabState, actions: &mut Actions
 }
 
 pub fn welcome(ctx: &egui::Context, actions: &mut Actions) {
-    centered("Welcome to lmlab").resizable(false).show(ctx, |ui| {
-        ui.label("Live Migration Lab simulates Hyper-V live migration and failover clusters.");
-        ui.label("• Drag a VM onto another host to live-migrate it (the forecast shows first).");
-        ui.label("• Right-click a host, NIC, link or storage to break or repair it.");
-        ui.label("• Select anything to edit it in the inspector on the left.");
-        ui.label("• Play runs the clock; the plots share one time axis; click a log line to jump.");
-        ui.separator();
-        ui.label("Start with a preset:");
-        for p in crate::presets::PRESETS {
-            if ui.button(p.title).clicked() {
-                actions.push(FileAction::OpenPreset(p.file));
+    centered("Welcome to lmlab")
+        .resizable(false)
+        .show(ctx, |ui| {
+            ui.label("Live Migration Lab simulates Hyper-V live migration and failover clusters.");
+            ui.label(
+                "• Drag a VM onto another host to live-migrate it (the forecast shows first).",
+            );
+            ui.label("• Right-click a host, NIC, link or storage to break or repair it.");
+            ui.label("• Select anything to edit it in the inspector on the left.");
+            ui.label(
+                "• Play runs the clock; the plots share one time axis; click a log line to jump.",
+            );
+            ui.separator();
+            ui.label("Start with a preset:");
+            for p in crate::presets::PRESETS {
+                if ui.button(p.title).clicked() {
+                    actions.push(FileAction::OpenPreset(p.file));
+                    actions.push(ViewAction::CloseWelcome);
+                }
+            }
+            ui.separator();
+            if ui.button("Close").clicked() {
                 actions.push(ViewAction::CloseWelcome);
             }
-        }
-        ui.separator();
-        if ui.button("Close").clicked() {
-            actions.push(ViewAction::CloseWelcome);
-        }
-    });
+        });
 }
 
 /// The running job's name, progress bar, Cancel and latest line.

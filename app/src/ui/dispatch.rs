@@ -330,32 +330,20 @@ impl LabState {
             Ok(Work::Compare(Job::spawn(
                 "Comparing configurations",
                 move |p| {
-                    lmlab_engine::compare::compare_with_progress(
-                        &scenario,
-                        seed,
-                        &mut p.callback(),
-                    )
+                    lmlab_engine::compare::compare_with_progress(&scenario, seed, &mut p.callback())
                 },
             )))
         });
     }
 
-    /// Writes every chart and data file of the session into `dir` on a worker: the session is
-    /// captured here and replayed there, so the window keeps running.
+    /// Writes every chart and data file of the run into `dir` on a worker, from a copy of the
+    /// simulation (the window goes on running the original).
     fn export_to(&mut self, dir: PathBuf) {
         self.start(|lab| {
-            let session = files::capture(lab)?;
+            let sim = lab.sim().clone();
             let what = format!("Exporting into {}", dir.display());
             let d = dir.clone();
             let job = Job::spawn(what, move |p| {
-                p.note("replaying the session");
-                let sim = session
-                    .open("the current session")
-                    .map_err(|e| e.to_string())?;
-                if p.cancelled() {
-                    return Ok(None);
-                }
-                p.note("drawing charts");
                 crate::output::export_all(&sim, &d, EXPORT_SIZE, &mut p.callback())
                     .map(|files| files.map(|f| f.len()))
                     .map_err(|e| format!("{e:#}"))

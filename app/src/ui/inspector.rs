@@ -16,8 +16,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("Inspector");
-                if *lab.selection() != Selection::Cluster
-                    && ui.button("Cluster settings").clicked()
+                if *lab.selection() != Selection::Cluster && ui.button("Cluster settings").clicked()
                 {
                     actions.push(ViewAction::Select(Selection::Cluster));
                 }

@@ -61,7 +61,10 @@ pub struct Job<T> {
 
 impl<T: Send + 'static> Job<T> {
     /// Starts `work` on a worker thread; `what` names it beside the progress bar.
-    pub fn spawn(what: impl Into<String>, work: impl FnOnce(&Progress) -> T + Send + 'static) -> Job<T> {
+    pub fn spawn(
+        what: impl Into<String>,
+        work: impl FnOnce(&Progress) -> T + Send + 'static,
+    ) -> Job<T> {
         let progress = Progress::default();
         let p = progress.clone();
         let handle = std::thread::Builder::new()

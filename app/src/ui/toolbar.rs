@@ -53,7 +53,10 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             }
         });
         ui.separator();
-        if ui.selectable_label(lab.screen.view == View::Lab, "Lab").clicked() {
+        if ui
+            .selectable_label(lab.screen.view == View::Lab, "Lab")
+            .clicked()
+        {
             actions.push(ViewAction::SetView(View::Lab));
         }
         if ui
@@ -85,7 +88,10 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         }
         ui.label("Speed");
         for s in Speed::ALL {
-            if ui.selectable_label(lab.clock.speed == s, s.label()).clicked() {
+            if ui
+                .selectable_label(lab.clock.speed == s, s.label())
+                .clicked()
+            {
                 actions.push(ViewAction::SetSpeed(s));
             }
         }

@@ -37,7 +37,11 @@ pub enum PredictError {
     #[error("the scenario has no second host to migrate to")]
     NoSecondHost,
     #[error("the model cannot migrate {vm} to {to}: {reason}")]
-    Refused { vm: String, to: String, reason: String },
+    Refused {
+        vm: String,
+        to: String,
+        reason: String,
+    },
     #[error("the model started no migration")]
     NotStarted,
     #[error("the model's migration did not complete: {0}")]
@@ -127,10 +131,7 @@ pub fn predict(
         let next = sim.now() + SimDuration::from_secs(1);
         sim.advance_to(next);
     }
-    let m = sim
-        .migrations()
-        .first()
-        .ok_or(PredictError::NotStarted)?;
+    let m = sim.migrations().first().ok_or(PredictError::NotStarted)?;
     let r = MigrationReport::of(&sim, m);
     if r.outcome != Some(crate::sim::Outcome::Completed) {
         return Err(PredictError::NotCompleted(

@@ -4,8 +4,8 @@
 //! validated: [`super::Scenario::from_spec`] does that, so an edit that would break a rule is
 //! refused with the reason. Undo stacks on these values.
 
-use super::{HostSpec, ScenarioSpec, StorageSpec, SwitchSpec, VmSpec};
 use super::{ClusterSettings, MigrationSettings};
+use super::{HostSpec, ScenarioSpec, StorageSpec, SwitchSpec, VmSpec};
 use crate::transport::TransportParams;
 
 /// A named part of the lab.
@@ -46,9 +46,15 @@ pub enum Edit {
     /// Removes the thing and what depends on it.
     Remove(Thing),
     /// Renames the thing and every reference to it.
-    Rename { thing: Thing, to: String },
+    Rename {
+        thing: Thing,
+        to: String,
+    },
     /// Keeps a VM's disks on another storage.
-    MoveDisks { vm: String, storage: String },
+    MoveDisks {
+        vm: String,
+        storage: String,
+    },
     /// Cables a host's NIC to a switch, or unplugs the cable (`None`).
     Cable {
         host: String,
@@ -230,7 +236,9 @@ impl ScenarioSpec {
         };
         match thing {
             Thing::Host(old) => {
-                find(&mut self.hosts, old, |x| &x.name).ok_or_else(unknown)?.name = to.clone();
+                find(&mut self.hosts, old, |x| &x.name)
+                    .ok_or_else(unknown)?
+                    .name = to.clone();
                 for v in self.vms.iter_mut().filter(|v| &v.host == old) {
                     v.host = to.clone();
                 }
@@ -263,7 +271,9 @@ impl ScenarioSpec {
                 }
             }
             Thing::Vm(old) => {
-                find(&mut self.vms, old, |x| &x.name).ok_or_else(unknown)?.name = to.clone();
+                find(&mut self.vms, old, |x| &x.name)
+                    .ok_or_else(unknown)?
+                    .name = to.clone();
                 for e in &mut self.script {
                     follow(&mut e.vm, old);
                 }

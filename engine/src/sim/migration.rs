@@ -450,12 +450,7 @@ impl Simulation {
                             fmt_bytes(b),
                             m.passes
                         );
-                        (
-                            text,
-                            Mark::PassStarted {
-                                pass: m.passes + 1,
-                            },
-                        )
+                        (text, Mark::PassStarted { pass: m.passes + 1 })
                     }
                     Next::SwitchOver(b) => {
                         let bytes = precopy::switchover_bytes(b, &m.settings);

@@ -278,8 +278,9 @@ struct Vm {
     state: VmState,
 }
 
-/// A running lab. See the module documentation for its invariants.
-#[derive(Debug)]
+/// A running lab. See the module documentation for its invariants. A clone is an independent
+/// copy that goes on exactly as the original would (the GUI exports a clone on a worker).
+#[derive(Clone, Debug)]
 pub struct Simulation {
     scenario: Scenario,
     seed: u64,

@@ -10,7 +10,14 @@ use super::{BROKEN, Pen, storage_rect, switch_rect};
 use lmlab_engine::scenario::{Edit, StorageKind};
 
 /// A box with a name on top and a line of detail at the bottom.
-fn labelled_box(pen: &Pen<'_>, r: egui::Rect, rounding: f32, stroke: egui::Stroke, name: &str, detail: String) {
+fn labelled_box(
+    pen: &Pen<'_>,
+    r: egui::Rect,
+    rounding: f32,
+    stroke: egui::Stroke,
+    name: &str,
+    detail: String,
+) {
     pen.painter.rect(
         r,
         rounding,

@@ -152,8 +152,13 @@ fn nic_row(ui: &mut egui::Ui, pen: &Pen<'_>, hi: usize, ni: usize, y: f32, actio
         egui::vec2(HOST_W - 20.0, 16.0),
     );
     let color = if plugged { pen.text_color() } else { BROKEN };
-    pen.painter
-        .text(row.left_top(), egui::Align2::LEFT_TOP, text, pen.small.clone(), color);
+    pen.painter.text(
+        row.left_top(),
+        egui::Align2::LEFT_TOP,
+        text,
+        pen.small.clone(),
+        color,
+    );
     let resp = ui.interact(
         row,
         egui::Id::unique(("nic", &h.name, &nic.name)),

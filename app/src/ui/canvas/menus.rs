@@ -102,9 +102,19 @@ pub(super) fn host_menu(resp: &egui::Response, node: &NodeStatus, actions: &mut 
             }
         }
         if node.powered {
-            item(ui, "Power off", node_cmd(|node| Command::PowerOff { node }), actions);
+            item(
+                ui,
+                "Power off",
+                node_cmd(|node| Command::PowerOff { node }),
+                actions,
+            );
         } else {
-            item(ui, "Power on", node_cmd(|node| Command::PowerOn { node }), actions);
+            item(
+                ui,
+                "Power on",
+                node_cmd(|node| Command::PowerOn { node }),
+                actions,
+            );
         }
         if node.networks_cut {
             let heal = node_cmd(|node| Command::HealNetworks { node });
@@ -116,7 +126,12 @@ pub(super) fn host_menu(resp: &egui::Response, node: &NodeStatus, actions: &mut 
         ui.separator();
         let pause = node_cmd(|node| Command::PauseNode { node });
         item(ui, "Pause (drain roles)", pause, actions);
-        item(ui, "Resume", node_cmd(|node| Command::ResumeNode { node }), actions);
+        item(
+            ui,
+            "Resume",
+            node_cmd(|node| Command::ResumeNode { node }),
+            actions,
+        );
         if node.status.iter().any(|s| s == "Quarantined") {
             let clear = node_cmd(|node| Command::ClearQuarantine { node });
             item(ui, "Clear quarantine", clear, actions);

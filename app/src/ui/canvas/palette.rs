@@ -2,7 +2,9 @@
 
 use super::super::action::{Actions, LabAction, ViewAction};
 use super::super::state::{LabState, Selection};
-use lmlab_engine::scenario::{Edit, HostSpec, NicSpec, StorageKind, StorageSpec, SwitchSpec, Thing, VmSpec};
+use lmlab_engine::scenario::{
+    Edit, HostSpec, NicSpec, StorageKind, StorageSpec, SwitchSpec, Thing, VmSpec,
+};
 use lmlab_engine::units::{BitRate, ByteRate, Bytes};
 
 pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
