@@ -39,24 +39,34 @@ same() {
   fi
 }
 
+# Runs `export` with both binaries into two folders and compares every file.
+same_export() {
+  local label=$1
+  shift
+  rm -rf "$work/old-export" "$work/new-export"
+  "$old" export "$@" --out "$work/old-export" >/dev/null 2>&1
+  local rc_old=$?
+  "$new" export "$@" --out "$work/new-export" >/dev/null 2>&1
+  local rc_new=$?
+  checks=$((checks + 1))
+  if [ "$rc_old" != "$rc_new" ] || ! diff -r -q "$work/old-export" "$work/new-export" >/dev/null 2>&1; then
+    echo "DIFFERS  $label (exit $rc_old vs $rc_new)"
+    diff -r -q "$work/old-export" "$work/new-export" 2>&1 | head -5
+    differ=1
+  else
+    echo "same     $label (exit $rc_old, $(ls "$work/old-export" 2>/dev/null | wc -l) files)"
+  fi
+}
+
 for f in assets/scenarios/*.toml; do
   name=$(basename "$f" .toml)
   same "run $name" run "$f" --json -
   same "compare $name" compare "$f" --json -
-  rm -rf "$work/old-export" "$work/new-export"
-  "$old" export "$f" --out "$work/old-export" >/dev/null 2>&1
-  rc_old=$?
-  "$new" export "$f" --out "$work/new-export" >/dev/null 2>&1
-  rc_new=$?
-  checks=$((checks + 1))
-  if [ "$rc_old" != "$rc_new" ] || ! diff -r -q "$work/old-export" "$work/new-export" >/dev/null 2>&1; then
-    echo "DIFFERS  export $name (exit $rc_old vs $rc_new)"
-    diff -r -q "$work/old-export" "$work/new-export" 2>&1 | head -5
-    differ=1
-  else
-    echo "same     export $name (exit $rc_old, $(ls "$work/old-export" | wc -l) files)"
-  fi
+  same_export "export $name" "$f"
 done
+# A long run with many faults, as in the export issue.
+same "run resiliency-lab --until 3h" run assets/scenarios/resiliency-lab.toml --until 3h --json -
+same_export "export resiliency-lab --until 3h" assets/scenarios/resiliency-lab.toml --until 3h
 
 if [ "$differ" = 0 ]; then
   echo "all $checks outputs identical"

@@ -102,10 +102,58 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             .k("until")
             .fail("runs are limited to one year of simulated time");
     }
+    validate_cluster(&r.k("cluster"), &s.cluster)?;
+    validate_migration(&r.k("migration"), &s.migration)?;
+    s.transport.validate().map_err(|(field, msg)| {
+        let mut path = r.k("transport").0;
+        path.push(Seg::Key(field.to_string()));
+        (path, msg)
+    })?;
 
-    // Cluster settings (ranges from the MSDN property pages, domain.md §3.4).
-    let c = r.k("cluster");
-    let cl = &s.cluster;
+    let switches = unique(
+        "switch",
+        s.switches
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("switches").i(i).k("name"), x.name.as_str())),
+    )?;
+    let storages = unique(
+        "storage",
+        s.storage
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("storage").i(i).k("name"), x.name.as_str())),
+    )?;
+    let hosts = unique(
+        "host",
+        s.hosts
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("hosts").i(i).k("name"), x.name.as_str())),
+    )?;
+    let mut nics_of: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (hi, h) in s.hosts.iter().enumerate() {
+        let nics = validate_host(&r.k("hosts").i(hi), h, s, &switches)?;
+        nics_of.insert(h.name.as_str(), nics);
+    }
+    let vms = validate_vms(&r, s, &hosts, &storages)?;
+
+    let mut script = Vec::with_capacity(s.script.len());
+    for (si, e) in s.script.iter().enumerate() {
+        let sp = r.k("script").i(si);
+        let cmd = script_command(&sp, e, &hosts, &vms, &storages, &nics_of)?;
+        script.push(TimedCommand {
+            at: e.at,
+            command: cmd,
+        });
+    }
+    script.sort_by_key(|c| c.at); // stable: equal times keep file order
+    validate_configurations(&r, s, &hosts)?;
+    Ok(script)
+}
+
+/// Cluster settings (ranges from the MSDN property pages, domain.md §3.4).
+fn validate_cluster(c: &P, cl: &ClusterSettings) -> Result<(), Fail> {
     range_u32(
         &c.k("quarantine_threshold"),
         cl.quarantine_threshold,
@@ -149,161 +197,150 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             .k("resiliency_default_period")
             .fail("is above 0xFFFFFFFF seconds");
     }
-    validate_migration(&r.k("migration"), &s.migration)?;
-    s.transport.validate().map_err(|(field, msg)| {
-        let mut path = r.k("transport").0;
-        path.push(Seg::Key(field.to_string()));
-        (path, msg)
-    })?;
+    Ok(())
+}
 
-    let switches = unique(
-        "switch",
-        s.switches
+/// A host's hardware, its NICs and its team; returns the names of its NICs.
+fn validate_host<'s>(
+    hp: &P,
+    h: &'s HostSpec,
+    s: &ScenarioSpec,
+    switches: &HashSet<&str>,
+) -> Result<HashSet<&'s str>, Fail> {
+    range_u32(&hp.k("sockets"), h.sockets, 1, 16)?;
+    range_u32(&hp.k("cores_per_socket"), h.cores_per_socket, 1, 512)?;
+    if !(h.clock_ghz.is_finite() && (0.5..=10.0).contains(&h.clock_ghz)) {
+        return hp
+            .k("clock_ghz")
+            .fail(format!("must be from 0.5 to 10 GHz, found {}", h.clock_ghz));
+    }
+    if h.memory.0 == 0 {
+        return hp.k("memory").fail("must be more than 0 bytes");
+    }
+    validate_migration_overrides(&hp.k("migration"), &h.migration)?;
+    let nics = unique(
+        "NIC on this host",
+        h.nics
             .iter()
             .enumerate()
-            .map(|(i, x)| (r.k("switches").i(i).k("name"), x.name.as_str())),
+            .map(|(ni, n)| (hp.k("nics").i(ni).k("name"), n.name.as_str())),
     )?;
-    let storages = unique(
-        "storage",
-        s.storage
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (r.k("storage").i(i).k("name"), x.name.as_str())),
-    )?;
-    let hosts = unique(
-        "host",
-        s.hosts
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (r.k("hosts").i(i).k("name"), x.name.as_str())),
-    )?;
-    let mut nics_of: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let cores = h.sockets * h.cores_per_socket;
+    for (ni, n) in h.nics.iter().enumerate() {
+        let np = hp.k("nics").i(ni);
+        if !(n.speed.0.is_finite() && n.speed.0 >= 1e6 && n.speed.0 <= 1e13) {
+            return np
+                .k("speed")
+                .fail(format!("must be from 1Mbps to 10Tbps, found {}", n.speed));
+        }
+        range_u32(&np.k("rss_max_queues"), n.rss_max_queues, 1, 256)?;
+        range_u32(&np.k("mtu"), n.mtu, 576, 9216)?;
+        range_u32(&np.k("numa_node"), n.numa_node, 0, h.sockets - 1)?;
+        let t = &n.rss_tuned;
+        let tp = np.k("rss_tuned");
+        range_u32(&tp.k("queues"), t.queues, 1, n.rss_max_queues)?;
+        range_u32(&tp.k("numa_node"), t.numa_node, 0, h.sockets - 1)?;
+        if t.base_core >= cores {
+            return tp.k("base_core").fail(format!(
+                "core {} does not exist: {} has {cores} cores (0 to {})",
+                t.base_core,
+                h.name,
+                cores - 1
+            ));
+        }
+        if let Some(sw) = &n.switch {
+            known(&np.k("switch"), "switch", sw, &switches)?;
+        }
+    }
+    validate_team(&hp.k("teaming"), h, s, &nics)?;
+    Ok(nics)
+}
+
+/// Teaming: members that exist, SET limits, switch-dependent modes on one LACP-capable switch.
+fn validate_team(tp: &P, h: &HostSpec, s: &ScenarioSpec, nics: &HashSet<&str>) -> Result<(), Fail> {
     let switch_lacp: HashMap<&str, bool> = s
         .switches
         .iter()
         .map(|sw| (sw.name.as_str(), sw.lacp))
         .collect();
-
-    for (hi, h) in s.hosts.iter().enumerate() {
-        let hp = r.k("hosts").i(hi);
-        range_u32(&hp.k("sockets"), h.sockets, 1, 16)?;
-        range_u32(&hp.k("cores_per_socket"), h.cores_per_socket, 1, 512)?;
-        if !(h.clock_ghz.is_finite() && (0.5..=10.0).contains(&h.clock_ghz)) {
-            return hp
-                .k("clock_ghz")
-                .fail(format!("must be from 0.5 to 10 GHz, found {}", h.clock_ghz));
+    let team = &h.teaming;
+    let mut members_seen = HashSet::new();
+    for (mi, m) in team.members.iter().enumerate() {
+        known(&tp.k("members").i(mi), "NIC on this host", m, nics)?;
+        if !members_seen.insert(m.as_str()) {
+            return tp.k("members").i(mi).fail(format!("`{m}` is listed twice"));
         }
-        if h.memory.0 == 0 {
-            return hp.k("memory").fail("must be more than 0 bytes");
-        }
-        validate_migration_overrides(&hp.k("migration"), &h.migration)?;
-        let nics = unique(
-            "NIC on this host",
-            h.nics
-                .iter()
-                .enumerate()
-                .map(|(ni, n)| (hp.k("nics").i(ni).k("name"), n.name.as_str())),
-        )?;
-        let cores = h.sockets * h.cores_per_socket;
-        for (ni, n) in h.nics.iter().enumerate() {
-            let np = hp.k("nics").i(ni);
-            if !(n.speed.0.is_finite() && n.speed.0 >= 1e6 && n.speed.0 <= 1e13) {
-                return np
-                    .k("speed")
-                    .fail(format!("must be from 1Mbps to 10Tbps, found {}", n.speed));
-            }
-            range_u32(&np.k("rss_max_queues"), n.rss_max_queues, 1, 256)?;
-            range_u32(&np.k("mtu"), n.mtu, 576, 9216)?;
-            range_u32(&np.k("numa_node"), n.numa_node, 0, h.sockets - 1)?;
-            let t = &n.rss_tuned;
-            let tp = np.k("rss_tuned");
-            range_u32(&tp.k("queues"), t.queues, 1, n.rss_max_queues)?;
-            range_u32(&tp.k("numa_node"), t.numa_node, 0, h.sockets - 1)?;
-            if t.base_core >= cores {
-                return tp.k("base_core").fail(format!(
-                    "core {} does not exist: {} has {cores} cores (0 to {})",
-                    t.base_core,
-                    h.name,
-                    cores - 1
-                ));
-            }
-            if let Some(sw) = &n.switch {
-                known(&np.k("switch"), "switch", sw, &switches)?;
-            }
-        }
-        // Teaming.
-        let tp = hp.k("teaming");
-        let team = &h.teaming;
-        let mut members_seen = HashSet::new();
-        for (mi, m) in team.members.iter().enumerate() {
-            known(&tp.k("members").i(mi), "NIC on this host", m, &nics)?;
-            if !members_seen.insert(m.as_str()) {
-                return tp.k("members").i(mi).fail(format!("`{m}` is listed twice"));
-            }
-        }
-        if team.mode == TeamingMode::None && !team.members.is_empty() {
-            return tp
-                .k("members")
-                .fail("members are listed but the teaming mode is None");
-        }
-        if team.mode != TeamingMode::None && h.nics.is_empty() {
-            return tp
-                .k("mode")
-                .fail("a team needs at least one NIC on the host");
-        }
-        if team.mode == TeamingMode::Set {
-            let n = if team.members.is_empty() {
-                h.nics.len()
-            } else {
-                team.members.len()
-            };
-            if n > 8 {
-                return tp.k("members").fail(format!(
-                    "Switch Embedded Teaming takes 1 to 8 NICs, found {n}"
-                ));
-            }
-            if !matches!(
-                team.algorithm,
-                LoadBalancingAlgorithm::HyperVPort | LoadBalancingAlgorithm::Dynamic
-            ) {
-                return tp
-                    .k("algorithm")
-                    .fail("Switch Embedded Teaming supports only HyperVPort or Dynamic");
-            }
-        }
-        if matches!(team.mode, TeamingMode::Static | TeamingMode::Lacp) {
-            // Switch-dependent modes need every member on one switch that can form a port channel.
-            let members: Vec<&NicSpec> = h
-                .nics
-                .iter()
-                .filter(|n| team.members.is_empty() || team.members.contains(&n.name))
-                .collect();
-            let mut sw_of_team = None;
-            for n in &members {
-                let Some(sw) = n.switch.as_deref() else {
-                    return tp.k("mode").fail(format!(
-                        "{:?} teaming needs every member cabled to a switch; `{}` is not",
-                        team.mode, n.name
-                    ));
-                };
-                if *sw_of_team.get_or_insert(sw) != sw {
-                    return tp.k("mode").fail(format!(
-                        "{:?} teaming needs all members on one switch; `{}` is on `{sw}`",
-                        team.mode, n.name
-                    ));
-                }
-                if !switch_lacp.get(sw).copied().unwrap_or(false) {
-                    return tp.k("mode").fail(format!(
-                        "switch `{sw}` has `lacp = false`, so it cannot form a {:?} team",
-                        team.mode
-                    ));
-                }
-            }
-        }
-        nics_of.insert(h.name.as_str(), nics);
     }
+    if team.mode == TeamingMode::None && !team.members.is_empty() {
+        return tp
+            .k("members")
+            .fail("members are listed but the teaming mode is None");
+    }
+    if team.mode != TeamingMode::None && h.nics.is_empty() {
+        return tp
+            .k("mode")
+            .fail("a team needs at least one NIC on the host");
+    }
+    if team.mode == TeamingMode::Set {
+        let n = if team.members.is_empty() {
+            h.nics.len()
+        } else {
+            team.members.len()
+        };
+        if n > 8 {
+            return tp.k("members").fail(format!(
+                "Switch Embedded Teaming takes 1 to 8 NICs, found {n}"
+            ));
+        }
+        if !matches!(
+            team.algorithm,
+            LoadBalancingAlgorithm::HyperVPort | LoadBalancingAlgorithm::Dynamic
+        ) {
+            return tp
+                .k("algorithm")
+                .fail("Switch Embedded Teaming supports only HyperVPort or Dynamic");
+        }
+    }
+    if matches!(team.mode, TeamingMode::Static | TeamingMode::Lacp) {
+        // Switch-dependent modes need every member on one switch that can form a port channel.
+        let members: Vec<&NicSpec> = h
+            .nics
+            .iter()
+            .filter(|n| team.members.is_empty() || team.members.contains(&n.name))
+            .collect();
+        let mut sw_of_team = None;
+        for n in &members {
+            let Some(sw) = n.switch.as_deref() else {
+                return tp.k("mode").fail(format!(
+                    "{:?} teaming needs every member cabled to a switch; `{}` is not",
+                    team.mode, n.name
+                ));
+            };
+            if *sw_of_team.get_or_insert(sw) != sw {
+                return tp.k("mode").fail(format!(
+                    "{:?} teaming needs all members on one switch; `{}` is on `{sw}`",
+                    team.mode, n.name
+                ));
+            }
+            if !switch_lacp.get(sw).copied().unwrap_or(false) {
+                return tp.k("mode").fail(format!(
+                    "switch `{sw}` has `lacp = false`, so it cannot form a {:?} team",
+                    team.mode
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
-    // VMs.
+/// VMs: references, sizes, content, and that the running ones fit their hosts' memory; returns
+/// the VM names.
+fn validate_vms<'s>(
+    r: &P,
+    s: &'s ScenarioSpec,
+    hosts: &HashSet<&str>,
+    storages: &HashSet<&str>,
+) -> Result<HashSet<&'s str>, Fail> {
     let vms = unique(
         "VM",
         s.vms
@@ -314,8 +351,8 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
     let mut mem_on_host: HashMap<&str, u64> = HashMap::new();
     for (vi, v) in s.vms.iter().enumerate() {
         let vp = r.k("vms").i(vi);
-        known(&vp.k("host"), "host", &v.host, &hosts)?;
-        known(&vp.k("storage"), "storage", &v.storage, &storages)?;
+        known(&vp.k("host"), "host", &v.host, hosts)?;
+        known(&vp.k("storage"), "storage", &v.storage, storages)?;
         if v.memory.0 < 32 * 1024 * 1024 {
             return vp
                 .k("memory")
@@ -366,20 +403,11 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             ));
         }
     }
+    Ok(vms)
+}
 
-    // Script.
-    let mut script = Vec::with_capacity(s.script.len());
-    for (si, e) in s.script.iter().enumerate() {
-        let sp = r.k("script").i(si);
-        let cmd = script_command(&sp, e, &hosts, &vms, &storages, &nics_of)?;
-        script.push(TimedCommand {
-            at: e.at,
-            command: cmd,
-        });
-    }
-    script.sort_by_key(|c| c.at); // stable: equal times keep file order
-
-    // Configurations.
+/// Configurations to compare: unique ids, hosts that exist, VMs to migrate, reference figures.
+fn validate_configurations(r: &P, s: &ScenarioSpec, hosts: &HashSet<&str>) -> Result<(), Fail> {
     let _ids = unique(
         "configuration",
         s.configurations
@@ -394,10 +422,10 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
         }
         let from = cf.from.as_deref().unwrap_or(&s.hosts[0].name);
         if let Some(f) = &cf.from {
-            known(&cp.k("from"), "host", f, &hosts)?;
+            known(&cp.k("from"), "host", f, hosts)?;
         }
         if let Some(t) = &cf.to {
-            known(&cp.k("to"), "host", t, &hosts)?;
+            known(&cp.k("to"), "host", t, hosts)?;
             if t == from {
                 return cp.k("to").fail("source and destination are the same host");
             }
@@ -429,7 +457,7 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             }
         }
     }
-    Ok(script)
+    Ok(())
 }
 
 fn validate_migration(p: &P, m: &MigrationSettings) -> Result<(), Fail> {

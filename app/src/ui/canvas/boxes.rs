@@ -6,7 +6,7 @@ use super::super::layout::key;
 use super::super::state::Selection;
 use super::hosts::VmDrag;
 use super::menus::{PortDrag, a11y, shape_response, storage_menu};
-use super::{BROKEN, Pen, storage_rect, switch_rect};
+use super::scene::{BROKEN, Pen, storage_rect, switch_rect};
 use lmlab_engine::scenario::{Edit, StorageKind};
 
 /// A box with a name on top and a line of detail at the bottom.

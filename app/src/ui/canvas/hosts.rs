@@ -8,7 +8,7 @@ use super::super::state::Selection;
 use super::super::theme::{node_color, vm_color};
 use super::links::port_pos;
 use super::menus::{PortDrag, a11y, host_menu, nic_menu, shape_response};
-use super::{BROKEN, MOVING, Pen};
+use super::scene::{BROKEN, MOVING, Pen};
 use lmlab_engine::scenario::HostSpec;
 use lmlab_engine::sim::{NodeDisplay, VmState};
 

@@ -3,7 +3,7 @@
 
 use super::super::action::Actions;
 use super::menus::{a11y, nic_menu};
-use super::{BROKEN, Pen, storage_rect, switch_rect};
+use super::scene::{BROKEN, Pen, storage_rect, switch_rect};
 use lmlab_engine::sim::SeriesKey;
 
 pub(super) fn storage_paths(pen: &Pen<'_>) {

@@ -3,7 +3,7 @@
 
 use super::super::action::{Actions, LabAction, ViewAction};
 use super::super::state::{LabState, Selection};
-use super::Pen;
+use super::scene::Pen;
 use lmlab_engine::Command;
 use lmlab_engine::sim::NodeStatus;
 

@@ -1,6 +1,6 @@
 //! Migrations in flight: an arrow from source to destination with the phase and progress.
 
-use super::{MOVING, Pen};
+use super::scene::{MOVING, Pen};
 use lmlab_engine::sim::Phase;
 use std::collections::BTreeMap;
 

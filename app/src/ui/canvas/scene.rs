@@ -1,0 +1,92 @@
+//! What every drawing function of the canvas reads: the frame's [`Scene`] (node and storage
+//! states, where the shapes are, each host's VMs) and the [`Pen`] (painter and styles).
+
+use super::super::layout::{HOST_W, STORAGE_SIZE, SWITCH_SIZE, host_height, key};
+use super::super::state::LabState;
+use lmlab_engine::sim::{NodeStatus, StorageStatus};
+
+/// What the canvas reads each frame: node and storage states, each host's VMs, and where the
+/// shapes are. VMs themselves are read by index without copying.
+pub(super) struct Scene {
+    pub(super) nodes: Vec<NodeStatus>,
+    pub(super) storage: Vec<StorageStatus>,
+    pub(super) host_rects: Vec<egui::Rect>,
+    /// VM indices on each host.
+    pub(super) by_host: Vec<Vec<usize>>,
+}
+
+impl Scene {
+    pub(super) fn of(lab: &LabState) -> Scene {
+        let spec = lab.spec();
+        let host_rects = spec
+            .hosts
+            .iter()
+            .map(|h| {
+                egui::Rect::from_min_size(
+                    pos(lab, &key("host", &h.name)),
+                    egui::vec2(HOST_W, host_height(h, spec)),
+                )
+            })
+            .collect();
+        let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); spec.hosts.len()];
+        for vi in 0..spec.vms.len() {
+            if let Some((hi, _, _)) = lab.sim().vm_view(vi)
+                && let Some(list) = by_host.get_mut(hi)
+            {
+                list.push(vi);
+            }
+        }
+        Scene {
+            nodes: lab.sim().node_statuses(),
+            storage: lab.sim().storage_statuses(),
+            host_rects,
+            by_host,
+        }
+    }
+}
+
+pub(super) fn pos(lab: &LabState, key: &str) -> egui::Pos2 {
+    lab.layout()
+        .get(key)
+        .map_or(egui::Pos2::ZERO, |p| egui::pos2(p[0], p[1]))
+}
+
+pub(super) fn switch_rect(lab: &LabState, name: &str) -> egui::Rect {
+    egui::Rect::from_min_size(pos(lab, &key("switch", name)), SWITCH_SIZE.into())
+}
+
+pub(super) fn storage_rect(lab: &LabState, name: &str) -> egui::Rect {
+    egui::Rect::from_min_size(pos(lab, &key("storage", name)), STORAGE_SIZE.into())
+}
+
+/// What every drawing function needs: the lab, the frame's scene, the painter and its styles.
+pub(super) struct Pen<'a> {
+    pub(super) lab: &'a LabState,
+    pub(super) scene: &'a Scene,
+    pub(super) painter: egui::Painter,
+    pub(super) visuals: egui::Visuals,
+    pub(super) font: egui::FontId,
+    pub(super) small: egui::FontId,
+}
+
+impl<'a> Pen<'a> {
+    pub(super) fn new(ui: &egui::Ui, lab: &'a LabState, scene: &'a Scene) -> Pen<'a> {
+        Pen {
+            lab,
+            scene,
+            painter: ui.painter().clone(),
+            visuals: ui.visuals().clone(),
+            font: egui::FontId::proportional(13.0),
+            small: egui::FontId::proportional(11.0),
+        }
+    }
+
+    pub(super) fn text_color(&self) -> egui::Color32 {
+        self.visuals.text_color()
+    }
+}
+
+/// The colour of something broken (an unplugged NIC, a lost path).
+pub(super) const BROKEN: egui::Color32 = egui::Color32::from_rgb(215, 50, 50);
+/// The colour of migrations in flight and of drags.
+pub(super) const MOVING: egui::Color32 = egui::Color32::from_rgb(255, 200, 0);
