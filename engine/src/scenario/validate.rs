@@ -249,7 +249,7 @@ fn validate_host<'s>(
             ));
         }
         if let Some(sw) = &n.switch {
-            known(&np.k("switch"), "switch", sw, &switches)?;
+            known(&np.k("switch"), "switch", sw, switches)?;
         }
     }
     validate_team(&hp.k("teaming"), h, s, &nics)?;
