@@ -19,7 +19,7 @@ if ! command -v iperf3 >/dev/null; then
   else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; fi
 fi
 cargo build --release -p lmlab --locked -q
-cargo build --release -p lmlab-engine --example tcp_ceiling --locked -q
+cargo build --release -p lmlab-real --example tcp_ceiling --locked -q
 LMLAB=./target/release/lmlab
 CEILING=./target/release/examples/tcp_ceiling
 TMP="$(mktemp -d)"

@@ -18,7 +18,7 @@ cargo test --workspace --locked
 if pkg-config --exists libibverbs librdmacm 2>/dev/null; then
   echo "== cargo clippy/test -p lmlab --features rdma"
   cargo clippy -p lmlab --features rdma --all-targets --locked -- -D warnings
-  cargo test -p lmlab-engine --features rdma --locked --lib real::
+  cargo test -p lmlab-real --features rdma --locked --lib
 else
   echo "== skipping the rdma feature: libibverbs/librdmacm headers not installed (see .ci/run)"
 fi

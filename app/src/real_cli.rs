@@ -3,11 +3,11 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lmlab_engine::SimDuration;
-use lmlab_engine::real::predict::{self, ErrorVsModel, Prediction, error_vs_model};
-use lmlab_engine::real::{self, Codec, Fault, RealConfig, RealReport, Target};
 use lmlab_engine::scenario::{MemoryProfile, MemoryProfileName};
 use lmlab_engine::time::parse_duration;
 use lmlab_engine::units::{parse_byte_rate, parse_bytes};
+use lmlab_real::predict::{self, ErrorVsModel, Prediction, error_vs_model};
+use lmlab_real::{self as real, Codec, Fault, RealConfig, RealReport, Target};
 use serde::Serialize;
 use std::net::IpAddr;
 use std::path::PathBuf;

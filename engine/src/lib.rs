@@ -3,7 +3,10 @@
 //! Four calls drive a [`sim::Simulation`]: [`apply`](sim::Simulation::apply) a command,
 //! [`advance_to`](sim::Simulation::advance_to) a time, take a [`snapshot`](sim::Simulation::snapshot),
 //! and ask for the [`next_deadline`](sim::Simulation::next_deadline). The GUI, the CLI and the tests
-//! all drive it the same way. Nothing in this crate reads a clock, spawns a thread or draws.
+//! all drive it the same way. Nothing in this crate reads a clock, spawns a thread or opens a
+//! socket: the real transport, which does all three, is its own crate (`lmlab-real`) on top of
+//! this one. Exports draw charts into memory (PNG and SVG bytes) with plotters; writing them to
+//! files is the caller's part.
 
 pub mod chart;
 pub mod command;
@@ -12,7 +15,6 @@ pub mod export;
 pub mod kernel;
 pub mod located;
 pub mod precopy;
-pub mod real;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -1,5 +1,5 @@
 //! Pre-copy live migration: the decisions and formulas shared by the simulated migration engine,
-//! the convergence forecast and (later) the real transport. Pure functions of bytes, rates and
+//! the convergence forecast and the real transport (the `lmlab-real` crate). Pure functions of bytes, rates and
 //! settings; no time source.
 //!
 //! Model (docs/migration-model.md):

@@ -242,11 +242,14 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && let Ok(d) = std::fs::File::open(dir)
         {
+            // Best effort: the file itself is already on disk; some file systems refuse this.
             let _ = d.sync_all();
         }
         Ok(())
     })();
     if result.is_err() {
+        // The write's own error is what the user sees; a temp file that cannot be removed
+        // either is left for the next save to replace.
         let _ = std::fs::remove_file(&tmp);
     }
     result

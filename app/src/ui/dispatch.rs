@@ -365,7 +365,7 @@ impl LabState {
             // migration), so Cancel only hides its result.
             let passes = req.config.max_passes as usize + 1;
             Ok(Work::Real(Job::spawn(what, move |p| {
-                let progress = |step: lmlab_engine::real::Step<'_>| {
+                let progress = |step: lmlab_real::Step<'_>| {
                     p.set(step.pass as usize, passes);
                     p.note(step.text);
                 };

@@ -8,8 +8,8 @@ use super::real_run::chosen_vm;
 use super::state::{LabState, RealRun};
 use super::theme::series_color;
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
-use lmlab_engine::real::Codec;
-use lmlab_engine::real::predict::error_vs_model;
+use lmlab_real::Codec;
+use lmlab_real::predict::error_vs_model;
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     ui.horizontal_wrapped(|ui| {
@@ -202,7 +202,7 @@ fn plots(ui: &mut egui::Ui, run: &RealRun) {
         .link_axis(group, [true, false])
         .allow_scroll(false)
         .show(ui, |pl| {
-            let pts = |f: &dyn Fn(&lmlab_engine::real::Sample) -> f64| -> PlotPoints<'static> {
+            let pts = |f: &dyn Fn(&lmlab_real::Sample) -> f64| -> PlotPoints<'static> {
                 r.series.iter().map(|s| [s.t_s - t0, f(s)]).collect()
             };
             pl.line(

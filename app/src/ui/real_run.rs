@@ -2,8 +2,8 @@
 //! model's prediction is computed with it: it is fast), and its execution on a worker job.
 
 use super::state::{LabState, RealRun, Selection};
-use lmlab_engine::real::predict::{self, PredictError, Prediction};
-use lmlab_engine::real::{RealConfig, Step, Target};
+use lmlab_real::predict::{self, PredictError, Prediction};
+use lmlab_real::{RealConfig, Step, Target};
 
 /// What the Run button asks for.
 #[derive(Clone, Debug)]
@@ -59,8 +59,7 @@ pub fn request(lab: &LabState) -> Result<RealRequest, String> {
 /// Runs the request on the caller's thread (the dispatcher puts it on a worker job); `progress`
 /// gets the transport's steps.
 pub fn execute(req: RealRequest, progress: &(dyn Fn(Step<'_>) + Sync)) -> Result<RealRun, String> {
-    let report =
-        lmlab_engine::real::run(&req.config, &req.target, progress).map_err(|e| e.to_string())?;
+    let report = lmlab_real::run(&req.config, &req.target, progress).map_err(|e| e.to_string())?;
     let (prediction, prediction_error) = match req.prediction {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e.to_string())),

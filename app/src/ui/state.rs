@@ -5,10 +5,10 @@ use super::jobs::Job;
 use super::prefs::Prefs;
 use lmlab_engine::compare::CompareReport;
 use lmlab_engine::precopy::Forecast;
-use lmlab_engine::real::predict::Prediction;
-use lmlab_engine::real::{Codec, RealReport};
 use lmlab_engine::scenario::ScenarioSpec;
 use lmlab_engine::{Scenario, Simulation};
+use lmlab_real::predict::Prediction;
+use lmlab_real::{Codec, RealReport};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

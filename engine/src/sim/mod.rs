@@ -885,10 +885,7 @@ impl Simulation {
             "Off".into(),
             None,
         );
-        let now = self.now;
-        if self.roles_outage_start(v) {
-            let _ = now;
-        }
+        self.roles_outage_start(v);
     }
 
     fn roles_outage_start(&mut self, v: usize) -> bool {

@@ -1,6 +1,6 @@
 //! The destination's copy of the image.
 
-use crate::real::image::{Digest, Image, page_digest, zero_page_digest};
+use crate::image::{Digest, Image, page_digest, zero_page_digest};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// The destination's copy of the image: page bytes in locked chunks plus, per page, the pass of

@@ -7,7 +7,7 @@
 //!   the bitmap before the write resends the page in the next pass, so once the writer has stopped
 //!   and a last pass has run, every page at the destination equals the source's.
 
-use crate::scenario::{MemoryMix, MemoryProfile};
+use lmlab_engine::scenario::{MemoryMix, MemoryProfile};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
@@ -459,7 +459,7 @@ fn guest_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::MemoryProfileName;
+    use lmlab_engine::scenario::MemoryProfileName;
 
     #[test]
     fn profiles_fill_the_fractions_they_name() {

@@ -5,10 +5,10 @@
 // Tests fail by panicking; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use lmlab_engine::real::agent::{self, AgentConfig};
-use lmlab_engine::real::wire::{self, Kind, Role};
-use lmlab_engine::real::{Codec, Fault, RealConfig, RealReport, Target, run};
 use lmlab_engine::scenario::{MemoryProfile, MemoryProfileName};
+use lmlab_real::agent::{self, AgentConfig};
+use lmlab_real::wire::{self, Kind, Role};
+use lmlab_real::{Codec, Fault, RealConfig, RealReport, Target, run};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,7 @@ fn cfg(memory_mib: u64, channels: u16, codec: Codec, dirty_mib_s: f64) -> RealCo
     }
 }
 
-fn quiet(_: lmlab_engine::real::Step<'_>) {}
+fn quiet(_: lmlab_real::Step<'_>) {}
 
 fn migrate(c: &RealConfig) -> RealReport {
     println!("seed {}", c.seed);

@@ -1,4 +1,4 @@
-//! The real transport: the pre-copy algorithm of [`crate::precopy`] run on a real memory image that
+//! The real transport: the pre-copy algorithm of [`lmlab_engine::precopy`] run on a real memory image that
 //! a real guest thread keeps dirtying, over one or many real TCP channels (optionally compressed),
 //! to an in-process destination (loopback) or an `lmlab agent` on another host — measured.
 //!
@@ -22,10 +22,10 @@ pub mod rdma;
 pub mod source;
 pub mod wire;
 
-use crate::precopy;
-use crate::scenario::{MemoryProfile, MigrationSettings};
-use crate::time::SimDuration;
-use crate::units::Bytes;
+use lmlab_engine::precopy;
+use lmlab_engine::scenario::{MemoryProfile, MigrationSettings};
+use lmlab_engine::time::SimDuration;
+use lmlab_engine::units::Bytes;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;

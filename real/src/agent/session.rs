@@ -3,9 +3,9 @@
 //! every live data channel has ended it.
 
 use super::{DataEvent, IDLE_LIMIT, Migration, THREAD_PREFIX, WRITE_LIMIT};
-use crate::real::RdmaError;
-use crate::real::cpu::{self, CoreSampler};
-use crate::real::wire::{
+use crate::RdmaError;
+use crate::cpu::{self, CoreSampler};
+use crate::wire::{
     self, Accept, ChannelLost, Kind, PassAck, PassEnd, Verified, Verify, VerifyMode, WireError,
     proto, read_frame, write_frame,
 };
@@ -99,7 +99,7 @@ impl Drop for AbortOnDrop {
 }
 
 #[cfg(all(feature = "rdma", target_os = "linux"))]
-type RdmaHold = crate::real::rdma::Endpoint;
+type RdmaHold = crate::rdma::Endpoint;
 #[cfg(not(all(feature = "rdma", target_os = "linux")))]
 type RdmaHold = ();
 
@@ -308,7 +308,7 @@ fn rdma_refused(e: RdmaError) -> WireError {
 async fn rdma_setup(migration: &Arc<Migration>, s: &mut TcpStream) -> Result<RdmaHold, WireError> {
     #[cfg(all(feature = "rdma", target_os = "linux"))]
     {
-        use crate::real::rdma::Listener;
+        use crate::rdma::Listener;
         let (listener, port) = Listener::bind(0).map_err(rdma_refused)?;
         write_frame(s, Kind::RdmaReady, &wire::RdmaReady { port }.encode()).await?;
         let regions = migration.image.image.chunk_regions();

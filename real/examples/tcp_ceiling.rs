@@ -7,7 +7,7 @@
 //! `cargo run --release -p lmlab-engine --example tcp_ceiling -- [SIZE (4GiB, 512MiB)] [streams]`
 //! prints `gbps cpu_s_per_gib` (CPU of the whole process: both ends).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use lmlab_engine::real::cpu::process_cpu_s;
+use lmlab_real::cpu::process_cpu_s;
 use std::io::{Read, Write};
 use std::time::Instant;
 

@@ -4,8 +4,8 @@
 
 use super::image::DestImage;
 use super::{DataEvent, IDLE_LIMIT, Log, Migration};
-use crate::real::image::{CHUNK_PAGES, DIGEST_GROUP, PAGE, page_digest, zero_page_digest};
-use crate::real::wire::{
+use crate::image::{CHUNK_PAGES, DIGEST_GROUP, PAGE, page_digest, zero_page_digest};
+use crate::wire::{
     self, Codec, FRAME_HEAD_LEN, Kind, PAGES_HEAD_LEN, PagesHead, PassEnd, Reader, WireError,
     parse_index_entry, proto, write_frame,
 };

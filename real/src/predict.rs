@@ -3,10 +3,10 @@
 //! be put side by side. Pure: it runs a [`Simulation`] and reads its report.
 
 use super::RealConfig;
-use crate::report::MigrationReport;
-use crate::scenario::Scenario;
-use crate::sim::SeriesKey;
-use crate::{SimDuration, SimTime, Simulation, command::Command};
+use lmlab_engine::report::MigrationReport;
+use lmlab_engine::scenario::Scenario;
+use lmlab_engine::sim::SeriesKey;
+use lmlab_engine::{SimDuration, SimTime, Simulation, command::Command};
 use serde::{Deserialize, Serialize};
 
 /// What the model predicts for one migration of a VM.
@@ -93,9 +93,9 @@ pub fn predict(
         .iter_mut()
         .find(|v| v.name == vm)
         .ok_or_else(|| PredictError::NoVm(vm.to_string()))?;
-    v.memory = crate::units::Bytes(cfg.memory_bytes);
-    v.dirty_rate = crate::units::ByteRate(cfg.dirty_rate_bytes_per_s);
-    v.working_set = Some(crate::units::Bytes(
+    v.memory = lmlab_engine::units::Bytes(cfg.memory_bytes);
+    v.dirty_rate = lmlab_engine::units::ByteRate(cfg.dirty_rate_bytes_per_s);
+    v.working_set = Some(lmlab_engine::units::Bytes(
         cfg.working_set_bytes.min(cfg.memory_bytes),
     ));
     v.memory_profile = cfg.profile.clone();
@@ -133,7 +133,7 @@ pub fn predict(
     }
     let m = sim.migrations().first().ok_or(PredictError::NotStarted)?;
     let r = MigrationReport::of(&sim, m);
-    if r.outcome != Some(crate::sim::Outcome::Completed) {
+    if r.outcome != Some(lmlab_engine::sim::Outcome::Completed) {
         return Err(PredictError::NotCompleted(
             r.reason.clone().unwrap_or_else(|| r.phase.clone()),
         ));
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn the_seed_lab_predicts_a_completed_migration_with_its_path() {
-        let text = include_str!("../../../assets/scenarios/seed-lab.toml");
+        let text = include_str!("../../assets/scenarios/seed-lab.toml");
         let sc = match Scenario::from_toml(text, "seed-lab.toml") {
             Ok(s) => s,
             Err(e) => panic!("{e}"),

@@ -1,7 +1,7 @@
 //! The source side: pre-copy of a real image over N authenticated TCP channels.
 //!
 //! Pass 1 sends every page; each later pass sends the pages the guest dirtied during the one
-//! before; after each pass the stop rule of `crate::precopy` (the same function the simulated
+//! before; after each pass the stop rule of `lmlab_engine::precopy` (the same function the simulated
 //! engine uses) decides between another pass and the switch-over, from the pass's *measured*
 //! rate. A pass's pages are cut into batches striped over the channels (equal shares, as SMB
 //! Multichannel spreads its connections); the share of a channel lost mid-pass is taken over by
@@ -27,7 +27,7 @@ use super::wire::{
 use super::{
     ChannelLoss, Fault, RdmaError, RealConfig, RealError, RealReport, Sample, SocketOptions, Step,
 };
-use crate::precopy::{self, Next};
+use lmlab_engine::precopy::{self, Next};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};

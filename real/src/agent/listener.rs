@@ -4,8 +4,8 @@
 
 use super::image::DestImage;
 use super::{AgentConfig, DataEvent, Log, MAX_HANDSHAKES, Migration, rdma_possible, receive};
-use crate::real::image::PAGE;
-use crate::real::wire::{self, Begin, Kind, Role, WireError, proto, read_frame, write_frame};
+use crate::image::PAGE;
+use crate::wire::{self, Begin, Kind, Role, WireError, proto, read_frame, write_frame};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
