@@ -348,3 +348,27 @@ fn no_function_hides_a_bundle_of_arguments_or_runs_over_150_lines() {
         long.join("\n")
     );
 }
+
+#[test]
+fn architecture_md_names_every_source_file() {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let mut missing = Vec::new();
+    for dir in ["app/src", "engine/src", "real/src"] {
+        for f in files_under(dir) {
+            let rel = f
+                .strip_prefix(root())
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let rel = rel.trim_start_matches("./").to_string();
+            let folder = format!("`{}/`", rel.rsplit_once('/').map_or("", |x| x.0));
+            if !doc.contains(&format!("`{rel}`")) && !doc.contains(&folder) {
+                missing.push(rel);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md does not name: {missing:?}"
+    );
+}
