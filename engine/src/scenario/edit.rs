@@ -141,22 +141,18 @@ impl ScenarioSpec {
     }
 
     fn remove(&mut self, thing: &Thing) -> Result<(), EditError> {
-        let unknown = || EditError::Unknown(thing.clone());
+        let gone = |found: bool| {
+            found
+                .then_some(())
+                .ok_or_else(|| EditError::Unknown(thing.clone()))
+        };
         match thing {
             Thing::Host(h) => {
-                let before = self.hosts.len();
-                self.hosts.retain(|x| &x.name != h);
-                if self.hosts.len() == before {
-                    return Err(unknown());
-                }
+                gone(take(&mut self.hosts, h, |x| &x.name))?;
                 self.vms.retain(|v| &v.host != h);
             }
             Thing::Switch(w) => {
-                let before = self.switches.len();
-                self.switches.retain(|x| &x.name != w);
-                if self.switches.len() == before {
-                    return Err(unknown());
-                }
+                gone(take(&mut self.switches, w, |x| &x.name))?;
                 for h in &mut self.hosts {
                     for n in &mut h.nics {
                         if n.switch.as_ref() == Some(w) {
@@ -170,20 +166,10 @@ impl ScenarioSpec {
                 }
             }
             Thing::Storage(st) => {
-                let before = self.storage.len();
-                self.storage.retain(|x| &x.name != st);
-                if self.storage.len() == before {
-                    return Err(unknown());
-                }
+                gone(take(&mut self.storage, st, |x| &x.name))?;
                 self.vms.retain(|v| &v.storage != st);
             }
-            Thing::Vm(v) => {
-                let before = self.vms.len();
-                self.vms.retain(|x| &x.name != v);
-                if self.vms.len() == before {
-                    return Err(unknown());
-                }
-            }
+            Thing::Vm(v) => gone(take(&mut self.vms, v, |x| &x.name))?,
         }
         self.drop_dangling_references();
         Ok(())
@@ -281,6 +267,13 @@ impl ScenarioSpec {
         }
         Ok(())
     }
+}
+
+/// Removes the item named `name`; whether there was one.
+fn take<T>(items: &mut Vec<T>, name: &str, of: impl Fn(&T) -> &String) -> bool {
+    let before = items.len();
+    items.retain(|x| of(x) != name);
+    items.len() != before
 }
 
 fn add<T>(items: &mut Vec<T>, item: T, name: impl Fn(&T) -> &String) -> Result<(), EditError> {

@@ -2,10 +2,9 @@
 //! it, drop a VM chip on storage to keep its disks there, right-click storage to lose or restore it.
 
 use super::super::action::{Actions, LabAction};
-use super::super::layout::key;
 use super::super::state::Selection;
 use super::hosts::VmDrag;
-use super::menus::{PortDrag, a11y, shape_response, storage_menu};
+use super::menus::{PortDrag, shape, storage_menu};
 use super::scene::{BROKEN, Pen, storage_rect, switch_rect};
 use lmlab_engine::scenario::{Edit, StorageKind};
 
@@ -55,19 +54,8 @@ pub(super) fn switches(ui: &mut egui::Ui, pen: &Pen<'_>, actions: &mut Actions) 
             if s.lacp { "LACP" } else { "" }
         );
         labelled_box(pen, r, 6.0, stroke, &s.name, flags);
-        let resp = ui.interact(
-            r,
-            egui::Id::unique(("switch", &s.name)),
-            egui::Sense::click_and_drag(),
-        );
-        a11y(ui, &resp, format!("switch {}", s.name));
-        shape_response(
-            &resp,
-            pen.lab,
-            key("switch", &s.name),
-            Selection::Switch(s.name.clone()),
-            actions,
-        );
+        let sel = Selection::Switch(s.name.clone());
+        let resp = shape(ui, pen, r, ("switch", &s.name), sel, actions);
         // A NIC port dropped here is cabled to this switch.
         if let Some(p) = resp.dnd_release_payload::<PortDrag>() {
             actions.push(LabAction::Edit(Edit::Cable {
@@ -105,12 +93,8 @@ pub(super) fn storage(ui: &mut egui::Ui, pen: &Pen<'_>, actions: &mut Actions) {
         };
         let stroke = egui::Stroke::new(if selected { 3.0 } else { 1.5 }, stroke_color);
         labelled_box(pen, r, 14.0, stroke, &st.name, detail);
-        let resp = ui.interact(
-            r,
-            egui::Id::unique(("storage", &st.name)),
-            egui::Sense::click_and_drag(),
-        );
-        a11y(ui, &resp, format!("storage {}", st.name));
+        let sel = Selection::Storage(st.name.clone());
+        let resp = shape(ui, pen, r, ("storage", &st.name), sel, actions);
         // A VM chip dropped here keeps its disks on this storage.
         if let Some(p) = resp.dnd_release_payload::<VmDrag>() {
             actions.push(LabAction::Edit(Edit::MoveDisks {
@@ -118,13 +102,6 @@ pub(super) fn storage(ui: &mut egui::Ui, pen: &Pen<'_>, actions: &mut Actions) {
                 storage: st.name.clone(),
             }));
         }
-        shape_response(
-            &resp,
-            pen.lab,
-            key("storage", &st.name),
-            Selection::Storage(st.name.clone()),
-            actions,
-        );
         storage_menu(&resp, pen, &st.name, online, actions);
     }
 }

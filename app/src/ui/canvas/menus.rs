@@ -2,6 +2,7 @@
 //! with every fault and repair.
 
 use super::super::action::{Actions, LabAction, ViewAction};
+use super::super::layout::key;
 use super::super::state::{LabState, Selection};
 use super::scene::Pen;
 use lmlab_engine::Command;
@@ -27,6 +28,25 @@ pub(super) fn a11y(ui: &egui::Ui, resp: &egui::Response, label: impl Into<String
             });
         });
     }
+}
+
+/// A shape's area on the canvas: named for screen readers, click selects it, dragging moves it.
+pub(super) fn shape(
+    ui: &mut egui::Ui,
+    pen: &Pen<'_>,
+    rect: egui::Rect,
+    (kind, name): (&str, &str),
+    sel: Selection,
+    actions: &mut Actions,
+) -> egui::Response {
+    let resp = ui.interact(
+        rect,
+        egui::Id::unique((kind, name)),
+        egui::Sense::click_and_drag(),
+    );
+    a11y(ui, &resp, format!("{kind} {name}"));
+    shape_response(&resp, pen.lab, key(kind, name), sel, actions);
+    resp
 }
 
 /// Click selects the shape; dragging moves it.
