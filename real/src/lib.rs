@@ -1,9 +1,9 @@
-//! The real transport: the pre-copy algorithm of [`lmlab_engine::precopy`] run on a real memory image that
-//! a real guest thread keeps dirtying, over one or many real TCP channels (optionally compressed),
-//! to an in-process destination (loopback) or an `lmlab agent` on another host — measured.
+//! The real transport (`lmlab-real`): the pre-copy algorithm of [`lmlab_engine::precopy`] run on a
+//! real memory image that a real guest thread keeps dirtying, over one or many real TCP channels
+//! (optionally compressed), to an in-process destination (loopback) or an `lmlab agent` on another
+//! host — measured.
 //!
-//! This module is the one place in the engine with threads, sockets and clocks; the simulation
-//! never calls it. Its results ([`RealReport`]) carry the same kind of series as a simulated run, so
+//! This crate has the threads, sockets and clocks the engine never has; the engine never calls it. Its results ([`RealReport`]) carry the same kind of series as a simulated run, so
 //! the GUI and exports can put measured and predicted side by side.
 //!
 //! - [`image`]: the memory image, content profiles, the guest writer, page digests;
@@ -11,6 +11,7 @@
 //! - [`source`]: the pre-copy sender over N channels;
 //! - [`agent`]: the destination (one migration at a time, memory cap, survives bad peers);
 //! - [`cpu`]: CPU accounting per side (thread groups) and per core (sysinfo);
+//! - [`predict`]: the model's prediction for the same VM and the measured-vs-model error;
 //! - `rdma` (feature `rdma`, Linux): device detection and RDMA writes into the destination image.
 
 pub mod agent;

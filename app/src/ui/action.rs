@@ -1,5 +1,5 @@
 //! What a panel may ask for, grouped by what it changes. Panels push these; the dispatcher
-//! ([`super::dispatch`]) is the one place that carries them out, once per frame.
+//! (`ui/dispatch.rs`) is the one place that carries them out, once per frame.
 
 use super::prefs::Prefs;
 use super::state::{PathFor, RealSettings, Selection, Speed, View};

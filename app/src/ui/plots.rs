@@ -57,36 +57,23 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                             .background_alpha(0.5),
                     )
             };
-            // Throughput.
-            base("throughput", line_h)
-                .y_axis_label("Gbit/s")
-                .include_y(0.0)
-                .show(ui, |p| {
-                    set_x(p, x_bounds, follow, cursor.is_some());
-                    let lines = lmlab_engine::chart::lines(
-                        lab.sim(),
-                        TimeChartKind::Throughput,
-                        Audience::Window,
-                        x_bounds.unwrap_or((0.0, now)),
-                    );
-                    draw_lines(p, lab, &lines);
-                    draw_markers(p, &markers, cursor, true);
-                });
-            // CPU.
-            base("cpu", line_h)
-                .y_axis_label("LM CPU %")
-                .include_y(0.0)
-                .show(ui, |p| {
-                    set_x(p, x_bounds, follow, cursor.is_some());
-                    let lines = lmlab_engine::chart::lines(
-                        lab.sim(),
-                        TimeChartKind::Cpu,
-                        Audience::Window,
-                        x_bounds.unwrap_or((0.0, now)),
-                    );
-                    draw_lines(p, lab, &lines);
-                    draw_markers(p, &markers, cursor, false);
-                });
+            // Throughput and CPU: the chart description's lines, fault labels on the first.
+            for (id, unit, kind, labels) in [
+                ("throughput", "Gbit/s", TimeChartKind::Throughput, true),
+                ("cpu", "LM CPU %", TimeChartKind::Cpu, false),
+            ] {
+                base(id, line_h)
+                    .y_axis_label(unit)
+                    .include_y(0.0)
+                    .show(ui, |p| {
+                        set_x(p, x_bounds, follow, cursor.is_some());
+                        let window = x_bounds.unwrap_or((0.0, now));
+                        let lines =
+                            lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, window);
+                        draw_lines(p, lab, &lines);
+                        draw_markers(p, &markers, cursor, labels);
+                    });
+            }
             if lab.prefs().per_core {
                 per_core(ui, lab);
             }

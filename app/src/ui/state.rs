@@ -1,5 +1,5 @@
 //! The window's state as plain data, grouped by what it is about. Panels read it (`&LabState`);
-//! only [`super::dispatch`] changes it, in answer to the [`super::action::Action`]s panels push.
+//! only `ui/dispatch.rs` changes it, in answer to the [`super::action::Action`]s panels push.
 
 use super::jobs::Job;
 use super::prefs::Prefs;
