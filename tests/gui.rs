@@ -552,3 +552,26 @@ fn a_real_run_moves_the_selected_vms_image_and_shows_it_beside_the_model() {
     h.get_by_label("verified");
     h.get_by_label("Error = measured − model.");
 }
+
+#[test]
+fn the_palette_adds_shapes_and_delete_removes_a_host_with_its_vms_and_script_lines() {
+    let mut h = harness(presets::DEFAULT_PRESET);
+    h.run();
+    h.get_by_label("Add host").click();
+    h.run();
+    assert!(h.state().lab.spec().hosts.iter().any(|x| x.name == "hv3"));
+    h.get_by_label("host hv3: Up");
+    h.get_by_label("Add switch").click();
+    h.run();
+    h.get_by_label("switch sw2");
+    // Delete hv1: its four VMs and the script lines that migrate them go with it.
+    h.get_by_label("host hv1: Up").click();
+    h.run();
+    h.get_by_label("Delete").click();
+    h.run();
+    let spec = h.state().lab.spec();
+    assert!(spec.hosts.iter().all(|x| x.name != "hv1"));
+    assert!(spec.vms.is_empty(), "{:?}", spec.vms);
+    assert!(spec.script.is_empty());
+    assert!(h.state().lab.dirty());
+}
