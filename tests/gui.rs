@@ -575,3 +575,220 @@ fn the_palette_adds_shapes_and_delete_removes_a_host_with_its_vms_and_script_lin
     assert!(spec.script.is_empty());
     assert!(h.state().lab.dirty());
 }
+
+/// A fresh run of a preset, advanced to `t` with no commands: what undoing every command gives.
+fn untouched(file: &str, t: SimTime) -> lmlab_engine::Snapshot {
+    let sc = presets::load(file).unwrap();
+    let seed = sc.spec.seed;
+    let mut sim = lmlab_engine::Simulation::new(sc, seed);
+    sim.advance_to(t);
+    sim.snapshot()
+}
+
+#[test]
+fn undo_and_redo_restore_the_exact_lab_and_run_for_commands_and_edits() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    h.get_by_label("host node2: Up").click_secondary();
+    h.run();
+    h.get_by_label("Crash cluster service").click();
+    h.run();
+    play_until(&mut h, 60);
+    let now = h.state().lab.sim().now();
+    let crash = lmlab_engine::Command::CrashClusterService {
+        node: "node2".into(),
+    };
+    // Undo the crash: the run is the lab without it, at the same time.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    let lab = &h.state().lab;
+    assert_eq!(lab.sim().now(), now);
+    assert_eq!(lab.sim().snapshot(), untouched("resiliency-lab.toml", now));
+    assert!(lab.sim().history().is_empty());
+    assert_eq!(lab.redo_label(), Some(crash.describe().as_str()));
+    // Redo: the crash is back at its time, and the run with it.
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    h.run();
+    let with = h.state().lab.sim().snapshot();
+    assert_eq!(with.now, now);
+    assert_ne!(with, untouched("resiliency-lab.toml", now));
+    assert_eq!(h.state().lab.sim().history().len(), 1);
+    assert_eq!(h.state().lab.sim().history()[0].command, crash);
+    // Delete a VM (an edit), then undo it from the Edit menu: the VM and the run are back.
+    let before_spec = h.state().lab.spec().clone();
+    h.get_by_label("VM vm-app-3: Running").click();
+    h.run();
+    h.get_by_label("Delete").click();
+    h.run();
+    assert!(
+        h.state()
+            .lab
+            .spec()
+            .vms
+            .iter()
+            .all(|v| v.name != "vm-app-3")
+    );
+    h.get_by_label("Edit").click();
+    h.run();
+    h.get_by_label_contains("Undo remove VM vm-app-3").click();
+    h.run();
+    assert_eq!(h.state().lab.spec(), &before_spec);
+    assert_eq!(h.state().lab.sim().snapshot(), with);
+}
+
+/// Makes the lab dirty with one command (a node crash).
+fn change_something(h: &mut Harness<'static, Workbench>) {
+    h.get_by_label("host node2: Up").click_secondary();
+    h.run();
+    h.get_by_label("Crash cluster service").click();
+    h.run();
+    assert!(h.state().lab.dirty());
+}
+
+#[test]
+fn unsaved_changes_ask_before_a_preset_an_open_or_closing() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    change_something(&mut h);
+    // A preset: Cancel keeps the lab; Discard opens the preset.
+    h.get_by_label("Presets").click();
+    h.run();
+    h.get_by_label("Seed lab: 2 hosts, 2 x 10 GbE RDMA").click();
+    h.run();
+    h.get_by_label_contains("has changes that are not saved");
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert_eq!(h.state().lab.spec().hosts.len(), 4, "Cancel kept the lab");
+    h.get_by_label("Presets").click();
+    h.run();
+    h.get_by_label("Seed lab: 2 hosts, 2 x 10 GbE RDMA").click();
+    h.run();
+    h.get_by_label("Discard").click();
+    h.run();
+    assert_eq!(h.state().lab.spec().hosts[0].name, "hv1");
+    // Open: Save first (typed path, no dialogs here), then the open goes ahead.
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-unsaved-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("seed.lmlab.json");
+    h.get_by_label("host hv1: Up").click_secondary();
+    h.run();
+    h.get_by_label("Power off").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run();
+    type_path(&mut h, &saved.display().to_string());
+    assert!(saved.exists(), "saved first: {:?}", h.state().lab.status());
+    // ... and then File → Open's own prompt comes.
+    assert!(h.state().lab.path_prompt().is_some());
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(h.state().lab.path_prompt().is_none());
+    // Closing the window asks too; Discard lets it close.
+    h.get_by_label("host hv2: Up").click_secondary();
+    h.run();
+    h.get_by_label("Power off").click();
+    h.run();
+    assert!(!h.state_mut().close_requested(), "asks first");
+    h.run();
+    h.get_by_label_contains("closing lmlab");
+    h.get_by_label("Discard").click();
+    h.run();
+    assert!(h.state().closing());
+    assert!(h.state_mut().close_requested());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn autosave_keeps_working_after_a_preset_is_opened() {
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-autosave-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let recovery = dir.join("recovery.lmlab.json");
+    let _ = std::fs::remove_file(&recovery);
+    let lab = LabState::new(presets::load(presets::DEFAULT_PRESET).unwrap())
+        .with_recovery(recovery.clone(), false);
+    let mut h = harness_on(lab);
+    h.run();
+    h.get_by_label("Presets").click();
+    h.run();
+    h.get_by_label("Resiliency lab: 4-node WS2016 cluster")
+        .click();
+    h.run();
+    assert_eq!(h.state().lab.recovery(), Some(recovery.as_path()));
+    change_something(&mut h);
+    play_until(&mut h, 20);
+    assert!(recovery.exists(), "autosaved after the preset");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn keyboard_shortcuts_do_what_help_lists() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    // Space plays and pauses.
+    h.key_press(egui::Key::Space);
+    h.step();
+    h.step();
+    h.get_by_label("Pause");
+    h.key_press(egui::Key::Space);
+    h.step();
+    h.run();
+    h.get_by_label("Play");
+    // → steps to the next event.
+    let t = h.state().lab.sim().now();
+    h.key_press(egui::Key::ArrowRight);
+    h.run();
+    assert!(h.state().lab.sim().now() > t);
+    // Ctrl+S / Ctrl+O / Ctrl+E without dialogs ask for a path; Esc closes the prompt.
+    for (key, title) in [
+        (egui::Key::S, "Save the session as"),
+        (egui::Key::O, "Open a session or scenario"),
+        (egui::Key::E, "Export charts, CSV and report into folder"),
+    ] {
+        h.key_press_modifiers(egui::Modifiers::COMMAND, key);
+        h.run();
+        h.get_by_label(title);
+        h.key_press(egui::Key::Escape);
+        h.run();
+        assert!(h.state().lab.path_prompt().is_none(), "{title}");
+    }
+    // F5 toggles presentation mode; F1 shows the shortcuts, Esc closes them.
+    h.key_press(egui::Key::F5);
+    h.run();
+    assert!(h.state().lab.prefs().presentation);
+    h.key_press(egui::Key::F5);
+    h.run();
+    assert!(!h.state().lab.prefs().presentation);
+    h.key_press(egui::Key::F1);
+    h.run();
+    h.get_by_label("Keyboard shortcuts");
+    h.get_by_label("fit the canvas to the lab");
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(h.query_by_label("fit the canvas to the lab").is_none());
+    // F fits the canvas: after zooming out, the lab is back at the fitted size.
+    let fitted = h.get_by_label("host node1: Up").rect();
+    let canvas = h.get_by_label("host node2: Up").rect().center();
+    h.hover_at(canvas);
+    h.run();
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, -10.0),
+        modifiers: egui::Modifiers::COMMAND,
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+    });
+    h.run();
+    let zoomed = h.get_by_label("host node1: Up").rect();
+    assert_ne!(
+        zoomed, fitted,
+        "the wheel did not zoom; the test cannot show a fit"
+    );
+    h.key_press(egui::Key::F);
+    h.run();
+    assert_eq!(h.get_by_label("host node1: Up").rect(), fitted);
+}

@@ -57,8 +57,18 @@ impl LmlabApp {
 
 impl eframe::App for LmlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.bench.show(ui);
         let ctx = ui.ctx().clone();
+        // Closing with unsaved changes asks first (Save / Discard / Cancel).
+        if ctx.input(|i| i.viewport().close_requested())
+            && self.screenshot.is_none()
+            && !self.bench.close_requested()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+        }
+        self.bench.show(ui);
+        if self.bench.closing() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         if let Some(job) = &mut self.screenshot {
             job.frames += 1;
             let done = job.result.lock().map(|r| r.is_some()).unwrap_or(true);

@@ -2,7 +2,7 @@
 //! (`ui/dispatch.rs`) is the one place that carries them out, once per frame.
 
 use super::prefs::Prefs;
-use super::state::{PathFor, RealSettings, Selection, Speed, View};
+use super::state::{PathFor, RealSettings, Selection, Speed, Unsaved, View};
 use lmlab_engine::Command;
 use lmlab_engine::scenario::Edit;
 use std::path::PathBuf;
@@ -32,6 +32,9 @@ pub enum LabAction {
     CancelMigration,
     /// Move a canvas shape (key like `host:hv1`) to a scene position.
     MoveShape(String, [f32; 2]),
+    /// Take back the last lab edit or applied command; do it again.
+    Undo,
+    Redo,
 }
 
 /// How the window shows the lab; nothing here changes the lab.
@@ -39,6 +42,8 @@ pub enum LabAction {
 pub enum ViewAction {
     Play,
     Pause,
+    /// Play if paused, pause if playing.
+    PlayPause,
     /// Advance to the next pending event.
     Step,
     SetSpeed(Speed),
@@ -47,6 +52,12 @@ pub enum ViewAction {
     SetFollow(bool),
     SetView(View),
     SetPrefs(Prefs),
+    /// Presentation mode on or off.
+    TogglePresentation,
+    /// Fit the canvas to the lab.
+    FitCanvas,
+    /// Show or hide the keyboard shortcuts window.
+    ShowShortcuts(bool),
     CloseWelcome,
 }
 
@@ -67,6 +78,10 @@ pub enum FileAction {
     PromptText(String),
     /// Close the typed-path prompt: with its path (`Some`), or cancelled.
     PromptDone(Option<(PathFor, PathBuf)>),
+    /// The answer to the unsaved-changes question.
+    Unsaved(Unsaved),
+    /// The window is asked to close (asks first when there are unsaved changes).
+    Close,
 }
 
 /// Long operations on a worker.

@@ -2,7 +2,7 @@
 //! dialog), the offer to recover unsaved work, the welcome window, and the bar of a running job.
 
 use super::action::{Actions, FileAction, JobAction, LabAction, ViewAction};
-use super::state::{LabState, PathFor};
+use super::state::{LabState, PathFor, Then, Unsaved};
 use super::widgets::labeled;
 use std::path::PathBuf;
 
@@ -134,6 +134,62 @@ pub fn welcome(ctx: &egui::Context, actions: &mut Actions) {
             ui.separator();
             if ui.button("Close").clicked() {
                 actions.push(ViewAction::CloseWelcome);
+            }
+        });
+}
+
+/// Save / Discard / Cancel before something would drop unsaved changes.
+pub fn unsaved(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
+    let Some(then) = &lab.screen.unsaved else {
+        return;
+    };
+    let what = match then {
+        Then::OpenPreset(_) => "opening the preset",
+        Then::Open | Then::OpenPath(_) => "opening another file",
+        Then::Close => "closing lmlab",
+    };
+    centered("Unsaved changes")
+        .resizable(false)
+        .show(ctx, |ui| {
+            let name = lab.file().and_then(|f| f.file_name()).map_or_else(
+                || lab.spec().name.clone(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            ui.label(format!(
+                "{name} has changes that are not saved. Save them before {what}?"
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Save").clicked() {
+                    actions.push(FileAction::Unsaved(Unsaved::Save));
+                }
+                if ui.button("Discard").clicked() {
+                    actions.push(FileAction::Unsaved(Unsaved::Discard));
+                }
+                if ui.button("Cancel").clicked() {
+                    actions.push(FileAction::Unsaved(Unsaved::Cancel));
+                }
+            });
+        });
+}
+
+/// Help → Keyboard shortcuts.
+pub fn shortcuts(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
+    if !lab.screen.show_shortcuts {
+        return;
+    }
+    centered("Keyboard shortcuts")
+        .resizable(false)
+        .show(ctx, |ui| {
+            egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                for (keys, what) in super::keys::SHORTCUTS {
+                    ui.monospace(*keys);
+                    ui.label(*what);
+                    ui.end_row();
+                }
+            });
+            ui.label("The mouse wheel zooms the canvas; dragging empty space pans it.");
+            if ui.button("Close").clicked() {
+                actions.push(ViewAction::ShowShortcuts(false));
             }
         });
 }

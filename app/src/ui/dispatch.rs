@@ -8,7 +8,10 @@ use super::files;
 use super::jobs::Job;
 use super::layout::default_layout;
 use super::real_run;
-use super::state::{LabState, PathFor, PathPrompt, PendingMigration, Speed, Work};
+use super::state::{
+    Checkpoint, LabState, MAX_UNDO, PathFor, PathPrompt, PendingMigration, Speed, Then, Unsaved,
+    Work,
+};
 use lmlab_engine::scenario::Edit;
 use lmlab_engine::{Command, Scenario, SimDuration, SimTime, Simulation};
 use std::path::{Path, PathBuf};
@@ -45,6 +48,73 @@ impl LabState {
                 self.doc.layout.insert(key, pos);
                 self.doc.dirty = true;
             }
+            LabAction::Undo => self.undo_redo(true),
+            LabAction::Redo => self.undo_redo(false),
+        }
+    }
+
+    /// The lab as it is now, to come back to.
+    fn checkpoint(&self, label: String) -> Checkpoint {
+        Checkpoint {
+            label,
+            spec: self.spec().clone(),
+            history: self.doc.sim.history().to_vec(),
+            layout: self.doc.layout.clone(),
+        }
+    }
+
+    /// Remembers the state before a change that succeeded; a new change forgets what was undone.
+    fn remember(&mut self, before: Checkpoint) {
+        let stack = &mut self.doc.undo;
+        stack.undo.push(before);
+        if stack.undo.len() > MAX_UNDO {
+            stack.undo.remove(0);
+        }
+        stack.redo.clear();
+    }
+
+    /// Goes back to the last checkpoint (undo) or forward again (redo): the lab and its commands
+    /// as they were, replayed to the present. Shapes keep where the user put them.
+    fn undo_redo(&mut self, undo: bool) {
+        let stack = &mut self.doc.undo;
+        let Some(to) = (if undo {
+            stack.undo.pop()
+        } else {
+            stack.redo.pop()
+        }) else {
+            return;
+        };
+        let here = self.checkpoint(to.label.clone());
+        let scenario = match Scenario::from_spec(to.spec.clone()) {
+            Ok(s) => s,
+            // Cannot happen: every checkpoint was a valid lab. Say so rather than lose it.
+            Err(e) => {
+                self.screen.status = Some(format!("cannot go back to that lab: {e}"));
+                return;
+            }
+        };
+        if to.spec != here.spec {
+            self.results.compare = None;
+        }
+        let now = self.doc.sim.now();
+        let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, &to.history, now);
+        self.doc.sim = sim;
+        for (key, pos) in &to.layout {
+            self.doc.layout.entry(key.clone()).or_insert(*pos);
+        }
+        self.doc.dirty = true;
+        self.screen.inspector_error = None;
+        let word = if undo { "undid" } else { "redid" };
+        self.screen.status = Some(if skipped.is_empty() {
+            format!("{word}: {}", to.label)
+        } else {
+            format!("{word}: {}; {}", to.label, skipped.join("; "))
+        });
+        let stack = &mut self.doc.undo;
+        if undo {
+            stack.redo.push(here);
+        } else {
+            stack.undo.push(here);
         }
     }
 
@@ -52,6 +122,10 @@ impl LabState {
         match a {
             ViewAction::Play => self.clock.playing = true,
             ViewAction::Pause => self.clock.playing = false,
+            ViewAction::PlayPause => self.clock.playing = !self.clock.playing,
+            ViewAction::TogglePresentation => self.prefs.presentation = !self.prefs.presentation,
+            ViewAction::FitCanvas => self.screen.fit_canvas += 1,
+            ViewAction::ShowShortcuts(on) => self.screen.show_shortcuts = on,
             ViewAction::Step => {
                 let sim = &mut self.doc.sim;
                 let next = sim.next_deadline().unwrap_or(sim.now());
@@ -83,22 +157,17 @@ impl LabState {
 
     fn file_action(&mut self, a: FileAction) {
         match a {
-            FileAction::Open => match files::pick_open(self.places.dialogs) {
-                Some(Some(p)) => self.open_path(&p),
-                Some(None) => {}
-                None => self.prompt(PathFor::Open, String::new()),
-            },
+            FileAction::Open => self.unless_unsaved(Then::Open),
+            FileAction::OpenPath(p) => self.unless_unsaved(Then::OpenPath(p)),
+            FileAction::OpenPreset(file) => self.unless_unsaved(Then::OpenPreset(file)),
+            FileAction::Close => self.unless_unsaved(Then::Close),
+            FileAction::Unsaved(answer) => self.answer_unsaved(answer),
             FileAction::Save => match self.doc.file.clone() {
                 Some(p) => self.save_to(p),
                 None => self.save_as(),
             },
             FileAction::SaveAs => self.save_as(),
-            FileAction::OpenPath(p) => self.open_path(&p),
             FileAction::SaveTo(p) => self.save_to(p),
-            FileAction::OpenPreset(file) => match crate::presets::load(file) {
-                Ok(s) => self.replace_lab(LabState::new(s)),
-                Err(e) => self.screen.status = Some(format!("{e:#}")),
-            },
             FileAction::Recover(yes) => self.recover(yes),
             FileAction::Export => match files::pick_folder(self.places.dialogs) {
                 Some(Some(p)) => self.export_to(p),
@@ -113,6 +182,10 @@ impl LabState {
             }
             FileAction::PromptDone(answer) => {
                 self.screen.path_prompt = None;
+                if answer.is_none() {
+                    // A cancelled Save as also cancels what was to follow it.
+                    self.screen.after_save = None;
+                }
                 match answer {
                     Some((PathFor::Open, p)) => self.open_path(&p),
                     Some((PathFor::SaveAs, p)) => self.save_to(p),
@@ -133,6 +206,49 @@ impl LabState {
                     w.cancel();
                 }
             }
+        }
+    }
+
+    /// Does `then` now, or first asks Save / Discard / Cancel when the lab has unsaved changes.
+    fn unless_unsaved(&mut self, then: Then) {
+        if self.doc.dirty {
+            self.screen.unsaved = Some(then);
+        } else {
+            self.carry_out(then);
+        }
+    }
+
+    fn answer_unsaved(&mut self, answer: Unsaved) {
+        let Some(then) = self.screen.unsaved.take() else {
+            return;
+        };
+        match answer {
+            Unsaved::Cancel => {}
+            Unsaved::Discard => self.carry_out(then),
+            Unsaved::Save => {
+                // Carried out once the save succeeds (after a Save as dialog or prompt, if any).
+                self.screen.after_save = Some(then);
+                match self.doc.file.clone() {
+                    Some(p) => self.save_to(p),
+                    None => self.save_as(),
+                }
+            }
+        }
+    }
+
+    fn carry_out(&mut self, then: Then) {
+        match then {
+            Then::OpenPreset(file) => match crate::presets::load(file) {
+                Ok(s) => self.replace_lab(LabState::new(s)),
+                Err(e) => self.screen.status = Some(format!("{e:#}")),
+            },
+            Then::Open => match files::pick_open(self.places.dialogs) {
+                Some(Some(p)) => self.open_path(&p),
+                Some(None) => {}
+                None => self.prompt(PathFor::Open, String::new()),
+            },
+            Then::OpenPath(p) => self.open_path(&p),
+            Then::Close => self.screen.close_now = true,
         }
     }
 
@@ -159,8 +275,10 @@ impl LabState {
     }
 
     fn apply(&mut self, cmd: Command) {
+        let before = self.checkpoint(cmd.describe());
         match self.doc.sim.apply(cmd) {
             Ok(()) => {
+                self.remember(before);
                 self.screen.status = None;
                 self.doc.dirty = true;
             }
@@ -184,6 +302,7 @@ impl LabState {
                 return;
             }
         };
+        self.remember(self.checkpoint(edit.to_string()));
         if let Edit::Rename { thing, to } = edit {
             self.rename_shape(thing, to);
         }
@@ -264,8 +383,14 @@ impl LabState {
                 self.screen.status = Some(format!("saved {}", p.display()));
                 self.doc.file = Some(p);
                 self.doc.dirty = false;
+                if let Some(then) = self.screen.after_save.take() {
+                    self.carry_out(then);
+                }
             }
-            Err(e) => self.screen.status = Some(e),
+            Err(e) => {
+                self.screen.status = Some(e);
+                self.screen.after_save = None;
+            }
         }
     }
 
@@ -274,7 +399,7 @@ impl LabState {
             return;
         };
         if yes {
-            self.open_path(&p);
+            self.carry_out(Then::OpenPath(p.clone()));
             self.doc.file = None;
             self.doc.dirty = true;
         } else if let Err(e) = std::fs::remove_file(&p)

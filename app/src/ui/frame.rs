@@ -5,7 +5,7 @@ use super::action::{Action, Actions};
 use super::canvas::{self, CanvasView};
 use super::log::{self, LogView};
 use super::state::{LabState, View};
-use super::{compare, dialogs, inspector, plots, real, theme, toolbar};
+use super::{compare, dialogs, inspector, keys, plots, real, theme, toolbar};
 
 /// The window's content: the lab's state and the panels' own view state.
 #[derive(Debug)]
@@ -29,6 +29,21 @@ impl Workbench {
     /// Carries out one action, as if a panel had pushed it.
     pub fn handle(&mut self, action: impl Into<Action>) {
         self.lab.handle(action);
+    }
+
+    /// The window is asked to close: true when it may (nothing unsaved, or the user agreed);
+    /// otherwise the unsaved-changes question is shown and the window stays.
+    pub fn close_requested(&mut self) -> bool {
+        if self.lab.screen.close_now {
+            return true;
+        }
+        self.lab.handle(super::action::FileAction::Close);
+        self.lab.screen.close_now
+    }
+
+    /// Whether the user agreed to close the window (the app then closes it).
+    pub fn closing(&self) -> bool {
+        self.lab.screen.close_now
     }
 
     /// Draws the whole window content and applies what the user did.
@@ -94,5 +109,8 @@ impl Workbench {
         }
         dialogs::path_prompt(ctx, lab, actions);
         dialogs::recovery_offer(ctx, lab, actions);
+        dialogs::shortcuts(ctx, lab, actions);
+        dialogs::unsaved(ctx, lab, actions);
+        keys::read(ctx, lab, actions);
     }
 }

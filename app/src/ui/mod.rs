@@ -5,7 +5,8 @@
 //!    view, file, job), `prefs`, `layout` (where shapes sit), `widgets`, `theme`.
 //! 3. Services: `dispatch` (the one place state changes, one function per action group), `files`
 //!    (open, save, dialogs, recovery), `real_run` (real runs).
-//! 4. Panels: `toolbar`, `canvas/`, `inspector`, `plots`, `log`, `compare`, `real`, `dialogs`.
+//! 4. Panels: `toolbar`, `canvas/`, `inspector`, `plots`, `log`, `compare`, `real`, `dialogs`,
+//!    `keys` (keyboard shortcuts).
 //!    Each receives `&LabState` (plus its own view state) and pushes actions; none can change
 //!    the simulation.
 //! 5. `frame` — the [`Workbench`]: lays the panels out, then dispatches the frame's actions.
@@ -23,6 +24,7 @@ pub mod files;
 mod frame;
 mod inspector;
 pub mod jobs;
+mod keys;
 mod layout;
 mod log;
 mod plots;

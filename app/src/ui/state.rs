@@ -6,7 +6,7 @@ use super::prefs::Prefs;
 use lmlab_engine::compare::CompareReport;
 use lmlab_engine::precopy::Forecast;
 use lmlab_engine::scenario::ScenarioSpec;
-use lmlab_engine::{Scenario, Simulation};
+use lmlab_engine::{Scenario, Simulation, TimedCommand};
 use lmlab_real::predict::Prediction;
 use lmlab_real::{Codec, RealReport};
 use std::collections::BTreeMap;
@@ -68,6 +68,25 @@ pub enum PathFor {
     SaveAs,
     /// A folder for charts, CSV and the report.
     Export,
+}
+
+/// What to do once the user has answered the unsaved-changes question.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Then {
+    OpenPreset(&'static str),
+    /// File → Open (the dialog or prompt comes next).
+    Open,
+    OpenPath(PathBuf),
+    /// Close the window.
+    Close,
+}
+
+/// The answer to "the lab has unsaved changes".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsaved {
+    Save,
+    Discard,
+    Cancel,
 }
 
 /// The typed-path prompt shown when no file dialog is available.
@@ -156,6 +175,26 @@ impl Work {
     }
 }
 
+/// The lab and its commands as they were before a change: what Undo goes back to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// The change that followed, as the Undo and Redo items name it.
+    pub label: String,
+    pub spec: ScenarioSpec,
+    pub history: Vec<TimedCommand>,
+    pub layout: BTreeMap<String, [f32; 2]>,
+}
+
+/// Undo and redo of lab edits and applied commands (the newest last).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UndoStack {
+    pub undo: Vec<Checkpoint>,
+    pub redo: Vec<Checkpoint>,
+}
+
+/// Changes Undo remembers at most (the oldest are forgotten first).
+pub const MAX_UNDO: usize = 200;
+
 /// The lab being worked on: what a session file saves.
 #[derive(Debug)]
 pub struct Document {
@@ -169,6 +208,7 @@ pub struct Document {
     pub dirty: bool,
     /// Counts labs opened in this window, so views can fit a new lab once.
     pub generation: u64,
+    pub undo: UndoStack,
 }
 
 /// The simulated clock and the timeline's view of it.
@@ -193,6 +233,15 @@ pub struct Screen {
     pub show_welcome: bool,
     pub path_prompt: Option<PathPrompt>,
     pub recovery_offer: Option<PathBuf>,
+    /// Counts requests to fit the canvas to the lab.
+    pub fit_canvas: u64,
+    pub show_shortcuts: bool,
+    /// Waiting for Save / Discard / Cancel before doing this.
+    pub unsaved: Option<Then>,
+    /// Done once the save the user chose has succeeded.
+    pub after_save: Option<Then>,
+    /// The user agreed to close the window.
+    pub close_now: bool,
 }
 
 /// Results of comparisons and real runs, and the Real run view's settings.
@@ -237,6 +286,7 @@ impl LabState {
                 file: None,
                 dirty: false,
                 generation: 0,
+                undo: UndoStack::default(),
             },
             clock: Clock {
                 playing: false,
@@ -253,6 +303,11 @@ impl LabState {
                 show_welcome: false,
                 path_prompt: None,
                 recovery_offer: None,
+                fit_canvas: 0,
+                show_shortcuts: false,
+                unsaved: None,
+                after_save: None,
+                close_now: false,
             },
             results: Results::default(),
             work: None,
@@ -308,6 +363,13 @@ impl LabState {
     }
     pub fn real_last(&self) -> Option<&RealRun> {
         self.results.real_last.as_ref()
+    }
+    /// What Undo would take back, and what Redo would do again.
+    pub fn undo_label(&self) -> Option<&str> {
+        self.doc.undo.undo.last().map(|c| c.label.as_str())
+    }
+    pub fn redo_label(&self) -> Option<&str> {
+        self.doc.undo.redo.last().map(|c| c.label.as_str())
     }
     /// The long operation running on a worker, if any.
     pub fn work(&self) -> Option<&Work> {

@@ -1,7 +1,7 @@
 //! Top bar: menus, run controls, speed, the simulated clock; and the status line at the bottom
 //! that says honestly which path each running migration uses.
 
-use super::action::{Actions, FileAction, ViewAction};
+use super::action::{Actions, FileAction, LabAction, ViewAction};
 use super::state::{LabState, Speed, View};
 use super::widgets::format_clock;
 use lmlab_engine::sim::Phase;
@@ -19,6 +19,32 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             }
             if ui.button("Save as…").clicked() {
                 actions.push(FileAction::SaveAs);
+                ui.close();
+            }
+        });
+        ui.menu_button("Edit", |ui| {
+            let undo = lab.undo_label();
+            let text = undo.map_or("Undo".to_string(), |l| format!("Undo {l}"));
+            if ui
+                .add_enabled(
+                    undo.is_some(),
+                    egui::Button::new(text).shortcut_text("Ctrl+Z"),
+                )
+                .clicked()
+            {
+                actions.push(LabAction::Undo);
+                ui.close();
+            }
+            let redo = lab.redo_label();
+            let text = redo.map_or("Redo".to_string(), |l| format!("Redo {l}"));
+            if ui
+                .add_enabled(
+                    redo.is_some(),
+                    egui::Button::new(text).shortcut_text("Ctrl+Shift+Z"),
+                )
+                .clicked()
+            {
+                actions.push(LabAction::Redo);
                 ui.close();
             }
         });

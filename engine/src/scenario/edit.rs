@@ -69,6 +69,36 @@ pub enum Edit {
     SetSettings(Box<LabSettings>),
 }
 
+impl std::fmt::Display for Edit {
+    /// What the edit does, as an Undo menu names it ("remove host hv1").
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Edit::AddHost(h) => write!(f, "add host {}", h.name),
+            Edit::AddSwitch(w) => write!(f, "add switch {}", w.name),
+            Edit::AddStorage(st) => write!(f, "add storage {}", st.name),
+            Edit::AddVm(v) => write!(f, "add VM {}", v.name),
+            Edit::Remove(t) => write!(f, "remove {t}"),
+            Edit::Rename { thing, to } => write!(f, "rename {thing} to {to}"),
+            Edit::MoveDisks { vm, storage } => write!(f, "keep {vm}'s disks on {storage}"),
+            Edit::Cable {
+                host,
+                nic,
+                switch: Some(w),
+            } => write!(f, "cable {nic} on {host} to {w}"),
+            Edit::Cable {
+                host,
+                nic,
+                switch: None,
+            } => write!(f, "unplug the cable of {nic} on {host}"),
+            Edit::SetHost(h) => write!(f, "change host {}", h.name),
+            Edit::SetSwitch(w) => write!(f, "change switch {}", w.name),
+            Edit::SetStorage(st) => write!(f, "change storage {}", st.name),
+            Edit::SetVm(v) => write!(f, "change VM {}", v.name),
+            Edit::SetSettings(_) => write!(f, "change the cluster settings"),
+        }
+    }
+}
+
 /// Why an edit does not apply to a lab.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EditError {

@@ -23,15 +23,16 @@ use scene::{Pen, Scene};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CanvasView {
     rect: Option<egui::Rect>,
-    /// The lab generation the rectangle was fitted to.
-    fitted: u64,
+    /// The lab generation and fit request the rectangle was fitted to.
+    fitted: (u64, u64),
 }
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut CanvasView, actions: &mut Actions) {
     palette::show(ui, lab, actions);
-    if view.rect.is_none() || view.fitted != lab.doc.generation {
+    let want = (lab.doc.generation, lab.screen.fit_canvas);
+    if view.rect.is_none() || view.fitted != want {
         view.rect = Some(super::files::lab_bounds(lab));
-        view.fitted = lab.doc.generation;
+        view.fitted = want;
     }
     let scene = Scene::of(lab);
     let mut rect = view.rect.unwrap_or(egui::Rect::ZERO);

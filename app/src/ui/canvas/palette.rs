@@ -94,6 +94,13 @@ pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         {
             add(Edit::Remove(t), Selection::Cluster);
         }
+        if ui
+            .button("Fit")
+            .on_hover_text("Fit the canvas to the lab (F)")
+            .clicked()
+        {
+            actions.push(ViewAction::FitCanvas);
+        }
         ui.label(
             egui::RichText::new(
                 "drag a VM to a host (migrate) or storage · drag a NIC port to a switch · right-click to break",
