@@ -86,6 +86,9 @@ pub struct ScreenshotArgs {
     /// What to show: the lab (canvas and plots) or the comparison of its configurations.
     #[arg(long, value_enum, default_value = "lab")]
     pub view: ShotView,
+    /// In presentation mode (large, uncluttered; side panels hidden).
+    #[arg(long)]
+    pub presentation: bool,
 }
 
 fn parse_size(s: &str) -> Result<[f32; 2], String> {
@@ -107,6 +110,7 @@ pub fn screenshot(args: &ScreenshotArgs) -> Result<()> {
         at,
         size: args.size,
         view: args.view,
+        presentation: args.presentation,
     })?;
     eprintln!("lmlab screenshot: wrote {}", args.out.display());
     Ok(())

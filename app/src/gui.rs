@@ -28,6 +28,7 @@ pub struct Shot<'a> {
     pub at: SimTime,
     pub size: [f32; 2],
     pub view: ShotView,
+    pub presentation: bool,
 }
 
 /// A screenshot being taken: the frame to grab, where to save it, and what happened.
@@ -177,6 +178,9 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
     let mut lab = load(Some(shot.file))?;
     let title = format!("lmlab — {}", lab.spec().name);
     lab.run_to(shot.at);
+    if shot.presentation {
+        lab.handle(ViewAction::TogglePresentation);
+    }
     match shot.view {
         ShotView::Lab => {}
         ShotView::Compare => {
