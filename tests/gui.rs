@@ -7,7 +7,7 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use lmlab_app::presets;
-use lmlab_app::ui::{FileAction, JobAction, LabAction, LabState, Workbench};
+use lmlab_app::ui::{FileAction, LabAction, LabState, ViewAction, Workbench};
 use lmlab_engine::SimTime;
 use lmlab_engine::scenario::Edit;
 
@@ -431,8 +431,8 @@ fn frames_while_running(h: &mut Harness<'static, Workbench>, secs: f64, what: &s
         let w = h.state().lab.work().unwrap_or_else(|| {
             panic!("the job ended within {secs} s; the test lab must be slower")
         });
-        assert!(w.what().starts_with(what), "{}", w.what());
-        let f = w.fraction();
+        assert!(w.job().what().starts_with(what), "{}", w.job().what());
+        let f = w.job().fraction();
         assert!(f >= last, "progress went back from {last} to {f}");
         last = f;
         first.get_or_insert(f);
@@ -517,7 +517,8 @@ fn a_real_run_moves_the_selected_vms_image_and_shows_it_beside_the_model() {
     // A small image keeps the test quick; the VM's dirty rate and content still apply.
     let mut settings = h.state().lab.real_settings().clone();
     settings.memory_mib = 32;
-    h.state_mut().handle(JobAction::SetReal(Box::new(settings)));
+    h.state_mut()
+        .handle(ViewAction::SetRealSettings(Box::new(settings)));
     h.get_by_label("Run real migration").click();
     h.run();
     assert!(
@@ -530,7 +531,7 @@ fn a_real_run_moves_the_selected_vms_image_and_shows_it_beside_the_model() {
         h.step();
         match h.state().lab.work() {
             Some(w) => {
-                let n = w.note();
+                let n = w.job().note();
                 if !n.is_empty() {
                     noted = n;
                 }

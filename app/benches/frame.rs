@@ -9,23 +9,11 @@ mod common;
 
 use lmlab_app::ui::{LabAction, LabState, View, ViewAction, Workbench};
 use lmlab_engine::rng::SimRng;
-use lmlab_engine::{Command, Scenario, SimTime};
+use lmlab_engine::{Command, SimTime};
 use std::time::Instant;
 
-fn big() -> Scenario {
-    let header = "name = \"big\"\nsample_step = \"1s\"\n[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\n[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"";
-    let text = common::lab(
-        header,
-        125,
-        "",
-        |_| String::new(),
-        |_| "memory = \"8GiB\"\nstorage = \"sofs\"".into(),
-    );
-    Scenario::from_toml(&text, "big.toml").unwrap_or_else(|e| panic!("{e}"))
-}
-
 fn main() {
-    let mut lab = LabState::new(big());
+    let mut lab = LabState::new(common::session_lab());
     let mut rng = SimRng::new(5);
     let mut t = 0;
     while t < 3600 {

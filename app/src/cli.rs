@@ -57,8 +57,25 @@ pub struct ExportArgs {
     pub size: [f32; 2],
 }
 
+/// Loads a session, or runs a scenario to `until` (default: its own `until`).
+fn load_run(file: &Path, until: Option<SimDuration>) -> Result<Simulation> {
+    if output::is_session(file)? {
+        return Ok(output::open_session(file)?.sim);
+    }
+    let scenario = output::load_scenario(file)?;
+    let until = until.unwrap_or(scenario.spec.until);
+    let seed = scenario.spec.seed;
+    let mut sim = Simulation::new(scenario, seed);
+    output::run_to(
+        &mut sim,
+        SimTime::ZERO + until,
+        &mut terminal_progress(until),
+    );
+    Ok(sim)
+}
+
 pub fn export(args: &ExportArgs) -> Result<()> {
-    let sim = output::load_run(&args.file, args.until, &mut terminal_progress("simulating"))?;
+    let sim = load_run(&args.file, args.until)?;
     let size = (args.size[0] as u32, args.size[1] as u32);
     let files =
         output::export_all(&sim, &args.out, size, &mut output::no_progress())?.unwrap_or_default();
@@ -166,7 +183,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     output::run_to(
         &mut sim,
         SimTime::ZERO + until,
-        &mut terminal_progress("simulating"),
+        &mut terminal_progress(until),
     );
     let report = Report::from_simulation(&sim);
     for m in &report.migrations {
@@ -190,29 +207,37 @@ pub fn run(args: &RunArgs) -> Result<()> {
             events_csv(&report.events).as_bytes(),
         )?;
     }
+    let json = || report.to_json().context("cannot write the report as JSON");
     match args.json.as_deref() {
         Some("-") => {
             let mut out = std::io::stdout().lock();
-            out.write_all(report.to_json().as_bytes())
+            out.write_all(json()?.as_bytes())
                 .and_then(|()| out.flush())
                 .context("cannot write the report to standard output")?;
         }
-        Some(path) => output::write_file(Path::new(path), report.to_json().as_bytes())?,
+        Some(path) => output::write_file(Path::new(path), json()?.as_bytes())?,
         None => print_summary(&report),
     }
     Ok(())
 }
 
-/// Progress on a terminal when an operation takes more than a moment (Ctrl+C cancels, as for any
-/// command; nothing has been written yet at that point). The line ends when the operation does.
-fn terminal_progress(what: &'static str) -> impl FnMut(usize, usize) -> bool {
+/// Progress of a simulation run to `until` on a terminal when it takes more than a moment
+/// (Ctrl+C cancels, as for any command; nothing has been written yet at that point). The line
+/// ends when the run does.
+fn terminal_progress(until: SimDuration) -> impl FnMut(usize, usize) -> bool {
     use std::io::IsTerminal;
     let show = std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
     let mut shown = false;
+    let end_s = until.as_secs_f64();
     move |done, total| {
         if show && start.elapsed().as_secs_f64() > 0.5 {
-            eprint!("\r{what}: {:>3} %", 100 * done / total.max(1));
+            let share = done as f64 / total.max(1) as f64;
+            eprint!(
+                "\rsimulating: {:>3} % (t = {:.0} s of {end_s:.0} s)",
+                (100.0 * share).round(),
+                end_s * share
+            );
             shown = true;
         }
         if shown && done >= total {

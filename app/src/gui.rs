@@ -5,7 +5,7 @@
 
 use crate::presets;
 use crate::ui::prefs::PREFS_KEY;
-use crate::ui::{JobAction, LabState, Prefs, View, ViewAction, Workbench};
+use crate::ui::{LabState, Prefs, View, ViewAction, Workbench};
 use anyhow::{Context as _, Result, anyhow, bail};
 use lmlab_engine::SimTime;
 use std::path::{Path, PathBuf};
@@ -156,7 +156,7 @@ pub fn open(file: Option<&Path>) -> Result<()> {
         let offer = p.exists();
         lab = lab.with_recovery(p, offer);
     }
-    lab.places.dialogs = true;
+    let lab = lab.with_dialogs();
     eframe::run_native(
         "lmlab",
         options(title, [1500.0, 950.0]),
@@ -165,7 +165,7 @@ pub fn open(file: Option<&Path>) -> Result<()> {
                 .storage
                 .and_then(|s| eframe::get_value(s, PREFS_KEY))
                 .unwrap_or_default();
-            lab.screen.show_welcome = !prefs.welcome_seen;
+            let mut lab = lab.with_welcome(!prefs.welcome_seen);
             lab.handle(ViewAction::SetPrefs(prefs));
             Ok(Box::new(LmlabApp::new(lab)))
         }),
@@ -185,19 +185,17 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
         ShotView::Lab => {}
         ShotView::Compare => {
             lab.handle(ViewAction::SetView(View::Compare));
-            lab.results.compare = Some(lmlab_engine::compare::compare(
-                lab.sim().scenario(),
-                lab.seed(),
-            ));
+            let report = lmlab_engine::compare::compare(lab.sim().scenario(), lab.seed());
+            lab.show_comparison(report);
         }
         ShotView::Real => {
             lab.handle(ViewAction::SetView(View::Real));
             let mut settings = lab.real_settings().clone();
             settings.memory_mib = 1024;
-            lab.handle(JobAction::SetReal(Box::new(settings)));
+            lab.handle(ViewAction::SetRealSettings(Box::new(settings)));
             let req = crate::ui::real_run::request(&lab).map_err(|e| anyhow!(e))?;
             let run = crate::ui::real_run::execute(req, &|_| {}).map_err(|e| anyhow!(e))?;
-            lab.results.real_last = Some(run);
+            lab.show_real_run(run);
         }
     }
     let result = Arc::new(Mutex::new(None));

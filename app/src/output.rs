@@ -7,11 +7,11 @@ use lmlab_engine::compare::{CompareReport, compare_csv};
 use lmlab_engine::export::{Chart, Drawing, png, svg, time_chart};
 use lmlab_engine::report::{Report, events_csv, series_csv};
 use lmlab_engine::session::SessionFile;
-use lmlab_engine::{Scenario, SimDuration, SimTime, Simulation};
+use lmlab_engine::{Scenario, SimTime, Simulation};
 use std::path::{Path, PathBuf};
 
 /// Told how far a long operation is (`done` of `total` steps); returns false to cancel it.
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize) -> bool;
+pub type OnProgress<'a> = &'a mut dyn FnMut(usize, usize) -> bool;
 
 /// A progress callback that never cancels.
 pub fn no_progress() -> impl FnMut(usize, usize) -> bool {
@@ -56,26 +56,8 @@ pub fn open_session(path: &Path) -> Result<OpenedSession> {
     Ok(OpenedSession { file, sim })
 }
 
-/// Loads a session, or runs a scenario to `until` (default: its own `until`), with progress.
-pub fn load_run(
-    file: &Path,
-    until: Option<SimDuration>,
-    progress: Progress<'_>,
-) -> Result<Simulation> {
-    if is_session(file)? {
-        Ok(open_session(file)?.sim)
-    } else {
-        let scenario = load_scenario(file)?;
-        let until = until.unwrap_or(scenario.spec.until);
-        let seed = scenario.spec.seed;
-        let mut sim = Simulation::new(scenario, seed);
-        run_to(&mut sim, SimTime::ZERO + until, progress);
-        Ok(sim)
-    }
-}
-
 /// Advances to `until` in 100 steps, reporting each; stops early (before `until`) if cancelled.
-pub fn run_to(sim: &mut Simulation, until: SimTime, progress: Progress<'_>) {
+pub fn run_to(sim: &mut Simulation, until: SimTime, progress: OnProgress<'_>) {
     let total = until.as_micros().max(1);
     let steps = 100u64;
     for k in 1..=steps {
@@ -111,12 +93,12 @@ pub fn compare_json(report: &CompareReport) -> Result<String> {
 struct Folder<'p, 'q> {
     dir: &'p Path,
     written: Vec<PathBuf>,
-    progress: Progress<'q>,
+    progress: OnProgress<'q>,
     total: usize,
 }
 
 impl<'p, 'q> Folder<'p, 'q> {
-    fn create(dir: &'p Path, total: usize, progress: Progress<'q>) -> Result<Self> {
+    fn create(dir: &'p Path, total: usize, progress: OnProgress<'q>) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
         Ok(Folder {
@@ -177,7 +159,7 @@ pub fn export_all(
     sim: &Simulation,
     dir: &Path,
     size: (u32, u32),
-    progress: Progress<'_>,
+    progress: OnProgress<'_>,
 ) -> Result<Option<Vec<PathBuf>>> {
     let compares = !sim.scenario().spec.configurations.is_empty();
     let total = RUN_FILES + if compares { COMPARE_FILES } else { 0 };
@@ -198,7 +180,12 @@ pub fn export_all(
     let report = Report::from_simulation(sim);
     let done = out.put("series.csv", || Ok(series_csv(&report.series).into_bytes()))?
         && out.put("events.csv", || Ok(events_csv(&report.events).into_bytes()))?
-        && out.put("report.json", || Ok(report.to_json().into_bytes()))?;
+        && out.put("report.json", || {
+            Ok(report
+                .to_json()
+                .context("cannot write the report as JSON")?
+                .into_bytes())
+        })?;
     if !done {
         return Ok(None);
     }

@@ -8,24 +8,12 @@ mod common;
 
 use lmlab_engine::rng::SimRng;
 use lmlab_engine::session::SessionFile;
-use lmlab_engine::{Command, Scenario, SimTime, Simulation};
+use lmlab_engine::{Command, SimTime, Simulation};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-fn big() -> Scenario {
-    let header = "name = \"big\"\nsample_step = \"1s\"\n[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\n[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"";
-    let text = common::lab(
-        header,
-        125,
-        "",
-        |_| String::new(),
-        |_| "memory = \"8GiB\"\nstorage = \"sofs\"".into(),
-    );
-    Scenario::from_toml(&text, "big.toml").unwrap_or_else(|e| panic!("{e}"))
-}
-
 fn main() {
-    let mut sim = Simulation::new(big(), 9);
+    let mut sim = Simulation::new(common::session_lab(), 9);
     let mut rng = SimRng::new(9);
     let mut t = 0;
     while t < 3600 {

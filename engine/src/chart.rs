@@ -93,18 +93,18 @@ const MAX_MIGRATION_LINES: usize = 12;
 /// A report lists every host's CPU in labs up to this size, else only hosts that did work.
 const REPORT_ALL_HOSTS: usize = 8;
 
-/// The lines of `kind` for `audience`; `window` (t_s from, to) is the visible time range, which
-/// the window's CPU chart uses to pick the busiest hosts.
+/// The lines of `kind` for `audience`; `from_s` is where the visible time range starts, from which
+/// the window's CPU chart picks the busiest hosts.
 pub fn lines(
     sim: &Simulation,
     kind: TimeChartKind,
     audience: Audience,
-    window: (f64, f64),
+    from_s: f64,
 ) -> Vec<ChartLine<'_>> {
     match (kind, audience) {
         (TimeChartKind::Throughput, Audience::Window) => throughput_window(sim),
         (TimeChartKind::Throughput, Audience::Report) => throughput_report(sim),
-        (TimeChartKind::Cpu, Audience::Window) => cpu_window(sim, window.0),
+        (TimeChartKind::Cpu, Audience::Window) => cpu_window(sim, from_s),
         (TimeChartKind::Cpu, Audience::Report) => cpu_report(sim),
     }
 }

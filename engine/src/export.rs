@@ -135,7 +135,7 @@ pub fn time_chart(sim: &Simulation, chart: Chart) -> TimeChart {
         ),
     };
     let t_max = sim.now().as_secs_f64().max(1.0);
-    let lines = lines(sim, kind, Audience::Report, (0.0, t_max))
+    let lines = lines(sim, kind, Audience::Report, 0.0)
         .into_iter()
         .map(|l| SeriesLine {
             points: l.points(sim.series()),

@@ -88,8 +88,8 @@ fn a_saved_session_reopens_to_the_identical_state_and_report() {
     assert_eq!(reopened.now(), sim.now());
     assert_eq!(reopened.snapshot(), sim.snapshot());
     assert_eq!(
-        Report::from_simulation(&reopened).to_json(),
-        Report::from_simulation(&sim).to_json()
+        Report::from_simulation(&reopened).to_json().unwrap(),
+        Report::from_simulation(&sim).to_json().unwrap()
     );
     assert_eq!(back.layout, layout);
     // And saving the reopened session gives the same file.

@@ -17,7 +17,7 @@ fn run_json(name: &str, seed: u64, until_s: u64) -> String {
     println!("seed {seed}");
     let mut sim = Simulation::new(preset(name), seed);
     sim.advance_to(SimTime::from_secs(until_s));
-    Report::from_simulation(&sim).to_json()
+    Report::from_simulation(&sim).to_json().unwrap()
 }
 
 #[test]
@@ -146,7 +146,7 @@ proptest! {
                 prop_assert!(snap.vms.iter().all(|v| snap.nodes.iter().filter(|n| n.name == v.host).count() == 1));
             }
             sim.advance_to(SimTime::from_secs(t + 60));
-            Ok(Report::from_simulation(&sim).to_json())
+            Ok(Report::from_simulation(&sim).to_json().unwrap())
         };
         prop_assert_eq!(run()?, run()?);
     }

@@ -55,7 +55,7 @@ impl Image {
         let mut text = TextGen::new(seed ^ 0x5eed);
         for p in 0..pages {
             let kind = PageKind::pick(&mix, rng.unit());
-            img.with_page_mut(p, |page| fill_page(page, kind, p, &mut rng, &mut text));
+            img.with_page_mut(p, |page| fill_page(page, kind, &mut rng, &mut text));
         }
         img
     }
@@ -236,7 +236,7 @@ impl PageKind {
     }
 }
 
-fn fill_page(page: &mut [u8], kind: PageKind, p: usize, rng: &mut XorShift, text: &mut TextGen) {
+fn fill_page(page: &mut [u8], kind: PageKind, rng: &mut XorShift, text: &mut TextGen) {
     match kind {
         PageKind::Zero => {}
         PageKind::Pattern => {
@@ -261,7 +261,6 @@ fn fill_page(page: &mut [u8], kind: PageKind, p: usize, rng: &mut XorShift, text
             }
         }
     }
-    let _ = p;
 }
 
 /// Word-like text from a small vocabulary: compresses about like logs and documents.

@@ -52,6 +52,8 @@ pub enum ViewAction {
     SetFollow(bool),
     SetView(View),
     SetPrefs(Prefs),
+    /// Settings of the Real run view changed.
+    SetRealSettings(Box<RealSettings>),
     /// Presentation mode on or off.
     TogglePresentation,
     /// Fit the canvas to the lab.
@@ -90,8 +92,6 @@ pub enum JobAction {
     RunCompare,
     /// Start a real migration with the Real run view's settings.
     RunReal,
-    /// Settings of the Real run view changed.
-    SetReal(Box<RealSettings>),
     /// Stop the running job at its next check.
     Cancel,
 }

@@ -198,16 +198,16 @@ pub fn shortcuts(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
 pub fn job_bar(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     let Some(w) = lab.work() else { return };
     ui.horizontal(|ui| {
-        ui.label(w.what());
+        ui.label(w.job().what());
         ui.add(
-            egui::ProgressBar::new(w.fraction())
+            egui::ProgressBar::new(w.job().fraction())
                 .show_percentage()
                 .desired_width(300.0),
         );
         if ui.button("Cancel").clicked() {
             actions.push(JobAction::Cancel);
         }
-        let note = w.note();
+        let note = w.job().note();
         if !note.is_empty() {
             ui.label(note);
         }

@@ -6,11 +6,11 @@
 use super::action::{Action, FileAction, JobAction, LabAction, ViewAction};
 use super::files;
 use super::jobs::Job;
-use super::layout::default_layout;
+use super::layout::{default_layout, key};
 use super::real_run;
 use super::state::{
-    Checkpoint, LabState, MAX_UNDO, PathFor, PathPrompt, PendingMigration, Speed, Then, Unsaved,
-    Work,
+    Checkpoint, FilePlaces, LabState, MAX_UNDO, PathFor, PathPrompt, PendingMigration, Speed, Then,
+    Unsaved, Work,
 };
 use lmlab_engine::scenario::Edit;
 use lmlab_engine::{Command, Scenario, SimDuration, SimTime, Simulation};
@@ -95,6 +95,7 @@ impl LabState {
         };
         if to.spec != here.spec {
             self.results.compare = None;
+            self.lab_changed();
         }
         let now = self.doc.sim.now();
         let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, &to.history, now);
@@ -148,6 +149,7 @@ impl LabState {
             }
             ViewAction::SetView(v) => self.screen.view = v,
             ViewAction::SetPrefs(p) => self.prefs = p,
+            ViewAction::SetRealSettings(p) => self.results.real = *p,
             ViewAction::CloseWelcome => {
                 self.screen.show_welcome = false;
                 self.prefs.welcome_seen = true;
@@ -200,10 +202,9 @@ impl LabState {
         match a {
             JobAction::RunCompare => self.run_compare(),
             JobAction::RunReal => self.run_real(),
-            JobAction::SetReal(p) => self.results.real = *p,
             JobAction::Cancel => {
                 if let Some(w) = &self.work {
-                    w.cancel();
+                    w.job().cancel();
                 }
             }
         }
@@ -237,6 +238,13 @@ impl LabState {
     }
 
     fn carry_out(&mut self, then: Then) {
+        // Another lab would orphan the job: its result belongs to this one, and a real run
+        // cannot be stopped half-way.
+        if self.work.is_some() && then != Then::Close {
+            self.screen.status =
+                Some("a job is running: wait for it to finish or cancel it first".into());
+            return;
+        }
         match then {
             Then::OpenPreset(file) => match crate::presets::load(file) {
                 Ok(s) => self.replace_lab(LabState::new(s)),
@@ -267,6 +275,16 @@ impl LabState {
         };
         self.doc.sim.advance_by(step);
         true
+    }
+
+    /// Shows a comparison computed elsewhere (the screenshot command runs it in the foreground).
+    pub fn show_comparison(&mut self, report: lmlab_engine::compare::CompareReport) {
+        self.results.compare = Some(report);
+    }
+
+    /// Shows a real run made elsewhere (the screenshot command runs it in the foreground).
+    pub fn show_real_run(&mut self, run: super::state::RealRun) {
+        self.results.real_last = Some(run);
     }
 
     /// Runs the simulation to `t` (used by tests and the screenshot command).
@@ -308,6 +326,7 @@ impl LabState {
         }
         self.screen.inspector_error = None;
         self.doc.dirty = true;
+        self.lab_changed();
         for (key, pos) in default_layout(&scenario.spec) {
             self.doc.layout.entry(key).or_insert(pos);
         }
@@ -320,6 +339,13 @@ impl LabState {
             (!skipped.is_empty()).then(|| format!("lab changed; {}", skipped.join("; ")));
     }
 
+    /// The lab changed under a running comparison: its result would describe the old lab.
+    fn lab_changed(&mut self) {
+        if let Some(Work::Compare(job)) = &self.work {
+            job.cancel();
+        }
+    }
+
     /// A renamed shape keeps its place on the canvas.
     fn rename_shape(&mut self, thing: &lmlab_engine::scenario::Thing, to: &str) {
         use lmlab_engine::scenario::Thing;
@@ -329,19 +355,19 @@ impl LabState {
             Thing::Storage(n) => ("storage", n),
             Thing::Vm(_) => return,
         };
-        if let Some(p) = self.doc.layout.remove(&format!("{kind}:{old}")) {
-            self.doc.layout.insert(format!("{kind}:{to}"), p);
+        if let Some(p) = self.doc.layout.remove(&key(kind, old)) {
+            self.doc.layout.insert(key(kind, to), p);
         }
     }
 
-    /// Puts `lab` in this window: preferences, file places and the window's counters carry over;
-    /// a running job is cancelled (its result would belong to the old lab).
+    /// Puts `lab` in this window: preferences, file places and the window's counters carry over.
+    /// (Never while a job runs: `carry_out` waits for it.)
     fn replace_lab(&mut self, mut lab: LabState) {
-        if let Some(w) = self.work.take() {
-            w.cancel();
-        }
         lab.prefs = self.prefs.clone();
-        lab.places = self.places.clone();
+        lab.places = FilePlaces {
+            last_autosave: None,
+            ..self.places.clone()
+        };
         lab.doc.generation = self.doc.generation + 1;
         *self = lab;
     }
@@ -542,6 +568,8 @@ impl LabState {
             }
         };
         self.work = None;
-        self.screen.status = status;
+        if status.is_some() {
+            self.screen.status = status;
+        }
     }
 }

@@ -585,8 +585,7 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
             .map(|i| format!("nic{i}"))
             .find(|n| !names.contains(n))
             .unwrap_or_default();
-        h.nics
-            .push(super::canvas::new_nic(&name, switches.first().cloned()));
+        h.nics.push(NicSpec::new(&name, switches.first().cloned()));
     }
 }
 

@@ -80,6 +80,32 @@ impl<T: Send + 'static> Job<T> {
     }
 }
 
+/// What a progress bar shows of any job, whatever it hands back.
+pub trait Running {
+    fn what(&self) -> &str;
+    /// 0-1.
+    fn fraction(&self) -> f32;
+    /// The line the work last reported.
+    fn note(&self) -> String;
+    /// Asks the work to stop at its next check.
+    fn cancel(&self);
+}
+
+impl<T> Running for Job<T> {
+    fn what(&self) -> &str {
+        Job::what(self)
+    }
+    fn fraction(&self) -> f32 {
+        Job::fraction(self)
+    }
+    fn note(&self) -> String {
+        Job::note(self)
+    }
+    fn cancel(&self) {
+        Job::cancel(self);
+    }
+}
+
 impl<T> Job<T> {
     pub fn what(&self) -> &str {
         &self.what

@@ -39,14 +39,22 @@ impl Kinds {
     }
 }
 
-/// The log's own view state: its filter.
+/// The log's own view state: its filter (reset when another lab opens).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogView {
     pub filter: String,
     pub kinds: Kinds,
+    /// The lab generation the filter belongs to.
+    generation: u64,
 }
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut LogView, actions: &mut Actions) {
+    if view.generation != lab.doc.generation {
+        *view = LogView {
+            generation: lab.doc.generation,
+            ..LogView::default()
+        };
+    }
     ui.heading("Event log");
     labeled(ui, "Filter", |ui| ui.text_edit_singleline(&mut view.filter));
     ui.horizontal_wrapped(|ui| {

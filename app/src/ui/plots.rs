@@ -67,9 +67,9 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                     .include_y(0.0)
                     .show(ui, |p| {
                         set_x(p, x_bounds, follow, cursor.is_some());
-                        let window = x_bounds.unwrap_or((0.0, now));
+                        let from_s = x_bounds.map_or(0.0, |b| b.0);
                         let lines =
-                            lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, window);
+                            lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, from_s);
                         draw_lines(p, lab, &lines);
                         draw_markers(p, &markers, cursor, labels);
                     });
@@ -160,20 +160,6 @@ fn row_names(p: &mut PlotUi, names: &[String]) {
             .color(egui::Color32::WHITE)
             .anchor(egui::Align2::LEFT_CENTER),
         );
-    }
-}
-
-#[allow(dead_code)]
-fn row_formatter(
-    names: Vec<String>,
-) -> impl Fn(egui_plot::GridMark, &std::ops::RangeInclusive<f64>) -> String {
-    move |mark, _| {
-        let i = mark.value.round();
-        if (mark.value - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
-            names[i as usize].clone()
-        } else {
-            String::new()
-        }
     }
 }
 
@@ -307,7 +293,6 @@ fn vm_counts(p: &mut PlotUi, lab: &LabState) {
     );
 }
 
-/// (time, label, is_fault_or_repair)
 /// Faults, repairs and switch-overs inside the visible window: (time, label, is fault or repair).
 fn markers(lab: &LabState, window: (f64, f64)) -> Vec<(f64, String, bool)> {
     let events = lab.sim().events();

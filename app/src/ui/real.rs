@@ -3,7 +3,7 @@
 //! `lmlab agent` — and shows the measurement beside the model's prediction for the same VM, with
 //! the error.
 
-use super::action::{Actions, JobAction};
+use super::action::{Actions, JobAction, ViewAction};
 use super::real_run::chosen_vm;
 use super::state::{LabState, RealRun};
 use super::theme::series_color;
@@ -98,7 +98,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         actions.push(JobAction::RunReal);
     }
     if p != *lab.real_settings() {
-        actions.push(JobAction::SetReal(Box::new(p)));
+        actions.push(ViewAction::SetRealSettings(Box::new(p)));
     }
     ui.separator();
     let Some(run) = lab.real_last() else {

@@ -1,7 +1,7 @@
 //! The window's state as plain data, grouped by what it is about. Panels read it (`&LabState`);
 //! only `ui/dispatch.rs` changes it, in answer to the [`super::action::Action`]s panels push.
 
-use super::jobs::Job;
+use super::jobs::{Job, Running};
 use super::prefs::Prefs;
 use lmlab_engine::compare::CompareReport;
 use lmlab_engine::precopy::Forecast;
@@ -144,33 +144,12 @@ pub enum Work {
 }
 
 impl Work {
-    /// Name, progress 0-1 and the work's latest line, for the progress bar.
-    pub fn what(&self) -> &str {
+    /// The job, as its progress bar sees it.
+    pub fn job(&self) -> &dyn Running {
         match self {
-            Work::Compare(j) => j.what(),
-            Work::Export { job, .. } => job.what(),
-            Work::Real(j) => j.what(),
-        }
-    }
-    pub fn fraction(&self) -> f32 {
-        match self {
-            Work::Compare(j) => j.fraction(),
-            Work::Export { job, .. } => job.fraction(),
-            Work::Real(j) => j.fraction(),
-        }
-    }
-    pub fn note(&self) -> String {
-        match self {
-            Work::Compare(j) => j.note(),
-            Work::Export { job, .. } => job.note(),
-            Work::Real(j) => j.note(),
-        }
-    }
-    pub(super) fn cancel(&self) {
-        match self {
-            Work::Compare(j) => j.cancel(),
-            Work::Export { job, .. } => job.cancel(),
-            Work::Real(j) => j.cancel(),
+            Work::Compare(j) => j,
+            Work::Export { job, .. } => job,
+            Work::Real(j) => j,
         }
     }
 }
@@ -265,13 +244,13 @@ pub struct FilePlaces {
 /// Everything the window shows, as data.
 #[derive(Debug)]
 pub struct LabState {
-    pub(crate) doc: Document,
-    pub(crate) clock: Clock,
-    pub(crate) screen: Screen,
-    pub(crate) results: Results,
-    pub(crate) work: Option<Work>,
-    pub(crate) prefs: Prefs,
-    pub(crate) places: FilePlaces,
+    pub(super) doc: Document,
+    pub(super) clock: Clock,
+    pub(super) screen: Screen,
+    pub(super) results: Results,
+    pub(super) work: Option<Work>,
+    pub(super) prefs: Prefs,
+    pub(super) places: FilePlaces,
 }
 
 impl LabState {
@@ -314,6 +293,18 @@ impl LabState {
             prefs: Prefs::default(),
             places: FilePlaces::default(),
         }
+    }
+
+    /// Native file dialogs may be used (the window on a desktop; not in tests or screenshots).
+    pub fn with_dialogs(mut self) -> Self {
+        self.places.dialogs = true;
+        self
+    }
+
+    /// Shows the welcome window first.
+    pub fn with_welcome(mut self, show: bool) -> Self {
+        self.screen.show_welcome = show;
+        self
     }
 
     /// Autosaves go to `path`; with `offer`, the window first offers to recover what is there.

@@ -38,3 +38,19 @@ pub fn lab(
     }
     s
 }
+
+/// The one-hour session lab of the session and frame benchmarks: 125 VMs of 8 GiB per host
+/// (8,000 in all), SMB live migration, a disk witness, series sampled every second. (Not every
+/// benchmark that includes this file uses it.)
+#[allow(dead_code)]
+pub fn session_lab() -> lmlab_engine::Scenario {
+    let header = "name = \"big\"\nsample_step = \"1s\"\n[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\n[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"";
+    let text = lab(
+        header,
+        125,
+        "",
+        |_| String::new(),
+        |_| "memory = \"8GiB\"\nstorage = \"sofs\"".into(),
+    );
+    lmlab_engine::Scenario::from_toml(&text, "big.toml").unwrap_or_else(|e| panic!("{e}"))
+}

@@ -487,6 +487,25 @@ pub struct NicSpec {
     pub numa_node: u32,
 }
 
+impl NicSpec {
+    /// A NIC as a new one is added to a lab: 10 GbE, RSS capable (16 queues, inbox default), no
+    /// RDMA, MTU 1500, NUMA node 0, cabled to `switch`.
+    pub fn new(name: &str, switch: Option<String>) -> NicSpec {
+        NicSpec {
+            name: name.into(),
+            speed: BitRate::gbps(10.0),
+            rdma: Default::default(),
+            rss_capable: true,
+            rss_max_queues: 16,
+            rss: Default::default(),
+            rss_tuned: Default::default(),
+            switch,
+            mtu: 1500,
+            numa_node: 0,
+        }
+    }
+}
+
 fn default_mtu() -> u32 {
     1500
 }

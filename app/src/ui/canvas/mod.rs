@@ -2,8 +2,8 @@
 //! the palette of shapes to add (`palette.rs`), cables between hosts, switches and storage
 //! (`links.rs`), switch and storage boxes (`boxes.rs`), hosts with their NICs and VM chips
 //! (`hosts.rs`), migrations in flight (`migrations.rs`), the context menus and shape
-//! interactions they share (`menus.rs`), and what every drawing function reads (`scene.rs`). The canvas reads the lab and pushes actions; its own view
-//! state is the visible scene rectangle.
+//! interactions they share (`menus.rs`), and what every drawing function reads (`scene.rs`).
+//! The canvas reads the lab and pushes actions; its own view state is the visible scene rectangle.
 
 mod boxes;
 mod hosts;
@@ -12,8 +12,6 @@ mod menus;
 mod migrations;
 mod palette;
 mod scene;
-
-pub use palette::new_nic;
 
 use super::action::Actions;
 use super::state::LabState;

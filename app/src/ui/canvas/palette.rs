@@ -5,7 +5,7 @@ use super::super::state::{LabState, Selection};
 use lmlab_engine::scenario::{
     Edit, HostSpec, NicSpec, StorageKind, StorageSpec, SwitchSpec, Thing, VmSpec,
 };
-use lmlab_engine::units::{BitRate, ByteRate, Bytes};
+use lmlab_engine::units::{ByteRate, Bytes};
 
 pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     ui.horizontal_wrapped(|ui| {
@@ -27,7 +27,7 @@ pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                 subnet: String::new(),
                 teaming: Default::default(),
                 migration: Default::default(),
-                nics: vec![new_nic("nic1", nic_switch)],
+                nics: vec![NicSpec::new("nic1", nic_switch)],
             };
             add(Edit::AddHost(Box::new(host)), Selection::Host(name));
         }
@@ -118,22 +118,6 @@ fn selected_thing(sel: &Selection) -> Option<Thing> {
         Selection::Switch(n) => Some(Thing::Switch(n.clone())),
         Selection::Storage(n) => Some(Thing::Storage(n.clone())),
         Selection::Vm(n) => Some(Thing::Vm(n.clone())),
-    }
-}
-
-/// A new NIC with the usual defaults: 10 GbE, RSS, no RDMA.
-pub fn new_nic(name: &str, switch: Option<String>) -> NicSpec {
-    NicSpec {
-        name: name.into(),
-        speed: BitRate::gbps(10.0),
-        rdma: Default::default(),
-        rss_capable: true,
-        rss_max_queues: 16,
-        rss: Default::default(),
-        rss_tuned: Default::default(),
-        switch,
-        mtu: 1500,
-        numa_node: 0,
     }
 }
 
