@@ -793,3 +793,93 @@ fn keyboard_shortcuts_do_what_help_lists() {
     h.run();
     assert_eq!(h.get_by_label("host node1: Up").rect(), fitted);
 }
+
+/// Every time plot's range in the last frame; asserts they are one and the same.
+fn one_range(h: &Harness<'static, Workbench>) -> (f64, f64) {
+    let ranges = h.state().timeline_ranges();
+    assert_eq!(ranges.len(), 4, "{ranges:?}");
+    let first = ranges[0].1;
+    for (id, r) in ranges {
+        assert!(
+            (r.0 - first.0).abs() < 1e-6 && (r.1 - first.1).abs() < 1e-6,
+            "{id} shows {r:?}, throughput {first:?}"
+        );
+        assert!(r.0 >= -1.0 && r.1 > r.0, "{id} ran away: {r:?}");
+    }
+    first
+}
+
+#[test]
+fn every_plot_shows_one_time_range_through_zoom_double_click_and_play() {
+    // Frames 50 ms apart, so two clicks in a row make a double-click.
+    let lab = LabState::new(presets::load("resiliency-lab.toml").unwrap());
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1600.0, 1000.0))
+        .with_step_dt(0.05)
+        .with_max_steps(40)
+        .build_ui_state(|ui, b: &mut Workbench| b.show(ui), Workbench::new(lab));
+    h.run();
+    play_until(&mut h, 200);
+    let following = one_range(&h);
+    let now = h.state().lab.sim().now().as_secs_f64();
+    assert!(
+        (following.1 - (now + 1.0)).abs() < 1.0,
+        "{following:?} at {now}"
+    );
+    // Zoom the throughput plot (Ctrl+wheel over it): every plot follows, following stops.
+    let header = h.get_by_label("Timeline").rect();
+    let over_throughput = egui::pos2(header.left() + 400.0, header.bottom() + 90.0);
+    h.hover_at(over_throughput);
+    h.run();
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, 5.0),
+        modifiers: egui::Modifiers::COMMAND,
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+    });
+    h.run();
+    let zoomed = one_range(&h);
+    assert!(
+        zoomed.1 - zoomed.0 < following.1 - following.0 - 1.0,
+        "not zoomed: {zoomed:?} vs {following:?}"
+    );
+    assert!(!h.state().lab.clock_follows());
+    // The readout names the lines at the pointer's time.
+    h.get_by_label_contains(" · all live migrations ");
+    // Playing on does not move a range the user chose.
+    h.get_by_label("Play").click();
+    for _ in 0..20 {
+        h.step();
+    }
+    h.get_by_label("Pause").click();
+    h.run();
+    assert_eq!(one_range(&h), zoomed);
+    // A double-click shows the whole run in every plot. (Frames first, so the Pause click is long
+    // enough ago not to make this a triple-click.)
+    h.hover_at(over_throughput);
+    for _ in 0..40 {
+        h.step();
+    }
+    for pressed in [true, false, true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: over_throughput,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.run();
+    let whole = one_range(&h);
+    let now = h.state().lab.sim().now().as_secs_f64();
+    assert!(
+        whole.0.abs() < 1e-6 && (whole.1 - (now + 1.0)).abs() < 1e-6,
+        "{whole:?}"
+    );
+    // Following again: the last ten minutes, in every plot.
+    h.get_by_label("Follow the present").click();
+    h.run();
+    let again = one_range(&h);
+    assert!((again.1 - (now + 1.0)).abs() < 1e-6, "{again:?}");
+}

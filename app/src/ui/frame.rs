@@ -4,6 +4,7 @@
 use super::action::{Action, Actions};
 use super::canvas::{self, CanvasView};
 use super::log::{self, LogView};
+use super::plots::TimelineView;
 use super::state::{LabState, View};
 use super::{compare, dialogs, inspector, keys, plots, real, theme, toolbar};
 
@@ -13,6 +14,7 @@ pub struct Workbench {
     pub lab: LabState,
     canvas: CanvasView,
     log: LogView,
+    timeline: TimelineView,
     fonts_installed: bool,
 }
 
@@ -22,8 +24,14 @@ impl Workbench {
             lab,
             canvas: CanvasView::default(),
             log: LogView::default(),
+            timeline: TimelineView::default(),
             fonts_installed: false,
         }
+    }
+
+    /// Each time plot's x range (t_s from, to) in the last frame: all the same, by design.
+    pub fn timeline_ranges(&self) -> &[(&'static str, (f64, f64))] {
+        self.timeline.shown()
     }
 
     /// Carries out one action, as if a panel had pushed it.
@@ -89,6 +97,7 @@ impl Workbench {
                 .show(ui, |ui| log::show(ui, lab, view, actions));
         }
         let canvas_view = &mut self.canvas;
+        let timeline = &mut self.timeline;
         egui::CentralPanel::default().show(ui, |ui| match lab.screen.view {
             View::Lab => {
                 let h = ui.available_height();
@@ -97,7 +106,7 @@ impl Workbench {
                     canvas::show(ui, lab, canvas_view, actions);
                 });
                 ui.separator();
-                plots::show(ui, lab, actions);
+                plots::show(ui, lab, timeline, actions);
             }
             View::Compare => compare::show(ui, lab, actions),
             View::Real => real::show(ui, lab, actions),

@@ -1,4 +1,5 @@
-//! Plots on one shared time axis (linked x axes and cursor): throughput of migrations and hosts,
+//! Plots on one time axis (one range set on every plot each frame, one cursor): throughput of
+//! migrations and hosts,
 //! live-migration CPU per host (or per logical processor), node state bands and VM state bands;
 //! every failure and repair is a labelled marker across all of them, migration phases are marked.
 //! Long runs stay smooth: lines are decimated for display (min/max per bucket); the full data stays
@@ -15,123 +16,344 @@ const MAX_POINTS: usize = 800;
 const MAX_MARKERS: usize = 150;
 const MAX_VM_BANDS: usize = 40;
 
-pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
+/// The timeline's own view state: the one time range every plot shows when it does not follow
+/// the present, where the pointer is, and what each plot showed in the last frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimelineView {
+    /// The shared range (t_s from, to) while not following the present.
+    range: Option<(f64, f64)>,
+    /// The cursor time last centred on (a click in the log moves the range to it).
+    cursor_seen: Option<f64>,
+    /// Simulated time under the pointer, for the readout.
+    hover_t: Option<f64>,
+    /// Each time plot's x range in the last frame.
+    shown: Vec<(&'static str, (f64, f64))>,
+    /// The lab generation this view belongs to.
+    generation: u64,
+}
+
+impl TimelineView {
+    /// Each time plot's x range (t_s from, to) in the last frame.
+    pub fn shown(&self) -> &[(&'static str, (f64, f64))] {
+        &self.shown
+    }
+}
+
+/// Seconds shown while following the present.
+const FOLLOW_WINDOW_S: f64 = 600.0;
+
+/// The range while following: the last ten minutes, at least the first ten seconds.
+fn follow_range(now: f64) -> (f64, f64) {
+    ((now - FOLLOW_WINDOW_S).max(0.0), now.max(10.0) + 1.0)
+}
+
+/// What the user did to one plot this frame.
+#[derive(Default)]
+struct Gesture {
+    /// The plot's new range after a zoom or pan.
+    moved: Option<(f64, f64)>,
+    reset: bool,
+    hover_t: Option<f64>,
+}
+
+impl Gesture {
+    /// Reads one plot's response: a changed x range is a zoom or pan; a double-click resets.
+    fn read<R>(&mut self, r: &egui_plot::PlotResponse<R>, set: (f64, f64)) -> (f64, f64) {
+        let b = r.transform.bounds();
+        let got = (b.min()[0], b.max()[0]);
+        let eps = (set.1 - set.0).abs().max(1e-9) * 1e-6;
+        if (got.0 - set.0).abs() > eps || (got.1 - set.1).abs() > eps {
+            self.moved.get_or_insert(got);
+        }
+        if r.response.double_clicked() {
+            self.reset = true;
+        }
+        if let Some(pos) = r.response.hover_pos() {
+            self.hover_t = Some(r.transform.value_from_position(pos).x);
+        }
+        got
+    }
+}
+
+pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut TimelineView, actions: &mut Actions) {
+    if view.generation != lab.doc.generation {
+        *view = TimelineView {
+            generation: lab.doc.generation,
+            ..TimelineView::default()
+        };
+    }
     let now = lab.sim().now().as_secs_f64();
+    let (follow, cursor) = (lab.clock.follow, lab.clock.cursor_t);
+    if cursor != view.cursor_seen {
+        if let Some(t) = cursor {
+            view.range = Some((t - 60.0, t + 60.0));
+        }
+        view.cursor_seen = cursor;
+    }
+    if follow {
+        view.range = None;
+    }
+    let range = view.range.unwrap_or_else(|| follow_range(now));
     ui.horizontal(|ui| {
         ui.strong("Timeline");
-        let mut follow = lab.clock.follow;
-        if ui.checkbox(&mut follow, "Follow the present").changed() {
-            actions.push(ViewAction::SetFollow(follow));
+        let mut f = follow;
+        if ui
+            .checkbox(&mut f, "Follow the present")
+            .on_hover_text("Show the last ten minutes as the clock runs; wheel or drag a plot to look back, double-click for the whole run")
+            .changed()
+        {
+            actions.push(ViewAction::SetFollow(f));
         }
-        if let Some(t) = lab.clock.cursor_t {
-            ui.label(format!("cursor at {t:.3} s"));
+        if let Some(t) = cursor {
+            ui.label(format!("cursor at {}", clock_label(t)));
         }
     });
-    let group = egui::Id::unique("lmlab-time-axis");
+    readout(ui, lab, view.hover_t, range.0);
     let avail = ui.available_height();
-    let nodes = lab.spec().hosts.len();
-    let vms = lab.spec().vms.len();
-    let band_rows = |n: usize| (n as f32 * 20.0 + 30.0).clamp(70.0, 240.0);
-    let line_h =
-        ((avail - band_rows(nodes) - band_rows(vms.min(MAX_VM_BANDS)) - 60.0) / 2.0).max(130.0);
-    let window = 600.0_f64;
-    let (follow, cursor) = (lab.clock.follow, lab.clock.cursor_t);
-    let x_bounds = if follow {
-        Some(((now - window).max(0.0), now.max(10.0) + 1.0))
-    } else {
-        cursor.map(|t| (t - 60.0, t + 60.0))
+    let mut pass = Pass {
+        lab,
+        range,
+        now,
+        cursor,
+        markers: markers(lab, range),
+        gesture: Gesture::default(),
+        shown: Vec::new(),
     };
-    let markers = markers(lab, x_bounds.unwrap_or((0.0, now)));
     egui::ScrollArea::vertical()
         .id_salt("plots")
-        .show(ui, |ui| {
-            let base = |id: &str, h: f32| {
-                Plot::new(id)
-                    .height(h)
-                    .link_axis(group, [true, false])
-                    .link_cursor(group, [true, false])
-                    .allow_scroll(false)
-                    .legend(
-                        Legend::default()
-                            .position(egui_plot::Corner::LeftTop)
-                            .background_alpha(0.5),
-                    )
-            };
-            // Throughput and CPU: the chart description's lines, fault labels on the first.
-            for (id, unit, kind, labels) in [
-                ("throughput", "Gbit/s", TimeChartKind::Throughput, true),
-                ("cpu", "LM CPU %", TimeChartKind::Cpu, false),
-            ] {
-                base(id, line_h)
-                    .y_axis_label(unit)
-                    .include_y(0.0)
-                    .show(ui, |p| {
-                        set_x(p, x_bounds, follow, cursor.is_some());
-                        let from_s = x_bounds.map_or(0.0, |b| b.0);
-                        let lines =
-                            lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, from_s);
-                        draw_lines(p, lab, &lines);
-                        draw_markers(p, &markers, cursor, labels);
-                    });
-            }
-            if lab.prefs().per_core {
-                per_core(ui, lab);
-            }
-            // Node state bands.
+        .show(ui, |ui| pass.plots(ui, avail));
+    let Pass { gesture, shown, .. } = pass;
+    view.shown = shown;
+    view.hover_t = gesture.hover_t;
+    // One range for every plot: a double-click shows the whole run, a zoom or pan in any plot
+    // moves them all; either stops following the present.
+    let next = if gesture.reset {
+        Some((0.0, now.max(10.0) + 1.0))
+    } else {
+        gesture.moved
+    };
+    if let Some(r) = next {
+        view.range = Some(r);
+        if follow {
+            actions.push(ViewAction::SetFollow(false));
+        }
+    }
+}
+
+/// Height of a band plot with `n` rows.
+fn band_rows(n: usize) -> f32 {
+    (n as f32 * 20.0 + 30.0).clamp(70.0, 240.0)
+}
+
+/// A time plot: zoom and pan on the time axis only, the time axis in h:mm:ss, the pointer's time
+/// linked across plots; the shared range is set on it each frame.
+fn time_plot(id: &str, h: f32) -> Plot<'_> {
+    Plot::new(id)
+        .height(h)
+        .link_cursor(egui::Id::unique("lmlab-time-cursor"), [true, false])
+        .allow_scroll(false)
+        .allow_zoom([true, false])
+        .allow_drag([true, false])
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .auto_bounds([false, true])
+        .x_grid_spacer(time_grid)
+        .x_axis_formatter(|m, _| clock_label(m.value))
+        .legend(
+            Legend::default()
+                .position(egui_plot::Corner::LeftTop)
+                .background_alpha(0.5),
+        )
+}
+
+/// One frame of the timeline's plots, and what the user did to them.
+struct Pass<'a> {
+    lab: &'a LabState,
+    range: (f64, f64),
+    now: f64,
+    cursor: Option<f64>,
+    markers: Vec<(f64, String, bool)>,
+    gesture: Gesture,
+    shown: Vec<(&'static str, (f64, f64))>,
+}
+
+impl Pass<'_> {
+    fn plots(&mut self, ui: &mut egui::Ui, avail: f32) {
+        let (lab, range, cursor) = (self.lab, self.range, self.cursor);
+        let nodes = lab.spec().hosts.len();
+        let vms = lab.spec().vms.len();
+        let line_h =
+            ((avail - band_rows(nodes) - band_rows(vms.min(MAX_VM_BANDS)) - 60.0) / 2.0).max(130.0);
+        // Throughput and CPU: the chart description's lines, fault labels on the first.
+        for (id, unit, kind, labels) in [
+            ("throughput", "Gbit/s", TimeChartKind::Throughput, true),
+            ("cpu", "LM CPU %", TimeChartKind::Cpu, false),
+        ] {
+            let markers = &self.markers;
+            let r = time_plot(id, line_h)
+                .y_axis_label(unit)
+                .include_y(0.0)
+                .show(ui, |p| {
+                    p.set_plot_bounds_x(range.0..=range.1);
+                    let lines =
+                        lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, range.0);
+                    draw_lines(p, lab, &lines);
+                    draw_markers(p, markers, cursor, labels);
+                });
+            self.shown.push((id, self.gesture.read(&r, range)));
+        }
+        if lab.prefs().per_core {
+            per_core(ui, lab);
+        }
+        self.node_bands(ui);
+        self.vm_plot(ui);
+    }
+
+    fn node_bands(&mut self, ui: &mut egui::Ui) {
+        let (lab, range, cursor, now) = (self.lab, self.range, self.cursor, self.now);
+        key(
+            ui,
+            "Nodes",
+            &NodeDisplay::LEGEND.map(|d| (format!("{d:?}"), node_color(d))),
+        );
+        let names: Vec<String> = lab.spec().hosts.iter().map(|h| h.name.clone()).collect();
+        let rows = names.len();
+        let markers = &self.markers;
+        let r = time_plot("nodes", band_rows(rows))
+            .show_axes([true, false])
+            .show_grid([true, false])
+            .include_y(-0.5)
+            .include_y(rows as f64 - 0.5)
+            .show(ui, |p| {
+                p.set_plot_bounds_x(range.0..=range.1);
+                node_bands(p, lab, now);
+                row_names(p, &names);
+                draw_markers(p, markers, cursor, false);
+            });
+        self.shown.push(("nodes", self.gesture.read(&r, range)));
+    }
+
+    /// VM state bands, or the count of running VMs for large labs.
+    fn vm_plot(&mut self, ui: &mut egui::Ui) {
+        let (lab, range, cursor, now) = (self.lab, self.range, self.cursor, self.now);
+        let vms = lab.spec().vms.len();
+        let markers = &self.markers;
+        let r = if vms <= MAX_VM_BANDS {
             key(
                 ui,
-                "Nodes",
-                &NodeDisplay::LEGEND.map(|d| (format!("{d:?}"), node_color(d))),
+                "VMs",
+                &VmState::LEGEND.map(|s| (format!("{s:?}"), vm_color(s))),
             );
-            let names: Vec<String> = lab.spec().hosts.iter().map(|h| h.name.clone()).collect();
-            base("nodes", band_rows(nodes))
+            let names: Vec<String> = lab.spec().vms.iter().map(|v| v.name.clone()).collect();
+            time_plot("vms", band_rows(vms))
                 .show_axes([true, false])
                 .show_grid([true, false])
                 .include_y(-0.5)
-                .include_y(nodes as f64 - 0.5)
+                .include_y(vms as f64 - 0.5)
                 .show(ui, |p| {
-                    set_x(p, x_bounds, follow, cursor.is_some());
-                    node_bands(p, lab, now);
+                    p.set_plot_bounds_x(range.0..=range.1);
+                    vm_bands(p, lab, now);
                     row_names(p, &names);
-                    draw_markers(p, &markers, cursor, false);
-                });
-            // VM state bands (or counts for large labs).
-            if vms <= MAX_VM_BANDS {
-                key(
-                    ui,
-                    "VMs",
-                    &VmState::LEGEND.map(|s| (format!("{s:?}"), vm_color(s))),
-                );
-                let names: Vec<String> = lab.spec().vms.iter().map(|v| v.name.clone()).collect();
-                base("vms", band_rows(vms))
-                    .show_axes([true, false])
-                    .show_grid([true, false])
-                    .include_y(-0.5)
-                    .include_y(vms as f64 - 0.5)
-                    .show(ui, |p| {
-                        set_x(p, x_bounds, follow, cursor.is_some());
-                        vm_bands(p, lab, now);
-                        row_names(p, &names);
-                        draw_markers(p, &markers, cursor, false);
-                    });
-            } else {
-                base("vms", band_rows(MAX_VM_BANDS))
-                    .y_axis_label("VMs")
-                    .include_y(0.0)
-                    .show(ui, |p| {
-                        set_x(p, x_bounds, follow, cursor.is_some());
-                        vm_counts(p, lab);
-                        draw_markers(p, &markers, cursor, false);
-                    });
-            }
-        });
+                    draw_markers(p, markers, cursor, false);
+                })
+        } else {
+            time_plot("vms", band_rows(MAX_VM_BANDS))
+                .y_axis_label("VMs")
+                .include_y(0.0)
+                .show(ui, |p| {
+                    p.set_plot_bounds_x(range.0..=range.1);
+                    vm_counts(p, lab);
+                    draw_markers(p, markers, cursor, false);
+                })
+        };
+        self.shown.push(("vms", self.gesture.read(&r, range)));
+    }
 }
 
-fn set_x(p: &mut PlotUi, bounds: Option<(f64, f64)>, follow: bool, has_cursor: bool) {
-    if let Some((a, b)) = bounds
-        && (follow || has_cursor)
-    {
-        p.set_plot_bounds_x(a..=b);
+/// `h:mm:ss` (with tenths below a minute of range) for a time in seconds.
+fn clock_label(t: f64) -> String {
+    if t < 0.0 {
+        return String::new();
+    }
+    let whole = t.floor();
+    let (h, m, s) = (
+        whole as u64 / 3600,
+        whole as u64 / 60 % 60,
+        whole as u64 % 60,
+    );
+    let tenths = ((t - whole) * 10.0).round() as u64;
+    if tenths > 0 && tenths < 10 {
+        format!("{h}:{m:02}:{s:02}.{tenths}")
+    } else {
+        format!("{h}:{m:02}:{s:02}")
+    }
+}
+
+/// Grid lines at steps a clock reads well: 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2,
+/// 3, 6, 12 h, days.
+fn time_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    const STEPS: [f64; 20] = [
+        0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0,
+        3600.0, 7200.0, 10800.0, 21600.0, 43200.0,
+    ];
+    let base = input.base_step_size.max(1e-3);
+    // Three levels like egui's own grid (fine, medium, coarse: about ×10 apart), each at the next
+    // step a clock reads well.
+    let step_at_least = |x: f64| {
+        STEPS
+            .iter()
+            .copied()
+            .find(|&s| s >= x)
+            .unwrap_or_else(|| (x / 86_400.0).ceil() * 86_400.0)
+    };
+    let (lo, hi) = input.bounds;
+    let mut marks = Vec::new();
+    for level in [1.0, 10.0, 100.0] {
+        let step = step_at_least(base * level);
+        let mut k = (lo / step).floor();
+        while k * step <= hi && marks.len() < 3000 {
+            marks.push(egui_plot::GridMark {
+                value: k * step,
+                step_size: step,
+            });
+            k += 1.0;
+        }
+    }
+    marks
+}
+
+/// What each line of the throughput and CPU charts shows at the time under the pointer.
+fn readout(ui: &mut egui::Ui, lab: &LabState, hover_t: Option<f64>, from_s: f64) {
+    let Some(t) = hover_t.filter(|t| *t >= 0.0) else {
+        ui.label(egui::RichText::new("point at a plot to read every line at that time").weak());
+        return;
+    };
+    let series = lab.sim().series();
+    let mut parts = vec![format!("at {}", clock_label(t))];
+    for (kind, unit) in [
+        (TimeChartKind::Throughput, "Gbit/s"),
+        (TimeChartKind::Cpu, "%"),
+    ] {
+        for l in lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, from_s) {
+            if let Some(v) = value_at(&l, series, t) {
+                parts.push(format!("{} {v:.1} {unit}", l.label));
+            }
+        }
+    }
+    ui.add(egui::Label::new(parts.join(" · ")).wrap());
+}
+
+/// A line's value at `t`: the latest sample (or step) at or before it.
+fn value_at(line: &ChartLine<'_>, series: &lmlab_engine::sim::Series, t: f64) -> Option<f64> {
+    match &line.data {
+        LineData::Sampled(v) => {
+            let i = series.t_s.partition_point(|&x| x <= t).checked_sub(1)?;
+            v.get(i).copied()
+        }
+        LineData::Points(p) => {
+            let i = p.partition_point(|q| q[0] <= t).checked_sub(1)?;
+            Some(p[i][1])
+        }
     }
 }
 

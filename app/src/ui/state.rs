@@ -355,6 +355,10 @@ impl LabState {
     pub fn real_last(&self) -> Option<&RealRun> {
         self.results.real_last.as_ref()
     }
+    /// Whether the timeline follows the present.
+    pub fn clock_follows(&self) -> bool {
+        self.clock.follow
+    }
     /// What Undo would take back, and what Redo would do again.
     pub fn undo_label(&self) -> Option<&str> {
         self.doc.undo.undo.last().map(|c| c.label.as_str())
