@@ -883,3 +883,78 @@ fn every_plot_shows_one_time_range_through_zoom_double_click_and_play() {
     let again = one_range(&h);
     assert!((again.1 - (now + 1.0)).abs() < 1e-6, "{again:?}");
 }
+
+#[test]
+fn going_back_in_time_shows_exactly_what_playing_showed_and_the_future_replays() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    play_until(&mut h, 10);
+    h.get_by_label("host node3: Up").click_secondary();
+    h.run();
+    h.get_by_label("Power off").click();
+    h.run();
+    let power_off_at = h.state().lab.sim().now();
+    play_until(&mut h, 100);
+    let at_100 = h.state().lab.sim().now();
+    let snap_100 = h.state().lab.sim().snapshot();
+    play_until(&mut h, 200);
+    let at_200 = h.state().lab.sim().now();
+    let snap_200 = h.state().lab.sim().snapshot();
+    // Scrub back to 100 s: the same state as when the clock passed it.
+    h.state_mut().handle(ViewAction::GoTo(at_100));
+    h.run();
+    assert_eq!(h.state().lab.sim().snapshot(), snap_100);
+    // Home: back to 0:00:00, the command recorded ahead.
+    h.key_press(egui::Key::Home);
+    h.run();
+    assert_eq!(h.state().lab.sim().now(), SimTime::ZERO);
+    assert!(h.state().lab.sim().history().is_empty());
+    assert_eq!(
+        h.state().lab.future().len(),
+        1,
+        "the power-off is recorded ahead"
+    );
+    // Forward again to 200 s: the recorded power-off is applied at its time.
+    h.state_mut().handle(ViewAction::GoTo(at_200));
+    h.run();
+    assert_eq!(h.state().lab.sim().snapshot(), snap_200);
+    assert_eq!(
+        h.state().lab.sim().history()[0].at,
+        power_off_at.since(SimTime::ZERO)
+    );
+    // ← goes back to the previous event; Last fault to the latest fault or repair.
+    let before = h.state().lab.sim().now();
+    h.key_press(egui::Key::ArrowLeft);
+    h.run();
+    assert!(h.state().lab.sim().now() < before);
+    h.get_by_label("Last fault").click();
+    h.run();
+    let t = h.state().lab.sim().now();
+    let last_fault = h
+        .state()
+        .lab
+        .sim()
+        .events()
+        .iter()
+        .filter(|e| e.mark.is_fault_or_repair() && e.t <= t)
+        .map(|e| e.t)
+        .max();
+    assert_eq!(last_fault, Some(t));
+    // A new command in the past drops the recorded future; Undo brings it back.
+    h.state_mut()
+        .handle(ViewAction::GoTo(SimTime::from_secs(5)));
+    h.run();
+    assert_eq!(h.state().lab.future().len(), 1);
+    h.get_by_label("host node1: Up").click_secondary();
+    h.run();
+    h.get_by_label("Crash cluster service").click();
+    h.run();
+    assert!(h.state().lab.future().is_empty());
+    h.get_by_label_contains("were dropped");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    assert_eq!(h.state().lab.future().len(), 1);
+    h.state_mut().handle(ViewAction::GoTo(at_200));
+    h.run();
+    assert_eq!(h.state().lab.sim().snapshot(), snap_200);
+}

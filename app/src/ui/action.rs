@@ -3,8 +3,8 @@
 
 use super::prefs::Prefs;
 use super::state::{PathFor, RealSettings, Selection, Speed, Unsaved, View};
-use lmlab_engine::Command;
 use lmlab_engine::scenario::Edit;
+use lmlab_engine::{Command, SimTime};
 use std::path::PathBuf;
 
 /// Something the user asked for this frame.
@@ -46,6 +46,14 @@ pub enum ViewAction {
     PlayPause,
     /// Advance to the next pending event.
     Step,
+    /// Go back to the previous event in the log.
+    StepBack,
+    /// Go back to the latest fault or repair.
+    BackToFault,
+    /// Go back to time zero (the recorded commands stay, to be played again).
+    Restart,
+    /// Show the lab at this time (back by replay, forward by running on).
+    GoTo(SimTime),
     SetSpeed(Speed),
     Select(Selection),
     SetCursor(f64),

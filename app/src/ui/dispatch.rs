@@ -9,11 +9,12 @@ use super::jobs::Job;
 use super::layout::{default_layout, key};
 use super::real_run;
 use super::state::{
-    Checkpoint, FilePlaces, LabState, MAX_UNDO, PathFor, PathPrompt, PendingMigration, Speed, Then,
+    Checkpoint, FilePlaces, LabState, MAX_UNDO, PathFor, PathPrompt, PendingMigration, Then,
     Unsaved, Work,
 };
 use lmlab_engine::scenario::Edit;
-use lmlab_engine::{Command, Scenario, SimDuration, SimTime, Simulation};
+use lmlab_engine::sim::Mark;
+use lmlab_engine::{Command, Scenario, SimTime};
 use std::path::{Path, PathBuf};
 
 /// Size of the charts the window exports, in pixels.
@@ -59,6 +60,7 @@ impl LabState {
             label,
             spec: self.spec().clone(),
             history: self.doc.sim.history().to_vec(),
+            future: self.doc.future.clone(),
             layout: self.doc.layout.clone(),
         }
     }
@@ -97,9 +99,8 @@ impl LabState {
             self.results.compare = None;
             self.lab_changed();
         }
-        let now = self.doc.sim.now();
-        let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, &to.history, now);
-        self.doc.sim = sim;
+        let skipped = self.rebuild(scenario, &to.history);
+        self.doc.future = to.future.clone();
         for (key, pos) in &to.layout {
             self.doc.layout.entry(key.clone()).or_insert(*pos);
         }
@@ -128,10 +129,21 @@ impl LabState {
             ViewAction::FitCanvas => self.screen.fit_canvas += 1,
             ViewAction::ShowShortcuts(on) => self.screen.show_shortcuts = on,
             ViewAction::Step => {
-                let sim = &mut self.doc.sim;
-                let next = sim.next_deadline().unwrap_or(sim.now());
-                sim.advance_to(next.max(sim.now()));
+                let now = self.doc.sim.now();
+                let next = self.next_moment().unwrap_or(now);
+                self.forward_to(next.max(now));
             }
+            ViewAction::StepBack => {
+                if let Some(t) = self.previous_event(|_| true) {
+                    self.go_to(t);
+                }
+            }
+            ViewAction::BackToFault => match self.previous_event(Mark::is_fault_or_repair) {
+                Some(t) => self.go_to(t),
+                None => self.screen.status = Some("no fault or repair before now".into()),
+            },
+            ViewAction::Restart => self.go_to(SimTime::ZERO),
+            ViewAction::GoTo(t) => self.go_to(t),
             ViewAction::SetSpeed(s) => self.clock.speed = s,
             ViewAction::Select(s) => {
                 self.screen.selection = s;
@@ -260,23 +272,6 @@ impl LabState {
         }
     }
 
-    /// Advances the simulated clock by a frame of `dt_s` wall-clock seconds while playing;
-    /// returns whether it is playing (the frame then asks for the next one).
-    pub fn tick(&mut self, dt_s: f64) -> bool {
-        if !self.clock.playing {
-            return false;
-        }
-        let dt = dt_s.min(0.1);
-        let step = match self.clock.speed {
-            Speed::X1 => SimDuration::from_secs_f64(dt),
-            Speed::X10 => SimDuration::from_secs_f64(dt * 10.0),
-            Speed::X100 => SimDuration::from_secs_f64(dt * 100.0),
-            Speed::Max => SimDuration::from_secs(60),
-        };
-        self.doc.sim.advance_by(step);
-        true
-    }
-
     /// Shows a comparison computed elsewhere (the screenshot command runs it in the foreground).
     pub fn show_comparison(&mut self, report: lmlab_engine::compare::CompareReport) {
         self.results.compare = Some(report);
@@ -297,7 +292,10 @@ impl LabState {
         match self.doc.sim.apply(cmd) {
             Ok(()) => {
                 self.remember(before);
-                self.screen.status = None;
+                self.screen.status = self.drop_future().then(|| {
+                    "the commands recorded after this time were dropped (Undo brings them back)"
+                        .to_string()
+                });
                 self.doc.dirty = true;
             }
             Err(e) => self.screen.status = Some(format!("refused: {e}")),
@@ -330,10 +328,8 @@ impl LabState {
         for (key, pos) in default_layout(&scenario.spec) {
             self.doc.layout.entry(key).or_insert(pos);
         }
-        let now = self.doc.sim.now();
         let history = self.doc.sim.history().to_vec();
-        let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, &history, now);
-        self.doc.sim = sim;
+        let skipped = self.rebuild(scenario, &history);
         self.results.compare = None;
         self.screen.status =
             (!skipped.is_empty()).then(|| format!("lab changed; {}", skipped.join("; ")));

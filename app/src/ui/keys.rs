@@ -9,6 +9,11 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Space", "play / pause"),
     ("→", "step to the next event"),
+    ("←", "back to the previous event"),
+    (
+        "Home",
+        "restart from 0:00:00 (the commands given play again)",
+    ),
     ("Ctrl+Z", "undo the last lab edit or command"),
     ("Ctrl+Shift+Z, Ctrl+Y", "redo"),
     ("Ctrl+S", "save"),
@@ -57,6 +62,12 @@ pub fn read(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
     }
     if pressed(ctx, none, Key::ArrowRight) {
         actions.push(ViewAction::Step);
+    }
+    if pressed(ctx, none, Key::ArrowLeft) {
+        actions.push(ViewAction::StepBack);
+    }
+    if pressed(ctx, none, Key::Home) {
+        actions.push(ViewAction::Restart);
     }
     if pressed(ctx, none, Key::F) {
         actions.push(ViewAction::FitCanvas);

@@ -3,7 +3,8 @@
 //! 1. `jobs` — a generic worker [`jobs::Job`] with progress and Cancel; knows nothing of labs.
 //! 2. `state` (plain data the panels read), `action` (what a panel may ask for, grouped: lab,
 //!    view, file, job), `prefs`, `layout` (where shapes sit), `widgets`, `theme`.
-//! 3. Services: `dispatch` (the one place state changes, one function per action group), `files`
+//! 3. Services: `dispatch` (the one place state changes, one function per action group; its
+//!    handling of simulated time, playing and travelling back, is in `clock`), `files`
 //!    (open, save, dialogs, recovery), `real_run` (real runs).
 //! 4. Panels: `toolbar`, `canvas/`, `inspector`, `plots`, `log`, `compare`, `real`, `dialogs`,
 //!    `keys` (keyboard shortcuts).
@@ -17,6 +18,7 @@
 
 pub mod action;
 mod canvas;
+mod clock;
 mod compare;
 mod dialogs;
 mod dispatch;

@@ -11,6 +11,7 @@ use super::theme::{node_color, series_color, vm_color};
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotUi, Polygon, Text, VLine};
 use lmlab_engine::chart::{Audience, ChartLine, LineColor, LineData, LineRole, TimeChartKind};
 use lmlab_engine::sim::{NodeDisplay, SeriesKey, VmState};
+use lmlab_engine::{SimDuration, SimTime};
 
 const MAX_POINTS: usize = 800;
 const MAX_MARKERS: usize = 150;
@@ -30,6 +31,8 @@ pub struct TimelineView {
     shown: Vec<(&'static str, (f64, f64))>,
     /// The lab generation this view belongs to.
     generation: u64,
+    /// What is typed in the Go to field.
+    go_to: String,
 }
 
 impl TimelineView {
@@ -108,6 +111,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut TimelineView, actions:
             ui.label(format!("cursor at {}", clock_label(t)));
         }
     });
+    time_controls(ui, lab, &mut view.go_to, actions);
     readout(ui, lab, view.hover_t, range.0);
     let avail = ui.available_height();
     let mut pass = Pass {
@@ -138,6 +142,76 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut TimelineView, actions:
             actions.push(ViewAction::SetFollow(false));
         }
     }
+}
+
+/// Restart, back to the previous event or the last fault, the scrub bar over the whole run, and a
+/// typed time to go to.
+fn time_controls(ui: &mut egui::Ui, lab: &LabState, go_to: &mut String, actions: &mut Actions) {
+    ui.horizontal(|ui| {
+        if ui
+            .button("Restart")
+            .on_hover_text(
+                "Restart: back to 0:00:00; the commands given stay and play again (Home)",
+            )
+            .clicked()
+        {
+            actions.push(ViewAction::Restart);
+        }
+        if ui
+            .button("Back")
+            .on_hover_text("Back to the previous event (←)")
+            .clicked()
+        {
+            actions.push(ViewAction::StepBack);
+        }
+        if ui
+            .button("Last fault")
+            .on_hover_text("Back to the latest fault or repair")
+            .clicked()
+        {
+            actions.push(ViewAction::BackToFault);
+        }
+        let end = lab.horizon().as_secs_f64().max(1.0);
+        let mut t = lab.sim().now().as_secs_f64();
+        let scrub = ui
+            .add(
+                egui::Slider::new(&mut t, 0.0..=end)
+                    .show_value(false)
+                    .custom_formatter(|v, _| clock_label(v)),
+            )
+            .on_hover_text("Scrub: any time of the run so far");
+        if scrub.changed() {
+            actions.push(ViewAction::GoTo(
+                SimTime::ZERO + SimDuration::from_secs_f64(t),
+            ));
+        }
+        let field = super::widgets::labeled(ui, "Go to", |ui| {
+            ui.add(
+                egui::TextEdit::singleline(go_to)
+                    .hint_text("0:05:00")
+                    .desired_width(70.0),
+            )
+        });
+        let typed = super::clock::parse_time(go_to);
+        if !go_to.trim().is_empty() && typed.is_none() {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                "write a time like 0:05:00 or 5m",
+            );
+        }
+        if field.lost_focus()
+            && ui.input(|i| i.key_pressed(egui::Key::Enter))
+            && let Some(t) = typed
+        {
+            actions.push(ViewAction::GoTo(t));
+        }
+        if !lab.future().is_empty() {
+            ui.label(
+                egui::RichText::new(format!("{} recorded command(s) ahead", lab.future().len()))
+                    .weak(),
+            );
+        }
+    });
 }
 
 /// Height of a band plot with `n` rows.
@@ -296,7 +370,9 @@ fn time_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
         0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0,
         3600.0, 7200.0, 10800.0, 21600.0, 43200.0,
     ];
-    let base = input.base_step_size.max(1e-3);
+    let (lo, hi) = input.bounds;
+    // No finer than a few hundred lines across the plot, whatever egui suggests.
+    let base = input.base_step_size.max((hi - lo) / 300.0).max(1e-3);
     // Three levels like egui's own grid (fine, medium, coarse: about ×10 apart), each at the next
     // step a clock reads well.
     let step_at_least = |x: f64| {
@@ -306,7 +382,6 @@ fn time_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
             .find(|&s| s >= x)
             .unwrap_or_else(|| (x / 86_400.0).ceil() * 86_400.0)
     };
-    let (lo, hi) = input.bounds;
     let mut marks = Vec::new();
     for level in [1.0, 10.0, 100.0] {
         let step = step_at_least(base * level);

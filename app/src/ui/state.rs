@@ -6,7 +6,7 @@ use super::prefs::Prefs;
 use lmlab_engine::compare::CompareReport;
 use lmlab_engine::precopy::Forecast;
 use lmlab_engine::scenario::ScenarioSpec;
-use lmlab_engine::{Scenario, Simulation, TimedCommand};
+use lmlab_engine::{Scenario, SimTime, Simulation, TimedCommand};
 use lmlab_real::predict::Prediction;
 use lmlab_real::{Codec, RealReport};
 use std::collections::BTreeMap;
@@ -161,6 +161,8 @@ pub struct Checkpoint {
     pub label: String,
     pub spec: ScenarioSpec,
     pub history: Vec<TimedCommand>,
+    /// The recorded commands after the present (after a jump back).
+    pub future: Vec<TimedCommand>,
     pub layout: BTreeMap<String, [f32; 2]>,
 }
 
@@ -188,6 +190,11 @@ pub struct Document {
     /// Counts labs opened in this window, so views can fit a new lab once.
     pub generation: u64,
     pub undo: UndoStack,
+    /// Commands given after the present, kept after a jump back in time and applied again at
+    /// their times as the clock passes them (`ui/clock.rs`).
+    pub future: Vec<TimedCommand>,
+    /// The furthest time the run has reached (the end of the scrub bar).
+    pub horizon: SimTime,
 }
 
 /// The simulated clock and the timeline's view of it.
@@ -266,6 +273,8 @@ impl LabState {
                 dirty: false,
                 generation: 0,
                 undo: UndoStack::default(),
+                future: Vec::new(),
+                horizon: SimTime::ZERO,
             },
             clock: Clock {
                 playing: false,
@@ -354,6 +363,10 @@ impl LabState {
     }
     pub fn real_last(&self) -> Option<&RealRun> {
         self.results.real_last.as_ref()
+    }
+    /// Recorded commands after the present (after a jump back in time).
+    pub fn future(&self) -> &[TimedCommand] {
+        &self.doc.future
     }
     /// Whether the timeline follows the present.
     pub fn clock_follows(&self) -> bool {

@@ -1,0 +1,146 @@
+//! The dispatcher's handling of simulated time: playing forward, and travelling back. A jump back
+//! replays the lab from time zero with the commands given before the target time (the engine is
+//! deterministic, so it arrives at exactly the state the run had then); the commands given later
+//! are kept as the recorded future and applied again at their times when the clock passes them.
+//! A new command drops the recorded future (it changes what follows); Undo brings it back.
+
+use super::state::{LabState, Speed};
+use lmlab_engine::sim::Mark;
+use lmlab_engine::{Scenario, SimDuration, SimTime, Simulation, TimedCommand};
+
+impl LabState {
+    /// Advances the simulated clock by a frame of `dt_s` wall-clock seconds while playing;
+    /// returns whether it is playing (the frame then asks for the next one).
+    pub fn tick(&mut self, dt_s: f64) -> bool {
+        if !self.clock.playing {
+            return false;
+        }
+        let dt = dt_s.min(0.1);
+        let step = match self.clock.speed {
+            Speed::X1 => SimDuration::from_secs_f64(dt),
+            Speed::X10 => SimDuration::from_secs_f64(dt * 10.0),
+            Speed::X100 => SimDuration::from_secs_f64(dt * 100.0),
+            Speed::Max => SimDuration::from_secs(60),
+        };
+        let to = self.doc.sim.now() + step;
+        self.forward_to(to);
+        true
+    }
+
+    /// The end of the run so far: the furthest time reached, or the last recorded command.
+    pub fn horizon(&self) -> SimTime {
+        let last_future = self.doc.future.last().map(|c| SimTime::ZERO + c.at);
+        self.doc
+            .horizon
+            .max(self.doc.sim.now())
+            .max(last_future.unwrap_or(SimTime::ZERO))
+    }
+
+    /// Runs forward to `to`, applying recorded commands at their times.
+    pub(super) fn forward_to(&mut self, to: SimTime) {
+        while let Some(c) = self.doc.future.first() {
+            let at = SimTime::ZERO + c.at;
+            if at > to {
+                break;
+            }
+            let c = self.doc.future.remove(0);
+            self.doc.sim.advance_to(at);
+            if let Err(e) = self.doc.sim.apply(c.command.clone()) {
+                self.screen.status = Some(format!("{at}: {} skipped: {e}", c.command.describe()));
+            }
+        }
+        self.doc.sim.advance_to(to);
+        self.doc.horizon = self.doc.horizon.max(to);
+    }
+
+    /// The next thing that will happen: a model event or a recorded command.
+    pub(super) fn next_moment(&self) -> Option<SimTime> {
+        let future = self.doc.future.first().map(|c| SimTime::ZERO + c.at);
+        match (self.doc.sim.next_deadline(), future) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Shows the lab at `t`: forward by running on, back by replaying from zero.
+    pub(super) fn go_to(&mut self, t: SimTime) {
+        let now = self.doc.sim.now();
+        if t >= now {
+            self.forward_to(t);
+            return;
+        }
+        let mut all: Vec<TimedCommand> = self.doc.sim.history().to_vec();
+        all.append(&mut self.doc.future);
+        let split = all.partition_point(|c| SimTime::ZERO + c.at <= t);
+        let future = all.split_off(split);
+        let scenario = self.doc.sim.scenario().clone();
+        self.doc.horizon = self.doc.horizon.max(now);
+        let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, &all, t);
+        self.doc.sim = sim;
+        self.doc.future = future;
+        if !skipped.is_empty() {
+            self.screen.status = Some(skipped.join("; "));
+        }
+    }
+
+    /// The time of the latest log event before now that `pick` accepts.
+    pub(super) fn previous_event(&self, pick: impl Fn(Mark) -> bool) -> Option<SimTime> {
+        let now = self.doc.sim.now();
+        self.doc
+            .sim
+            .events()
+            .iter()
+            .rev()
+            .find(|e| e.t < now && pick(e.mark))
+            .map(|e| e.t)
+    }
+
+    /// A new command changes what follows: the recorded future is dropped.
+    pub(super) fn drop_future(&mut self) -> bool {
+        let had = !self.doc.future.is_empty();
+        self.doc.future.clear();
+        self.doc.horizon = self.doc.sim.now();
+        had
+    }
+
+    /// Rebuilds the run of `scenario` with `history` to the present (edits and undo).
+    pub(super) fn rebuild(&mut self, scenario: Scenario, history: &[TimedCommand]) -> Vec<String> {
+        let now = self.doc.sim.now();
+        let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, history, now);
+        self.doc.sim = sim;
+        skipped
+    }
+}
+
+/// A time typed by the user: `h:mm:ss` (or `m:ss`) or a duration like `90s`, `5m`, `1h30m`.
+pub fn parse_time(text: &str) -> Option<SimTime> {
+    let s = text.trim();
+    if s.contains(':') {
+        let mut secs = 0.0;
+        for part in s.split(':') {
+            let v: f64 = part.trim().parse().ok()?;
+            if !(v.is_finite() && v >= 0.0) {
+                return None;
+            }
+            secs = secs * 60.0 + v;
+        }
+        return Some(SimTime::ZERO + SimDuration::from_secs_f64(secs));
+    }
+    lmlab_engine::time::parse_duration(s)
+        .ok()
+        .map(|d| SimTime::ZERO + d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_times_read_as_clocks_or_durations() {
+        assert_eq!(parse_time("0:05:00"), Some(SimTime::from_secs(300)));
+        assert_eq!(parse_time("1:30"), Some(SimTime::from_secs(90)));
+        assert_eq!(parse_time("1h30m"), Some(SimTime::from_secs(5400)));
+        assert_eq!(parse_time("soon"), None);
+        assert_eq!(parse_time("1:-2"), None);
+    }
+}
