@@ -21,25 +21,51 @@ pub const SERIES_RGB: [[u8; 3]; 8] = [
     [240, 50, 230],
 ];
 
+/// Node state colours, shared with the window. From the Okabe–Ito palette, so that every pair
+/// differs in hue and in lightness and stays apart for colour-blind readers and in greyscale:
+/// Up green, Isolated orange (light), Quarantined reddish purple, Down vermillion (dark),
+/// Joining yellow (lightest), Paused blue (darkest).
 pub fn node_rgb(d: NodeDisplay) -> [u8; 3] {
     match d {
-        NodeDisplay::Up => [46, 160, 90],
-        NodeDisplay::Joining => [215, 180, 40],
-        NodeDisplay::Paused => [80, 130, 230],
-        NodeDisplay::Isolated => [235, 125, 30],
-        NodeDisplay::Quarantined => [170, 80, 210],
-        NodeDisplay::Down => [215, 50, 50],
+        NodeDisplay::Up => [0, 158, 115],
+        NodeDisplay::Joining => [240, 228, 66],
+        NodeDisplay::Paused => [0, 114, 178],
+        NodeDisplay::Isolated => [230, 159, 0],
+        NodeDisplay::Quarantined => [204, 121, 167],
+        NodeDisplay::Down => [213, 94, 0],
     }
 }
 
+/// VM state colours, shared with the window, on the same principle: Running green,
+/// Running-Critical sky blue (a running VM whose storage is gone: not the orange of an isolated
+/// node), Paused-Critical wine (dark), Saved and Paused blue, Starting yellow, Off grey.
 pub fn vm_rgb(s: VmState) -> [u8; 3] {
     match s {
-        VmState::Running => [46, 160, 90],
-        VmState::Starting => [215, 180, 40],
-        VmState::RunningCritical => [235, 125, 30],
-        VmState::PausedCritical => [200, 70, 40],
-        VmState::Paused | VmState::Saved => [80, 130, 230],
-        VmState::Off => [120, 120, 120],
+        VmState::Running => [0, 158, 115],
+        VmState::Starting => [240, 228, 66],
+        VmState::RunningCritical => [86, 180, 233],
+        VmState::PausedCritical => [136, 34, 85],
+        VmState::Paused | VmState::Saved => [0, 114, 178],
+        VmState::Off => [140, 140, 140],
+    }
+}
+
+/// Black or white, whichever reads better on `c` (WCAG relative luminance).
+pub fn text_rgb_on(c: [u8; 3]) -> [u8; 3] {
+    let lin = |v: u8| {
+        let v = f64::from(v) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let l = 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]);
+    // Contrast against black (l + 0.05) / 0.05 versus against white 1.05 / (l + 0.05).
+    if (l + 0.05) / 0.05 > 1.05 / (l + 0.05) {
+        [0, 0, 0]
+    } else {
+        [255, 255, 255]
     }
 }
 

@@ -98,15 +98,24 @@ impl Workbench {
         }
         let canvas_view = &mut self.canvas;
         let timeline = &mut self.timeline;
+        let presenting = lab.prefs().presentation;
+        if presenting && lab.screen.view == View::Lab {
+            // Presentation: the latest events beside the lab, so the whole story is on one screen.
+            egui::Panel::right("latest")
+                .resizable(false)
+                .default_size(ui.available_width() * 0.3)
+                .show(ui, |ui| log::latest(ui, lab, 14, actions));
+        }
         egui::CentralPanel::default().show(ui, |ui| match lab.screen.view {
             View::Lab => {
                 let h = ui.available_height();
-                let canvas_h = (h * 0.48).max(200.0);
+                let share = if presenting { 0.36 } else { 0.48 };
+                let canvas_h = (h * share).max(160.0);
                 ui.allocate_ui(egui::vec2(ui.available_width(), canvas_h), |ui| {
                     canvas::show(ui, lab, canvas_view, actions);
                 });
                 ui.separator();
-                plots::show(ui, lab, timeline, actions);
+                plots::show(ui, lab, timeline, presenting, actions);
             }
             View::Compare => compare::show(ui, lab, actions),
             View::Real => real::show(ui, lab, actions),

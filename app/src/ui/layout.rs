@@ -75,9 +75,14 @@ pub fn bounds(spec: &ScenarioSpec, layout: &BTreeMap<String, [f32; 2]>) -> egui:
     r.expand(40.0)
 }
 
-/// Height of a host box: header, hardware line, one row per NIC, its VM chips two per row.
+/// Height of a host box as the lab starts (its VMs as the scenario places them).
 pub fn host_height(h: &HostSpec, spec: &ScenarioSpec) -> f32 {
-    let vms = spec.vms.iter().filter(|v| v.host == h.name).count();
+    host_height_for(h, spec.vms.iter().filter(|v| v.host == h.name).count())
+}
+
+/// Height of a host box holding `vms` VMs: header, hardware line, one row per NIC, the chips two
+/// per row (or one line with the count when there are too many to draw).
+pub fn host_height_for(h: &HostSpec, vms: usize) -> f32 {
     let rows = if vms <= MAX_CHIPS { vms.div_ceil(2) } else { 1 };
     30.0 + 18.0 + 18.0 * h.nics.len() as f32 + 10.0 + rows as f32 * 24.0 + 10.0
 }

@@ -48,6 +48,35 @@ pub struct LogView {
     generation: u64,
 }
 
+/// The colour of a log line.
+fn line_color(ui: &egui::Ui, e: &lmlab_engine::sim::LogEvent) -> egui::Color32 {
+    match e.kind {
+        EventKind::Fault => ui.visuals().error_fg_color,
+        EventKind::Repair => egui::Color32::from_rgb(46, 160, 90),
+        EventKind::NodeState if e.event_id.is_some() => ui.visuals().warn_fg_color,
+        _ => ui.visuals().text_color(),
+    }
+}
+
+/// The latest `n` events, newest last, for presentation mode: time, subject and text, wrapped.
+pub fn latest(ui: &mut egui::Ui, lab: &LabState, n: usize, actions: &mut Actions) {
+    ui.heading("Latest events");
+    let events = lab.sim().events();
+    for e in &events[events.len().saturating_sub(n)..] {
+        let t = e.t.as_secs_f64();
+        let (h, m, s) = (t as u64 / 3600, t as u64 / 60 % 60, t % 60.0);
+        let text = format!("{h}:{m:02}:{s:04.1}  {}  {}", e.subject, e.detail);
+        let resp = ui.add(
+            egui::Label::new(egui::RichText::new(text).color(line_color(ui, e)))
+                .wrap()
+                .sense(egui::Sense::click()),
+        );
+        if resp.clicked() {
+            actions.push(ViewAction::SetCursor(t));
+        }
+    }
+}
+
 pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut LogView, actions: &mut Actions) {
     if view.generation != lab.doc.generation {
         *view = LogView {
@@ -84,12 +113,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut LogView, actions: &mut
         .show_rows(ui, row_h, rows.len(), |ui, range| {
             for &i in &rows[range] {
                 let e = &events[i];
-                let color = match e.kind {
-                    EventKind::Fault => ui.visuals().error_fg_color,
-                    EventKind::Repair => egui::Color32::from_rgb(46, 160, 90),
-                    EventKind::NodeState if e.event_id.is_some() => ui.visuals().warn_fg_color,
-                    _ => ui.visuals().text_color(),
-                };
+                let color = line_color(ui, e);
                 let text = format!(
                     "{:>9.3}  {:<10} {:>5}  {}",
                     e.t.as_secs_f64(),

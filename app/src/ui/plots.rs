@@ -7,7 +7,7 @@
 
 use super::action::{Actions, ViewAction};
 use super::state::LabState;
-use super::theme::{node_color, series_color, vm_color};
+use super::theme::{node_color, series_color, text_on, vm_color};
 use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotUi, Polygon, Text, VLine};
 use lmlab_engine::chart::{Audience, ChartLine, LineColor, LineData, LineRole, TimeChartKind};
 use lmlab_engine::sim::{NodeDisplay, SeriesKey, VmState};
@@ -78,7 +78,15 @@ impl Gesture {
     }
 }
 
-pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut TimelineView, actions: &mut Actions) {
+/// The timeline. `compact` (presentation mode) shows throughput and the state bands only, sized to
+/// fit without scrolling.
+pub fn show(
+    ui: &mut egui::Ui,
+    lab: &LabState,
+    view: &mut TimelineView,
+    compact: bool,
+    actions: &mut Actions,
+) {
     if view.generation != lab.doc.generation {
         *view = TimelineView {
             generation: lab.doc.generation,
@@ -112,7 +120,9 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut TimelineView, actions:
         }
     });
     time_controls(ui, lab, &mut view.go_to, actions);
-    readout(ui, lab, view.hover_t, range.0);
+    if !compact || view.hover_t.is_some() {
+        readout(ui, lab, view.hover_t, range.0);
+    }
     let avail = ui.available_height();
     let mut pass = Pass {
         lab,
@@ -122,6 +132,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut TimelineView, actions:
         markers: markers(lab, range),
         gesture: Gesture::default(),
         shown: Vec::new(),
+        compact,
     };
     egui::ScrollArea::vertical()
         .id_salt("plots")
@@ -221,8 +232,8 @@ fn band_rows(n: usize) -> f32 {
 
 /// A time plot: zoom and pan on the time axis only, the time axis in h:mm:ss, the pointer's time
 /// linked across plots; the shared range is set on it each frame.
-fn time_plot(id: &str, h: f32) -> Plot<'_> {
-    Plot::new(id)
+fn time_plot(id: &str, h: f32, legend: bool) -> Plot<'_> {
+    let plot = Plot::new(id)
         .height(h)
         .link_cursor(egui::Id::unique("lmlab-time-cursor"), [true, false])
         .allow_scroll(false)
@@ -232,12 +243,16 @@ fn time_plot(id: &str, h: f32) -> Plot<'_> {
         .allow_double_click_reset(false)
         .auto_bounds([false, true])
         .x_grid_spacer(time_grid)
-        .x_axis_formatter(|m, _| clock_label(m.value))
-        .legend(
+        .x_axis_formatter(|m, _| clock_label(m.value));
+    if legend {
+        plot.legend(
             Legend::default()
                 .position(egui_plot::Corner::LeftTop)
                 .background_alpha(0.5),
         )
+    } else {
+        plot
+    }
 }
 
 /// One frame of the timeline's plots, and what the user did to them.
@@ -249,6 +264,7 @@ struct Pass<'a> {
     markers: Vec<(f64, String, bool)>,
     gesture: Gesture,
     shown: Vec<(&'static str, (f64, f64))>,
+    compact: bool,
 }
 
 impl Pass<'_> {
@@ -256,15 +272,19 @@ impl Pass<'_> {
         let (lab, range, cursor) = (self.lab, self.range, self.cursor);
         let nodes = lab.spec().hosts.len();
         let vms = lab.spec().vms.len();
-        let line_h =
-            ((avail - band_rows(nodes) - band_rows(vms.min(MAX_VM_BANDS)) - 60.0) / 2.0).max(130.0);
+        // Presentation shows throughput only, above the bands, all without scrolling.
+        let (line_plots, min_h) = if self.compact { (1, 90.0) } else { (2, 130.0) };
+        let bands = band_rows(nodes) + band_rows(vms.min(MAX_VM_BANDS));
+        let line_h = ((avail - bands - 60.0) / line_plots as f32).max(min_h);
         // Throughput and CPU: the chart description's lines, fault labels on the first.
-        for (id, unit, kind, labels) in [
+        let charts = [
             ("throughput", "Gbit/s", TimeChartKind::Throughput, true),
             ("cpu", "LM CPU %", TimeChartKind::Cpu, false),
-        ] {
+        ];
+        for (id, unit, kind, labels) in charts.into_iter().take(line_plots) {
             let markers = &self.markers;
-            let r = time_plot(id, line_h)
+            // Presentation has no room for a legend: the readout names the lines instead.
+            let r = time_plot(id, line_h, !self.compact)
                 .y_axis_label(unit)
                 .include_y(0.0)
                 .show(ui, |p| {
@@ -276,7 +296,7 @@ impl Pass<'_> {
                 });
             self.shown.push((id, self.gesture.read(&r, range)));
         }
-        if lab.prefs().per_core {
+        if lab.prefs().per_core && !self.compact {
             per_core(ui, lab);
         }
         self.node_bands(ui);
@@ -293,7 +313,7 @@ impl Pass<'_> {
         let names: Vec<String> = lab.spec().hosts.iter().map(|h| h.name.clone()).collect();
         let rows = names.len();
         let markers = &self.markers;
-        let r = time_plot("nodes", band_rows(rows))
+        let r = time_plot("nodes", band_rows(rows), true)
             .show_axes([true, false])
             .show_grid([true, false])
             .include_y(-0.5)
@@ -301,7 +321,7 @@ impl Pass<'_> {
             .show(ui, |p| {
                 p.set_plot_bounds_x(range.0..=range.1);
                 node_bands(p, lab, now);
-                row_names(p, &names);
+                row_names(p, &names, lab.sim().node_timeline(), node_color);
                 draw_markers(p, markers, cursor, false);
             });
         self.shown.push(("nodes", self.gesture.read(&r, range)));
@@ -319,7 +339,7 @@ impl Pass<'_> {
                 &VmState::LEGEND.map(|s| (format!("{s:?}"), vm_color(s))),
             );
             let names: Vec<String> = lab.spec().vms.iter().map(|v| v.name.clone()).collect();
-            time_plot("vms", band_rows(vms))
+            time_plot("vms", band_rows(vms), true)
                 .show_axes([true, false])
                 .show_grid([true, false])
                 .include_y(-0.5)
@@ -327,11 +347,11 @@ impl Pass<'_> {
                 .show(ui, |p| {
                     p.set_plot_bounds_x(range.0..=range.1);
                     vm_bands(p, lab, now);
-                    row_names(p, &names);
+                    row_names(p, &names, lab.sim().vm_timeline(), vm_color);
                     draw_markers(p, markers, cursor, false);
                 })
         } else {
-            time_plot("vms", band_rows(MAX_VM_BANDS))
+            time_plot("vms", band_rows(MAX_VM_BANDS), true)
                 .y_axis_label("VMs")
                 .include_y(0.0)
                 .show(ui, |p| {
@@ -444,17 +464,27 @@ fn key(ui: &mut egui::Ui, title: &str, entries: &[(String, egui::Color32)]) {
     });
 }
 
-/// Row names drawn inside the plot at its left edge, so they stay visible when zooming.
-fn row_names(p: &mut PlotUi, names: &[String]) {
+/// Row names drawn inside the plot at its left edge, so they stay visible when zooming, in black
+/// or white to read on the band they sit on.
+fn row_names<S: Copy>(
+    p: &mut PlotUi,
+    names: &[String],
+    timelines: &[Vec<(SimTime, S)>],
+    color: impl Fn(S) -> egui::Color32,
+) {
     let x0 = p.plot_bounds().min()[0];
     for (i, n) in names.iter().enumerate() {
+        let under = timelines.get(i).and_then(|tl| {
+            let k = tl.partition_point(|(t, _)| t.as_secs_f64() <= x0);
+            tl.get(k.saturating_sub(1)).map(|x| x.1)
+        });
+        let text = under.map_or(egui::Color32::WHITE, |s| text_on(color(s)));
         p.text(
             Text::new(
                 "",
                 PlotPoint::new(x0, i as f64),
-                egui::RichText::new(n).strong(),
+                egui::RichText::new(n).strong().color(text),
             )
-            .color(egui::Color32::WHITE)
             .anchor(egui::Align2::LEFT_CENTER),
         );
     }

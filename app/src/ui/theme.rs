@@ -62,6 +62,11 @@ pub fn vm_color(s: VmState) -> egui::Color32 {
     rgb(lmlab_engine::export::vm_rgb(s))
 }
 
+/// Black or white text, whichever reads better on `bg` (badges, chips, band labels).
+pub fn text_on(bg: egui::Color32) -> egui::Color32 {
+    rgb(lmlab_engine::export::text_rgb_on([bg.r(), bg.g(), bg.b()]))
+}
+
 /// A distinct colour for the n-th series.
 pub fn series_color(n: usize) -> egui::Color32 {
     let p = lmlab_engine::export::SERIES_RGB;

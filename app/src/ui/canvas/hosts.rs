@@ -5,7 +5,7 @@
 use super::super::action::{Actions, LabAction, ViewAction};
 use super::super::layout::{HOST_W, MAX_CHIPS, key};
 use super::super::state::Selection;
-use super::super::theme::{node_color, vm_color};
+use super::super::theme::{node_color, text_on, vm_color};
 use super::links::port_pos;
 use super::menus::{PortDrag, a11y, host_menu, nic_menu, shape_response};
 use super::scene::{BROKEN, MOVING, Pen};
@@ -110,7 +110,7 @@ fn header(
         egui::Align2::CENTER_CENTER,
         format!("{display:?}"),
         pen.small.clone(),
-        egui::Color32::WHITE,
+        text_on(color),
     );
     let resp = ui.interact(
         header,
@@ -246,10 +246,11 @@ fn chip_at(
 ) {
     let (name, state, unmonitored) = (c.name, c.state, c.unmonitored);
     let sel = matches!(pen.lab.selection(), Selection::Vm(n) if n == name);
+    let fill = vm_color(state);
     pen.painter.rect(
         chip,
         4.0,
-        vm_color(state).gamma_multiply(0.85),
+        fill,
         egui::Stroke::new(if sel { 2.0 } else { 0.0 }, pen.text_color()),
         egui::StrokeKind::Inside,
     );
@@ -263,7 +264,7 @@ fn chip_at(
         egui::Align2::LEFT_CENTER,
         label,
         pen.small.clone(),
-        egui::Color32::WHITE,
+        text_on(fill),
     );
     let resp = ui.interact(
         chip,

@@ -1,7 +1,7 @@
 //! What every drawing function of the canvas reads: the frame's [`Scene`] (node and storage
 //! states, where the shapes are, each host's VMs) and the [`Pen`] (painter and styles).
 
-use super::super::layout::{HOST_W, STORAGE_SIZE, SWITCH_SIZE, host_height, key};
+use super::super::layout::{HOST_W, STORAGE_SIZE, SWITCH_SIZE, host_height_for, key};
 use super::super::state::LabState;
 use lmlab_engine::sim::{NodeStatus, StorageStatus};
 
@@ -18,16 +18,6 @@ pub(super) struct Scene {
 impl Scene {
     pub(super) fn of(lab: &LabState) -> Scene {
         let spec = lab.spec();
-        let host_rects = spec
-            .hosts
-            .iter()
-            .map(|h| {
-                egui::Rect::from_min_size(
-                    pos(lab, &key("host", &h.name)),
-                    egui::vec2(HOST_W, host_height(h, spec)),
-                )
-            })
-            .collect();
         let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); spec.hosts.len()];
         for vi in 0..spec.vms.len() {
             if let Some((hi, _, _)) = lab.sim().vm_view(vi)
@@ -36,6 +26,18 @@ impl Scene {
                 list.push(vi);
             }
         }
+        // Each box fits the VMs it holds now (a migration or failover changes that).
+        let host_rects = spec
+            .hosts
+            .iter()
+            .zip(&by_host)
+            .map(|(h, vms)| {
+                egui::Rect::from_min_size(
+                    pos(lab, &key("host", &h.name)),
+                    egui::vec2(HOST_W, host_height_for(h, vms.len())),
+                )
+            })
+            .collect();
         Scene {
             nodes: lab.sim().node_statuses(),
             storage: lab.sim().storage_statuses(),
