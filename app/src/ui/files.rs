@@ -14,9 +14,25 @@ pub fn recovery_path() -> Option<PathBuf> {
     eframe::storage_dir("lmlab").map(|d| d.join("recovery.lmlab.json"))
 }
 
-/// A native open dialog, or `None` when the desktop has none (then the caller prompts for a path).
+/// Runs a native dialog: `Some(choice)` (`None` inside when the user cancelled), or `None` when
+/// there is no dialog to show — dialogs are off, or the desktop has none (without an XDG desktop
+/// portal, rfd answers at once as if cancelled; no person cancels a dialog that fast), and then
+/// the caller asks for a typed path instead.
+fn dialog(dialogs: bool, run: impl FnOnce() -> Option<PathBuf>) -> Option<Option<PathBuf>> {
+    if !dialogs {
+        return None;
+    }
+    let start = std::time::Instant::now();
+    let picked = run();
+    if picked.is_none() && start.elapsed() < std::time::Duration::from_millis(150) {
+        return None;
+    }
+    Some(picked)
+}
+
+/// A native open dialog, or `None` when there is none (then the caller prompts for a path).
 pub fn pick_open(dialogs: bool) -> Option<Option<PathBuf>> {
-    dialogs.then(|| {
+    dialog(dialogs, || {
         rfd::FileDialog::new()
             .add_filter("lmlab session or scenario", &["json", "toml"])
             .pick_file()
@@ -24,7 +40,7 @@ pub fn pick_open(dialogs: bool) -> Option<Option<PathBuf>> {
 }
 
 pub fn pick_save(dialogs: bool) -> Option<Option<PathBuf>> {
-    dialogs.then(|| {
+    dialog(dialogs, || {
         rfd::FileDialog::new()
             .add_filter("lmlab session", &["json"])
             .set_file_name("lab.lmlab.json")
@@ -33,7 +49,7 @@ pub fn pick_save(dialogs: bool) -> Option<Option<PathBuf>> {
 }
 
 pub fn pick_folder(dialogs: bool) -> Option<Option<PathBuf>> {
-    dialogs.then(|| rfd::FileDialog::new().pick_folder())
+    dialog(dialogs, || rfd::FileDialog::new().pick_folder())
 }
 
 /// Loads a session (`.json`, or any file starting with `{`) or a scenario (TOML) into a new lab.

@@ -15,6 +15,8 @@ use lmlab_engine::{SimDuration, SimTime};
 
 const MAX_POINTS: usize = 800;
 const MAX_MARKERS: usize = 150;
+/// Rows of fault labels at the top of the throughput plot.
+const LABEL_ROWS: usize = 4;
 const MAX_VM_BANDS: usize = 40;
 
 /// The timeline's own view state: the one time range every plot shows when it does not follow
@@ -287,6 +289,7 @@ impl Pass<'_> {
             let r = time_plot(id, line_h, !self.compact)
                 .y_axis_label(unit)
                 .include_y(0.0)
+                .include_y(1.0)
                 .show(ui, |p| {
                     p.set_plot_bounds_x(range.0..=range.1);
                     let lines =
@@ -425,6 +428,13 @@ fn readout(ui: &mut egui::Ui, lab: &LabState, hover_t: Option<f64>, from_s: f64)
     };
     let series = lab.sim().series();
     let mut parts = vec![format!("at {}", clock_label(t))];
+    // Faults and repairs under the pointer (their labels may have had no room).
+    let near = (lab.sim().now().as_secs_f64() - from_s).abs().max(1.0) * 0.005;
+    for e in lab.sim().events() {
+        if e.mark.is_fault_or_repair() && (e.t.as_secs_f64() - t).abs() <= near {
+            parts.push(e.detail.clone());
+        }
+    }
     for (kind, unit) in [
         (TimeChartKind::Throughput, "Gbit/s"),
         (TimeChartKind::Cpu, "%"),
@@ -641,38 +651,51 @@ fn markers(lab: &LabState, window: (f64, f64)) -> Vec<(f64, String, bool)> {
     out
 }
 
+/// Marker lines across the plot; with `labels`, fault and repair labels placed in up to four
+/// rows so that none overlaps another (right-aligned at the right edge so none is cut off); a label
+/// with no free row is left out, and the readout names it when the pointer is near its line.
 fn draw_markers(
     p: &mut PlotUi,
     markers: &[(f64, String, bool)],
     cursor: Option<f64>,
     labels: bool,
 ) {
-    let top = p.plot_bounds().max()[1];
-    for (k, (t, label, fault)) in markers.iter().enumerate() {
-        let color = if *fault {
-            egui::Color32::from_rgb(220, 60, 60)
+    let fault_color = egui::Color32::from_rgb(220, 60, 60);
+    for (t, _, fault) in markers {
+        let (color, style) = if *fault {
+            (fault_color, LineStyle::Solid)
         } else {
-            egui::Color32::from_gray(150)
+            (egui::Color32::from_gray(150), LineStyle::dotted_dense())
         };
-        p.vline(
-            VLine::new("", *t)
-                .color(color)
-                .style(if *fault {
-                    LineStyle::Solid
-                } else {
-                    LineStyle::dotted_dense()
-                })
-                .width(1.0),
-        );
-        if labels && *fault {
+        p.vline(VLine::new("", *t).color(color).style(style).width(1.0));
+    }
+    if labels {
+        let b = p.plot_bounds();
+        let (x0, x1) = (b.min()[0], b.max()[0]);
+        let (y0, y1) = (b.min()[1], b.max()[1]);
+        let per_px = (x1 - x0) / f64::from(p.response().rect.width().max(1.0));
+        let mut faults: Vec<&(f64, String, bool)> = markers.iter().filter(|m| m.2).collect();
+        faults.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut row_end = [f64::NEG_INFINITY; LABEL_ROWS];
+        for (t, label, _) in faults {
+            // About 7 px per character of the 14 px proportional font, plus a margin.
+            let w = (label.chars().count() as f64 * 7.0 + 10.0) * per_px;
+            let right = *t + w > x1;
+            let span = if right { (*t - w, *t) } else { (*t, *t + w) };
+            let Some(row) = (0..LABEL_ROWS).find(|&r| row_end[r] < span.0) else {
+                continue;
+            };
+            row_end[row] = span.1;
+            let y = y1 - (y1 - y0) * (0.03 + 0.11 * row as f64);
+            let anchor = if right {
+                egui::Align2::RIGHT_TOP
+            } else {
+                egui::Align2::LEFT_TOP
+            };
             p.text(
-                Text::new(
-                    "",
-                    PlotPoint::new(*t, top * (0.95 - 0.08 * (k % 4) as f64)),
-                    label.clone(),
-                )
-                .color(color)
-                .anchor(egui::Align2::LEFT_TOP),
+                Text::new("", PlotPoint::new(*t, y), label.clone())
+                    .color(fault_color)
+                    .anchor(anchor),
             );
         }
     }

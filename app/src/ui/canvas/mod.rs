@@ -1,4 +1,5 @@
-//! The lab canvas (egui::Scene: pan with the mouse, zoom with the wheel), split by what it draws:
+//! The lab canvas (egui::Scene: drag empty space to pan, the wheel zooms at the pointer), split by
+//! what it draws:
 //! the palette of shapes to add (`palette.rs`), cables between hosts, switches and storage
 //! (`links.rs`), switch and storage boxes (`boxes.rs`), hosts with their NICs and VM chips
 //! (`hosts.rs`), migrations in flight (`migrations.rs`), the context menus and shape
@@ -34,8 +35,10 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut CanvasView, actions: &
     }
     let scene = Scene::of(lab);
     let mut rect = view.rect.unwrap_or(egui::Rect::ZERO);
+    // The wheel zooms at the pointer; dragging empty space pans.
     egui::Scene::new()
         .zoom_range(0.05..=3.0)
+        .scroll_zooms(true)
         .show(ui, &mut rect, |ui| draw(ui, lab, &scene, actions));
     view.rect = Some(rect);
 }
