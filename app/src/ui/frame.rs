@@ -103,13 +103,13 @@ impl Workbench {
             // Presentation: the latest events beside the lab, so the whole story is on one screen.
             egui::Panel::right("latest")
                 .resizable(false)
-                .default_size(ui.available_width() * 0.3)
+                .default_size(ui.available_width() * 0.28)
                 .show(ui, |ui| log::latest(ui, lab, 14, actions));
         }
         egui::CentralPanel::default().show(ui, |ui| match lab.screen.view {
             View::Lab => {
                 let h = ui.available_height();
-                let share = if presenting { 0.36 } else { 0.48 };
+                let share = if presenting { 0.30 } else { 0.48 };
                 let canvas_h = (h * share).max(160.0);
                 ui.allocate_ui(egui::vec2(ui.available_width(), canvas_h), |ui| {
                     canvas::show(ui, lab, canvas_view, actions);

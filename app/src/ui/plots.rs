@@ -121,7 +121,7 @@ pub fn show(
             ui.label(format!("cursor at {}", clock_label(t)));
         }
     });
-    time_controls(ui, lab, &mut view.go_to, actions);
+    ui.horizontal(|ui| time_controls(ui, lab, &mut view.go_to, actions));
     if !compact || view.hover_t.is_some() {
         readout(ui, lab, view.hover_t, range.0);
     }
@@ -160,7 +160,7 @@ pub fn show(
 /// Restart, back to the previous event or the last fault, the scrub bar over the whole run, and a
 /// typed time to go to.
 fn time_controls(ui: &mut egui::Ui, lab: &LabState, go_to: &mut String, actions: &mut Actions) {
-    ui.horizontal(|ui| {
+    {
         if ui
             .button("Restart")
             .on_hover_text(
@@ -224,12 +224,16 @@ fn time_controls(ui: &mut egui::Ui, lab: &LabState, go_to: &mut String, actions:
                     .weak(),
             );
         }
-    });
+    }
 }
 
 /// Height of a band plot with `n` rows.
-fn band_rows(n: usize) -> f32 {
-    (n as f32 * 20.0 + 30.0).clamp(70.0, 240.0)
+fn band_rows(n: usize, compact: bool) -> f32 {
+    if compact {
+        (n as f32 * 11.0 + 22.0).clamp(40.0, 160.0)
+    } else {
+        (n as f32 * 20.0 + 30.0).clamp(70.0, 240.0)
+    }
 }
 
 /// A time plot: zoom and pan on the time axis only, the time axis in h:mm:ss, the pointer's time
@@ -276,7 +280,7 @@ impl Pass<'_> {
         let vms = lab.spec().vms.len();
         // Presentation shows throughput only, above the bands, all without scrolling.
         let (line_plots, min_h) = if self.compact { (1, 90.0) } else { (2, 130.0) };
-        let bands = band_rows(nodes) + band_rows(vms.min(MAX_VM_BANDS));
+        let bands = band_rows(nodes, self.compact) + band_rows(vms.min(MAX_VM_BANDS), self.compact);
         let line_h = ((avail - bands - 60.0) / line_plots as f32).max(min_h);
         // Throughput and CPU: the chart description's lines, fault labels on the first.
         let charts = [
@@ -316,7 +320,7 @@ impl Pass<'_> {
         let names: Vec<String> = lab.spec().hosts.iter().map(|h| h.name.clone()).collect();
         let rows = names.len();
         let markers = &self.markers;
-        let r = time_plot("nodes", band_rows(rows), true)
+        let r = time_plot("nodes", band_rows(rows, self.compact), true)
             .show_axes([true, false])
             .show_grid([true, false])
             .include_y(-0.5)
@@ -342,7 +346,7 @@ impl Pass<'_> {
                 &VmState::LEGEND.map(|s| (format!("{s:?}"), vm_color(s))),
             );
             let names: Vec<String> = lab.spec().vms.iter().map(|v| v.name.clone()).collect();
-            time_plot("vms", band_rows(vms), true)
+            time_plot("vms", band_rows(vms, self.compact), true)
                 .show_axes([true, false])
                 .show_grid([true, false])
                 .include_y(-0.5)
@@ -354,7 +358,7 @@ impl Pass<'_> {
                     draw_markers(p, markers, cursor, false);
                 })
         } else {
-            time_plot("vms", band_rows(MAX_VM_BANDS), true)
+            time_plot("vms", band_rows(MAX_VM_BANDS, self.compact), true)
                 .y_axis_label("VMs")
                 .include_y(0.0)
                 .show(ui, |p| {

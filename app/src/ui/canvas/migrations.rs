@@ -1,4 +1,6 @@
-//! Migrations in flight: an arrow from source to destination with the phase and progress.
+//! Migrations in flight: one arrow per pair of hosts with one label (a VM's phase and progress,
+//! or how many VMs are moving and the slowest one's progress), so labels never pile up over the
+//! host boxes.
 
 use super::scene::{MOVING, Pen};
 use lmlab_engine::sim::Phase;
@@ -8,21 +10,24 @@ pub(super) fn arrows(pen: &Pen<'_>) {
     let spec = pen.lab.spec();
     let sim = pen.lab.sim();
     let rects = &pen.scene.host_rects;
-    let mut stacked: BTreeMap<(usize, usize), f32> = BTreeMap::new();
+    // Migrations in flight, grouped by (source, destination).
+    let mut pairs: BTreeMap<(usize, usize), Vec<&lmlab_engine::sim::Migration>> = BTreeMap::new();
     for m in sim.migrations() {
-        if !matches!(
+        if matches!(
             m.phase,
             Phase::Queued | Phase::Setup | Phase::Precopy | Phase::SwitchOver | Phase::Resume
         ) {
-            continue;
+            pairs.entry((m.from, m.to)).or_default().push(m);
         }
-        let (a, b) = (rects[m.from], rects[m.to]);
+    }
+    for ((from, to), migs) in pairs {
+        let (a, b) = (rects[from], rects[to]);
         let (p, q) = (
             a.center() + egui::vec2(0.0, 10.0),
             b.center() + egui::vec2(0.0, 10.0),
         );
         pen.painter.arrow(p, q - p, egui::Stroke::new(3.0, MOVING));
-        let what = match m.phase {
+        let what = |m: &lmlab_engine::sim::Migration| match m.phase {
             Phase::Queued => "queued".to_string(),
             Phase::Precopy => format!(
                 "pass {} · {:.0} %",
@@ -31,14 +36,31 @@ pub(super) fn arrows(pen: &Pen<'_>) {
             ),
             p => format!("{p:?}"),
         };
-        let k = stacked.entry((m.from, m.to)).or_insert(0.0);
-        let at = p + (q - p) * 0.5 - egui::vec2(0.0, 12.0 + *k);
-        *k += 16.0;
-        let galley = pen.painter.layout_no_wrap(
-            format!("{} {what}", spec.vms[m.vm].name),
-            pen.font.clone(),
-            MOVING,
-        );
+        let text = match migs.as_slice() {
+            [m] => format!("{} {}", spec.vms[m.vm].name, what(m)),
+            [first, ..] => {
+                // The moving migration furthest behind tells when the group will be done.
+                let queued = migs.iter().filter(|m| m.phase == Phase::Queued).count();
+                let slowest = migs
+                    .iter()
+                    .filter(|m| m.phase != Phase::Queued || queued == migs.len())
+                    .min_by(|x, y| {
+                        (x.passes, x.stage_progress(sim.now()))
+                            .partial_cmp(&(y.passes, y.stage_progress(sim.now())))
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    })
+                    .unwrap_or(first);
+                let waiting = if queued > 0 && queued < migs.len() {
+                    format!(", {queued} queued")
+                } else {
+                    String::new()
+                };
+                format!("{} VMs · {}{waiting}", migs.len(), what(slowest))
+            }
+            [] => continue,
+        };
+        let at = p + (q - p) * 0.5 - egui::vec2(0.0, 6.0);
+        let galley = pen.painter.layout_no_wrap(text, pen.font.clone(), MOVING);
         let r = egui::Align2::CENTER_BOTTOM.anchor_size(at, galley.size());
         pen.painter.rect_filled(
             r.expand(2.0),
