@@ -958,3 +958,23 @@ fn going_back_in_time_shows_exactly_what_playing_showed_and_the_future_replays()
     h.run();
     assert_eq!(h.state().lab.sim().snapshot(), snap_200);
 }
+
+#[test]
+fn hovering_a_vm_or_host_shows_its_live_figures() {
+    let mut h = harness(presets::DEFAULT_PRESET);
+    h.run();
+    play_until(&mut h, 15);
+    let vm = h.get_by_label("VM vm1: Running").rect().center();
+    h.hover_at(vm);
+    for _ in 0..8 {
+        h.step();
+    }
+    h.get_by_label_contains("memory, dirtying");
+    h.get_by_label_contains("migrating to hv2");
+    let host = h.get_by_label("host hv2: Up").rect().center();
+    h.hover_at(host);
+    for _ in 0..8 {
+        h.step();
+    }
+    h.get_by_label_contains("live migration: CPU");
+}

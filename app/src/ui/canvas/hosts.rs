@@ -118,6 +118,7 @@ fn header(
         egui::Sense::click_and_drag(),
     );
     a11y(ui, &resp, format!("host {}: {display:?}", h.name));
+    let resp = resp.on_hover_ui(|ui| host_figures(ui, pen, hi));
     shape_response(
         &resp,
         pen.lab,
@@ -272,6 +273,7 @@ fn chip_at(
         egui::Sense::click_and_drag(),
     );
     a11y(ui, &resp, format!("VM {name}: {state:?}"));
+    let resp = resp.on_hover_ui(|ui| vm_figures(ui, pen, name));
     if resp.clicked() {
         actions.push(ViewAction::Select(Selection::Vm(name.to_string())));
     }
@@ -316,4 +318,84 @@ fn elsewhere(pen: &Pen<'_>, hi: usize, vm: &str) -> bool {
         .position(|v| v.name == vm)
         .and_then(|i| pen.lab.sim().vm_view(i))
         .is_some_and(|v| v.0 != hi)
+}
+
+/// A host's live figures, on hover: state and flags, cluster service, VMs, live-migration CPU and
+/// traffic.
+fn host_figures(ui: &mut egui::Ui, pen: &Pen<'_>, hi: usize) {
+    use lmlab_engine::sim::SeriesKey;
+    let h = &pen.lab.spec().hosts[hi];
+    let node = &pen.scene.nodes[hi];
+    let series = pen.lab.sim().series();
+    ui.strong(&h.name);
+    let flags = if node.status.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", node.status.join(", "))
+    };
+    ui.label(format!(
+        "{:?}{flags} · cluster service {:?} · {}",
+        node.state,
+        node.service,
+        if node.powered {
+            "powered"
+        } else {
+            "powered off"
+        }
+    ));
+    ui.label(format!("{} VMs here", pen.scene.by_host[hi].len()));
+    let cpu = series.last(SeriesKey::HostCpu { host: &h.name });
+    let (tx, rx): (f64, f64) = h.nics.iter().fold((0.0, 0.0), |(t, r), n| {
+        let (host, nic) = (h.name.as_str(), n.name.as_str());
+        (
+            t + series.last(SeriesKey::NicSend { host, nic }),
+            r + series.last(SeriesKey::NicReceive { host, nic }),
+        )
+    });
+    ui.label(format!(
+        "live migration: CPU {cpu:.1} %, sending {tx:.2} Gbit/s, receiving {rx:.2} Gbit/s"
+    ));
+}
+
+/// A VM's live figures, on hover: state, memory, where its disks are, a migration in flight.
+fn vm_figures(ui: &mut egui::Ui, pen: &Pen<'_>, name: &str) {
+    let spec = pen.lab.spec();
+    let sim = pen.lab.sim();
+    let Some(vi) = spec.vms.iter().position(|v| v.name == name) else {
+        return;
+    };
+    let v = &spec.vms[vi];
+    ui.strong(name);
+    if let Some((host, state, unmonitored)) = sim.vm_view(vi) {
+        ui.label(format!(
+            "{state:?} on {}{}",
+            spec.hosts.get(host).map_or("?", |h| h.name.as_str()),
+            if unmonitored { ", Unmonitored" } else { "" }
+        ));
+    }
+    ui.label(format!(
+        "{} memory, dirtying {:.0} MiB/s · disks on {}",
+        v.memory,
+        v.dirty_rate.as_mib_per_s(),
+        v.storage
+    ));
+    let moving = sim
+        .migrations()
+        .iter()
+        .rev()
+        .find(|m| m.vm == vi && !m.phase.finished());
+    if let Some(m) = moving {
+        ui.label(format!(
+            "migrating to {}: {:?}, pass {}, {:.1} Gbit/s{}",
+            spec.hosts[m.to].name,
+            m.phase,
+            m.passes + 1,
+            m.rate * 8.0 / 1e9,
+            if m.path.is_empty() {
+                String::new()
+            } else {
+                format!(" over {}", m.path)
+            }
+        ));
+    }
 }
