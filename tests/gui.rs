@@ -21,8 +21,11 @@ fn harness(file: &str) -> Harness<'static, Workbench> {
     harness_on(LabState::new(presets::load(file).expect("preset")))
 }
 
-/// Runs frames at 10× until simulated time reaches `t` (or gives up).
+/// Runs frames at 10× until simulated time reaches `t` (or gives up), pressing Play again when a
+/// caption of the script paused the clock, as a presenter would.
 fn play_until(h: &mut Harness<'static, Workbench>, t: u64) {
+    // The pointer away from the canvas: a host or VM under it would keep its tooltip animating.
+    h.hover_at(egui::pos2(1000.0, 12.0));
     h.get_by_label("10×").click();
     h.run();
     h.get_by_label("Play").click();
@@ -31,8 +34,17 @@ fn play_until(h: &mut Harness<'static, Workbench>, t: u64) {
         if h.state().lab.sim().now() >= SimTime::from_secs(t) {
             break;
         }
+        if !h.state().lab.playing() {
+            h.step();
+            h.get_by_label("Play").click();
+        }
     }
-    h.get_by_label("Pause").click();
+    // A Play click may still be queued: let it land before deciding.
+    h.step();
+    if h.state().lab.playing() {
+        h.step();
+        h.get_by_label("Pause").click();
+    }
     h.run();
 }
 
@@ -773,7 +785,10 @@ fn keyboard_shortcuts_do_what_help_lists() {
     assert!(h.query_by_label("fit the canvas to the lab").is_none());
     // F fits the canvas: after zooming out, the lab is back at the fitted size.
     let fitted = h.get_by_label("host node1: Up").rect();
-    let canvas = h.get_by_label("host node2: Up").rect().center();
+    // Over the canvas between the hosts (a host would show its tooltip).
+    let a = h.get_by_label("host node1: Up").rect();
+    let b = h.get_by_label("host node2: Up").rect();
+    let canvas = egui::pos2((a.right() + b.left()) / 2.0, a.top() - 20.0);
     h.hover_at(canvas);
     h.run();
     h.event(egui::Event::MouseWheel {
@@ -977,4 +992,52 @@ fn hovering_a_vm_or_host_shows_its_live_figures() {
         h.step();
     }
     h.get_by_label_contains("live migration: CPU");
+}
+
+#[test]
+fn captions_show_pause_the_clock_and_next_caption_plays_on_to_the_next() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    h.get_by_label("10×").click();
+    h.run();
+    h.get_by_label("Play").click();
+    for _ in 0..200 {
+        h.step();
+        if !h.state().lab.playing() {
+            break;
+        }
+    }
+    h.run();
+    // The first caption pauses at its time and shows as a callout.
+    assert!(!h.state().lab.playing());
+    assert_eq!(h.state().lab.sim().now(), SimTime::from_secs(5));
+    let first = h.state().lab.sim().events().last().unwrap().detail.clone();
+    assert!(
+        first.starts_with("VM Compute Resiliency (WS2016)"),
+        "{first}"
+    );
+    h.get_by_label(&first);
+    // Next caption plays on and stops at the next one (61 s), which does not pause by itself.
+    h.get_by_label("Next caption").click();
+    for _ in 0..400 {
+        h.step();
+        if !h.state().lab.playing() {
+            break;
+        }
+    }
+    h.run();
+    assert_eq!(h.state().lab.sim().now(), SimTime::from_secs(61));
+    let second = h
+        .state()
+        .lab
+        .sim()
+        .events()
+        .iter()
+        .rev()
+        .find(|e| e.mark.is_caption())
+        .unwrap()
+        .detail
+        .clone();
+    assert!(second.contains("Its peers miss heartbeats"), "{second}");
+    h.get_by_label(&second);
 }

@@ -75,6 +75,13 @@ pub enum Command {
     ClearQuarantine {
         node: String,
     },
+    /// A trainer's caption: text shown at this time (and a marker on the time axis); with `pause`,
+    /// the window pauses the clock there. Changes nothing in the lab.
+    Caption {
+        text: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pause: bool,
+    },
 }
 
 /// How a command's effect is classified in the event log.
@@ -83,6 +90,8 @@ pub enum CommandKind {
     Fault,
     Repair,
     Operation,
+    /// A caption: text for the audience, no effect on the lab.
+    Caption,
 }
 
 /// What each action needs, for the scenario loader's messages and the docs.
@@ -103,6 +112,7 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
     ("pause_node", &["node"]),
     ("resume_node", &["node"]),
     ("clear_quarantine", &["node"]),
+    ("caption", &["text"]),
 ];
 
 impl Command {
@@ -125,6 +135,7 @@ impl Command {
             | StartClusterService { .. }
             | PauseNode { .. }
             | ResumeNode { .. } => CommandKind::Operation,
+            Caption { .. } => CommandKind::Caption,
         }
     }
 
@@ -147,6 +158,7 @@ impl Command {
             | ResumeNode { node }
             | ClearQuarantine { node } => node,
             LoseStorage { storage, .. } | RestoreStorage { storage, .. } => storage,
+            Caption { .. } => "caption",
         }
     }
 
@@ -188,6 +200,7 @@ impl Command {
             ClearQuarantine { node } => {
                 format!("quarantine of {node} cleared (Start-ClusterNode -ClearQuarantine)")
             }
+            Caption { text, .. } => text.clone(),
         }
     }
 }

@@ -534,3 +534,35 @@ fn the_full_example_in_the_format_docs_loads() {
     assert_eq!(s.spec.configurations.len(), 2);
     assert_eq!(s.script.len(), 5);
 }
+
+#[test]
+fn captions_need_text_and_take_no_other_target() {
+    let base = include_str!("../../assets/scenarios/seed-lab.toml");
+    let ok = format!(
+        "{base}\n[[script]]\nat = \"1s\"\naction = \"caption\"\ntext = \"hello\"\npause = true\n"
+    );
+    let sc = Scenario::from_toml(&ok, "lab.toml").unwrap();
+    assert!(sc.script.iter().any(|c| matches!(
+        &c.command,
+        lmlab_engine::Command::Caption { text, pause: true } if text == "hello"
+    )));
+    let no_text = format!("{base}\n[[script]]\nat = \"1s\"\naction = \"caption\"\n");
+    let e = Scenario::from_toml(&no_text, "lab.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs `text`"), "{e}");
+    let with_node = format!(
+        "{base}\n[[script]]\nat = \"1s\"\naction = \"caption\"\ntext = \"x\"\nnode = \"hv1\"\n"
+    );
+    let e = Scenario::from_toml(&with_node, "lab.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not take `node`"), "{e}");
+    let pause_elsewhere = format!(
+        "{base}\n[[script]]\nat = \"1s\"\naction = \"power_off\"\nnode = \"hv1\"\npause = true\n"
+    );
+    let e = Scenario::from_toml(&pause_elsewhere, "lab.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not take `pause`"), "{e}");
+}

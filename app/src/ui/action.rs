@@ -44,6 +44,8 @@ pub enum ViewAction {
     Pause,
     /// Play if paused, pause if playing.
     PlayPause,
+    /// Play on to the next caption of the script, and pause there.
+    PlayToCaption,
     /// Advance to the next pending event.
     Step,
     /// Go back to the previous event in the log.

@@ -22,9 +22,32 @@ impl LabState {
             Speed::X100 => SimDuration::from_secs_f64(dt * 100.0),
             Speed::Max => SimDuration::from_secs(60),
         };
-        let to = self.doc.sim.now() + step;
-        self.forward_to(to);
+        let now = self.doc.sim.now();
+        let to = now + step;
+        // A pausing caption (or any caption when playing to the next one) stops the clock at it.
+        match self.next_caption(now, self.clock.to_caption) {
+            Some(at) if at <= to => {
+                self.forward_to(at);
+                self.clock.playing = false;
+                self.clock.to_caption = false;
+            }
+            _ => self.forward_to(to),
+        }
         true
+    }
+
+    /// The time of the script's next caption after `after` that pauses (or any, with `any`).
+    pub fn next_caption(&self, after: SimTime, any: bool) -> Option<SimTime> {
+        self.doc
+            .sim
+            .scenario()
+            .script
+            .iter()
+            .filter(|c| {
+                matches!(c.command, lmlab_engine::Command::Caption { pause, .. } if pause || any)
+            })
+            .map(|c| SimTime::ZERO + c.at)
+            .find(|&at| at > after)
     }
 
     /// The end of the run so far: the furthest time reached, or the last recorded command.

@@ -172,6 +172,48 @@ pub fn unsaved(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
         });
 }
 
+/// Simulated seconds a caption stays on screen (unless the next one comes first).
+const CAPTION_HOLD_S: f64 = 90.0;
+
+/// The script's latest caption as a callout over the lab (large in presentation mode), with the
+/// way on to the next one.
+pub fn caption(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
+    let now = lab.sim().now();
+    let Some(e) = lab
+        .sim()
+        .events()
+        .iter()
+        .rev()
+        .find(|e| e.mark.is_caption())
+    else {
+        return;
+    };
+    if (now.as_secs_f64() - e.t.as_secs_f64()) > CAPTION_HOLD_S {
+        return;
+    }
+    let size = if lab.prefs().presentation { 24.0 } else { 18.0 };
+    egui::Area::new(egui::Id::unique("caption"))
+        .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 70.0))
+        .interactable(true)
+        .show(ctx, |ui| {
+            egui::Frame::popup(ui.style())
+                .inner_margin(egui::Margin::same(12))
+                .show(ui, |ui| {
+                    ui.set_max_width(ctx.content_rect().width() * 0.6);
+                    ui.label(egui::RichText::new(&e.detail).size(size).strong());
+                    let next = lab.next_caption(now, true);
+                    if next.is_some()
+                        && ui
+                            .button("Next caption")
+                            .on_hover_text("Play on to the next caption and pause there")
+                            .clicked()
+                    {
+                        actions.push(ViewAction::PlayToCaption);
+                    }
+                });
+        });
+}
+
 /// Help → Keyboard shortcuts.
 pub fn shortcuts(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
     if !lab.screen.show_shortcuts {

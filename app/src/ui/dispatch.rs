@@ -123,8 +123,18 @@ impl LabState {
     fn view_action(&mut self, a: ViewAction) {
         match a {
             ViewAction::Play => self.clock.playing = true,
-            ViewAction::Pause => self.clock.playing = false,
-            ViewAction::PlayPause => self.clock.playing = !self.clock.playing,
+            ViewAction::Pause => {
+                self.clock.playing = false;
+                self.clock.to_caption = false;
+            }
+            ViewAction::PlayPause => {
+                self.clock.playing = !self.clock.playing;
+                self.clock.to_caption = false;
+            }
+            ViewAction::PlayToCaption => {
+                self.clock.playing = true;
+                self.clock.to_caption = true;
+            }
             ViewAction::TogglePresentation => self.prefs.presentation = !self.prefs.presentation,
             ViewAction::FitCanvas => self.screen.fit_canvas += 1,
             ViewAction::ShowShortcuts(on) => self.screen.show_shortcuts = on,

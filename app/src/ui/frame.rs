@@ -121,6 +121,9 @@ impl Workbench {
             View::Real => real::show(ui, lab, actions),
         });
         let ctx = ui.ctx();
+        if lab.screen.view == View::Lab {
+            dialogs::caption(ctx, lab, actions);
+        }
         dialogs::migration(ctx, lab, actions);
         if lab.screen.show_welcome && lab.screen.recovery_offer.is_none() {
             dialogs::welcome(ctx, actions);

@@ -29,7 +29,9 @@ impl Default for Kinds {
 impl Kinds {
     fn shows(&self, k: EventKind) -> bool {
         match k {
-            EventKind::Fault | EventKind::Repair | EventKind::Operation => self.faults,
+            EventKind::Fault | EventKind::Repair | EventKind::Operation | EventKind::Caption => {
+                self.faults
+            }
             EventKind::NodeState => self.nodes,
             EventKind::VmState => self.vms,
             EventKind::MigrationStart | EventKind::MigrationPhase | EventKind::MigrationEnd => {
@@ -46,6 +48,8 @@ pub struct LogView {
     pub kinds: Kinds,
     /// The lab generation the filter belongs to.
     generation: u64,
+    /// Rows shown last frame: when more arrive, the log scrolls to the newest.
+    seen_rows: usize,
 }
 
 /// The colour of a log line.
@@ -53,6 +57,7 @@ fn line_color(ui: &egui::Ui, e: &lmlab_engine::sim::LogEvent) -> egui::Color32 {
     match e.kind {
         EventKind::Fault => ui.visuals().error_fg_color,
         EventKind::Repair => egui::Color32::from_rgb(46, 160, 90),
+        EventKind::Caption => egui::Color32::from_rgb(86, 180, 233),
         EventKind::NodeState if e.event_id.is_some() => ui.visuals().warn_fg_color,
         _ => ui.visuals().text_color(),
     }
@@ -107,33 +112,42 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut LogView, actions: &mut
         })
         .collect();
     let row_h = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
-    egui::ScrollArea::vertical()
-        .stick_to_bottom(true)
+    // New rows scroll the log to the newest once (not every frame, as `stick_to_bottom` would,
+    // which keeps some layouts repainting).
+    let mut area = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .show_rows(ui, row_h, rows.len(), |ui, range| {
-            for &i in &rows[range] {
-                let e = &events[i];
-                let color = line_color(ui, e);
-                let text = format!(
-                    "{:>9.3}  {:<10} {:>5}  {}",
-                    e.t.as_secs_f64(),
-                    e.subject,
-                    e.event_id.map(|i| i.to_string()).unwrap_or_default(),
-                    e.detail
-                );
-                let selected = lab.clock.cursor_t == Some(e.t.as_secs_f64());
-                let resp = ui
-                    .add(
-                        egui::Button::selectable(
-                            selected,
-                            egui::RichText::new(text).monospace().color(color),
-                        )
-                        .truncate(),
+        .animated(false);
+    if rows.len() != view.seen_rows {
+        // The offset that shows the last row at the bottom (past it, the area would spring back).
+        let content = rows.len() as f32 * (row_h + ui.spacing().item_spacing.y);
+        let bottom = (content - ui.available_height()).max(0.0);
+        area = area.vertical_scroll_offset(bottom);
+        view.seen_rows = rows.len();
+    }
+    area.show_rows(ui, row_h, rows.len(), |ui, range| {
+        for &i in &rows[range] {
+            let e = &events[i];
+            let color = line_color(ui, e);
+            let text = format!(
+                "{:>9.3}  {:<10} {:>5}  {}",
+                e.t.as_secs_f64(),
+                e.subject,
+                e.event_id.map(|i| i.to_string()).unwrap_or_default(),
+                e.detail
+            );
+            let selected = lab.clock.cursor_t == Some(e.t.as_secs_f64());
+            let resp = ui
+                .add(
+                    egui::Button::selectable(
+                        selected,
+                        egui::RichText::new(text).monospace().color(color),
                     )
-                    .on_hover_text(&e.detail);
-                if resp.clicked() {
-                    actions.push(ViewAction::SetCursor(e.t.as_secs_f64()));
-                }
+                    .truncate(),
+                )
+                .on_hover_text(&e.detail);
+            if resp.clicked() {
+                actions.push(ViewAction::SetCursor(e.t.as_secs_f64()));
             }
-        });
+        }
+    });
 }

@@ -267,7 +267,7 @@ struct Pass<'a> {
     range: (f64, f64),
     now: f64,
     cursor: Option<f64>,
-    markers: Vec<(f64, String, bool)>,
+    markers: Vec<Marker>,
     gesture: Gesture,
     shown: Vec<(&'static str, (f64, f64))>,
     compact: bool,
@@ -635,53 +635,81 @@ fn vm_counts(p: &mut PlotUi, lab: &LabState) {
 }
 
 /// Faults, repairs and switch-overs inside the visible window: (time, label, is fault or repair).
-fn markers(lab: &LabState, window: (f64, f64)) -> Vec<(f64, String, bool)> {
+/// What a marker line stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum MarkerKind {
+    /// A fault or repair: a red line with its label.
+    Fault,
+    /// A trainer's caption: a blue line with its label.
+    Caption,
+    /// A pass or switch-over of a migration: a dotted grey line.
+    Step,
+}
+
+/// One marker line: time, label, kind.
+type Marker = (f64, String, MarkerKind);
+
+/// Faults, repairs, captions and migration steps inside the visible window.
+fn markers(lab: &LabState, window: (f64, f64)) -> Vec<Marker> {
     let events = lab.sim().events();
     let from = events.partition_point(|e| e.t.as_secs_f64() < window.0);
-    let mut out: Vec<(f64, String, bool)> = events[from..]
+    let mut out: Vec<Marker> = events[from..]
         .iter()
         .take_while(|e| e.t.as_secs_f64() <= window.1)
-        .filter(|e| e.mark.is_fault_or_repair() || e.mark.is_precopy_step())
-        .map(|e| {
+        .filter_map(|e| {
+            let kind = if e.mark.is_fault_or_repair() {
+                MarkerKind::Fault
+            } else if e.mark.is_caption() {
+                MarkerKind::Caption
+            } else if e.mark.is_precopy_step() {
+                MarkerKind::Step
+            } else {
+                return None;
+            };
             let label: String = e.detail.chars().take(28).collect();
-            (e.t.as_secs_f64(), label, e.mark.is_fault_or_repair())
+            Some((e.t.as_secs_f64(), label, kind))
         })
         .collect();
     if out.len() > MAX_MARKERS {
-        // Keep every fault and repair first, then as many phase marks as fit.
-        out.sort_by_key(|m| !m.2);
+        // Keep every fault, repair and caption first, then as many phase marks as fit.
+        out.sort_by_key(|m| m.2);
         out.truncate(MAX_MARKERS);
     }
     out
 }
 
-/// Marker lines across the plot; with `labels`, fault and repair labels placed in up to four
-/// rows so that none overlaps another (right-aligned at the right edge so none is cut off); a label
-/// with no free row is left out, and the readout names it when the pointer is near its line.
-fn draw_markers(
-    p: &mut PlotUi,
-    markers: &[(f64, String, bool)],
-    cursor: Option<f64>,
-    labels: bool,
-) {
-    let fault_color = egui::Color32::from_rgb(220, 60, 60);
-    for (t, _, fault) in markers {
-        let (color, style) = if *fault {
-            (fault_color, LineStyle::Solid)
+/// Marker lines across the plot; with `labels`, fault, repair and caption labels placed in up to
+/// four rows so that none overlaps another (right-aligned at the right edge so none is cut off); a
+/// label with no free row is left out, and the readout names it when the pointer is near its line.
+fn draw_markers(p: &mut PlotUi, markers: &[Marker], cursor: Option<f64>, labels: bool) {
+    let color_of = |k: MarkerKind| match k {
+        MarkerKind::Fault => egui::Color32::from_rgb(220, 60, 60),
+        MarkerKind::Caption => egui::Color32::from_rgb(86, 180, 233),
+        MarkerKind::Step => egui::Color32::from_gray(150),
+    };
+    for (t, _, kind) in markers {
+        let style = if *kind == MarkerKind::Step {
+            LineStyle::dotted_dense()
         } else {
-            (egui::Color32::from_gray(150), LineStyle::dotted_dense())
+            LineStyle::Solid
         };
-        p.vline(VLine::new("", *t).color(color).style(style).width(1.0));
+        p.vline(
+            VLine::new("", *t)
+                .color(color_of(*kind))
+                .style(style)
+                .width(1.0),
+        );
     }
     if labels {
         let b = p.plot_bounds();
         let (x0, x1) = (b.min()[0], b.max()[0]);
         let (y0, y1) = (b.min()[1], b.max()[1]);
         let per_px = (x1 - x0) / f64::from(p.response().rect.width().max(1.0));
-        let mut faults: Vec<&(f64, String, bool)> = markers.iter().filter(|m| m.2).collect();
-        faults.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut labelled: Vec<&Marker> =
+            markers.iter().filter(|m| m.2 != MarkerKind::Step).collect();
+        labelled.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut row_end = [f64::NEG_INFINITY; LABEL_ROWS];
-        for (t, label, _) in faults {
+        for (t, label, kind) in labelled {
             // About 7 px per character of the 14 px proportional font, plus a margin.
             let w = (label.chars().count() as f64 * 7.0 + 10.0) * per_px;
             let right = *t + w > x1;
@@ -698,7 +726,7 @@ fn draw_markers(
             };
             p.text(
                 Text::new("", PlotPoint::new(*t, y), label.clone())
-                    .color(fault_color)
+                    .color(color_of(*kind))
                     .anchor(anchor),
             );
         }

@@ -205,6 +205,8 @@ pub struct Clock {
     /// Plots follow the present; false = free zoom.
     pub follow: bool,
     pub cursor_t: Option<f64>,
+    /// Playing until the next caption (then the clock pauses there).
+    pub to_caption: bool,
 }
 
 /// What the screen shows besides the lab: selection, view, dialogs, messages.
@@ -281,6 +283,7 @@ impl LabState {
                 speed: Speed::X10,
                 follow: true,
                 cursor_t: None,
+                to_caption: false,
             },
             screen: Screen {
                 selection: Selection::Cluster,
@@ -367,6 +370,10 @@ impl LabState {
     /// Recorded commands after the present (after a jump back in time).
     pub fn future(&self) -> &[TimedCommand] {
         &self.doc.future
+    }
+    /// Whether the clock is running.
+    pub fn playing(&self) -> bool {
+        self.clock.playing
     }
     /// Whether the timeline follows the present.
     pub fn clock_follows(&self) -> bool {

@@ -752,6 +752,12 @@ pub struct ScriptEntry {
     pub nic: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<String>,
+    /// A caption's text (`action = "caption"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// A caption pauses the clock in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -506,6 +506,8 @@ fn script_command(
         ("to", e.to.is_some()),
         ("nic", e.nic.is_some()),
         ("storage", e.storage.is_some()),
+        ("text", e.text.is_some()),
+        ("pause", e.pause.is_some()),
     ];
     for (field, present) in given {
         if needs.contains(&field) && !present {
@@ -513,8 +515,9 @@ fn script_command(
         }
     }
     for (field, present) in given {
-        let optional =
-            field == "node" && matches!(e.action.as_str(), "lose_storage" | "restore_storage");
+        let optional = (field == "node"
+            && matches!(e.action.as_str(), "lose_storage" | "restore_storage"))
+            || (field == "pause" && e.action == "caption");
         if present && !needs.contains(&field) && !optional {
             return p
                 .k(field)
@@ -589,6 +592,18 @@ fn script_command(
         "pause_node" => Command::PauseNode { node: node()? },
         "resume_node" => Command::ResumeNode { node: node()? },
         "clear_quarantine" => Command::ClearQuarantine { node: node()? },
+        "caption" => {
+            let text = e.text.clone().unwrap_or_default();
+            if text.trim().is_empty() || text.len() > 500 {
+                return p
+                    .k("text")
+                    .fail("a caption needs 1 to 500 characters of text");
+            }
+            Command::Caption {
+                text,
+                pause: e.pause.unwrap_or(false),
+            }
+        }
         other => {
             return p
                 .k("action")

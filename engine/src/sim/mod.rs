@@ -109,6 +109,8 @@ pub enum EventKind {
     Fault,
     Repair,
     Operation,
+    /// A trainer's caption from the script.
+    Caption,
 }
 
 impl EventKind {
@@ -123,6 +125,7 @@ impl EventKind {
             EventKind::Fault => "fault",
             EventKind::Repair => "repair",
             EventKind::Operation => "operation",
+            EventKind::Caption => "caption",
         }
     }
 }
@@ -162,12 +165,19 @@ pub enum Mark {
     Resumed,
     /// A live migration ended.
     MigrationEnded(Outcome),
+    /// A caption for the audience; `pause` stops the clock in the window.
+    Caption { pause: bool },
 }
 
 impl Mark {
     /// A fault or a repair: drawn as a labelled marker across every time chart.
     pub fn is_fault_or_repair(self) -> bool {
         matches!(self, Mark::Fault | Mark::Repair)
+    }
+
+    /// A trainer's caption.
+    pub fn is_caption(self) -> bool {
+        matches!(self, Mark::Caption { .. })
     }
 
     /// A step of a live migration's pre-copy (a pass or the switch-over).
@@ -832,11 +842,23 @@ impl Simulation {
             PauseNode { node } => after = After::Pause(self.node_index(node)?),
             ResumeNode { node } => after = After::Resume(self.node_index(node)?),
             ClearQuarantine { node } => after = After::ClearQuarantine(self.node_index(node)?),
+            Caption { text, pause } => {
+                let mark = Mark::Caption { pause: *pause };
+                self.push_marked(
+                    EventKind::Caption,
+                    "caption".into(),
+                    text.clone(),
+                    None,
+                    mark,
+                );
+                return Ok(());
+            }
         }
         let kind = match cmd.kind() {
             CommandKind::Fault => EventKind::Fault,
             CommandKind::Repair => EventKind::Repair,
             CommandKind::Operation => EventKind::Operation,
+            CommandKind::Caption => EventKind::Caption,
         };
         // The command is logged first, then what the cluster does about it.
         let mark = self.log.len();
