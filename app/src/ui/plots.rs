@@ -289,15 +289,18 @@ impl Pass<'_> {
         ];
         for (id, unit, kind, labels) in charts.into_iter().take(line_plots) {
             let markers = &self.markers;
-            // Presentation has no room for a legend: the readout names the lines instead.
-            let r = time_plot(id, line_h, !self.compact)
+            let lines = lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, range.0);
+            // The key sits above the plot, never over the data (presentation has no room for it:
+            // the readout names the lines there).
+            if !self.compact {
+                line_key(ui, &lines);
+            }
+            let r = time_plot(id, line_h, false)
                 .y_axis_label(unit)
                 .include_y(0.0)
                 .include_y(1.0)
                 .show(ui, |p| {
                     p.set_plot_bounds_x(range.0..=range.1);
-                    let lines =
-                        lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, range.0);
                     draw_lines(p, lab, &lines);
                     draw_markers(p, markers, cursor, labels);
                 });
@@ -474,6 +477,39 @@ fn key(ui: &mut egui::Ui, title: &str, entries: &[(String, egui::Color32)]) {
             let (r, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
             ui.painter().rect_filled(r, 2.0, *color);
             ui.label(name);
+        }
+    });
+}
+
+/// The lines of a chart as a wrapped row of coloured swatches and names above the plot.
+fn line_key(ui: &mut egui::Ui, lines: &[ChartLine<'_>]) {
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 6.0;
+        for l in lines {
+            let color = match l.color {
+                LineColor::Palette(i) => series_color(i),
+                LineColor::Grey => egui::Color32::GRAY,
+            };
+            let (r, _) = ui.allocate_exact_size(egui::vec2(14.0, 10.0), egui::Sense::hover());
+            let y = r.center().y;
+            let stroke = egui::Stroke::new(2.5, color);
+            match l.role {
+                LineRole::NicReceive | LineRole::HostReceive | LineRole::NicSend => {
+                    ui.painter().line_segment(
+                        [egui::pos2(r.left(), y), egui::pos2(r.left() + 5.0, y)],
+                        stroke,
+                    );
+                    ui.painter().line_segment(
+                        [egui::pos2(r.right() - 5.0, y), egui::pos2(r.right(), y)],
+                        stroke,
+                    );
+                }
+                _ => {
+                    ui.painter()
+                        .line_segment([egui::pos2(r.left(), y), egui::pos2(r.right(), y)], stroke);
+                }
+            }
+            ui.label(&l.label);
         }
     });
 }

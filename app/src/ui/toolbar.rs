@@ -81,33 +81,44 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         ui.separator();
         if ui
             .selectable_label(lab.screen.view == View::Lab, "Lab")
+            .on_hover_text("The lab: canvas, timeline and event log")
             .clicked()
         {
             actions.push(ViewAction::SetView(View::Lab));
         }
         if ui
             .selectable_label(lab.screen.view == View::Compare, "Compare")
+            .on_hover_text("Every named configuration of the lab through the transport model")
             .clicked()
         {
             actions.push(ViewAction::SetView(View::Compare));
         }
         if ui
             .selectable_label(lab.screen.view == View::Real, "Real run")
+            .on_hover_text("Move a real memory image with a VM's settings and measure it")
             .clicked()
         {
             actions.push(ViewAction::SetView(View::Real));
         }
         ui.separator();
         if lab.clock.playing {
-            if ui.button("Pause").clicked() {
+            if ui
+                .button("Pause")
+                .on_hover_text("Pause the clock (Space)")
+                .clicked()
+            {
                 actions.push(ViewAction::Pause);
             }
-        } else if ui.button("Play").clicked() {
+        } else if ui
+            .button("Play")
+            .on_hover_text("Run the simulated clock at the chosen speed (Space)")
+            .clicked()
+        {
             actions.push(ViewAction::Play);
         }
         if ui
             .button("Step")
-            .on_hover_text("Run to the next scheduled event")
+            .on_hover_text("Run to the next scheduled event (→)")
             .clicked()
         {
             actions.push(ViewAction::Step);
@@ -116,6 +127,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         for s in Speed::ALL {
             if ui
                 .selectable_label(lab.clock.speed == s, s.label())
+                .on_hover_text("Simulated time per second of wall time")
                 .clicked()
             {
                 actions.push(ViewAction::SetSpeed(s));

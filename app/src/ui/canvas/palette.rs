@@ -14,7 +14,11 @@ pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             actions.push(LabAction::Edit(edit));
             actions.push(ViewAction::Select(select));
         };
-        if ui.button("Add host").clicked() {
+        if ui
+            .button("Add host")
+            .on_hover_text("A new host with one 10 GbE NIC on the first switch")
+            .clicked()
+        {
             let name = unique(spec.hosts.iter().map(|h| &h.name), "hv");
             let nic_switch = spec.switches.first().map(|x| x.name.clone());
             let host = HostSpec {
@@ -31,7 +35,11 @@ pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             };
             add(Edit::AddHost(Box::new(host)), Selection::Host(name));
         }
-        if ui.button("Add switch").clicked() {
+        if ui
+            .button("Add switch")
+            .on_hover_text("A new switch (LACP, no PFC)")
+            .clicked()
+        {
             let name = unique(spec.switches.iter().map(|h| &h.name), "sw");
             let switch = SwitchSpec {
                 name: name.clone(),
@@ -40,7 +48,11 @@ pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             };
             add(Edit::AddSwitch(switch), Selection::Switch(name));
         }
-        if ui.button("Add storage").clicked() {
+        if ui
+            .button("Add storage")
+            .on_hover_text("A new SMB3 file share")
+            .clicked()
+        {
             let name = unique(spec.storage.iter().map(|h| &h.name), "share");
             let storage = StorageSpec {
                 name: name.clone(),
@@ -88,6 +100,7 @@ pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             ui.input(|i| i.key_pressed(egui::Key::Delete)) && !ui.ctx().egui_wants_keyboard_input();
         if (ui
             .add_enabled(thing.is_some(), egui::Button::new("Delete"))
+            .on_hover_text("Delete the selection and what depends on it (Delete; Ctrl+Z undoes)")
             .clicked()
             || delete_key)
             && let Some(t) = thing
