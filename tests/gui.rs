@@ -994,6 +994,18 @@ fn hovering_a_vm_or_host_shows_its_live_figures() {
     h.get_by_label_contains("live migration: CPU");
 }
 
+/// Steps frames until the clock pauses by itself (or gives up), then lets the frame settle.
+fn step_while_playing(h: &mut Harness<'static, Workbench>) {
+    h.step();
+    for _ in 0..400 {
+        h.step();
+        if !h.state().lab.playing() {
+            break;
+        }
+    }
+    h.run();
+}
+
 #[test]
 fn captions_show_pause_the_clock_and_next_caption_plays_on_to_the_next() {
     let mut h = harness("resiliency-lab.toml");
@@ -1001,13 +1013,7 @@ fn captions_show_pause_the_clock_and_next_caption_plays_on_to_the_next() {
     h.get_by_label("10×").click();
     h.run();
     h.get_by_label("Play").click();
-    for _ in 0..200 {
-        h.step();
-        if !h.state().lab.playing() {
-            break;
-        }
-    }
-    h.run();
+    step_while_playing(&mut h);
     // The first caption pauses at its time and shows as a callout.
     assert!(!h.state().lab.playing());
     assert_eq!(h.state().lab.sim().now(), SimTime::from_secs(5));
@@ -1019,13 +1025,7 @@ fn captions_show_pause_the_clock_and_next_caption_plays_on_to_the_next() {
     h.get_by_label(&first);
     // Next caption plays on and stops at the next one (61 s), which does not pause by itself.
     h.get_by_label("Next caption").click();
-    for _ in 0..400 {
-        h.step();
-        if !h.state().lab.playing() {
-            break;
-        }
-    }
-    h.run();
+    step_while_playing(&mut h);
     assert_eq!(h.state().lab.sim().now(), SimTime::from_secs(61));
     let second = h
         .state()

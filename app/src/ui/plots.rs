@@ -8,7 +8,7 @@
 use super::action::{Actions, ViewAction};
 use super::state::LabState;
 use super::theme::{node_color, series_color, text_on, vm_color};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoint, PlotUi, Polygon, Text, VLine};
+use egui_plot::{Line, LineStyle, Plot, PlotPoint, PlotUi, Polygon, Text, VLine};
 use lmlab_engine::chart::{Audience, ChartLine, LineColor, LineData, LineRole, TimeChartKind};
 use lmlab_engine::sim::{NodeDisplay, SeriesKey, VmState};
 use lmlab_engine::{SimDuration, SimTime};
@@ -238,8 +238,8 @@ fn band_rows(n: usize, compact: bool) -> f32 {
 
 /// A time plot: zoom and pan on the time axis only, the time axis in h:mm:ss, the pointer's time
 /// linked across plots; the shared range is set on it each frame.
-fn time_plot(id: &str, h: f32, legend: bool) -> Plot<'_> {
-    let plot = Plot::new(id)
+fn time_plot(id: &str, h: f32) -> Plot<'_> {
+    Plot::new(id)
         .height(h)
         .link_cursor(egui::Id::unique("lmlab-time-cursor"), [true, false])
         .allow_scroll(false)
@@ -249,16 +249,16 @@ fn time_plot(id: &str, h: f32, legend: bool) -> Plot<'_> {
         .allow_double_click_reset(false)
         .auto_bounds([false, true])
         .x_grid_spacer(time_grid)
-        .x_axis_formatter(|m, _| clock_label(m.value));
-    if legend {
-        plot.legend(
-            Legend::default()
-                .position(egui_plot::Corner::LeftTop)
-                .background_alpha(0.5),
-        )
-    } else {
-        plot
-    }
+        .x_axis_formatter(|m, _| clock_label(m.value))
+}
+
+/// A plot of state bands, one row per node or VM.
+fn band_plot(id: &str, rows: usize, compact: bool) -> Plot<'_> {
+    time_plot(id, band_rows(rows, compact))
+        .show_axes([true, false])
+        .show_grid([true, false])
+        .include_y(-0.5)
+        .include_y(rows as f64 - 0.5)
 }
 
 /// One frame of the timeline's plots, and what the user did to them.
@@ -295,7 +295,7 @@ impl Pass<'_> {
             if !self.compact {
                 line_key(ui, &lines);
             }
-            let r = time_plot(id, line_h, false)
+            let r = time_plot(id, line_h)
                 .y_axis_label(unit)
                 .include_y(0.0)
                 .include_y(1.0)
@@ -323,17 +323,12 @@ impl Pass<'_> {
         let names: Vec<String> = lab.spec().hosts.iter().map(|h| h.name.clone()).collect();
         let rows = names.len();
         let markers = &self.markers;
-        let r = time_plot("nodes", band_rows(rows, self.compact), true)
-            .show_axes([true, false])
-            .show_grid([true, false])
-            .include_y(-0.5)
-            .include_y(rows as f64 - 0.5)
-            .show(ui, |p| {
-                p.set_plot_bounds_x(range.0..=range.1);
-                node_bands(p, lab, now);
-                row_names(p, &names, lab.sim().node_timeline(), node_color);
-                draw_markers(p, markers, cursor, false);
-            });
+        let r = band_plot("nodes", rows, self.compact).show(ui, |p| {
+            p.set_plot_bounds_x(range.0..=range.1);
+            node_bands(p, lab, now);
+            row_names(p, &names, lab.sim().node_timeline(), node_color);
+            draw_markers(p, markers, cursor, false);
+        });
         self.shown.push(("nodes", self.gesture.read(&r, range)));
     }
 
@@ -349,19 +344,14 @@ impl Pass<'_> {
                 &VmState::LEGEND.map(|s| (format!("{s:?}"), vm_color(s))),
             );
             let names: Vec<String> = lab.spec().vms.iter().map(|v| v.name.clone()).collect();
-            time_plot("vms", band_rows(vms, self.compact), true)
-                .show_axes([true, false])
-                .show_grid([true, false])
-                .include_y(-0.5)
-                .include_y(vms as f64 - 0.5)
-                .show(ui, |p| {
-                    p.set_plot_bounds_x(range.0..=range.1);
-                    vm_bands(p, lab, now);
-                    row_names(p, &names, lab.sim().vm_timeline(), vm_color);
-                    draw_markers(p, markers, cursor, false);
-                })
+            band_plot("vms", vms, self.compact).show(ui, |p| {
+                p.set_plot_bounds_x(range.0..=range.1);
+                vm_bands(p, lab, now);
+                row_names(p, &names, lab.sim().vm_timeline(), vm_color);
+                draw_markers(p, markers, cursor, false);
+            })
         } else {
-            time_plot("vms", band_rows(MAX_VM_BANDS, self.compact), true)
+            time_plot("vms", band_rows(MAX_VM_BANDS, self.compact))
                 .y_axis_label("VMs")
                 .include_y(0.0)
                 .show(ui, |p| {
