@@ -24,19 +24,21 @@ fn labelled_box(
         stroke,
         egui::StrokeKind::Inside,
     );
-    pen.painter.text(
-        r.center_top() + egui::vec2(0.0, 6.0),
+    pen.text_fit(
+        r.center_top() + egui::vec2(0.0, 4.0),
         egui::Align2::CENTER_TOP,
         name,
-        pen.font.clone(),
+        &pen.font,
         pen.text_color(),
+        r.width() - 8.0,
     );
-    pen.painter.text(
-        r.center_bottom() - egui::vec2(0.0, 6.0),
+    pen.text_fit(
+        r.center_bottom() - egui::vec2(0.0, 4.0),
         egui::Align2::CENTER_BOTTOM,
         detail,
-        pen.small.clone(),
+        &pen.small,
         pen.visuals.weak_text_color(),
+        r.width() - 8.0,
     );
 }
 

@@ -29,12 +29,13 @@ pub(super) fn host(ui: &mut egui::Ui, pen: &Pen<'_>, hi: usize, actions: &mut Ac
         h.memory,
         h.teaming.mode
     );
-    pen.painter.text(
+    pen.text_fit(
         egui::pos2(r.left() + 10.0, y),
         egui::Align2::LEFT_TOP,
         hw,
-        pen.small.clone(),
+        &pen.small,
         pen.visuals.weak_text_color(),
+        HOST_W - 20.0,
     );
     y += 18.0;
     for ni in 0..h.nics.len() {
@@ -93,24 +94,34 @@ fn header(
         egui::StrokeKind::Inside,
     );
     let header = egui::Rect::from_min_size(r.min, egui::vec2(HOST_W, 28.0));
-    pen.painter.text(
+    // The badge fits its word at the current text size (up to half the box).
+    let word_w = pen
+        .painter
+        .layout_no_wrap(format!("{display:?}"), pen.small.clone(), color)
+        .size()
+        .x;
+    let badge_w = (word_w + 14.0).clamp(92.0, HOST_W / 2.0);
+    let badge_rect = egui::Rect::from_min_size(
+        header.right_top() + egui::vec2(-badge_w - 8.0, 5.0),
+        egui::vec2(badge_w, 18.0_f32.max(pen.small.size + 4.0)),
+    );
+    let title = egui::FontId::proportional(pen.font.size * 16.0 / 13.0);
+    pen.text_fit(
         header.left_center() + egui::vec2(10.0, 0.0),
         egui::Align2::LEFT_CENTER,
         &h.name,
-        egui::FontId::proportional(16.0),
+        &title,
         pen.text_color(),
-    );
-    let badge_rect = egui::Rect::from_min_size(
-        header.right_top() + egui::vec2(-100.0, 5.0),
-        egui::vec2(92.0, 18.0),
+        HOST_W - 26.0 - badge_w,
     );
     pen.painter.rect_filled(badge_rect, 9.0, color);
-    pen.painter.text(
+    pen.text_fit(
         badge_rect.center(),
         egui::Align2::CENTER_CENTER,
         format!("{display:?}"),
-        pen.small.clone(),
+        &pen.small,
         text_on(color),
+        badge_rect.width() - 6.0,
     );
     let resp = ui.interact(
         header,
@@ -260,12 +271,13 @@ fn chip_at(
     } else {
         name.to_string()
     };
-    pen.painter.text(
+    pen.text_fit(
         chip.left_center() + egui::vec2(6.0, 0.0),
         egui::Align2::LEFT_CENTER,
         label,
-        pen.small.clone(),
+        &pen.small,
         text_on(fill),
+        chip.width() - 10.0,
     );
     let resp = ui.interact(
         chip,

@@ -35,16 +35,19 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut CanvasView, actions: &
     }
     let scene = Scene::of(lab);
     let mut rect = view.rect.unwrap_or(egui::Rect::ZERO);
+    // Screen points per scene unit: the visible scene rectangle fitted into the canvas.
+    let avail = ui.available_size();
+    let zoom = (avail.x / rect.width().max(1.0)).min(avail.y / rect.height().max(1.0));
     // The wheel zooms at the pointer; dragging empty space pans.
     egui::Scene::new()
         .zoom_range(0.05..=3.0)
         .scroll_zooms(true)
-        .show(ui, &mut rect, |ui| draw(ui, lab, &scene, actions));
+        .show(ui, &mut rect, |ui| draw(ui, lab, &scene, zoom, actions));
     view.rect = Some(rect);
 }
 
-fn draw(ui: &mut egui::Ui, lab: &LabState, scene: &Scene, actions: &mut Actions) {
-    let pen = Pen::new(ui, lab, scene);
+fn draw(ui: &mut egui::Ui, lab: &LabState, scene: &Scene, zoom: f32, actions: &mut Actions) {
+    let pen = Pen::new(ui, lab, scene, zoom);
     // Cables first, so the shapes are drawn over them.
     links::storage_paths(&pen);
     links::nic_links(ui, &pen, actions);

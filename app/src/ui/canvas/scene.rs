@@ -71,16 +71,43 @@ pub(super) struct Pen<'a> {
     pub(super) small: egui::FontId,
 }
 
+/// Smallest size on screen (points) for the canvas's labels: names of VMs, NICs and hosts.
+const MIN_TEXT_PT: f32 = 14.0;
+/// Text grows at most this much in scene units to stay readable when the lab is zoomed out (16
+/// units, what a NIC row of 18 holds);
+/// beyond it, labels are elided.
+const MAX_TEXT_SCALE: f32 = 1.45;
+
 impl<'a> Pen<'a> {
-    pub(super) fn new(ui: &egui::Ui, lab: &'a LabState, scene: &'a Scene) -> Pen<'a> {
+    /// `zoom` is how many screen points one scene unit takes: text grows in scene units as the
+    /// lab is zoomed out, so labels stay readable (up to a limit; long labels are elided).
+    pub(super) fn new(ui: &egui::Ui, lab: &'a LabState, scene: &'a Scene, zoom: f32) -> Pen<'a> {
+        let scale = (MIN_TEXT_PT / 11.0 / zoom.max(0.01)).clamp(1.0, MAX_TEXT_SCALE);
         Pen {
             lab,
             scene,
             painter: ui.painter().clone(),
             visuals: ui.visuals().clone(),
-            font: egui::FontId::proportional(13.0),
-            small: egui::FontId::proportional(11.0),
+            font: egui::FontId::proportional(13.0 * scale.max(1.0)),
+            small: egui::FontId::proportional(11.0 * scale),
         }
+    }
+
+    /// Draws `text` at `pos`, elided with "…" to `max_w` scene units.
+    pub(super) fn text_fit(
+        &self,
+        pos: egui::Pos2,
+        align: egui::Align2,
+        text: impl Into<String>,
+        font: &egui::FontId,
+        color: egui::Color32,
+        max_w: f32,
+    ) {
+        let mut job = egui::text::LayoutJob::simple_singleline(text.into(), font.clone(), color);
+        job.wrap = egui::text::TextWrapping::truncate_at_width(max_w.max(8.0));
+        let galley = self.painter.layout_job(job);
+        let rect = align.anchor_size(pos, galley.size());
+        self.painter.galley(rect.min, galley, color);
     }
 
     pub(super) fn text_color(&self) -> egui::Color32 {
