@@ -1043,3 +1043,20 @@ fn captions_show_pause_the_clock_and_next_caption_plays_on_to_the_next() {
     assert!(second.contains("Its peers miss heartbeats"), "{second}");
     h.get_by_label(&second);
 }
+
+#[test]
+fn the_delete_key_removes_the_selection_and_ctrl_y_redoes_an_undo() {
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    h.get_by_label("VM vm-old: Running").click();
+    h.run();
+    h.key_press(egui::Key::Delete);
+    h.run();
+    assert!(h.state().lab.spec().vms.iter().all(|v| v.name != "vm-old"));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    assert!(h.state().lab.spec().vms.iter().any(|v| v.name == "vm-old"));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Y);
+    h.run();
+    assert!(h.state().lab.spec().vms.iter().all(|v| v.name != "vm-old"));
+}
