@@ -811,19 +811,29 @@ fn keyboard_shortcuts_do_what_help_lists() {
     assert_eq!(h.get_by_label("host node1: Up").rect(), fitted);
 }
 
-/// Every time plot's range in the last frame; asserts they are one and the same.
+/// Every time plot's range in the last frame; asserts they are one and the same, and that every
+/// plot area spans the same screen x (so one instant is at one x in all of them).
 fn one_range(h: &Harness<'static, Workbench>) -> (f64, f64) {
-    let ranges = h.state().timeline_ranges();
-    assert_eq!(ranges.len(), 4, "{ranges:?}");
-    let first = ranges[0].1;
-    for (id, r) in ranges {
+    let shown = h.state().timeline_ranges();
+    assert_eq!(shown.len(), 4, "{shown:?}");
+    let first = shown[0].1;
+    for (id, s) in shown {
+        let r = s.range;
         assert!(
-            (r.0 - first.0).abs() < 1e-6 && (r.1 - first.1).abs() < 1e-6,
-            "{id} shows {r:?}, throughput {first:?}"
+            (r.0 - first.range.0).abs() < 1e-6 && (r.1 - first.range.1).abs() < 1e-6,
+            "{id} shows {r:?}, throughput {:?}",
+            first.range
         );
         assert!(r.0 >= -1.0 && r.1 > r.0, "{id} ran away: {r:?}");
+        assert!(
+            (s.screen_x.0 - first.screen_x.0).abs() < 0.5
+                && (s.screen_x.1 - first.screen_x.1).abs() < 0.5,
+            "{id} spans x {:?}, throughput {:?}",
+            s.screen_x,
+            first.screen_x
+        );
     }
-    first
+    first.range
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use super::action::{Action, Actions};
 use super::canvas::{self, CanvasView};
 use super::log::{self, LogView};
-use super::plots::TimelineView;
+use super::plots::{PlotShown, TimelineView};
 use super::state::{LabState, View};
 use super::{compare, dialogs, inspector, keys, plots, real, theme, toolbar};
 
@@ -29,8 +29,8 @@ impl Workbench {
         }
     }
 
-    /// Each time plot's x range (t_s from, to) in the last frame: all the same, by design.
-    pub fn timeline_ranges(&self) -> &[(&'static str, (f64, f64))] {
+    /// Each time plot's range and screen position in the last frame: all the same, by design.
+    pub fn timeline_ranges(&self) -> &[(&'static str, PlotShown)] {
         self.timeline.shown()
     }
 
@@ -101,9 +101,10 @@ impl Workbench {
         let presenting = lab.prefs().presentation;
         if presenting && lab.screen.view == View::Lab {
             // Presentation: the latest events beside the lab, so the whole story is on one screen.
+            let width = (ui.ctx().content_rect().width() * 0.28).max(240.0);
             egui::Panel::right("latest")
                 .resizable(false)
-                .default_size(ui.available_width() * 0.28)
+                .exact_size(width)
                 .show(ui, |ui| log::latest(ui, lab, 14, actions));
         }
         egui::CentralPanel::default().show(ui, |ui| match lab.screen.view {

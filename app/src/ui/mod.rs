@@ -41,5 +41,6 @@ mod widgets;
 pub use action::{Action, FileAction, JobAction, LabAction, ViewAction};
 pub use dispatch::EXPORT_SIZE;
 pub use frame::Workbench;
+pub use plots::PlotShown;
 pub use prefs::Prefs;
 pub use state::{LabState, Selection, View, Work};

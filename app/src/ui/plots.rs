@@ -29,17 +29,27 @@ pub struct TimelineView {
     cursor_seen: Option<f64>,
     /// Simulated time under the pointer, for the readout.
     hover_t: Option<f64>,
-    /// Each time plot's x range in the last frame.
-    shown: Vec<(&'static str, (f64, f64))>,
+    /// Each time plot's x range and where it sat on screen in the last frame.
+    shown: Vec<(&'static str, PlotShown)>,
     /// The lab generation this view belongs to.
     generation: u64,
     /// What is typed in the Go to field.
     go_to: String,
 }
 
+/// What one time plot showed: its time range and the screen x of its plot area's edges.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlotShown {
+    /// (t_s from, to).
+    pub range: (f64, f64),
+    /// (left, right) of the plot area, in points: the same in every plot, so one instant is at
+    /// one x.
+    pub screen_x: (f32, f32),
+}
+
 impl TimelineView {
-    /// Each time plot's x range (t_s from, to) in the last frame.
-    pub fn shown(&self) -> &[(&'static str, (f64, f64))] {
+    /// Each time plot's range and screen position in the last frame.
+    pub fn shown(&self) -> &[(&'static str, PlotShown)] {
         &self.shown
     }
 }
@@ -63,7 +73,7 @@ struct Gesture {
 
 impl Gesture {
     /// Reads one plot's response: a changed x range is a zoom or pan; a double-click resets.
-    fn read<R>(&mut self, r: &egui_plot::PlotResponse<R>, set: (f64, f64)) -> (f64, f64) {
+    fn read<R>(&mut self, r: &egui_plot::PlotResponse<R>, set: (f64, f64)) -> PlotShown {
         let b = r.transform.bounds();
         let got = (b.min()[0], b.max()[0]);
         let eps = (set.1 - set.0).abs().max(1e-9) * 1e-6;
@@ -76,7 +86,11 @@ impl Gesture {
         if let Some(pos) = r.response.hover_pos() {
             self.hover_t = Some(r.transform.value_from_position(pos).x);
         }
-        got
+        let frame = r.transform.frame();
+        PlotShown {
+            range: got,
+            screen_x: (frame.left(), frame.right()),
+        }
     }
 }
 
@@ -250,12 +264,18 @@ fn time_plot(id: &str, h: f32) -> Plot<'_> {
         .auto_bounds([false, true])
         .x_grid_spacer(time_grid)
         .x_axis_formatter(|m, _| clock_label(m.value))
+        // One width for every plot's y axis, so one instant is at one x in all of them.
+        .y_axis_min_width(Y_AXIS_W)
 }
 
-/// A plot of state bands, one row per node or VM.
+/// Width of every time plot's y axis (labels and numbers), in points.
+const Y_AXIS_W: f32 = 60.0;
+
+/// A plot of state bands, one row per node or VM (its y axis is empty but as wide as the
+/// others').
 fn band_plot(id: &str, rows: usize, compact: bool) -> Plot<'_> {
     time_plot(id, band_rows(rows, compact))
-        .show_axes([true, false])
+        .y_axis_formatter(|_, _| String::new())
         .show_grid([true, false])
         .include_y(-0.5)
         .include_y(rows as f64 - 0.5)
@@ -269,7 +289,7 @@ struct Pass<'a> {
     cursor: Option<f64>,
     markers: Vec<Marker>,
     gesture: Gesture,
-    shown: Vec<(&'static str, (f64, f64))>,
+    shown: Vec<(&'static str, PlotShown)>,
     compact: bool,
 }
 
