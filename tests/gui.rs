@@ -61,6 +61,15 @@ fn wait_for_job(h: &mut Harness<'static, Workbench>) {
     panic!("the job did not finish");
 }
 
+/// A fresh temporary folder for a test and the recovery file path inside it (not yet there).
+fn fresh_recovery(test: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let recovery = dir.join("recovery.lmlab.json");
+    let _ = std::fs::remove_file(&recovery);
+    (dir, recovery)
+}
+
 /// Answers the typed-path prompt (there are no file dialogs in tests).
 fn type_path(h: &mut Harness<'static, Workbench>, text: &str) {
     h.get_by_label("Path").click();
@@ -293,10 +302,7 @@ fn the_export_menu_writes_charts() {
 
 #[test]
 fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
-    let dir = std::env::temp_dir().join(format!("lmlab-gui-recovery-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let recovery = dir.join("recovery.lmlab.json");
-    let _ = std::fs::remove_file(&recovery);
+    let (dir, recovery) = fresh_recovery("recovery");
     let lab = LabState::new(presets::load("resiliency-lab.toml").unwrap())
         .with_recovery(recovery.clone(), false);
     let mut h = harness_on(lab);
@@ -720,10 +726,7 @@ fn unsaved_changes_ask_before_a_preset_an_open_or_closing() {
 
 #[test]
 fn autosave_keeps_working_after_a_preset_is_opened() {
-    let dir = std::env::temp_dir().join(format!("lmlab-gui-autosave-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let recovery = dir.join("recovery.lmlab.json");
-    let _ = std::fs::remove_file(&recovery);
+    let (dir, recovery) = fresh_recovery("autosave");
     let lab = LabState::new(presets::load(presets::DEFAULT_PRESET).unwrap())
         .with_recovery(recovery.clone(), false);
     let mut h = harness_on(lab);
