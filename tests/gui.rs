@@ -233,10 +233,7 @@ fn a_session_saved_from_the_file_menu_reopens_identically() {
     let path = dir.join("demo.lmlab.json");
     let mut h = harness("resiliency-lab.toml");
     h.run();
-    h.get_by_label("host node2: Up").click_secondary();
-    h.run();
-    h.get_by_label("Crash cluster service").click();
-    h.run();
+    change_something(&mut h);
     play_until(&mut h, 30);
     let before = h.state().lab.sim().snapshot();
     h.get_by_label("File").click();
@@ -610,10 +607,7 @@ fn untouched(file: &str, t: SimTime) -> lmlab_engine::Snapshot {
 fn undo_and_redo_restore_the_exact_lab_and_run_for_commands_and_edits() {
     let mut h = harness("resiliency-lab.toml");
     h.run();
-    h.get_by_label("host node2: Up").click_secondary();
-    h.run();
-    h.get_by_label("Crash cluster service").click();
-    h.run();
+    change_something(&mut h);
     play_until(&mut h, 60);
     let now = h.state().lab.sim().now();
     let crash = lmlab_engine::Command::CrashClusterService {
@@ -660,7 +654,7 @@ fn undo_and_redo_restore_the_exact_lab_and_run_for_commands_and_edits() {
     assert_eq!(h.state().lab.sim().snapshot(), with);
 }
 
-/// Makes the lab dirty with one command (a node crash).
+/// Crashes node2's cluster service from its context menu: one command, so the lab is dirty.
 fn change_something(h: &mut Harness<'static, Workbench>) {
     h.get_by_label("host node2: Up").click_secondary();
     h.run();
