@@ -175,9 +175,9 @@ pub fn unsaved(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
 /// Simulated seconds a caption stays on screen (unless the next one comes first).
 const CAPTION_HOLD_S: f64 = 90.0;
 
-/// The script's latest caption as a callout over the lab (large in presentation mode), with the
-/// way on to the next one.
-pub fn caption(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
+/// The script's latest caption as a strip above the lab (large in presentation mode): it takes
+/// its own room, so it never covers the canvas or the events; with the way on to the next one.
+pub fn caption(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     let now = lab.sim().now();
     let Some(e) = lab
         .sim()
@@ -191,26 +191,40 @@ pub fn caption(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
     if (now.as_secs_f64() - e.t.as_secs_f64()) > CAPTION_HOLD_S {
         return;
     }
-    let size = if lab.prefs().presentation { 24.0 } else { 18.0 };
-    egui::Area::new(egui::Id::unique("caption"))
-        .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 70.0))
-        .interactable(true)
-        .show(ctx, |ui| {
-            egui::Frame::popup(ui.style())
-                .inner_margin(egui::Margin::same(12))
-                .show(ui, |ui| {
-                    ui.set_max_width(ctx.content_rect().width() * 0.6);
-                    ui.label(egui::RichText::new(&e.detail).size(size).strong());
-                    let next = lab.next_caption(now, true);
-                    if next.is_some()
-                        && ui
-                            .button("Next caption")
-                            .on_hover_text("Play on to the next caption and pause there")
-                            .clicked()
-                    {
-                        actions.push(ViewAction::PlayToCaption);
-                    }
+    let size = if lab.prefs().presentation { 22.0 } else { 16.0 };
+    let accent = ui.visuals().selection.bg_fill;
+    egui::Frame::new()
+        .fill(ui.visuals().extreme_bg_color)
+        .stroke(egui::Stroke::new(2.0, accent))
+        .corner_radius(6)
+        .inner_margin(egui::Margin::symmetric(10, 6))
+        .show(ui, |ui| {
+            let next = lab.next_caption(now, true).is_some();
+            let text = egui::RichText::new(&e.detail).size(size).strong();
+            let next_button = |ui: &mut egui::Ui, actions: &mut Actions| {
+                if next
+                    && ui
+                        .button("Next caption")
+                        .on_hover_text("Play on to the next caption and pause there")
+                        .clicked()
+                {
+                    actions.push(ViewAction::PlayToCaption);
+                }
+            };
+            // Narrow (presentation's side panel): the button under the text; wide: beside it.
+            if ui.available_width() < 520.0 {
+                ui.add(egui::Label::new(text).wrap());
+                next_button(ui, actions);
+                return;
+            }
+            ui.horizontal(|ui| {
+                let text_w = (ui.available_width() - if next { 130.0 } else { 0.0 }).max(120.0);
+                ui.allocate_ui(egui::vec2(text_w, 0.0), |ui| {
+                    ui.set_width(text_w);
+                    ui.add(egui::Label::new(text).wrap());
                 });
+                next_button(ui, actions);
+            });
         });
 }
 

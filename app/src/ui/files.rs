@@ -79,7 +79,8 @@ pub fn save(lab: &LabState, path: &Path) -> Result<(), String> {
     capture(lab)?.save(path).map_err(|e| e.to_string())
 }
 
-/// The area a lab's shapes cover, for fitting the canvas to it.
+/// The area a lab's shapes cover, for fitting the canvas to it (its hosts only in presentation
+/// mode).
 pub fn lab_bounds(lab: &LabState) -> egui::Rect {
-    bounds(lab.spec(), lab.layout())
+    bounds(lab.spec(), lab.layout(), lab.prefs().presentation)
 }

@@ -105,13 +105,26 @@ impl Workbench {
             egui::Panel::right("latest")
                 .resizable(false)
                 .exact_size(width)
-                .show(ui, |ui| log::latest(ui, lab, 14, actions));
+                .show(ui, |ui| {
+                    // The trainer's caption heads the story column, covering nothing.
+                    dialogs::caption(ui, lab, actions);
+                    plots::state_keys(ui);
+                    ui.separator();
+                    log::latest(ui, lab, 14, actions);
+                });
         }
         egui::CentralPanel::default().show(ui, |ui| match lab.screen.view {
             View::Lab => {
+                if !presenting {
+                    dialogs::caption(ui, lab, actions);
+                }
                 let h = ui.available_height();
-                let share = if presenting { 0.30 } else { 0.48 };
-                let canvas_h = (h * share).max(160.0);
+                // Presentation: the plots take what they need to show every row, the lab the rest.
+                let canvas_h = if presenting {
+                    (h - timeline.needed_h(ui, lab) - ui.spacing().item_spacing.y - 6.0).max(140.0)
+                } else {
+                    (h * 0.48).max(160.0)
+                };
                 ui.allocate_ui(egui::vec2(ui.available_width(), canvas_h), |ui| {
                     canvas::show(ui, lab, canvas_view, actions);
                 });
@@ -122,9 +135,6 @@ impl Workbench {
             View::Real => real::show(ui, lab, actions),
         });
         let ctx = ui.ctx();
-        if lab.screen.view == View::Lab {
-            dialogs::caption(ctx, lab, actions);
-        }
         dialogs::migration(ctx, lab, actions);
         if lab.screen.show_welcome && lab.screen.recovery_offer.is_none() {
             dialogs::welcome(ctx, actions);

@@ -3,6 +3,7 @@
 //! an invalid value is refused in place with the reason.
 
 use super::action::{Actions, LabAction, ViewAction};
+use super::hints;
 use super::state::{LabState, Selection};
 use super::widgets::labeled;
 use lmlab_engine::SimDuration;
@@ -54,8 +55,14 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                     if let Some(i) = spec.switches.iter().position(|s| &s.name == name) {
                         let mut sw = spec.switches[i].clone();
                         ui.strong(format!("Switch {}", sw.name));
-                        ui.checkbox(&mut sw.dcb_pfc, "DCB with Priority Flow Control (PFC)");
-                        ui.checkbox(&mut sw.lacp, "LACP / static port channels");
+                        hints::on(
+                            ui.checkbox(&mut sw.dcb_pfc, "DCB with Priority Flow Control (PFC)"),
+                            "DCB with Priority Flow Control (PFC)",
+                        );
+                        hints::on(
+                            ui.checkbox(&mut sw.lacp, "LACP / static port channels"),
+                            "LACP / static port channels",
+                        );
                         if sw != spec.switches[i] {
                             edited = Some(Edit::SetSwitch(sw));
                         }
@@ -105,13 +112,14 @@ fn combo<T: PartialEq + Copy>(
     options: &[(T, &str)],
 ) {
     let current = options.iter().find(|o| o.0 == *value).map_or("?", |o| o.1);
-    egui::ComboBox::from_label(label)
+    let r = egui::ComboBox::from_label(label)
         .selected_text(current)
         .show_ui(ui, |ui| {
             for (v, text) in options {
                 ui.selectable_value(value, *v, *text);
             }
         });
+    hints::on(r.response, label);
 }
 
 fn secs(ui: &mut egui::Ui, label: &str, d: &mut SimDuration, max: f64) {
@@ -259,13 +267,17 @@ fn cluster(ui: &mut egui::Ui, c: &mut ClusterSettings, m: &mut MigrationSettings
     );
     count(ui, "RouteHistoryLength", &mut c.route_history_length, 0, 40);
     count(ui, "ClusterFunctionalLevel", &mut c.functional_level, 8, 12);
-    egui::ComboBox::from_label("Isolation needs VM version")
-        .selected_text(c.isolation_min_config_version.clone())
-        .show_ui(ui, |ui| {
-            for ver in ["5.0", "6.0", "6.2", "7.0", "8.0", "9.0"] {
-                ui.selectable_value(&mut c.isolation_min_config_version, ver.to_string(), ver);
-            }
-        });
+    hints::on(
+        egui::ComboBox::from_label("Isolation needs VM version")
+            .selected_text(c.isolation_min_config_version.clone())
+            .show_ui(ui, |ui| {
+                for ver in ["5.0", "6.0", "6.2", "7.0", "8.0", "9.0"] {
+                    ui.selectable_value(&mut c.isolation_min_config_version, ver.to_string(), ver);
+                }
+            })
+            .response,
+        "Isolation needs VM version",
+    );
     secs(ui, "Joining takes", &mut c.join_time, 3600.0);
     secs(
         ui,
@@ -311,7 +323,10 @@ fn migration(ui: &mut egui::Ui, m: &mut MigrationSettings) {
             (PerformanceOption::Smb, "SMB"),
         ],
     );
-    ui.checkbox(&mut m.smb_direct, "Allow SMB Direct (RDMA)");
+    hints::on(
+        ui.checkbox(&mut m.smb_direct, "Allow SMB Direct (RDMA)"),
+        "Allow SMB Direct (RDMA)",
+    );
     count(
         ui,
         "Simultaneous live migrations",
@@ -459,7 +474,10 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
     }
     count(ui, "Sockets", &mut h.sockets, 1, 16);
     count(ui, "Cores per socket", &mut h.cores_per_socket, 1, 512);
-    ui.checkbox(&mut h.smt, "SMT (hyper-threading)");
+    hints::on(
+        ui.checkbox(&mut h.smt, "SMT (hyper-threading)"),
+        "SMT (hyper-threading)",
+    );
     labeled(ui, "Clock", |ui| {
         ui.add(
             egui::DragValue::new(&mut h.clock_ghz)
@@ -533,7 +551,10 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
                             (RdmaKind::InfiniBand, "InfiniBand"),
                         ],
                     );
-                    ui.checkbox(&mut n.rss_capable, "RSS capable");
+                    hints::on(
+                        ui.checkbox(&mut n.rss_capable, "RSS capable"),
+                        "RSS capable",
+                    );
                     combo(
                         ui,
                         "RSS",
@@ -559,14 +580,18 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
                     count(ui, "Max RSS queues", &mut n.rss_max_queues, 1, 256);
                     count(ui, "MTU", &mut n.mtu, 576, 9216);
                     let mut sw = n.switch.clone().unwrap_or_default();
-                    egui::ComboBox::from_label("Cabled to")
-                        .selected_text(if sw.is_empty() { "(not cabled)" } else { &sw })
-                        .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut sw, String::new(), "(not cabled)");
-                            for s in switches {
-                                ui.selectable_value(&mut sw, s.clone(), s);
-                            }
-                        });
+                    hints::on(
+                        egui::ComboBox::from_label("Cabled to")
+                            .selected_text(if sw.is_empty() { "(not cabled)" } else { &sw })
+                            .show_ui(ui, |ui| {
+                                ui.selectable_value(&mut sw, String::new(), "(not cabled)");
+                                for s in switches {
+                                    ui.selectable_value(&mut sw, s.clone(), s);
+                                }
+                            })
+                            .response,
+                        "Cabled to",
+                    );
                     n.switch = (!sw.is_empty()).then_some(sw);
                     if ui.button("Remove this NIC").clicked() {
                         remove = Some(i);
@@ -627,20 +652,28 @@ fn vm(ui: &mut egui::Ui, v: &mut VmSpec, storages: &[String]) {
     if !matches!(v.memory_profile, MemoryProfile::Custom(_)) {
         v.memory_profile = MemoryProfile::Named(profile);
     }
-    egui::ComboBox::from_label("Configuration version")
-        .selected_text(v.config_version.clone())
-        .show_ui(ui, |ui| {
-            for ver in ["5.0", "6.2", "7.0", "7.1", "8.0", "9.0"] {
-                ui.selectable_value(&mut v.config_version, ver.to_string(), ver);
-            }
-        });
-    egui::ComboBox::from_label("Storage")
-        .selected_text(v.storage.clone())
-        .show_ui(ui, |ui| {
-            for s in storages {
-                ui.selectable_value(&mut v.storage, s.clone(), s);
-            }
-        });
+    hints::on(
+        egui::ComboBox::from_label("Configuration version")
+            .selected_text(v.config_version.clone())
+            .show_ui(ui, |ui| {
+                for ver in ["5.0", "6.2", "7.0", "7.1", "8.0", "9.0"] {
+                    ui.selectable_value(&mut v.config_version, ver.to_string(), ver);
+                }
+            })
+            .response,
+        "Configuration version",
+    );
+    hints::on(
+        egui::ComboBox::from_label("Storage")
+            .selected_text(v.storage.clone())
+            .show_ui(ui, |ui| {
+                for s in storages {
+                    ui.selectable_value(&mut v.storage, s.clone(), s);
+                }
+            })
+            .response,
+        "Storage",
+    );
     combo(
         ui,
         "Priority",
@@ -653,7 +686,12 @@ fn vm(ui: &mut egui::Ui, v: &mut VmSpec, storages: &[String]) {
         ],
     );
     let mut own = matches!(v.resiliency_period, ResiliencyPeriod::Own(_));
-    if ui.checkbox(&mut own, "Own ResiliencyPeriod").changed() {
+    if hints::on(
+        ui.checkbox(&mut own, "Own ResiliencyPeriod"),
+        "Own ResiliencyPeriod",
+    )
+    .changed()
+    {
         v.resiliency_period = if own {
             ResiliencyPeriod::Own(SimDuration::from_secs(60))
         } else {

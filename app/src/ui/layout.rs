@@ -45,8 +45,13 @@ pub fn default_layout(spec: &ScenarioSpec) -> BTreeMap<String, [f32; 2]> {
     m
 }
 
-/// The area the lab's shapes cover, with a margin: the initial view of the canvas.
-pub fn bounds(spec: &ScenarioSpec, layout: &BTreeMap<String, [f32; 2]>) -> egui::Rect {
+/// The area the lab's shapes cover, with a margin: the initial view of the canvas. With
+/// `hosts_only` (presentation mode), the hosts alone, so they fill the canvas and read large.
+pub fn bounds(
+    spec: &ScenarioSpec,
+    layout: &BTreeMap<String, [f32; 2]>,
+    hosts_only: bool,
+) -> egui::Rect {
     let mut r = egui::Rect::NOTHING;
     for h in &spec.hosts {
         if let Some(p) = layout.get(&key("host", &h.name)) {
@@ -55,6 +60,9 @@ pub fn bounds(spec: &ScenarioSpec, layout: &BTreeMap<String, [f32; 2]>) -> egui:
                 egui::vec2(HOST_W, host_height(h, spec)),
             ));
         }
+    }
+    if hosts_only && r.is_finite() && r.width() > 0.0 {
+        return r.expand(16.0);
     }
     let boxes = spec
         .switches

@@ -66,8 +66,10 @@ fn line_color(ui: &egui::Ui, e: &lmlab_engine::sim::LogEvent) -> egui::Color32 {
 /// The latest `n` events, newest last, for presentation mode: time, subject and text, wrapped.
 pub fn latest(ui: &mut egui::Ui, lab: &LabState, n: usize, actions: &mut Actions) {
     ui.heading("Latest events");
+    ui.label(egui::RichText::new("newest first").weak());
+    // Newest first, so the newest is on screen however many fit under the caption.
     let events = lab.sim().events();
-    for e in &events[events.len().saturating_sub(n)..] {
+    for e in events[events.len().saturating_sub(n)..].iter().rev() {
         let t = e.t.as_secs_f64();
         let (h, m, s) = (t as u64 / 3600, t as u64 / 60 % 60, t % 60.0);
         let text = format!("{h}:{m:02}:{s:04.1}  {}  {}", e.subject, e.detail);

@@ -2,7 +2,8 @@
 //!
 //! 1. `jobs` — a generic worker [`jobs::Job`] with progress and Cancel; knows nothing of labs.
 //! 2. `state` (plain data the panels read), `action` (what a panel may ask for, grouped: lab,
-//!    view, file, job), `prefs`, `layout` (where shapes sit), `widgets`, `theme`.
+//!    view, file, job), `prefs`, `layout` (where shapes sit), `widgets`, `hints` (what each
+//!    field means), `theme`.
 //! 3. Services: `dispatch` (the one place state changes, one function per action group; its
 //!    handling of simulated time, playing and travelling back, is in `clock`), `files`
 //!    (open, save, dialogs, recovery), `real_run` (real runs).
@@ -24,6 +25,7 @@ mod dialogs;
 mod dispatch;
 pub mod files;
 mod frame;
+pub mod hints;
 mod inspector;
 pub mod jobs;
 mod keys;

@@ -35,6 +35,9 @@ pub struct TimelineView {
     generation: u64,
     /// What is typed in the Go to field.
     go_to: String,
+    /// The height the timeline took in the last frame, in points (presentation sizes the lab
+    /// from it so the plots never scroll).
+    used_h: Option<f32>,
 }
 
 /// What one time plot showed: its time range and the screen x of its plot area's edges.
@@ -45,12 +48,19 @@ pub struct PlotShown {
     /// (left, right) of the plot area, in points: the same in every plot, so one instant is at
     /// one x.
     pub screen_x: (f32, f32),
+    /// (top, bottom) of the plot area, in points.
+    pub screen_y: (f32, f32),
 }
 
 impl TimelineView {
     /// Each time plot's range and screen position in the last frame.
     pub fn shown(&self) -> &[(&'static str, PlotShown)] {
         &self.shown
+    }
+
+    /// The height the timeline needs, in points: what it took last frame, else an estimate.
+    pub fn needed_h(&self, ui: &egui::Ui, lab: &LabState) -> f32 {
+        self.used_h.unwrap_or_else(|| compact_height(ui, lab))
     }
 }
 
@@ -59,7 +69,15 @@ const FOLLOW_WINDOW_S: f64 = 600.0;
 
 /// The range while following: the last ten minutes, at least the first ten seconds.
 fn follow_range(now: f64) -> (f64, f64) {
-    ((now - FOLLOW_WINDOW_S).max(0.0), now.max(10.0) + 1.0)
+    let from = (now - FOLLOW_WINDOW_S).max(0.0);
+    (from, run_end(from, now))
+}
+
+/// Where a range that shows the present ends: a little after it (4 % of the range, at least a
+/// second), so the newest data and the last time label are not cut by the plot's edge.
+fn run_end(from: f64, now: f64) -> f64 {
+    let end = now.max(10.0);
+    end + ((end - from) * 0.04).max(1.0)
 }
 
 /// What the user did to one plot this frame.
@@ -90,6 +108,7 @@ impl Gesture {
         PlotShown {
             range: got,
             screen_x: (frame.left(), frame.right()),
+            screen_y: (frame.top(), frame.bottom()),
         }
     }
 }
@@ -103,6 +122,7 @@ pub fn show(
     compact: bool,
     actions: &mut Actions,
 ) {
+    let start = ui.cursor().top();
     if view.generation != lab.doc.generation {
         *view = TimelineView {
             generation: lab.doc.generation,
@@ -121,21 +141,20 @@ pub fn show(
         view.range = None;
     }
     let range = view.range.unwrap_or_else(|| follow_range(now));
-    ui.horizontal(|ui| {
-        ui.strong("Timeline");
-        let mut f = follow;
-        if ui
-            .checkbox(&mut f, "Follow the present")
-            .on_hover_text("Show the last ten minutes as the clock runs; wheel or drag a plot to look back, double-click for the whole run")
-            .changed()
-        {
-            actions.push(ViewAction::SetFollow(f));
-        }
-        if let Some(t) = cursor {
-            ui.label(format!("cursor at {}", clock_label(t)));
-        }
-    });
-    ui.horizontal(|ui| time_controls(ui, lab, &mut view.go_to, actions));
+    // Presentation puts the follow switch and the time controls on one row, to leave room for
+    // the plots.
+    if compact {
+        ui.horizontal(|ui| {
+            follow_switch(ui, follow, cursor, actions);
+            time_controls(ui, lab, &mut view.go_to, actions);
+        });
+    } else {
+        ui.horizontal(|ui| {
+            ui.strong("Timeline");
+            follow_switch(ui, follow, cursor, actions);
+        });
+        ui.horizontal(|ui| time_controls(ui, lab, &mut view.go_to, actions));
+    }
     if !compact || view.hover_t.is_some() {
         readout(ui, lab, view.hover_t, range.0);
     }
@@ -150,16 +169,18 @@ pub fn show(
         shown: Vec::new(),
         compact,
     };
-    egui::ScrollArea::vertical()
+    let head = ui.cursor().top() - start;
+    let out = egui::ScrollArea::vertical()
         .id_salt("plots")
         .show(ui, |ui| pass.plots(ui, avail));
+    view.used_h = Some(head + out.content_size.y + 2.0 * ui.spacing().item_spacing.y);
     let Pass { gesture, shown, .. } = pass;
     view.shown = shown;
     view.hover_t = gesture.hover_t;
     // One range for every plot: a double-click shows the whole run, a zoom or pan in any plot
     // moves them all; either stops following the present.
     let next = if gesture.reset {
-        Some((0.0, now.max(10.0) + 1.0))
+        Some((0.0, run_end(0.0, now)))
     } else {
         gesture.moved
     };
@@ -168,6 +189,21 @@ pub fn show(
         if follow {
             actions.push(ViewAction::SetFollow(false));
         }
+    }
+}
+
+/// "Follow the present", and where the cursor is.
+fn follow_switch(ui: &mut egui::Ui, follow: bool, cursor: Option<f64>, actions: &mut Actions) {
+    let mut f = follow;
+    if ui
+        .checkbox(&mut f, "Follow the present")
+        .on_hover_text("Show the last ten minutes as the clock runs; wheel or drag a plot to look back, double-click for the whole run")
+        .changed()
+    {
+        actions.push(ViewAction::SetFollow(f));
+    }
+    if let Some(t) = cursor {
+        ui.label(format!("cursor at {}", clock_label(t)));
     }
 }
 
@@ -241,6 +277,47 @@ fn time_controls(ui: &mut egui::Ui, lab: &LabState, go_to: &mut String, actions:
     }
 }
 
+/// The node and VM state keys, for presentation mode's side column (the bands have no room for
+/// them there).
+pub fn state_keys(ui: &mut egui::Ui) {
+    node_key(ui);
+    vm_key(ui);
+}
+
+fn node_key(ui: &mut egui::Ui) {
+    key(
+        ui,
+        "Nodes",
+        &NodeDisplay::LEGEND.map(|d| (format!("{d:?}"), node_color(d))),
+    );
+}
+
+fn vm_key(ui: &mut egui::Ui) {
+    key(
+        ui,
+        "VMs",
+        &VmState::LEGEND.map(|s| (format!("{s:?}"), vm_color(s))),
+    );
+}
+
+/// Height of the throughput plot in presentation mode.
+fn compact_line_h(ui: &egui::Ui) -> f32 {
+    (ui.ctx().content_rect().height() * 0.16).max(90.0)
+}
+
+/// The height presentation mode's timeline needs to show every plot without scrolling: the
+/// control row, throughput, both keys and both band plots, and the one time axis.
+fn compact_height(ui: &egui::Ui, lab: &LabState) -> f32 {
+    let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
+    let gap = ui.spacing().item_spacing.y;
+    let nodes = lab.spec().hosts.len();
+    let vms = lab.spec().vms.len().min(MAX_VM_BANDS);
+    let axis = 24.0;
+    // The separator and the control row (the keys are in the side column).
+    let rows = 2.0 * row + 6.0;
+    rows + compact_line_h(ui) + band_rows(nodes, true) + band_rows(vms, true) + axis + 3.0 * gap
+}
+
 /// Height of a band plot with `n` rows.
 fn band_rows(n: usize, compact: bool) -> f32 {
     if compact {
@@ -301,7 +378,11 @@ impl Pass<'_> {
         // Presentation shows throughput only, above the bands, all without scrolling.
         let (line_plots, min_h) = if self.compact { (1, 90.0) } else { (2, 130.0) };
         let bands = band_rows(nodes, self.compact) + band_rows(vms.min(MAX_VM_BANDS), self.compact);
-        let line_h = ((avail - bands - 60.0) / line_plots as f32).max(min_h);
+        let line_h = if self.compact {
+            compact_line_h(ui)
+        } else {
+            ((avail - bands - 60.0) / line_plots as f32).max(min_h)
+        };
         // Throughput and CPU: the chart description's lines, fault labels on the first.
         let charts = [
             ("throughput", "Gbit/s", TimeChartKind::Throughput, true),
@@ -315,7 +396,9 @@ impl Pass<'_> {
             if !self.compact {
                 line_key(ui, &lines);
             }
+            // Presentation draws the time axis once, under the last plot.
             let r = time_plot(id, line_h)
+                .show_axes([!self.compact, true])
                 .y_axis_label(unit)
                 .include_y(0.0)
                 .include_y(1.0)
@@ -335,20 +418,20 @@ impl Pass<'_> {
 
     fn node_bands(&mut self, ui: &mut egui::Ui) {
         let (lab, range, cursor, now) = (self.lab, self.range, self.cursor, self.now);
-        key(
-            ui,
-            "Nodes",
-            &NodeDisplay::LEGEND.map(|d| (format!("{d:?}"), node_color(d))),
-        );
+        if !self.compact {
+            node_key(ui);
+        }
         let names: Vec<String> = lab.spec().hosts.iter().map(|h| h.name.clone()).collect();
         let rows = names.len();
         let markers = &self.markers;
-        let r = band_plot("nodes", rows, self.compact).show(ui, |p| {
-            p.set_plot_bounds_x(range.0..=range.1);
-            node_bands(p, lab, now);
-            row_names(p, &names, lab.sim().node_timeline(), node_color);
-            draw_markers(p, markers, cursor, false);
-        });
+        let r = band_plot("nodes", rows, self.compact)
+            .show_axes([!self.compact, true])
+            .show(ui, |p| {
+                p.set_plot_bounds_x(range.0..=range.1);
+                node_bands(p, lab, now);
+                row_names(p, &names, lab.sim().node_timeline(), node_color);
+                draw_markers(p, markers, cursor, false);
+            });
         self.shown.push(("nodes", self.gesture.read(&r, range)));
     }
 
@@ -358,11 +441,9 @@ impl Pass<'_> {
         let vms = lab.spec().vms.len();
         let markers = &self.markers;
         let r = if vms <= MAX_VM_BANDS {
-            key(
-                ui,
-                "VMs",
-                &VmState::LEGEND.map(|s| (format!("{s:?}"), vm_color(s))),
-            );
+            if !self.compact {
+                vm_key(ui);
+            }
             let names: Vec<String> = lab.spec().vms.iter().map(|v| v.name.clone()).collect();
             band_plot("vms", vms, self.compact).show(ui, |p| {
                 p.set_plot_bounds_x(range.0..=range.1);
@@ -481,12 +562,22 @@ fn value_at(line: &ChartLine<'_>, series: &lmlab_engine::sim::Series, t: f64) ->
 
 /// A colour key above a band plot.
 fn key(ui: &mut egui::Ui, title: &str, entries: &[(String, egui::Color32)]) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label(egui::RichText::new(title).strong());
         for (name, color) in entries {
-            let (r, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
-            ui.painter().rect_filled(r, 2.0, *color);
-            ui.label(name);
+            // Swatch and name as one piece, so a wrap never parts them.
+            let font = egui::TextStyle::Body.resolve(ui.style());
+            let text = ui.visuals().text_color();
+            let galley = ui.painter().layout_no_wrap(name.clone(), font, text);
+            let size = egui::vec2(16.0 + galley.size().x, galley.size().y.max(12.0));
+            let (r, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+            let swatch = egui::Rect::from_center_size(
+                egui::pos2(r.left() + 6.0, r.center().y),
+                egui::vec2(12.0, 12.0),
+            );
+            ui.painter().rect_filled(swatch, 2.0, *color);
+            let at = egui::pos2(r.left() + 16.0, r.center().y - galley.size().y / 2.0);
+            ui.painter().galley(at, galley, text);
         }
     });
 }

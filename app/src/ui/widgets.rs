@@ -11,15 +11,16 @@ pub fn format_clock(t: SimTime) -> String {
     format!("{h:.0}:{m:02.0}:{s:04.1}")
 }
 
-/// A label and a widget, with the widget labelled by the label for screen readers and tests.
+/// A label and a widget, with the widget labelled by the label for screen readers and tests, and
+/// the field's hint (what it means) on both.
 pub fn labeled(
     ui: &mut egui::Ui,
     text: &str,
     add: impl FnOnce(&mut egui::Ui) -> egui::Response,
 ) -> egui::Response {
     ui.horizontal(|ui| {
-        let l = ui.label(text);
-        add(ui).labelled_by(l.id)
+        let l = super::hints::on(ui.label(text), text);
+        super::hints::on(add(ui).labelled_by(l.id), text)
     })
     .inner
 }

@@ -22,13 +22,20 @@ use scene::{Pen, Scene};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CanvasView {
     rect: Option<egui::Rect>,
-    /// The lab generation and fit request the rectangle was fitted to.
-    fitted: (u64, u64),
+    /// The lab generation, fit request and presentation mode the rectangle was fitted to.
+    fitted: (u64, u64, bool),
 }
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, view: &mut CanvasView, actions: &mut Actions) {
-    palette::show(ui, lab, actions);
-    let want = (lab.doc.generation, lab.screen.fit_canvas);
+    // Presentation is for showing, not editing: no palette (F fits the canvas).
+    if !lab.prefs().presentation {
+        palette::show(ui, lab, actions);
+    }
+    let want = (
+        lab.doc.generation,
+        lab.screen.fit_canvas,
+        lab.prefs().presentation,
+    );
     if view.rect.is_none() || view.fitted != want {
         view.rect = Some(super::files::lab_bounds(lab));
         view.fitted = want;
