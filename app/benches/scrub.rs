@@ -1,5 +1,6 @@
 //! Benchmark: a jump on the timeline (the scrub bar, Go to, Back). Jumping back replays the lab
-//! from time zero with the commands given before the target; forward runs on.
+//! from the latest checkpoint before the target (or from zero) with the commands given since;
+//! forward runs on.
 //! Target (issue 14): a scrub to 1 h of the resiliency lab under 200 ms (median).
 //! Run: `cargo bench -p lmlab --bench scrub`.
 
@@ -19,6 +20,14 @@ fn median_ms(runs: usize, mut jump: impl FnMut() -> f64) -> (f64, f64, f64) {
     let mut v: Vec<f64> = (0..runs).map(|_| jump()).collect();
     v.sort_by(f64::total_cmp);
     (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// Resident memory of this process in MiB (0 where /proc is not there).
+fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(0.0, |pages| pages * 4096.0 / 1048576.0)
 }
 
 fn main() {
@@ -66,6 +75,24 @@ fn main() {
         t0.elapsed().as_secs_f64() * 1e3
     });
     println!(
-        "scrub: 64 nodes, 8,000 VMs, back from 1 h to 30 min: median {med:.0} ms (min {min:.0}, max {max:.0}; 5 jumps)"
+        "scrub: 64 nodes, 8,000 VMs, back from 1 h to 30 min: median {med:.0} ms (min {min:.0}, max {max:.0}; 5 jumps; {} checkpoints kept)",
+        big.checkpoints_kept()
+    );
+    // What a checkpoint costs: one copy of the big lab's run at 1 h.
+    big.handle(ViewAction::GoTo(SimTime::from_secs(3600)));
+    let (med, min, max) = median_ms(5, || {
+        let t0 = Instant::now();
+        let copy = big.sim().clone();
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        drop(copy);
+        ms
+    });
+    let before = resident_mib();
+    let copies: Vec<_> = (0..4).map(|_| big.sim().clone()).collect();
+    let estimate = lmlab_app::ui::checkpoint_bytes(big.sim()) as f64 / 1048576.0;
+    let per_copy = (resident_mib() - before) / copies.len() as f64;
+    drop(copies);
+    println!(
+        "checkpoint: one copy of the 64-node, 8,000-VM run at 1 h: median {med:.1} ms (min {min:.1}, max {max:.1}; 5 copies), about {per_copy:.1} MiB each (resident memory, Linux only; lmlab's estimate {estimate:.1} MiB)"
     );
 }

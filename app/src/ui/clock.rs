@@ -59,8 +59,23 @@ impl LabState {
             .max(last_future.unwrap_or(SimTime::ZERO))
     }
 
-    /// Runs forward to `to`, applying recorded commands at their times.
+    /// Runs forward to `to`, applying recorded commands at their times and keeping a copy of the
+    /// run at each checkpoint time it passes.
     pub(super) fn forward_to(&mut self, to: SimTime) {
+        loop {
+            let due = self.doc.checkpoints.next_due(self.doc.sim.now());
+            if due > to {
+                break;
+            }
+            self.play_commands_to(due);
+            self.doc.checkpoints.record(&self.doc.sim);
+        }
+        self.play_commands_to(to);
+        self.doc.horizon = self.doc.horizon.max(to);
+    }
+
+    /// Runs forward to `to`, applying recorded commands at their times.
+    fn play_commands_to(&mut self, to: SimTime) {
         while let Some(c) = self.doc.future.first() {
             let at = SimTime::ZERO + c.at;
             if at > to {
@@ -73,7 +88,6 @@ impl LabState {
             }
         }
         self.doc.sim.advance_to(to);
-        self.doc.horizon = self.doc.horizon.max(to);
     }
 
     /// The next thing that will happen: a model event or a recorded command.
@@ -85,7 +99,8 @@ impl LabState {
         }
     }
 
-    /// Shows the lab at `t`: forward by running on, back by replaying from zero.
+    /// Shows the lab at `t`: forward by running on, back by replaying from the latest checkpoint
+    /// before it (or from zero).
     pub(super) fn go_to(&mut self, t: SimTime) {
         let now = self.doc.sim.now();
         if t >= now {
@@ -96,8 +111,20 @@ impl LabState {
         all.append(&mut self.doc.future);
         let split = all.partition_point(|c| SimTime::ZERO + c.at <= t);
         let future = all.split_off(split);
-        let scenario = self.doc.sim.scenario().clone();
         self.doc.horizon = self.doc.horizon.max(now);
+        if let Some(start) = self.doc.checkpoints.start_for(t, &all) {
+            // From the copy: the commands after its time come back as the recorded future and
+            // are applied on the way to `t`.
+            let from = start.history().len();
+            self.doc.sim = start.clone();
+            let mut rest = all.split_off(from);
+            rest.extend(future);
+            self.doc.future = rest;
+            self.screen.status = None;
+            self.play_commands_to(t);
+            return;
+        }
+        let scenario = self.doc.sim.scenario().clone();
         let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, &all, t);
         self.doc.sim = sim;
         self.doc.future = future;
@@ -122,6 +149,8 @@ impl LabState {
     pub(super) fn drop_future(&mut self) -> bool {
         let had = !self.doc.future.is_empty();
         self.doc.future.clear();
+        let now = self.doc.sim.now();
+        self.doc.checkpoints.forget_from(now);
         self.doc.horizon = self.doc.sim.now();
         had
     }
@@ -131,6 +160,7 @@ impl LabState {
         let now = self.doc.sim.now();
         let (sim, skipped) = Simulation::replay(scenario, self.doc.seed, history, now);
         self.doc.sim = sim;
+        self.doc.checkpoints.clear();
         skipped
     }
 }

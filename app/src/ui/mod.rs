@@ -3,7 +3,7 @@
 //! 1. `jobs` — a generic worker [`jobs::Job`] with progress and Cancel; knows nothing of labs.
 //! 2. `state` (plain data the panels read), `action` (what a panel may ask for, grouped: lab,
 //!    view, file, job), `prefs`, `layout` (where shapes sit), `widgets`, `hints` (what each
-//!    field means), `theme`.
+//!    field means), `theme`, `checkpoints` (copies of the run for quick jumps back).
 //! 3. Services: `dispatch` (the one place state changes, one function per action group; its
 //!    handling of simulated time, playing and travelling back, is in `clock`), `files`
 //!    (open, save, dialogs, recovery), `real_run` (real runs).
@@ -19,6 +19,7 @@
 
 pub mod action;
 mod canvas;
+mod checkpoints;
 mod clock;
 mod compare;
 mod dialogs;
@@ -41,6 +42,7 @@ mod toolbar;
 mod widgets;
 
 pub use action::{Action, FileAction, JobAction, LabAction, ViewAction};
+pub use checkpoints::approx_bytes as checkpoint_bytes;
 pub use dispatch::EXPORT_SIZE;
 pub use frame::Workbench;
 pub use plots::PlotShown;

@@ -1,6 +1,7 @@
 //! The window's state as plain data, grouped by what it is about. Panels read it (`&LabState`);
 //! only `ui/dispatch.rs` changes it, in answer to the [`super::action::Action`]s panels push.
 
+use super::checkpoints::Checkpoints;
 use super::jobs::{Job, Running};
 use super::prefs::Prefs;
 use lmlab_engine::compare::CompareReport;
@@ -195,6 +196,8 @@ pub struct Document {
     pub future: Vec<TimedCommand>,
     /// The furthest time the run has reached (the end of the scrub bar).
     pub horizon: SimTime,
+    /// Copies of the run at regular times, for quick jumps back (`ui/checkpoints.rs`).
+    pub checkpoints: Checkpoints,
 }
 
 /// The simulated clock and the timeline's view of it.
@@ -276,6 +279,7 @@ impl LabState {
                 generation: 0,
                 undo: UndoStack::default(),
                 future: Vec::new(),
+                checkpoints: Checkpoints::default(),
                 horizon: SimTime::ZERO,
             },
             clock: Clock {
@@ -370,6 +374,10 @@ impl LabState {
     /// Recorded commands after the present (after a jump back in time).
     pub fn future(&self) -> &[TimedCommand] {
         &self.doc.future
+    }
+    /// How many copies of the run are kept for quick jumps back.
+    pub fn checkpoints_kept(&self) -> usize {
+        self.doc.checkpoints.len()
     }
     /// Whether the clock is running.
     pub fn playing(&self) -> bool {
