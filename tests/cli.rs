@@ -400,6 +400,39 @@ fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, buf)
 }
 
+/// An exported SVG: it parses (resvg's parser), and every font it names is embedded in it.
+fn check_svg(name: &str, svg: &str) {
+    resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default())
+        .unwrap_or_else(|e| panic!("{name} does not parse: {e}"));
+    let mut families: Vec<&str> = svg
+        .split("font-family=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    families.sort_unstable();
+    families.dedup();
+    assert!(!families.is_empty(), "{name} has no text");
+    for f in families {
+        assert!(
+            svg.contains(&format!(
+                "@font-face {{ font-family: \"{f}\"; src: url(data:font/ttf;base64,"
+            )),
+            "{name} uses font {f} without embedding it"
+        );
+    }
+}
+
+/// The texts of an SVG's text elements.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = t.split_once('>')?.1;
+            Some(body.split("</text>").next()?.trim().to_string())
+        })
+        .collect()
+}
+
 #[test]
 fn export_writes_charts_csv_and_json_that_read_back() {
     let t = Tmp::new("export-all");
@@ -422,8 +455,28 @@ fn export_writes_charts_csv_and_json_that_read_back() {
             "{stem}.png looks blank ({} colours)",
             distinct.len()
         );
+        // Twice the pixels at 2×, the same picture.
+        let (w2, h2, _) = decode_png(&out.join(format!("{stem}@2x.png")));
+        assert_eq!((w2, h2), (1600, 1000), "{stem}@2x");
         let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).expect("svg");
         assert!(svg.starts_with("<svg"), "{stem}.svg");
+        check_svg(&format!("{stem}.svg"), &svg);
+        // The time axis reads as a clock, and the markers' key names what happened.
+        let texts = svg_texts(&svg);
+        assert!(
+            texts.iter().any(|t| t == "0:01:00" || t == "0:02:00"),
+            "{stem}.svg has no h:mm:ss labels: {texts:?}"
+        );
+        assert!(
+            !texts.iter().any(|t| t.contains("1000.0")),
+            "{stem}.svg still labels seconds"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("cluster service on node1 crashed")),
+            "{stem}.svg has no marker key"
+        );
     }
     let svg = std::fs::read_to_string(out.join("cpu.svg")).expect("svg");
     for host in ["node1", "node2", "node3", "node4"] {
@@ -489,17 +542,28 @@ fn compare_export_writes_the_bar_chart() {
     assert!(o.status.success(), "{}", stderr(&o));
     let (w, h, _) = decode_png(&t.0.join("compare.png"));
     assert_eq!((w, h), (1600, 900));
+    let (w, h, _) = decode_png(&t.0.join("compare@2x.png"));
+    assert_eq!((w, h), (3200, 1800));
     let svg = std::fs::read_to_string(t.0.join("compare.svg")).expect("svg");
+    check_svg("compare.svg", &svg);
+    let texts = svg_texts(&svg).join(" ");
     for name in [
-        "model",
-        "reference",
-        "source CPU",
-        "destination CPU",
-        "row1",
-        "row9",
+        "model throughput",
+        "measured reference",
+        "source host CPU",
+        "destination host CPU",
     ] {
-        assert!(svg.contains(name), "compare.svg does not name {name}");
+        assert!(texts.contains(name), "compare.svg does not name {name}");
     }
+    // Columns are named by configuration (wrapped over lines), never by id; values are labelled.
+    for words in ["LACP", "No team, SMB Direct", "(RDMA)"] {
+        assert!(texts.contains(words), "compare.svg lacks {words}: {texts}");
+    }
+    assert!(!texts.contains("row1"), "compare.svg names rows by id");
+    assert!(
+        texts.contains("18.1") && texts.contains("9.9"),
+        "no value labels"
+    );
 }
 
 #[test]

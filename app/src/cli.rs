@@ -52,9 +52,13 @@ pub struct ExportArgs {
     /// For a scenario: simulated time to run first (default: the scenario's `until`).
     #[arg(long, value_parser = parse_cli_duration)]
     pub until: Option<SimDuration>,
-    /// Chart size in pixels, like 1600x900.
+    /// Chart size in pixels, like 1600x900 (each PNG also comes at twice that, as NAME@2x.png).
     #[arg(long, value_parser = parse_size, default_value = "1600x900")]
     pub size: [f32; 2],
+    /// The time the charts show: `activity` (first to last event, with a margin), `all` (the
+    /// whole run), or FROM-TO like 0:05:00-0:20:00.
+    #[arg(long, default_value = "activity", value_name = "WINDOW")]
+    pub window: String,
 }
 
 /// Loads a session, or runs a scenario to `until` (default: its own `until`).
@@ -77,8 +81,10 @@ fn load_run(file: &Path, until: Option<SimDuration>) -> Result<Simulation> {
 pub fn export(args: &ExportArgs) -> Result<()> {
     let sim = load_run(&args.file, args.until)?;
     let size = (args.size[0] as u32, args.size[1] as u32);
-    let files =
-        output::export_all(&sim, &args.out, size, &mut output::no_progress())?.unwrap_or_default();
+    let window = lmlab_engine::export::TimeWindow::parse(&args.window, &sim)
+        .map_err(|e| anyhow::anyhow!("--window: {e}"))?;
+    let files = output::export_all(&sim, &args.out, size, window, &mut output::no_progress())?
+        .unwrap_or_default();
     eprintln!(
         "lmlab export: wrote {} files into {}",
         files.len(),

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use lmlab_engine::compare::{CompareReport, compare_csv};
-use lmlab_engine::export::{Chart, Drawing, png, svg, time_chart};
+use lmlab_engine::export::{Chart, Drawing, TimeWindow, png, svg, time_chart};
 use lmlab_engine::report::{Report, events_csv, series_csv};
 use lmlab_engine::session::SessionFile;
 use lmlab_engine::{Scenario, SimTime, Simulation};
@@ -125,10 +125,13 @@ impl<'p, 'q> Folder<'p, 'q> {
         Ok(true)
     }
 
-    /// A chart as `name.png` and `name.svg`.
+    /// A chart as `name.png`, `name@2x.png` (twice the pixels, for print and high-density
+    /// screens) and `name.svg`.
     fn chart(&mut self, name: &str, d: &Drawing<'_>, size: (u32, u32)) -> Result<bool> {
         Ok(self.put(&format!("{name}.png"), || {
-            png(d, size).map_err(|e| anyhow!("{name}.png: {e}"))
+            png(d, size, 1).map_err(|e| anyhow!("{name}.png: {e}"))
+        })? && self.put(&format!("{name}@2x.png"), || {
+            png(d, size, 2).map_err(|e| anyhow!("{name}@2x.png: {e}"))
         })? && self.put(&format!("{name}.svg"), || {
             svg(d, size)
                 .map(String::into_bytes)
@@ -151,10 +154,11 @@ impl<'p, 'q> Folder<'p, 'q> {
 /// Progress counts in thousandths of a file, so a long step (the comparison) moves the bar too.
 const STEP: usize = 1000;
 
-/// Files of an export without the comparison: three charts in two formats, two CSVs, the report.
-const RUN_FILES: usize = 9;
+/// Files of an export without the comparison: three charts in three files each, two CSVs, the
+/// report.
+const RUN_FILES: usize = 12;
 /// The comparison's files.
-const COMPARE_FILES: usize = 3;
+const COMPARE_FILES: usize = 4;
 
 /// Writes every chart and data file of a run into `dir`; returns the files written, or `None`
 /// when `progress` cancelled (files already written stay).
@@ -162,6 +166,7 @@ pub fn export_all(
     sim: &Simulation,
     dir: &Path,
     size: (u32, u32),
+    window: TimeWindow,
     progress: OnProgress<'_>,
 ) -> Result<Option<Vec<PathBuf>>> {
     let compares = !sim.scenario().spec.configurations.is_empty();
@@ -170,9 +175,9 @@ pub fn export_all(
     for chart in Chart::ALL {
         let tc;
         let d = match chart {
-            Chart::States => Drawing::States(sim),
+            Chart::States => Drawing::States(sim, window),
             c => {
-                tc = time_chart(sim, c);
+                tc = time_chart(sim, c, window);
                 Drawing::Time(&tc)
             }
         };
@@ -210,7 +215,7 @@ pub fn export_all(
     Ok(Some(out.finish()))
 }
 
-/// Writes `compare.csv`, `compare.png` and `compare.svg` into `dir`.
+/// Writes `compare.csv`, `compare.png`, `compare@2x.png` and `compare.svg` into `dir`.
 pub fn export_compare(c: &CompareReport, dir: &Path, size: (u32, u32)) -> Result<()> {
     let mut none = no_progress();
     let mut out = Folder::create(dir, COMPARE_FILES, &mut none)?;

@@ -500,8 +500,11 @@ impl LabState {
             let sim = lab.sim().clone();
             let what = format!("Exporting into {}", dir.display());
             let d = dir.clone();
+            // The charts show where things happen (first to last event); the CLI's --window
+            // chooses otherwise.
+            let window = lmlab_engine::export::TimeWindow::activity(&sim);
             let job = Job::spawn(what, move |p| {
-                crate::output::export_all(&sim, &d, EXPORT_SIZE, &mut p.callback())
+                crate::output::export_all(&sim, &d, EXPORT_SIZE, window, &mut p.callback())
                     .map(|files| files.map(|f| f.len()))
                     .map_err(|e| format!("{e:#}"))
             });
