@@ -99,6 +99,8 @@ pub struct Migration {
     pub transfer_time_s: f64,
     pub pause_started: Option<SimTime>,
     pub downtime: Option<SimDuration>,
+    /// The switch-over pause took longer than the target pause (flagged in the log and report).
+    pub pause_over_target: bool,
     pub setup_time: Option<SimDuration>,
     pub outcome: Option<Outcome>,
     pub reason: Option<String>,
@@ -206,6 +208,7 @@ impl Simulation {
             transfer_time_s: 0.0,
             pause_started: None,
             downtime: None,
+            pause_over_target: false,
             setup_time: None,
             outcome: None,
             reason: None,
@@ -517,14 +520,28 @@ impl Simulation {
                 } else {
                     0.0
                 };
-                let detail = format!(
+                let pause = m.downtime.unwrap_or(SimDuration::ZERO);
+                let target = m.settings.target_pause;
+                m.pause_over_target = pause > target;
+                let mut detail = format!(
                     "completed in {total:.1} s: {} pass{}, pause {:.1} ms, {avg:.2} Gbps average",
                     m.passes,
                     if m.passes == 1 { "" } else { "es" },
-                    m.downtime.map_or(0.0, |d| d.as_millis_f64())
+                    pause.as_millis_f64()
                 );
+                // Hyper-V logs 20417 for a migration that succeeded with an unexpectedly long
+                // blackout; we flag any pause over the target (threshold: assumption).
+                let event_id = if m.pause_over_target {
+                    detail.push_str(&format!(
+                        " — the pause was over the {:.0} ms target: the guest was frozen that long",
+                        target.as_millis_f64()
+                    ));
+                    Some(20417)
+                } else {
+                    None
+                };
                 let mark = Mark::MigrationEnded(Outcome::Completed);
-                self.push_marked(EventKind::MigrationEnd, name, detail, None, mark);
+                self.push_marked(EventKind::MigrationEnd, name, detail, event_id, mark);
                 let (from, to) = (self.migrations[id].from, self.migrations[id].to);
                 self.start_queued_on(&[from, to]);
                 self.check_drains();
@@ -675,6 +692,12 @@ impl Simulation {
             None,
             Mark::MigrationEnded(Outcome::Failed),
         );
+        // A drain's live migration failed: the drain is Failed and retried (cluster.rs).
+        if self.members[from].drain == super::DrainStatus::InProgress && self.vms[vm].host == from
+        {
+            let vm_name = self.scenario.spec.vms[vm].name.clone();
+            self.drain_failed(from, &format!("{vm_name} could not be moved ({reason})"));
+        }
         let to = self.migrations[id].to;
         self.start_queued_on(&[from, to]);
         self.check_drains();

@@ -13,6 +13,7 @@
 
 mod cluster;
 mod migration;
+mod quorum;
 mod series;
 
 pub use cluster::{DrainStatus, RoleState, quarantine_cap};
@@ -87,8 +88,11 @@ pub struct VmStatus {
     pub role: RoleState,
     /// The cluster no longer monitors the role (its node is isolated).
     pub unmonitored: bool,
-    /// Seconds the VM has been down in unplanned outages so far.
+    /// Seconds the VM has been down in unplanned outages so far (with `count_frozen_as_outage`,
+    /// Running-Critical and Paused-Critical time too).
     pub outage_s: f64,
+    /// Seconds the VM has been Running-Critical or Paused-Critical so far.
+    pub frozen_s: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -296,8 +300,11 @@ pub struct Simulation {
     seed: u64,
     now: SimTime,
     queue: EventQueue<Pending>,
-    #[allow(dead_code)] // drawn from by the transport and cluster models
-    rng: SimRng,
+    /// Draws which node's vote dynamic quorum zeroes (when no node is named for it).
+    quorum_rng: SimRng,
+    /// Whether the witness votes now (dynamic witness), and the node whose vote was zeroed last.
+    witness_vote: bool,
+    zeroed: Option<usize>,
     nodes: Vec<Node>,
     vms: Vec<Vm>,
     storage_online: Vec<bool>,
@@ -376,6 +383,8 @@ impl Simulation {
                 lost_pending: false,
                 generation: 0,
                 heartbeat_phase: SimDuration::from_micros(hb.below(delay)),
+                vote: true,
+                drain_retries_used: 0,
             })
             .collect();
         let roles = spec
@@ -424,7 +433,9 @@ impl Simulation {
         };
         let mut sim = Simulation {
             storage_online: vec![true; spec.storage.len()],
-            rng: SimRng::new(seed),
+            quorum_rng: SimRng::fork(seed, "quorum"),
+            witness_vote: false,
+            zeroed: None,
             scenario,
             seed,
             now: SimTime::ZERO,
@@ -443,6 +454,9 @@ impl Simulation {
             node_timeline: Vec::new(),
             vm_timeline: Vec::new(),
         };
+        // The votes as the cluster starts: not an event worth a log line.
+        sim.reweigh();
+        sim.log.clear();
         sim.node_timeline = (0..sim.nodes.len())
             .map(|h| vec![(SimTime::ZERO, sim.node_display(h))])
             .collect();
@@ -712,6 +726,10 @@ impl Simulation {
                 unmonitored: r.unmonitored,
                 outage_s: (r.outage.as_micros()
                     + r.outage_since.map_or(0, |t| self.now.since(t).as_micros()))
+                    as f64
+                    / 1e6,
+                frozen_s: (r.frozen.as_micros()
+                    + r.frozen_since.map_or(0, |t| self.now.since(t).as_micros()))
                     as f64
                     / 1e6,
             })
