@@ -820,6 +820,9 @@ impl Simulation {
             }
             PowerOn { node } => {
                 let i = self.node_index(node)?;
+                if self.nodes[i].powered {
+                    return Err(CommandError::Refused(format!("{node} is already powered on")));
+                }
                 self.nodes[i].powered = true;
                 // The node boots and its cluster service starts (unless it was stopped cleanly).
                 if self.nodes[i].service == ServiceState::Crashed {
