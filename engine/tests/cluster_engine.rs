@@ -466,7 +466,10 @@ fn losing_quorum_isolates_the_survivors_with_their_vms_and_the_cluster_comes_bac
     assert!(q.t.as_secs_f64() <= 25.0);
     // The survivors are Isolated and keep their VMs (file-share VMs run, CSV VMs freeze).
     for n in ["node1", "node2"] {
-        assert!(node(&sim, n).status.contains(&"Isolated".to_string()), "{n}");
+        assert!(
+            node(&sim, n).status.contains(&"Isolated".to_string()),
+            "{n}"
+        );
     }
     let snap = sim.snapshot();
     // (vm-old is below the isolation version: it fails over, and with no quorum it is Off.)
@@ -475,10 +478,22 @@ fn losing_quorum_isolates_the_survivors_with_their_vms_and_the_cluster_comes_bac
         .iter()
         .filter(|v| (v.host == "node1" || v.host == "node2") && v.name != "vm-old")
     {
-        assert_ne!(v.state, VmState::Off, "{} keeps running on {}", v.name, v.host);
+        assert_ne!(
+            v.state,
+            VmState::Off,
+            "{} keeps running on {}",
+            v.name,
+            v.host
+        );
         assert!(v.unmonitored, "{}", v.name);
     }
-    at(&mut sim, 30.0 + 10.0, Command::PowerOn { node: "node3".into() });
+    at(
+        &mut sim,
+        30.0 + 10.0,
+        Command::PowerOn {
+            node: "node3".into(),
+        },
+    );
     sim.advance_to(SimTime::from_secs(200));
     assert!(
         sim.events()

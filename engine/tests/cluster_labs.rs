@@ -111,7 +111,10 @@ fn a_5_node_cluster_that_loses_three_nodes_at_once_loses_quorum_and_isolates_the
     sim.advance_to(SimTime::from_secs(40));
     assert!(quorum_lost(&sim));
     for n in ["node1", "node2"] {
-        assert!(node(&sim, n).status.contains(&"Isolated".to_string()), "{n}");
+        assert!(
+            node(&sim, n).status.contains(&"Isolated".to_string()),
+            "{n}"
+        );
         let v = vm(&sim, &format!("vm-{}-1", &n[4..]));
         assert_eq!((v.state, v.unmonitored), (VmState::Running, true));
     }
@@ -119,7 +122,13 @@ fn a_5_node_cluster_that_loses_three_nodes_at_once_loses_quorum_and_isolates_the
     sim.advance_to(SimTime::from_secs(120));
     assert_eq!(vm(&sim, "vm-1-1").state, VmState::Off);
     assert_eq!(vm(&sim, "vm-1-1").role, RoleState::Failed);
-    at(&mut sim, 130.0, Command::PowerOn { node: "node3".into() });
+    at(
+        &mut sim,
+        130.0,
+        Command::PowerOn {
+            node: "node3".into(),
+        },
+    );
     sim.advance_to(SimTime::from_secs(300));
     assert!(
         sim.snapshot()
@@ -144,7 +153,12 @@ fn a_2_node_cluster_without_a_witness_survives_a_crash_of_the_node_without_the_v
     sim.advance_to(SimTime::from_secs(30));
     assert!(!quorum_lost(&sim), "node1 holds the only vote");
     assert_eq!(node(&sim, "node1").state, NodeState::Up);
-    assert!(sim.snapshot().vms.iter().all(|v| v.state == VmState::Running));
+    assert!(
+        sim.snapshot()
+            .vms
+            .iter()
+            .all(|v| v.state == VmState::Running)
+    );
 
     // The voter crashes: the survivor has 0 of 1 votes. Both nodes are Isolated and keep their
     // VMs; nothing turns Off; the cluster forms again when the service restarts.
@@ -158,7 +172,12 @@ fn a_2_node_cluster_without_a_witness_survives_a_crash_of_the_node_without_the_v
     );
     sim.advance_to(SimTime::from_secs(30));
     assert!(quorum_lost(&sim));
-    assert!(sim.snapshot().vms.iter().all(|v| v.state == VmState::Running));
+    assert!(
+        sim.snapshot()
+            .vms
+            .iter()
+            .all(|v| v.state == VmState::Running)
+    );
     at(
         &mut sim,
         40.0,
@@ -167,7 +186,12 @@ fn a_2_node_cluster_without_a_witness_survives_a_crash_of_the_node_without_the_v
         },
     );
     sim.advance_to(SimTime::from_secs(200));
-    assert!(sim.snapshot().vms.iter().all(|v| v.state == VmState::Running));
+    assert!(
+        sim.snapshot()
+            .vms
+            .iter()
+            .all(|v| v.state == VmState::Running)
+    );
     assert!(sim.snapshot().vms.iter().all(|v| v.outage_s == 0.0));
     assert_eq!(node(&sim, "node2").state, NodeState::Up);
 
@@ -195,7 +219,11 @@ fn a_2_node_cluster_without_a_witness_survives_a_crash_of_the_node_without_the_v
 fn a_2_node_cluster_with_a_witness_survives_either_crash() {
     for n in ["node1", "node2"] {
         let mut sim = Simulation::new(cluster_lab(2, 1, "witness = \"FileShare\"", ""), 2);
-        at(&mut sim, 10.0, Command::CrashClusterService { node: n.into() });
+        at(
+            &mut sim,
+            10.0,
+            Command::CrashClusterService { node: n.into() },
+        );
         sim.advance_to(SimTime::from_secs(30));
         assert!(!quorum_lost(&sim), "{n}");
     }
@@ -272,7 +300,11 @@ fn a_vm_with_a_longer_resiliency_period_stays_on_its_isolated_node_until_its_own
     );
     // Isolated at ~20 s; the cluster period (60 s) ends at ~80 s.
     sim.advance_to(SimTime::from_secs(100));
-    assert_ne!(vm(&sim, "vm-1-1").host, "node1", "the cluster period moved it");
+    assert_ne!(
+        vm(&sim, "vm-1-1").host,
+        "node1",
+        "the cluster period moved it"
+    );
     let long = vm(&sim, "vm-1-2");
     assert_eq!(
         (long.host.as_str(), long.state, long.unmonitored),
@@ -301,7 +333,11 @@ fn a_failed_drain_is_retried_then_marked_failed_with_the_reason_in_the_log() {
     sim.advance_to(SimTime::from_secs(200));
     let n1 = node(&sim, "node1");
     assert_eq!(n1.state, NodeState::Paused);
-    assert!(n1.status.contains(&"DrainFailed".to_string()), "{:?}", n1.status);
+    assert!(
+        n1.status.contains(&"DrainFailed".to_string()),
+        "{:?}",
+        n1.status
+    );
     let lines: Vec<&str> = sim
         .events()
         .iter()
@@ -362,8 +398,11 @@ fn a_quick_migration_toward_a_host_that_powers_off_is_restored_on_a_host_that_ca
     }
     let v = vm(&sim, "vm-1-1");
     assert_eq!((v.host.as_str(), v.state), ("node3", VmState::Running));
-    assert!(sim.events().iter().any(|e| e.subject == "vm-1-1"
-        && e.detail.starts_with("Running on node3: quick migration restored there")));
+    assert!(sim.events().iter().any(|e| {
+        e.subject == "vm-1-1"
+            && e.detail
+                .starts_with("Running on node3: quick migration restored there")
+    }));
 }
 
 #[test]
@@ -374,7 +413,13 @@ fn restarts_after_quorum_returns_are_logged_with_the_node_they_start_on() {
     }
     sim.advance_to(SimTime::from_secs(60));
     assert!(quorum_lost(&sim));
-    at(&mut sim, 60.0, Command::PowerOn { node: "node2".into() });
+    at(
+        &mut sim,
+        60.0,
+        Command::PowerOn {
+            node: "node2".into(),
+        },
+    );
     sim.advance_to(SimTime::from_secs(200));
     for v in sim.snapshot().vms {
         if v.state == VmState::Running {
@@ -471,7 +516,11 @@ fn a_switch_over_pause_over_the_target_is_flagged_in_the_log_and_the_report() {
         .find(|e| e.subject == "vm-1-1" && e.detail.starts_with("completed"))
         .unwrap();
     assert_eq!(end.event_id, Some(20417));
-    assert!(end.detail.contains("over the 100 ms target"), "{}", end.detail);
+    assert!(
+        end.detail.contains("over the 100 ms target"),
+        "{}",
+        end.detail
+    );
     let json = serde_json::to_string(&Report::from_simulation(&sim)).unwrap();
     assert!(json.contains("\"pause_over_target\":true"));
 }
@@ -511,9 +560,9 @@ fn check(
         );
         // A placement (the owner changed) lands on a member node, unless that node left
         // membership (1135) or the cluster lost quorum (1177) later in the same second.
-        let left = new_events.iter().any(|e| {
-            (e.subject == n.name && e.event_id == Some(1135)) || e.event_id == Some(1177)
-        });
+        let left = new_events
+            .iter()
+            .any(|e| (e.subject == n.name && e.event_id == Some(1135)) || e.event_id == Some(1177));
         if v.host != old.host && v.state != VmState::Off && !left {
             prop_assert!(
                 matches!(n.state, NodeState::Up | NodeState::Paused),
@@ -525,7 +574,12 @@ fn check(
             );
         }
         if n.status.iter().any(|s| s == "Quarantined") {
-            prop_assert!(!v.unmonitored, "{} Unmonitored on quarantined {}", v.name, n.name);
+            prop_assert!(
+                !v.unmonitored,
+                "{} Unmonitored on quarantined {}",
+                v.name,
+                n.name
+            );
         }
         if v.host != old.host {
             prop_assert!(
@@ -594,4 +648,3 @@ proptest! {
         }
     }
 }
-

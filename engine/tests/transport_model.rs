@@ -213,10 +213,16 @@ fn set_with_one_rdma_host_vnic_per_member_keeps_smb_direct_on_both_25_gbe_member
     let (spec, c) = two_nic_lab("25Gbps", TeamingMode::Set, 4);
     let sol = solve_cfg(&spec, &c, 1);
     let t = sol.total_memory_gbps();
-    println!("SET 2 x 25 GbE, SMB Direct: {t:.2} Gbps; {}", sol.migrations[0].path);
+    println!(
+        "SET 2 x 25 GbE, SMB Direct: {t:.2} Gbps; {}",
+        sol.migrations[0].path
+    );
     assert!(sol.migrations[0].path.starts_with("SMB Direct (RoCEv2)"));
     assert!(sol.migrations[0].path.contains("host vNIC 2"));
-    assert!((48.0..=50.0).contains(&t), "both members carry RDMA: {t:.2}");
+    assert!(
+        (48.0..=50.0).contains(&t),
+        "both members carry RDMA: {t:.2}"
+    );
     assert!(sol.links[1].iter().all(|l| l.rx_bytes_per_s > 0.0));
     // One host vNIC: RDMA runs over its one member only.
     let mut one = apply_configuration(&spec, &c);
@@ -236,8 +242,16 @@ fn set_with_one_rdma_host_vnic_per_member_keeps_smb_direct_on_both_25_gbe_member
     let mut tcp = c.clone();
     tcp.smb_direct = Some(false);
     let st = solve_cfg(&spec, &tcp, 1);
-    println!("SET, SMB over TCP: {:.2} Gbps; {}", st.total_memory_gbps(), st.migrations[0].path);
-    assert!(st.migrations[0].path.starts_with("SMB over TCP (Multichannel, 8 connections"));
+    println!(
+        "SET, SMB over TCP: {:.2} Gbps; {}",
+        st.total_memory_gbps(),
+        st.migrations[0].path
+    );
+    assert!(
+        st.migrations[0]
+            .path
+            .starts_with("SMB over TCP (Multichannel, 8 connections")
+    );
     assert!(st.links[1].iter().all(|l| l.rx_bytes_per_s > 0.0));
 }
 
@@ -263,8 +277,20 @@ fn one_socket_lab(cores: u32) -> ScenarioSpec {
 #[test]
 fn inbox_rss_on_a_one_socket_four_core_host_pays_no_cross_socket_cost() {
     let spec = one_socket_lab(4);
-    let inbox = cfg(TeamingMode::None, PerformanceOption::Smb, false, RssMode::Default, 2);
-    let tuned = cfg(TeamingMode::None, PerformanceOption::Smb, false, RssMode::Tuned, 2);
+    let inbox = cfg(
+        TeamingMode::None,
+        PerformanceOption::Smb,
+        false,
+        RssMode::Default,
+        2,
+    );
+    let tuned = cfg(
+        TeamingMode::None,
+        PerformanceOption::Smb,
+        false,
+        RssMode::Tuned,
+        2,
+    );
     let a = solve_cfg(&spec, &inbox, 1);
     let b = solve_cfg(&spec, &tuned, 1);
     println!(
@@ -279,8 +305,7 @@ fn inbox_rss_on_a_one_socket_four_core_host_pays_no_cross_socket_cost() {
     assert!((a.hosts[1].cpu_pct - b.hosts[1].cpu_pct).abs() < 0.5);
     assert!(a.hosts[1].cpu_pct < 15.0, "{:.1} %", a.hosts[1].cpu_pct);
     // Inbox RSS places every NIC's two queues on cores 0 and 1 (base processor 0): they overlap.
-    let lps: std::collections::BTreeSet<usize> =
-        a.flows.iter().filter_map(|f| f.dst_lp).collect();
+    let lps: std::collections::BTreeSet<usize> = a.flows.iter().filter_map(|f| f.dst_lp).collect();
     assert!(lps.iter().all(|&lp| lp < 2), "receive processors {lps:?}");
 }
 
@@ -322,10 +347,16 @@ fn one_smb_migration_is_capped_by_the_memory_copy_ceiling_on_2_x_100_gbe() {
         let sol = solve_cfg(&spec, &c, 1);
         let t = sol.total_memory_gbps();
         println!("1 VM, 2 x 100 GbE, SMB Direct {smb_direct}: {t:.2} Gbps");
-        assert!(t <= ceiling * 1.0001, "{t:.2} above the {ceiling} Gbit/s ceiling");
+        assert!(
+            t <= ceiling * 1.0001,
+            "{t:.2} above the {ceiling} Gbit/s ceiling"
+        );
     }
     let direct = solve_cfg(&spec, &c, 1).total_memory_gbps();
-    assert!((direct - ceiling).abs() < 0.5, "SMB Direct reaches the ceiling: {direct:.2}");
+    assert!(
+        (direct - ceiling).abs() < 0.5,
+        "SMB Direct reaches the ceiling: {direct:.2}"
+    );
     // Four VMs have four workers: the links become the limit again.
     let (spec4, c4) = two_nic_lab("100Gbps", TeamingMode::None, 4);
     let t4 = solve_cfg(&spec4, &c4, 1).total_memory_gbps();
@@ -365,7 +396,10 @@ fn roce_without_pfc_is_labelled_unsupported_and_collapses_only_when_a_link_is_ov
     assert!(path.contains("RoCE without PFC: unsupported"), "{path}");
     assert!(path.contains("unreliable"), "{path}");
     let pfc = solve_cfg(&s.spec, &c, 1).total_memory_gbps();
-    assert!((one_to_one.total_memory_gbps() - pfc).abs() < 0.01, "no oversubscription");
+    assert!(
+        (one_to_one.total_memory_gbps() - pfc).abs() < 0.01,
+        "no oversubscription"
+    );
     // Incast: two source hosts send into the one NIC left on the destination.
     let mut spec = apply_configuration(&lossy, &c);
     let mut hv3 = spec.hosts[0].clone();
@@ -376,8 +410,16 @@ fn roce_without_pfc_is_labelled_unsupported_and_collapses_only_when_a_link_is_ov
     vm.host = "hv3".into();
     spec.vms.push(vm);
     let migs = [
-        MigrationReq { vm: 0, from: 0, to: 1 },
-        MigrationReq { vm: spec.vms.len() - 1, from: 2, to: 1 },
+        MigrationReq {
+            vm: 0,
+            from: 0,
+            to: 1,
+        },
+        MigrationReq {
+            vm: spec.vms.len() - 1,
+            from: 2,
+            to: 1,
+        },
     ];
     let mut net = NetState::all_up(&spec);
     net.nic_up[1][1] = false;

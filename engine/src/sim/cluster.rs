@@ -9,11 +9,11 @@
 //!   the VM, after the old instance is stopped;
 //! - the cluster log is in time order (events are appended as time advances).
 
-use super::{EventKind, NodeState, Pending, ServiceState, Simulation, VmState};
+use super::{EventKind, NodeState, Scheduled, ServiceState, Simulation, VmState};
 use crate::kernel::EventClass;
 use crate::scenario::{
-    DrainMove, Priority, QuarantineCap, QuarantineDuration, ResiliencyLevel,
-    ResiliencyPeriod, StorageKind, parse_config_version,
+    DrainMove, Priority, QuarantineCap, QuarantineDuration, ResiliencyLevel, ResiliencyPeriod,
+    StorageKind, parse_config_version,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -152,7 +152,7 @@ impl Simulation {
                 used[v.host] = used[v.host].saturating_add(spec.vms[i].memory.0);
             }
         }
-        for &id in &self.book.holding {
+        for &id in &self.lm.holding {
             let m = &self.migrations[id];
             used[m.to] = used[m.to].saturating_add(spec.vms[m.vm].memory.0);
         }
@@ -206,7 +206,7 @@ impl Simulation {
         self.queue.schedule(
             at,
             EventClass::Model,
-            Pending::Node {
+            Scheduled::Node {
                 node: h,
                 generation,
                 what,
@@ -219,7 +219,7 @@ impl Simulation {
         self.queue.schedule(
             at,
             EventClass::Model,
-            Pending::Vm {
+            Scheduled::Vm {
                 vm,
                 generation,
                 what,
@@ -549,7 +549,10 @@ impl Simulation {
             .collect();
         for v in vms {
             self.roles[v].unmonitored = false;
-            self.vm_event(v, "monitored again (its node is quarantined and drained)".into());
+            self.vm_event(
+                v,
+                "monitored again (its node is quarantined and drained)".into(),
+            );
         }
         self.refresh_storage_of_node(h);
         self.members[h].drain_retries_used = 0;
@@ -784,7 +787,7 @@ impl Simulation {
                 self.vms[v].host == h
                     && self.vms[v].state != VmState::Off
                     && !self.roles[v].moving
-                    && !self.book.vm_busy[v]
+                    && !self.lm.vm_busy[v]
             })
             .collect();
         vms.sort_by_key(|&v| (std::cmp::Reverse(spec.vms[v].priority), v));
@@ -848,7 +851,11 @@ impl Simulation {
             self.node_event(h, &detail, None);
             if self.members[h].stopping {
                 self.members[h].stopping = false;
-                self.node_event(h, "Stop-ClusterNode did not complete: the drain failed", None);
+                self.node_event(
+                    h,
+                    "Stop-ClusterNode did not complete: the drain failed",
+                    None,
+                );
             }
         }
     }
@@ -870,7 +877,7 @@ impl Simulation {
                 self.vms[v].host == h
                     && self.vms[v].state != VmState::Off
                     && !self.roles[v].moving
-                    && !self.book.vm_busy[v]
+                    && !self.lm.vm_busy[v]
             })
             .collect();
         let mut used = self.memory_used();
@@ -912,7 +919,7 @@ impl Simulation {
             let busy = (0..self.vms.len()).any(|v| {
                 self.vms[v].host == h && (self.vms[v].state != VmState::Off || self.roles[v].moving)
             }) || self
-                .book
+                .lm
                 .holding
                 .iter()
                 .any(|&id| self.migrations[id].from == h);

@@ -10,7 +10,7 @@
 //! - rates are recomputed (all active migrations together) whenever a transfer starts or stops or
 //!   the network changes; bytes already sent are settled at the old rate first.
 
-use super::{EventKind, Mark, Pending, Simulation, VmState};
+use super::{EventKind, Mark, Scheduled, Simulation, VmState};
 use crate::kernel::EventClass;
 use crate::precopy::{self, Forecast, Next, RemedyHints};
 use crate::scenario::{MigrationSettings, PerformanceOption, RdmaKind, TeamingMode};
@@ -147,7 +147,7 @@ impl Simulation {
                 host: spec.hosts[to].name.clone(),
             });
         }
-        if self.book.vm_busy[vm] {
+        if self.lm.vm_busy[vm] {
             return Err(E::Refused(format!("{vm_name} is already being migrated")));
         }
         if !matches!(v.state, VmState::Running) {
@@ -235,10 +235,10 @@ impl Simulation {
         };
         let id = self.migrations.len();
         self.migrations.push(m);
-        self.book.queued.insert(id);
-        self.book.queued_by_host[from].insert(id);
-        self.book.queued_by_host[to].insert(id);
-        self.book.vm_busy[vm] = true;
+        self.lm.queued.insert(id);
+        self.lm.queued_by_host[from].insert(id);
+        self.lm.queued_by_host[to].insert(id);
+        self.lm.vm_busy[vm] = true;
         self.push_event(EventKind::Operation, vm_name, detail, None);
         self.start_queued_on(&[from, to]);
         Ok(())
@@ -269,7 +269,7 @@ impl Simulation {
         let spec = &self.scenario.spec;
         // The migrations already running on the same two hosts share its resources.
         let mut reqs: Vec<MigrationReq> = self
-            .book
+            .lm
             .holding
             .iter()
             .map(|&i| &self.migrations[i])
@@ -312,30 +312,30 @@ impl Simulation {
             self.migrations[id].vm,
         );
         if old.holds_slot() && !phase.holds_slot() {
-            self.book.slots[from] -= 1;
-            self.book.slots[to] -= 1;
-            self.book.holding.remove(&id);
+            self.lm.slots[from] -= 1;
+            self.lm.slots[to] -= 1;
+            self.lm.holding.remove(&id);
         } else if !old.holds_slot() && phase.holds_slot() {
-            self.book.slots[from] += 1;
-            self.book.slots[to] += 1;
-            self.book.holding.insert(id);
+            self.lm.slots[from] += 1;
+            self.lm.slots[to] += 1;
+            self.lm.holding.insert(id);
         }
         if old.transfers() != phase.transfers() {
             if phase.transfers() {
-                self.book.transferring.insert(id);
+                self.lm.transferring.insert(id);
             } else {
-                self.book.transferring.remove(&id);
+                self.lm.transferring.remove(&id);
             }
-            self.book.reflow_hosts.insert(from);
-            self.book.reflow_hosts.insert(to);
+            self.lm.hosts_to_rerate.insert(from);
+            self.lm.hosts_to_rerate.insert(to);
         }
         if old == Phase::Queued {
-            self.book.queued.remove(&id);
-            self.book.queued_by_host[from].remove(&id);
-            self.book.queued_by_host[to].remove(&id);
+            self.lm.queued.remove(&id);
+            self.lm.queued_by_host[from].remove(&id);
+            self.lm.queued_by_host[to].remove(&id);
         }
         if phase.finished() {
-            self.book.vm_busy[vm] = false;
+            self.lm.vm_busy[vm] = false;
         }
         self.migrations[id].phase = phase;
     }
@@ -352,9 +352,9 @@ impl Simulation {
         let mut queued: Vec<usize> = Vec::new();
         for &h in hosts {
             // Walk a host's queue only while it has a free slot: the rest cannot start anyway.
-            let free = self.book.slots[h] < self.book.max_simultaneous[h];
+            let free = self.lm.slots[h] < self.lm.max_simultaneous[h];
             if free || self.host_unavailable(h).is_some() {
-                queued.extend(self.book.queued_by_host[h].iter().copied());
+                queued.extend(self.lm.queued_by_host[h].iter().copied());
             }
         }
         queued.sort_unstable();
@@ -373,9 +373,9 @@ impl Simulation {
                 self.fail(id, reason);
                 continue;
             }
-            let max_from = self.book.max_simultaneous[from];
-            let max_to = self.book.max_simultaneous[to];
-            if self.book.slots[from] >= max_from || self.book.slots[to] >= max_to {
+            let max_from = self.lm.max_simultaneous[from];
+            let max_to = self.lm.max_simultaneous[to];
+            if self.lm.slots[from] >= max_from || self.lm.slots[to] >= max_to {
                 continue;
             }
             let now = self.now;
@@ -399,8 +399,11 @@ impl Simulation {
         let m = &mut self.migrations[id];
         m.generation += 1;
         let generation = m.generation;
-        self.queue
-            .schedule(at, EventClass::Model, Pending::Migration { id, generation });
+        self.queue.schedule(
+            at,
+            EventClass::Model,
+            Scheduled::Migration { id, generation },
+        );
     }
 
     /// A migration's timer fired: move it to its next phase.
@@ -581,22 +584,22 @@ impl Simulation {
     /// Recomputes rates where something changed: the transferring migrations connected (through
     /// shared hosts) to the hosts marked since the last recomputation. Components that share no
     /// host share no resource, so solving them apart gives the same rates as solving everything.
-    pub(super) fn reflow(&mut self) {
+    pub(super) fn recompute_rates(&mut self) {
         let mut guard = 0;
-        while !self.book.reflow_hosts.is_empty() && guard < 8 {
+        while !self.lm.hosts_to_rerate.is_empty() && guard < 8 {
             guard += 1;
-            let seeds = std::mem::take(&mut self.book.reflow_hosts);
-            self.reflow_component(seeds);
+            let seeds = std::mem::take(&mut self.lm.hosts_to_rerate);
+            self.recompute_rates_of(seeds);
         }
     }
 
-    fn reflow_component(&mut self, seeds: std::collections::BTreeSet<usize>) {
+    fn recompute_rates_of(&mut self, seeds: std::collections::BTreeSet<usize>) {
         // Grow the host set over transferring migrations until it is closed.
         let mut hosts = seeds;
         let ids: Vec<usize> = loop {
             let before = hosts.len();
             let ids: Vec<usize> = self
-                .book
+                .lm
                 .transferring
                 .iter()
                 .copied()
@@ -629,9 +632,9 @@ impl Simulation {
             .collect();
         let sol = solve(&self.scenario.spec, &reqs, &self.net_state(), self.seed);
         for &h in &hosts {
-            self.book.host_cpu[h] = sol.hosts[h].cpu_pct;
-            self.book.host_lp[h].clone_from(&sol.hosts[h].lp_pct);
-            self.book.host_links[h].clone_from(&sol.links[h]);
+            self.lm.host_cpu[h] = sol.hosts[h].cpu_pct;
+            self.lm.host_lp[h].clone_from(&sol.hosts[h].lp_pct);
+            self.lm.host_links[h].clone_from(&sol.links[h]);
         }
         let mut no_path = Vec::new();
         for (k, &id) in ids.iter().enumerate() {
@@ -693,8 +696,7 @@ impl Simulation {
             Mark::MigrationEnded(Outcome::Failed),
         );
         // A drain's live migration failed: the drain is Failed and retried (cluster.rs).
-        if self.members[from].drain == super::DrainStatus::InProgress && self.vms[vm].host == from
-        {
+        if self.members[from].drain == super::DrainStatus::InProgress && self.vms[vm].host == from {
             let vm_name = self.scenario.spec.vms[vm].name.clone();
             self.drain_failed(from, &format!("{vm_name} could not be moved ({reason})"));
         }
@@ -706,7 +708,7 @@ impl Simulation {
     /// After a fault: fail what can no longer continue, then let the rest re-route.
     pub(super) fn migrations_after_fault(&mut self) {
         let net = self.net_state();
-        let holding: Vec<usize> = self.book.holding.iter().copied().collect();
+        let holding: Vec<usize> = self.lm.holding.iter().copied().collect();
         for id in holding {
             let m = &self.migrations[id];
             if !m.phase.holds_slot() {
@@ -740,19 +742,21 @@ impl Simulation {
         }
         // The network changed: every transferring migration may re-route.
         let hosts: Vec<usize> = self
-            .book
+            .lm
             .transferring
             .iter()
             .flat_map(|&i| [self.migrations[i].from, self.migrations[i].to])
             .collect();
-        self.book.reflow_hosts.extend(hosts);
+        self.lm.hosts_to_rerate.extend(hosts);
         self.start_queued();
     }
 }
 
-/// Indexes and counters that keep the engine fast with thousands of migrations.
+/// The live-migration model's own state: host slots, the queue and the phase indexes (which keep
+/// it fast with thousands of migrations), the hosts whose rates must be recomputed, and the
+/// latest transport results.
 #[derive(Clone, Debug, Default)]
-pub struct Book {
+pub struct MigrationState {
     pub slots: Vec<u32>,
     pub max_simultaneous: Vec<u32>,
     pub queued: std::collections::BTreeSet<usize>,
@@ -762,7 +766,7 @@ pub struct Book {
     pub transferring: std::collections::BTreeSet<usize>,
     pub vm_busy: Vec<bool>,
     /// Hosts whose migrations' rates must be recomputed before time moves on.
-    pub reflow_hosts: std::collections::BTreeSet<usize>,
+    pub hosts_to_rerate: std::collections::BTreeSet<usize>,
     /// Latest live-migration CPU % and link use per host.
     pub host_cpu: Vec<f64>,
     pub host_links: Vec<Vec<crate::transport::LinkUse>>,
@@ -770,9 +774,9 @@ pub struct Book {
     pub host_lp: Vec<Vec<f64>>,
 }
 
-impl Book {
-    pub fn new(spec: &crate::scenario::ScenarioSpec) -> Book {
-        Book {
+impl MigrationState {
+    pub fn new(spec: &crate::scenario::ScenarioSpec) -> MigrationState {
+        MigrationState {
             slots: vec![0; spec.hosts.len()],
             max_simultaneous: spec
                 .hosts
@@ -788,7 +792,7 @@ impl Book {
                 .iter()
                 .map(|h| vec![Default::default(); h.nics.len()])
                 .collect(),
-            ..Book::default()
+            ..MigrationState::default()
         }
     }
 }

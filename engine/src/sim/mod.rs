@@ -18,7 +18,7 @@ mod series;
 
 pub use cluster::{DrainStatus, RoleState, quarantine_cap};
 use cluster::{Membership, NodeTimer, Role, VmTimer};
-use migration::Book;
+use migration::MigrationState;
 pub use migration::{Migration, Outcome, Phase};
 pub use series::{Series, SeriesKey};
 
@@ -224,9 +224,10 @@ fn node_status_flags(m: &Membership) -> Vec<String> {
     v
 }
 
-/// What the cluster reacts to after a command changed a component.
+/// What the cluster model reacts to after a command changed a component (the reaction runs
+/// after the command's own log line).
 #[derive(Clone, Copy, Debug)]
-enum After {
+enum Reaction {
     Node(usize),
     /// A reboot takes longer than any heartbeat threshold: the node left membership.
     PowerOn(usize),
@@ -254,8 +255,9 @@ pub enum CommandError {
     Refused(String),
 }
 
+/// Something queued to happen at a later instant: a script line, a sample, or a model's timer.
 #[derive(Clone, Debug)]
-enum Pending {
+enum Scheduled {
     /// Index into the scenario's script.
     Script(usize),
     Sample,
@@ -299,7 +301,7 @@ pub struct Simulation {
     scenario: Scenario,
     seed: u64,
     now: SimTime,
-    queue: EventQueue<Pending>,
+    queue: EventQueue<Scheduled>,
     /// Draws which node's vote dynamic quorum zeroes (when no node is named for it).
     quorum_rng: SimRng,
     /// Whether the witness votes now (dynamic witness), and the node whose vote was zeroed last.
@@ -315,7 +317,7 @@ pub struct Simulation {
     /// Every migration ever requested, in request order.
     migrations: Vec<Migration>,
     /// Slots, phase indexes and the latest transport results.
-    book: Book,
+    lm: MigrationState,
     vm_index: std::collections::HashMap<String, usize>,
     /// Cluster state per node and per VM role.
     members: Vec<Membership>,
@@ -366,7 +368,7 @@ impl Simulation {
     /// Starts a lab at time zero with the scenario's script queued.
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
         let spec = &scenario.spec;
-        let book = Book::new(spec);
+        let lm = MigrationState::new(spec);
         let mut hb = SimRng::fork(seed, "heartbeat-phase");
         let delay = spec.cluster.same_subnet_delay.as_micros().max(1);
         let members = spec
@@ -424,9 +426,9 @@ impl Simulation {
         let mut queue = EventQueue::new();
         for i in 0..scenario.script.len() {
             let at = SimTime::ZERO + scenario.script[i].at;
-            queue.schedule(at, EventClass::Command, Pending::Script(i));
+            queue.schedule(at, EventClass::Command, Scheduled::Script(i));
         }
-        queue.schedule(SimTime::ZERO, EventClass::Sample, Pending::Sample);
+        queue.schedule(SimTime::ZERO, EventClass::Sample, Scheduled::Sample);
         let series = Series {
             step_s: spec.sample_step.as_secs_f64(),
             ..Series::default()
@@ -446,7 +448,7 @@ impl Simulation {
             series,
             history: Vec::new(),
             migrations: Vec::new(),
-            book,
+            lm,
             vm_index,
             members,
             roles,
@@ -475,7 +477,7 @@ impl Simulation {
 
     /// Live-migration CPU % of each logical processor of host `h` now (empty when idle).
     pub fn lm_cpu_per_lp(&self, h: usize) -> &[f64] {
-        self.book.host_lp.get(h).map_or(&[], |v| v.as_slice())
+        self.lm.host_lp.get(h).map_or(&[], |v| v.as_slice())
     }
 
     /// State changes of each node (index = host), starting at time zero.
@@ -595,7 +597,7 @@ impl Simulation {
     /// Applies a user command at the current time. Refused commands change nothing.
     pub fn apply(&mut self, cmd: Command) -> Result<(), CommandError> {
         let r = self.execute(&cmd);
-        self.reflow();
+        self.recompute_rates();
         self.note_node_states();
         r?;
         self.history.push(TimedCommand {
@@ -613,7 +615,7 @@ impl Simulation {
         while let Some((at, ev)) = self.queue.pop_due(t) {
             self.now = at;
             match ev {
-                Pending::Script(i) => {
+                Scheduled::Script(i) => {
                     let cmd = self.scenario.script[i].command.clone();
                     if let Err(e) = self.execute(&cmd) {
                         // The loader checked names, so this only happens for state the script did
@@ -626,20 +628,20 @@ impl Simulation {
                         );
                     }
                 }
-                Pending::Sample => {
-                    self.reflow();
+                Scheduled::Sample => {
+                    self.recompute_rates();
                     self.sample();
                     let step = self.scenario.spec.sample_step;
                     self.queue
-                        .schedule(at + step, EventClass::Sample, Pending::Sample);
+                        .schedule(at + step, EventClass::Sample, Scheduled::Sample);
                 }
-                Pending::Migration { id, generation } => self.migration_step(id, generation),
-                Pending::Node {
+                Scheduled::Migration { id, generation } => self.migration_step(id, generation),
+                Scheduled::Node {
                     node,
                     generation,
                     what,
                 } => self.node_timer_fired(node, generation, what),
-                Pending::Vm {
+                Scheduled::Vm {
                     vm,
                     generation,
                     what,
@@ -647,7 +649,7 @@ impl Simulation {
             }
             // Rates change once per instant, after everything that happens at it.
             if self.queue.peek_time().is_none_or(|next| next > at) {
-                self.reflow();
+                self.recompute_rates();
                 self.note_node_states();
             }
         }
@@ -778,7 +780,7 @@ impl Simulation {
     /// Checks a command against the world and carries it out; nothing changes on error.
     fn execute(&mut self, cmd: &Command) -> Result<(), CommandError> {
         use Command::*;
-        let after;
+        let reaction;
         match cmd {
             Migrate { vm, to } => {
                 let vi = *self
@@ -792,18 +794,18 @@ impl Simulation {
             CrashClusterService { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].service = ServiceState::Crashed;
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             RestartClusterService { node } | StartClusterService { node } => {
                 let i = self.node_index(node)?;
                 if self.nodes[i].powered {
                     self.nodes[i].service = ServiceState::Running;
                 }
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             StopClusterService { node } => {
                 let i = self.node_index(node)?;
-                after = After::Stop(i);
+                reaction = Reaction::Stop(i);
             }
             PowerOff { node } => {
                 let i = self.node_index(node)?;
@@ -816,19 +818,21 @@ impl Simulation {
                         self.power_off_vm(v);
                     }
                 }
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             PowerOn { node } => {
                 let i = self.node_index(node)?;
                 if self.nodes[i].powered {
-                    return Err(CommandError::Refused(format!("{node} is already powered on")));
+                    return Err(CommandError::Refused(format!(
+                        "{node} is already powered on"
+                    )));
                 }
                 self.nodes[i].powered = true;
                 // The node boots and its cluster service starts (unless it was stopped cleanly).
                 if self.nodes[i].service == ServiceState::Crashed {
                     self.nodes[i].service = ServiceState::Running;
                 }
-                after = After::PowerOn(i);
+                reaction = Reaction::PowerOn(i);
             }
             PullNic { node, nic } | PlugNic { node, nic } => {
                 let i = self.node_index(node)?;
@@ -841,12 +845,12 @@ impl Simulation {
                         nic: nic.clone(),
                     })?;
                 self.nodes[i].nic_plugged[ni] = matches!(cmd, PlugNic { .. });
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             CutNetworks { node } | HealNetworks { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].networks_cut = matches!(cmd, CutNetworks { .. });
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             LoseStorage { storage, node } | RestoreStorage { storage, node } => {
                 let si = self.storage_index(storage)?;
@@ -858,11 +862,13 @@ impl Simulation {
                     }
                     None => self.storage_online[si] = !lost,
                 }
-                after = After::Storage;
+                reaction = Reaction::Storage;
             }
-            PauseNode { node } => after = After::Pause(self.node_index(node)?),
-            ResumeNode { node } => after = After::Resume(self.node_index(node)?),
-            ClearQuarantine { node } => after = After::ClearQuarantine(self.node_index(node)?),
+            PauseNode { node } => reaction = Reaction::Pause(self.node_index(node)?),
+            ResumeNode { node } => reaction = Reaction::Resume(self.node_index(node)?),
+            ClearQuarantine { node } => {
+                reaction = Reaction::ClearQuarantine(self.node_index(node)?)
+            }
             Caption { text, pause } => {
                 let mark = Mark::Caption { pause: *pause };
                 self.push_marked(
@@ -884,29 +890,29 @@ impl Simulation {
         // The command is logged first, then what the cluster does about it.
         let mark = self.log.len();
         self.push_event(kind, cmd.subject().to_string(), cmd.describe(), None);
-        let result = match after {
-            After::Node(i) => {
+        let result = match reaction {
+            Reaction::Node(i) => {
                 if !self.migrations.is_empty() {
                     self.migrations_after_fault();
                 }
                 self.node_changed(i);
                 Ok(())
             }
-            After::PowerOn(i) => {
+            Reaction::PowerOn(i) => {
                 if self.members[i].member {
                     self.power_cycled(i);
                 }
                 self.node_changed(i);
                 Ok(())
             }
-            After::Storage => {
+            Reaction::Storage => {
                 self.refresh_all_storage();
                 Ok(())
             }
-            After::Stop(i) => self.stop_node_cleanly(i),
-            After::Pause(i) => self.pause_node(i),
-            After::Resume(i) => self.resume_node(i),
-            After::ClearQuarantine(i) => self.clear_quarantine(i),
+            Reaction::Stop(i) => self.stop_node_cleanly(i),
+            Reaction::Pause(i) => self.pause_node(i),
+            Reaction::Resume(i) => self.resume_node(i),
+            Reaction::ClearQuarantine(i) => self.clear_quarantine(i),
         };
         if result.is_err() {
             self.log.truncate(mark);
@@ -992,19 +998,19 @@ impl Simulation {
             let healthy = n.powered && n.service == ServiceState::Running && !n.networks_cut;
             values.push((SeriesKey::Healthy { host }, f64::from(u8::from(healthy))));
             values.push((SeriesKey::VmsRunning { host }, vms as f64));
-            values.push((SeriesKey::HostCpu { host }, self.book.host_cpu[hi]));
+            values.push((SeriesKey::HostCpu { host }, self.lm.host_cpu[hi]));
             for (ni, nic) in h.nics.iter().enumerate() {
-                let l = &self.book.host_links[hi][ni];
+                let l = &self.lm.host_links[hi][ni];
                 let g = |b: f64| b * 8.0 / 1e9;
                 let nic = nic.name.as_str();
                 values.push((SeriesKey::NicSend { host, nic }, g(l.tx_bytes_per_s)));
                 values.push((SeriesKey::NicReceive { host, nic }, g(l.rx_bytes_per_s)));
             }
         }
-        let active = self.book.holding.len();
-        let queued = self.book.queued.len();
+        let active = self.lm.holding.len();
+        let queued = self.lm.queued.len();
         let lm: f64 = self
-            .book
+            .lm
             .transferring
             .iter()
             .map(|&i| self.migrations[i].rate)

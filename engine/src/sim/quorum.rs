@@ -67,8 +67,8 @@ impl Simulation {
         }
         let n = voters.len();
         self.witness_vote =
-            self.has_witness() && (!self.scenario.spec.cluster.dynamic_witness || n % 2 == 0);
-        if !self.has_witness() && n > 0 && n % 2 == 0 {
+            self.has_witness() && (!self.scenario.spec.cluster.dynamic_witness || n.is_multiple_of(2));
+        if !self.has_witness() && n > 0 && n.is_multiple_of(2) {
             let preferred = self
                 .scenario
                 .host(&self.scenario.spec.cluster.lower_quorum_priority_node)
@@ -198,10 +198,10 @@ impl Simulation {
             m.generation += 1;
         }
         let ids: Vec<usize> = self
-            .book
+            .lm
             .holding
             .iter()
-            .chain(self.book.queued.iter())
+            .chain(self.lm.queued.iter())
             .copied()
             .collect();
         for id in ids {

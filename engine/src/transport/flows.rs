@@ -339,7 +339,10 @@ impl FlowBuilder<'_> {
         let lp = r.lps[rss_queue(toeplitz(&RSS_KEY, &conn.key), r.lps.len() as u32) as usize];
         let node = self.spec.hosts[job.to].nics[conn.d_nic].numa_node;
         let cpu = &self.topo.cpus[job.to];
-        (lp, remote_share(r, cpu, lp, node) * remote_read_cpb(self.p, cpu))
+        (
+            lp,
+            remote_share(r, cpu, lp, node) * remote_read_cpb(self.p, cpu),
+        )
     }
 
     /// Records a flow for `conn` with its per-byte costs (`coefs` are merged here).
@@ -412,10 +415,7 @@ impl FlowBuilder<'_> {
         let coefs = vec![
             (conn.tx, wire),
             (conn.rx, wire),
-            (
-                self.res.res(Res::Lp(to, lp), hz_d),
-                p.tcp_rx_cpb + lbfo_d,
-            ),
+            (self.res.res(Res::Lp(to, lp), hz_d), p.tcp_rx_cpb + lbfo_d),
             // The worker's costs are per guest-memory byte (`ratio` of them per wire byte).
             (
                 self.res.res(Res::Lp(to, worker_dst), hz_d),
