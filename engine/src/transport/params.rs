@@ -33,13 +33,14 @@ pub struct TransportParams {
     pub remote_access_penalty_ns: f64,
     /// Bytes moved per memory access (one cache line).
     pub cache_line_bytes: f64,
-    /// Reads of each received payload byte on the destination's receive path that cross sockets
-    /// when the receive queue runs on the socket remote to the NIC, for TCP/IP live migration:
-    /// the stack's copy into the socket buffer and the LM worker's copy into guest memory.
+    /// Reads of each received payload byte on the destination's receive path, each of which
+    /// crosses sockets when the data is on the other node (see `remote_access_penalty_ns`), for
+    /// TCP/IP live migration: the stack's copy into the socket buffer and the LM worker's copy
+    /// into guest memory. A structural count, not a measurement (docs/transport-model.md §4).
     pub cross_socket_reads_tcp: f64,
-    /// The same for SMB over TCP: the stack's copy, the SMB server's copy into its request
-    /// buffer, the memory worker's copy into guest memory, and the SMB server's signing-free
-    /// integrity scan of the request (SMB2 credits/headers walk the buffer).
+    /// The same for SMB over TCP, whose data passes more layers: the stack, the SMB server's
+    /// copy into its request buffer, the hand-off to the live-migration buffers and the memory
+    /// worker's copy into guest memory. A structural count, chosen with row 3 in view.
     pub cross_socket_reads_smb: f64,
 
     // --- Send side (source) -------------------------------------------------------------------
