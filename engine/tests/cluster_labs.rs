@@ -358,6 +358,60 @@ fn a_failed_drain_is_retried_then_marked_failed_with_the_reason_in_the_log() {
 }
 
 #[test]
+fn a_quarantined_nodes_drain_that_keeps_failing_falls_back_to_quick_migration() {
+    // node2 and node3 have no cabled NIC: the cluster network works (heartbeats), but a live
+    // migration to them has no path, so node1's drain fails every time.
+    let mut lab = cluster_lab(
+        3,
+        1,
+        "drain_retries = 1\ndrain_retry_delay = \"10s\"\nquarantine_cap = \"25%\"",
+        "",
+    );
+    for h in 1..3 {
+        lab.spec.hosts[h].nics[0].switch = None;
+    }
+    let lab = Scenario::from_spec(lab.spec).unwrap();
+    let mut sim = Simulation::new(lab, 1);
+    for k in 0..3 {
+        let t0 = 10.0 + 40.0 * k as f64;
+        at(
+            &mut sim,
+            t0,
+            Command::CrashClusterService {
+                node: "node1".into(),
+            },
+        );
+        at(
+            &mut sim,
+            t0 + 20.0,
+            Command::RestartClusterService {
+                node: "node1".into(),
+            },
+        );
+    }
+    sim.advance_to(SimTime::from_secs(200));
+    let n1 = node(&sim, "node1");
+    assert!(
+        n1.status.contains(&"Quarantined".to_string()),
+        "{:?}",
+        n1.status
+    );
+    let lines: Vec<&str> = sim
+        .events()
+        .iter()
+        .filter(|e| e.subject == "node1" && e.detail.starts_with("drain failed"))
+        .map(|e| e.detail.as_str())
+        .collect();
+    println!("{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("no network path")));
+    assert!(lines.iter().any(|l| l.contains("quick-migrated")));
+    let v = vm(&sim, "vm-1-1");
+    assert_ne!(v.host, "node1", "moved off the quarantined node");
+    assert_eq!(v.state, VmState::Running);
+    assert!(!v.unmonitored);
+}
+
+#[test]
 fn a_quick_migration_toward_a_host_that_powers_off_is_restored_on_a_host_that_can_take_it() {
     // Low priority: drains quick-migrate. node3 is paused, so node2 is the only target.
     let lab = cluster_lab(3, 1, "", "priority = \"Low\"");

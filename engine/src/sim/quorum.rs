@@ -66,8 +66,8 @@ impl Simulation {
             m.vote = voters.contains(&h);
         }
         let n = voters.len();
-        self.witness_vote =
-            self.has_witness() && (!self.scenario.spec.cluster.dynamic_witness || n.is_multiple_of(2));
+        self.witness_vote = self.has_witness()
+            && (!self.scenario.spec.cluster.dynamic_witness || n.is_multiple_of(2));
         if !self.has_witness() && n > 0 && n.is_multiple_of(2) {
             let preferred = self
                 .scenario
@@ -87,7 +87,7 @@ impl Simulation {
 
     fn log_weights(&mut self) {
         let spec = &self.scenario.spec;
-        let voting: Vec<&str> = (0..self.nodes.len())
+        let mut voting: Vec<&str> = (0..self.nodes.len())
             .filter(|&h| self.members[h].vote)
             .map(|h| spec.hosts[h].name.as_str())
             .collect();
@@ -95,26 +95,21 @@ impl Simulation {
             .filter(|&h| self.members[h].member && !self.members[h].vote)
             .map(|h| spec.hosts[h].name.as_str())
             .collect();
+        if self.witness_vote {
+            voting.push("the witness");
+        }
+        let n = voting.len();
         let mut detail = format!(
-            "dynamic quorum: {} vote{} ({})",
-            voting.len() + usize::from(self.witness_vote),
-            if voting.len() + usize::from(self.witness_vote) == 1 {
-                ""
-            } else {
-                "s"
-            },
+            "dynamic quorum: {n} vote{} ({})",
+            if n == 1 { "" } else { "s" },
             if voting.is_empty() {
-                "no node".to_string()
+                "none".to_string()
             } else {
                 voting.join(", ")
             }
         );
-        if self.has_witness() {
-            detail.push_str(if self.witness_vote {
-                " + witness"
-            } else {
-                "; the witness does not vote"
-            });
+        if self.has_witness() && !self.witness_vote {
+            detail.push_str("; the witness does not vote");
         }
         if !zeroed.is_empty() {
             detail.push_str(&format!("; vote zeroed on {}", zeroed.join(", ")));
