@@ -116,6 +116,23 @@ impl Role {
     }
 }
 
+/// The failover-cluster model's own state, beside the shared world of nodes, VMs and storage
+/// in [`Simulation`].
+#[derive(Clone, Debug)]
+pub(super) struct ClusterState {
+    /// Per node: membership, isolation, quarantine, drain, failures, votes.
+    pub members: Vec<Membership>,
+    /// Per VM: its cluster role.
+    pub roles: Vec<Role>,
+    /// Quorum lost: no partition holds a majority of the votes.
+    pub down: bool,
+    /// Whether the witness votes now (dynamic witness), and the node whose vote was zeroed last.
+    pub witness_vote: bool,
+    pub zeroed: Option<usize>,
+    /// Draws which node's vote dynamic quorum zeroes (when no node is named for it).
+    pub quorum_rng: crate::rng::SimRng,
+}
+
 const HOUR: SimDuration = SimDuration::from_secs(3600);
 
 impl Simulation {
@@ -133,14 +150,14 @@ impl Simulation {
 
     /// Whether new roles may be placed on a node.
     pub(super) fn accepts_roles(&self, h: usize) -> bool {
-        let m = &self.members[h];
+        let m = &self.cluster.members[h];
         // A node that is off or unreachable but not yet noticed refuses the start attempt.
         self.nodes[h].state == NodeState::Up
             && self.heartbeats_flow(h)
             && m.member
             && !m.paused
             && m.quarantined.is_none()
-            && !self.cluster_down
+            && !self.cluster.down
     }
 
     /// Memory in use or reserved on each host: VMs that are not Off, plus incoming migrations.
@@ -148,7 +165,7 @@ impl Simulation {
         let spec = &self.scenario.spec;
         let mut used = vec![0u64; self.nodes.len()];
         for (i, v) in self.vms.iter().enumerate() {
-            if v.state != VmState::Off || self.roles[i].moving {
+            if v.state != VmState::Off || self.cluster.roles[i].moving {
                 used[v.host] = used[v.host].saturating_add(spec.vms[i].memory.0);
             }
         }
@@ -190,7 +207,7 @@ impl Simulation {
         // node whose cluster service runs has it (assumption: the seed drains quarantined nodes
         // by live migration, which needs the VMs running).
         let n = &self.nodes[h];
-        let m = &self.members[h];
+        let m = &self.cluster.members[h];
         spec.storage[si].kind != StorageKind::Csv
             || m.member
             || (n.powered
@@ -202,7 +219,7 @@ impl Simulation {
     // Timers
 
     pub(super) fn node_timer(&mut self, h: usize, at: SimTime, what: NodeTimer) {
-        let generation = self.members[h].generation;
+        let generation = self.cluster.members[h].generation;
         self.queue.schedule(
             at,
             EventClass::Model,
@@ -215,7 +232,7 @@ impl Simulation {
     }
 
     fn vm_timer(&mut self, vm: usize, at: SimTime, what: VmTimer) {
-        let generation = self.roles[vm].generation;
+        let generation = self.cluster.roles[vm].generation;
         self.queue.schedule(
             at,
             EventClass::Model,
@@ -252,15 +269,16 @@ impl Simulation {
         let critical = |s: VmState| matches!(s, VmState::RunningCritical | VmState::PausedCritical);
         let count = self.scenario.spec.cluster.count_frozen_as_outage;
         if critical(state) && !critical(old) {
-            self.roles[vm].frozen_since = Some(self.now);
+            self.cluster.roles[vm].frozen_since = Some(self.now);
             if count {
                 self.outage_starts(vm);
             }
         } else if critical(old) && !critical(state) {
-            if let Some(t) = self.roles[vm].frozen_since.take() {
+            if let Some(t) = self.cluster.roles[vm].frozen_since.take() {
                 let d = self.now.since(t);
-                self.roles[vm].frozen =
-                    SimDuration::from_micros(self.roles[vm].frozen.as_micros() + d.as_micros());
+                self.cluster.roles[vm].frozen = SimDuration::from_micros(
+                    self.cluster.roles[vm].frozen.as_micros() + d.as_micros(),
+                );
             }
             if count && state == VmState::Running {
                 self.outage_ends(vm);
@@ -272,16 +290,16 @@ impl Simulation {
     }
 
     pub(super) fn outage_starts(&mut self, vm: usize) {
-        if self.roles[vm].outage_since.is_none() {
-            self.roles[vm].outage_since = Some(self.now);
+        if self.cluster.roles[vm].outage_since.is_none() {
+            self.cluster.roles[vm].outage_since = Some(self.now);
         }
     }
 
     fn outage_ends(&mut self, vm: usize) {
-        if let Some(t) = self.roles[vm].outage_since.take() {
+        if let Some(t) = self.cluster.roles[vm].outage_since.take() {
             let d = self.now.since(t);
-            self.roles[vm].outage =
-                SimDuration::from_micros(self.roles[vm].outage.as_micros() + d.as_micros());
+            self.cluster.roles[vm].outage =
+                SimDuration::from_micros(self.cluster.roles[vm].outage.as_micros() + d.as_micros());
         }
     }
 
@@ -298,7 +316,7 @@ impl Simulation {
             (c.cross_subnet_delay, c.cross_subnet_threshold)
         };
         let d = delay.as_micros().max(1);
-        let phase = self.members[h].heartbeat_phase.as_micros() % d;
+        let phase = self.cluster.members[h].heartbeat_phase.as_micros() % d;
         let now = self.now.as_micros();
         let last = if now >= phase {
             phase + (now - phase) / d * d
@@ -314,17 +332,17 @@ impl Simulation {
     /// Re-evaluates a node after one of its components changed.
     pub(super) fn node_changed(&mut self, h: usize) {
         let flows = self.heartbeats_flow(h);
-        let m = &self.members[h];
-        if self.cluster_down {
+        let m = &self.cluster.members[h];
+        if self.cluster.down {
             self.try_regroup();
         } else if !flows && m.member && !m.lost_pending {
-            self.members[h].lost_pending = true;
+            self.cluster.members[h].lost_pending = true;
             let at = self.detection_time(h);
             self.node_timer(h, at, NodeTimer::Lost);
         } else if flows && m.lost_pending {
             // Back before enough heartbeats were missed: nothing happened.
-            self.members[h].lost_pending = false;
-            self.members[h].generation += 1;
+            self.cluster.members[h].lost_pending = false;
+            self.cluster.members[h].generation += 1;
         } else if flows && !m.member && self.nodes[h].state != NodeState::Joining {
             self.rejoin(h);
         }
@@ -333,14 +351,14 @@ impl Simulation {
 
     /// Node timers.
     pub(super) fn node_timer_fired(&mut self, h: usize, generation: u64, what: NodeTimer) {
-        if self.members[h].generation != generation {
+        if self.cluster.members[h].generation != generation {
             return;
         }
         match what {
             NodeTimer::Lost => self.membership_lost(h),
             NodeTimer::PeriodExpired => {
-                if self.members[h].isolated {
-                    self.members[h].isolated = false;
+                if self.cluster.members[h].isolated {
+                    self.cluster.members[h].isolated = false;
                     self.node_event(h, "Down (resiliency period expired)", None);
                     self.fail_over_node(h);
                 }
@@ -349,10 +367,10 @@ impl Simulation {
                 if !self.heartbeats_flow(h) {
                     return;
                 }
-                let m = &mut self.members[h];
+                let m = &mut self.cluster.members[h];
                 m.member = true;
                 m.isolated = false;
-                self.nodes[h].state = if self.members[h].paused {
+                self.nodes[h].state = if self.cluster.members[h].paused {
                     NodeState::Paused
                 } else {
                     NodeState::Up
@@ -365,13 +383,16 @@ impl Simulation {
                     .filter(|&v| self.vms[v].host == h)
                     .collect();
                 for v in vms {
-                    if self.roles[v].unmonitored {
-                        self.roles[v].unmonitored = false;
+                    if self.cluster.roles[v].unmonitored {
+                        self.cluster.roles[v].unmonitored = false;
                         self.vm_event(v, "monitored again (Online)".into());
                     }
                     if self.vms[v].state == VmState::Off
-                        && !self.roles[v].moving
-                        && matches!(self.roles[v].state, RoleState::Online | RoleState::Pending)
+                        && !self.cluster.roles[v].moving
+                        && matches!(
+                            self.cluster.roles[v].state,
+                            RoleState::Online | RoleState::Pending
+                        )
                     {
                         self.restart_vm(v, h);
                     }
@@ -380,7 +401,7 @@ impl Simulation {
                 self.retry_failed_roles();
             }
             NodeTimer::QuarantineOver => {
-                if self.members[h].quarantined.is_some() {
+                if self.cluster.members[h].quarantined.is_some() {
                     self.leave_quarantine(h, "quarantine period over");
                 }
             }
@@ -391,13 +412,13 @@ impl Simulation {
     /// A node that was powered off and on before the others noticed: booting took longer than
     /// the heartbeat threshold, so it left membership all the same.
     pub(super) fn power_cycled(&mut self, h: usize) {
-        self.members[h].generation += 1;
+        self.cluster.members[h].generation += 1;
         self.membership_lost(h);
     }
 
     fn membership_lost(&mut self, h: usize) {
         let now = self.now;
-        let m = &mut self.members[h];
+        let m = &mut self.cluster.members[h];
         m.lost_pending = false;
         m.member = false;
         m.failures.push(now);
@@ -411,7 +432,7 @@ impl Simulation {
             format!("{name} removed from active failover cluster membership"),
             Some(1135),
         );
-        if self.cluster_down || self.check_quorum(Some(h)) {
+        if self.cluster.down || self.check_quorum(Some(h)) {
             self.isolate_or_fail_over(h);
         }
         self.refresh_storage_of_node(h);
@@ -447,7 +468,7 @@ impl Simulation {
     fn isolate(&mut self, h: usize) {
         let now = self.now;
         let c = self.scenario.spec.cluster.clone();
-        self.members[h].isolated = true;
+        self.cluster.members[h].isolated = true;
         self.node_event(h, "Isolated", None);
         let min_version = parse_config_version(&c.isolation_min_config_version).unwrap_or((0, 0));
         let vms: Vec<usize> = (0..self.vms.len())
@@ -463,8 +484,9 @@ impl Simulation {
                 continue;
             }
             let period = vm_period(spec_v.resiliency_period, c.resiliency_default_period);
-            if self.roles[v].state == RoleState::Online || self.vms[v].state != VmState::Off {
-                self.roles[v].unmonitored = true;
+            if self.cluster.roles[v].state == RoleState::Online || self.vms[v].state != VmState::Off
+            {
+                self.cluster.roles[v].unmonitored = true;
                 self.vm_event(v, "Unmonitored".into());
             }
             periods.push((v, period));
@@ -485,12 +507,15 @@ impl Simulation {
     fn rejoin(&mut self, h: usize) {
         let now = self.now;
         let c = self.scenario.spec.cluster.clone();
-        if self.members[h].quarantined.is_some() {
+        if self.cluster.members[h].quarantined.is_some() {
             return; // not allowed to join until the quarantine ends
         }
-        self.members[h].failures.retain(|&t| now.since(t) < HOUR);
-        let failures = self.members[h].failures.len() as u32;
+        self.cluster.members[h]
+            .failures
+            .retain(|&t| now.since(t) < HOUR);
+        let failures = self.cluster.members[h].failures.len() as u32;
         let quarantined_now = self
+            .cluster
             .members
             .iter()
             .filter(|m| m.quarantined.is_some())
@@ -499,7 +524,7 @@ impl Simulation {
         // Quarantine is a Windows Server 2016 feature: not at functional level 8.
         if c.functional_level >= 9
             && failures >= c.quarantine_threshold
-            && !self.members[h].failures.is_empty()
+            && !self.cluster.members[h].failures.is_empty()
         {
             if quarantined_now < cap {
                 self.quarantine(h, failures);
@@ -510,7 +535,7 @@ impl Simulation {
             );
             self.node_event(h, &detail, None);
         }
-        self.members[h].generation += 1;
+        self.cluster.members[h].generation += 1;
         self.nodes[h].state = NodeState::Joining;
         self.node_event(h, "Joining", None);
         self.node_timer(h, now + c.join_time, NodeTimer::Joined);
@@ -523,7 +548,7 @@ impl Simulation {
             QuarantineDuration::UntilCleared => None,
             QuarantineDuration::For(d) => Some(now + d),
         };
-        let m = &mut self.members[h];
+        let m = &mut self.cluster.members[h];
         m.quarantined = Some(until);
         m.isolated = false;
         m.generation += 1;
@@ -545,34 +570,34 @@ impl Simulation {
         // Its VMs are drained off to other nodes (the node itself is up); the cluster tracks
         // them while it moves them, so none stays Unmonitored.
         let vms: Vec<usize> = (0..self.vms.len())
-            .filter(|&v| self.vms[v].host == h && self.roles[v].unmonitored)
+            .filter(|&v| self.vms[v].host == h && self.cluster.roles[v].unmonitored)
             .collect();
         for v in vms {
-            self.roles[v].unmonitored = false;
+            self.cluster.roles[v].unmonitored = false;
             self.vm_event(
                 v,
                 "monitored again (its node is quarantined and drained)".into(),
             );
         }
         self.refresh_storage_of_node(h);
-        self.members[h].drain_retries_used = 0;
+        self.cluster.members[h].drain_retries_used = 0;
         self.drain(h);
     }
 
     pub(super) fn leave_quarantine(&mut self, h: usize, why: &str) {
-        self.members[h].quarantined = None;
-        self.members[h].failures.clear();
-        self.members[h].drain = DrainStatus::NotInitiated;
-        self.members[h].generation += 1;
+        self.cluster.members[h].quarantined = None;
+        self.cluster.members[h].failures.clear();
+        self.cluster.members[h].drain = DrainStatus::NotInitiated;
+        self.cluster.members[h].generation += 1;
         self.node_event(h, &format!("quarantine lifted: {why}"), None);
-        if self.heartbeats_flow(h) && !self.cluster_down {
+        if self.heartbeats_flow(h) && !self.cluster.down {
             self.rejoin(h);
         }
     }
 
     /// VM timers.
     pub(super) fn vm_timer_fired(&mut self, vm: usize, generation: u64, what: VmTimer) {
-        if self.roles[vm].generation != generation {
+        if self.cluster.roles[vm].generation != generation {
             return;
         }
         match what {
@@ -582,23 +607,23 @@ impl Simulation {
                 }
             }
             VmTimer::Started => {
-                self.roles[vm].moving = false;
+                self.cluster.roles[vm].moving = false;
                 if self.vms[vm].state == VmState::Starting {
                     self.set_vm_state(vm, VmState::Running);
-                    self.roles[vm].state = RoleState::Online;
+                    self.cluster.roles[vm].state = RoleState::Online;
                     self.outage_ends(vm);
                     self.refresh_storage(vm);
                 }
             }
             VmTimer::RolePeriodExpired => {
                 let h = self.vms[vm].host;
-                if self.members[h].isolated {
+                if self.cluster.members[h].isolated {
                     self.fail_over_vm(vm, h);
                 }
             }
             VmTimer::QuickDone(to) => {
-                self.roles[vm].moving = false;
-                self.roles[vm].unmonitored = false;
+                self.cluster.roles[vm].moving = false;
+                self.cluster.roles[vm].unmonitored = false;
                 let from = self.vms[vm].host;
                 // The target may have gone (off, out of membership) while the VM was saved:
                 // it is restored on another node that accepts roles, or its role Fails.
@@ -621,12 +646,12 @@ impl Simulation {
                             )
                         };
                         self.set_vm_state_logged(vm, VmState::Running, detail);
-                        self.roles[vm].state = RoleState::Online;
+                        self.cluster.roles[vm].state = RoleState::Online;
                         self.outage_ends(vm);
                         self.refresh_storage(vm);
                     }
                     None => {
-                        self.roles[vm].state = RoleState::Failed;
+                        self.cluster.roles[vm].state = RoleState::Failed;
                         self.set_vm_state_logged(
                             vm,
                             VmState::Off,
@@ -662,11 +687,11 @@ impl Simulation {
 
     /// [`Self::fail_over_vm`] with the memory accounting kept by the caller (batches).
     fn fail_over_vm_with(&mut self, vm: usize, from: usize, used: &mut [u64]) {
-        if self.vms[vm].host != from || self.roles[vm].state == RoleState::Offline {
+        if self.vms[vm].host != from || self.cluster.roles[vm].state == RoleState::Offline {
             return;
         }
-        self.roles[vm].generation += 1;
-        self.roles[vm].unmonitored = false;
+        self.cluster.roles[vm].generation += 1;
+        self.cluster.roles[vm].unmonitored = false;
         if self.vms[vm].state != VmState::Off {
             self.outage_starts(vm);
             self.set_vm_state(vm, VmState::Off);
@@ -674,7 +699,7 @@ impl Simulation {
             self.outage_starts(vm);
         }
         if self.scenario.spec.vms[vm].priority == Priority::NoAutoStart {
-            self.roles[vm].state = RoleState::Offline;
+            self.cluster.roles[vm].state = RoleState::Offline;
             self.vm_event(vm, "not restarted (priority No Auto Start)".into());
             return;
         }
@@ -688,8 +713,8 @@ impl Simulation {
                 self.restart_vm(vm, to);
             }
             None => {
-                self.roles[vm].state = RoleState::Failed;
-                let why = if self.cluster_down {
+                self.cluster.roles[vm].state = RoleState::Failed;
+                let why = if self.cluster.down {
                     "role Failed: Off until the cluster regains quorum"
                 } else {
                     "role Failed: no node can take it"
@@ -703,15 +728,15 @@ impl Simulation {
     /// quarantined, the cluster has quorum); otherwise its role is Failed and placed later.
     fn restart_vm(&mut self, vm: usize, h: usize) {
         if !self.accepts_roles(h) {
-            self.roles[vm].state = RoleState::Failed;
+            self.cluster.roles[vm].state = RoleState::Failed;
             let name = self.scenario.spec.hosts[h].name.clone();
             self.vm_event(vm, format!("role Failed: {name} cannot host it now"));
             return;
         }
         self.vms[vm].host = h;
-        self.roles[vm].unmonitored = false;
-        self.roles[vm].state = RoleState::Pending;
-        self.roles[vm].moving = true;
+        self.cluster.roles[vm].unmonitored = false;
+        self.cluster.roles[vm].state = RoleState::Pending;
+        self.cluster.roles[vm].moving = true;
         self.outage_starts(vm);
         let name = self.scenario.spec.hosts[h].name.clone();
         self.set_vm_state_logged(vm, VmState::Starting, format!("Starting on {name}"));
@@ -722,7 +747,7 @@ impl Simulation {
     /// Retries roles that could not be placed (after capacity comes back).
     pub(super) fn retry_failed_roles(&mut self) {
         let failed: Vec<usize> = (0..self.vms.len())
-            .filter(|&v| self.roles[v].state == RoleState::Failed)
+            .filter(|&v| self.cluster.roles[v].state == RoleState::Failed)
             .collect();
         if failed.is_empty() {
             return;
@@ -766,7 +791,7 @@ impl Simulation {
                 self.vm_timer(vm, at, VmTimer::PauseCritical);
             }
             (VmState::RunningCritical | VmState::PausedCritical, true) => {
-                self.roles[vm].generation += 1;
+                self.cluster.roles[vm].generation += 1;
                 self.set_vm_state(vm, VmState::Running);
             }
             _ => {}
@@ -779,14 +804,14 @@ impl Simulation {
     /// Moves every VM off `h`: live migration for High and Medium, quick migration for Low
     /// (unless set otherwise), highest priority first.
     pub(super) fn drain(&mut self, h: usize) {
-        self.members[h].drain = DrainStatus::InProgress;
+        self.cluster.members[h].drain = DrainStatus::InProgress;
         self.node_event(h, "drain in progress", None);
         let spec = &self.scenario.spec;
         let mut vms: Vec<usize> = (0..self.vms.len())
             .filter(|&v| {
                 self.vms[v].host == h
                     && self.vms[v].state != VmState::Off
-                    && !self.roles[v].moving
+                    && !self.cluster.roles[v].moving
                     && !self.lm.vm_busy[v]
             })
             .collect();
@@ -819,13 +844,13 @@ impl Simulation {
     /// `drain_retry_delay`. A quarantined node's drain that runs out of retries falls back to
     /// quick migration (facts doc §5, assumption), so no VM is left there with nothing pending.
     pub(super) fn drain_failed(&mut self, h: usize, why: &str) {
-        if self.members[h].drain == DrainStatus::Failed {
+        if self.cluster.members[h].drain == DrainStatus::Failed {
             return; // one retry is already pending
         }
-        self.members[h].drain = DrainStatus::Failed;
+        self.cluster.members[h].drain = DrainStatus::Failed;
         let c = &self.scenario.spec.cluster;
         let (used, max, delay) = (
-            self.members[h].drain_retries_used,
+            self.cluster.members[h].drain_retries_used,
             c.drain_retries,
             c.drain_retry_delay,
         );
@@ -838,7 +863,7 @@ impl Simulation {
             self.node_timer(h, self.now + delay, NodeTimer::DrainRetry);
             return;
         }
-        if self.members[h].quarantined.is_some() {
+        if self.cluster.members[h].quarantined.is_some() {
             let detail = format!(
                 "drain failed after {max} retries: {why}; quarantined, so its VMs are quick-migrated"
             );
@@ -849,8 +874,8 @@ impl Simulation {
                 "drain failed after {max} retries: {why}; the roles stay on the paused node"
             );
             self.node_event(h, &detail, None);
-            if self.members[h].stopping {
-                self.members[h].stopping = false;
+            if self.cluster.members[h].stopping {
+                self.cluster.members[h].stopping = false;
                 self.node_event(
                     h,
                     "Stop-ClusterNode did not complete: the drain failed",
@@ -862,11 +887,11 @@ impl Simulation {
 
     /// A drain retry timer fired: drain again if the node is still paused or quarantined.
     fn retry_drain(&mut self, h: usize) {
-        let m = &self.members[h];
+        let m = &self.cluster.members[h];
         if m.drain != DrainStatus::Failed || !(m.paused || m.quarantined.is_some()) {
             return;
         }
-        self.members[h].drain_retries_used += 1;
+        self.cluster.members[h].drain_retries_used += 1;
         self.drain(h);
     }
 
@@ -876,7 +901,7 @@ impl Simulation {
             .filter(|&v| {
                 self.vms[v].host == h
                     && self.vms[v].state != VmState::Off
-                    && !self.roles[v].moving
+                    && !self.cluster.roles[v].moving
                     && !self.lm.vm_busy[v]
             })
             .collect();
@@ -899,9 +924,9 @@ impl Simulation {
         let c = &self.scenario.spec.cluster;
         let mem = self.scenario.spec.vms[vm].memory.as_f64();
         let secs = 2.0 * mem / c.quick_migration_rate.0;
-        self.roles[vm].moving = true;
-        self.roles[vm].state = RoleState::Pending;
-        self.roles[vm].generation += 1;
+        self.cluster.roles[vm].moving = true;
+        self.cluster.roles[vm].state = RoleState::Pending;
+        self.cluster.roles[vm].generation += 1;
         self.outage_starts(vm);
         self.set_vm_state(vm, VmState::Saved);
         let name = self.scenario.spec.hosts[to].name.clone();
@@ -913,11 +938,14 @@ impl Simulation {
     /// Marks drains complete when their node has no VMs left, and finishes clean stops.
     pub(super) fn check_drains(&mut self) {
         for h in 0..self.nodes.len() {
-            if self.members[h].drain != DrainStatus::InProgress && !self.members[h].stopping {
+            if self.cluster.members[h].drain != DrainStatus::InProgress
+                && !self.cluster.members[h].stopping
+            {
                 continue;
             }
             let busy = (0..self.vms.len()).any(|v| {
-                self.vms[v].host == h && (self.vms[v].state != VmState::Off || self.roles[v].moving)
+                self.vms[v].host == h
+                    && (self.vms[v].state != VmState::Off || self.cluster.roles[v].moving)
             }) || self
                 .lm
                 .holding
@@ -926,15 +954,15 @@ impl Simulation {
             if busy {
                 continue;
             }
-            if self.members[h].drain == DrainStatus::InProgress {
-                self.members[h].drain = DrainStatus::Completed;
+            if self.cluster.members[h].drain == DrainStatus::InProgress {
+                self.cluster.members[h].drain = DrainStatus::Completed;
                 self.node_event(h, "drain completed", None);
             }
-            if self.members[h].stopping {
-                self.members[h].stopping = false;
-                self.members[h].paused = false;
-                self.members[h].member = false;
-                self.members[h].generation += 1;
+            if self.cluster.members[h].stopping {
+                self.cluster.members[h].stopping = false;
+                self.cluster.members[h].paused = false;
+                self.cluster.members[h].member = false;
+                self.cluster.members[h].generation += 1;
                 self.nodes[h].service = ServiceState::Stopped;
                 self.nodes[h].state = NodeState::Down;
                 self.node_event(h, "Down (cluster service stopped cleanly)", None);
@@ -953,27 +981,27 @@ impl Simulation {
         if let Some(why) = self.stop_would_lose_quorum(h) {
             return Err(super::CommandError::Refused(why));
         }
-        if !self.members[h].member {
+        if !self.cluster.members[h].member {
             self.nodes[h].service = ServiceState::Stopped;
             return Ok(());
         }
-        self.members[h].stopping = true;
-        self.members[h].paused = true;
-        self.members[h].drain_retries_used = 0;
+        self.cluster.members[h].stopping = true;
+        self.cluster.members[h].paused = true;
+        self.cluster.members[h].drain_retries_used = 0;
         self.nodes[h].state = NodeState::Paused;
         self.drain(h);
         Ok(())
     }
 
     pub(super) fn pause_node(&mut self, h: usize) -> Result<(), super::CommandError> {
-        if !self.members[h].member {
+        if !self.cluster.members[h].member {
             return Err(super::CommandError::Refused(format!(
                 "{} is not Up",
                 self.scenario.spec.hosts[h].name
             )));
         }
-        self.members[h].paused = true;
-        self.members[h].drain_retries_used = 0;
+        self.cluster.members[h].paused = true;
+        self.cluster.members[h].drain_retries_used = 0;
         self.nodes[h].state = NodeState::Paused;
         self.node_event(h, "Paused", None);
         self.drain(h);
@@ -981,15 +1009,15 @@ impl Simulation {
     }
 
     pub(super) fn resume_node(&mut self, h: usize) -> Result<(), super::CommandError> {
-        if !self.members[h].paused {
+        if !self.cluster.members[h].paused {
             return Err(super::CommandError::Refused(format!(
                 "{} is not paused",
                 self.scenario.spec.hosts[h].name
             )));
         }
-        self.members[h].paused = false;
-        self.members[h].drain = DrainStatus::NotInitiated;
-        if self.members[h].member {
+        self.cluster.members[h].paused = false;
+        self.cluster.members[h].drain = DrainStatus::NotInitiated;
+        if self.cluster.members[h].member {
             self.nodes[h].state = NodeState::Up;
             self.node_event(h, "Up", None);
         }
@@ -998,7 +1026,7 @@ impl Simulation {
     }
 
     pub(super) fn clear_quarantine(&mut self, h: usize) -> Result<(), super::CommandError> {
-        if self.members[h].quarantined.is_none() {
+        if self.cluster.members[h].quarantined.is_none() {
             return Err(super::CommandError::Refused(format!(
                 "{} is not quarantined",
                 self.scenario.spec.hosts[h].name

@@ -496,8 +496,8 @@ impl Simulation {
                 self.vms[vm].host = to;
                 self.vms[vm].state = VmState::Running;
                 self.note_vm_state(vm);
-                self.roles[vm].unmonitored = false;
-                self.roles[vm].state = super::RoleState::Online;
+                self.cluster.roles[vm].unmonitored = false;
+                self.cluster.roles[vm].state = super::RoleState::Online;
                 let to_name = self.scenario.spec.hosts[to].name.clone();
                 self.push_marked(
                     EventKind::MigrationPhase,
@@ -696,7 +696,9 @@ impl Simulation {
             Mark::MigrationEnded(Outcome::Failed),
         );
         // A drain's live migration failed: the drain is Failed and retried (cluster.rs).
-        if self.members[from].drain == super::DrainStatus::InProgress && self.vms[vm].host == from {
+        if self.cluster.members[from].drain == super::DrainStatus::InProgress
+            && self.vms[vm].host == from
+        {
             let vm_name = self.scenario.spec.vms[vm].name.clone();
             self.drain_failed(from, &format!("{vm_name} could not be moved ({reason})"));
         }

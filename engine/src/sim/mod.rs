@@ -16,8 +16,8 @@ mod migration;
 mod quorum;
 mod series;
 
+use cluster::{ClusterState, Membership, NodeTimer, Role, VmTimer};
 pub use cluster::{DrainStatus, RoleState, quarantine_cap};
-use cluster::{Membership, NodeTimer, Role, VmTimer};
 use migration::MigrationState;
 pub use migration::{Migration, Outcome, Phase};
 pub use series::{Series, SeriesKey};
@@ -302,11 +302,6 @@ pub struct Simulation {
     seed: u64,
     now: SimTime,
     queue: EventQueue<Scheduled>,
-    /// Draws which node's vote dynamic quorum zeroes (when no node is named for it).
-    quorum_rng: SimRng,
-    /// Whether the witness votes now (dynamic witness), and the node whose vote was zeroed last.
-    witness_vote: bool,
-    zeroed: Option<usize>,
     nodes: Vec<Node>,
     vms: Vec<Vm>,
     storage_online: Vec<bool>,
@@ -319,11 +314,8 @@ pub struct Simulation {
     /// Slots, phase indexes and the latest transport results.
     lm: MigrationState,
     vm_index: std::collections::HashMap<String, usize>,
-    /// Cluster state per node and per VM role.
-    members: Vec<Membership>,
-    roles: Vec<Role>,
-    /// Quorum lost: the cluster service has stopped everywhere.
-    cluster_down: bool,
+    /// The failover-cluster model's own state (cluster.rs, quorum.rs).
+    cluster: ClusterState,
     /// State changes per node and per VM, for state bands in plots and exports.
     node_timeline: Vec<Vec<(SimTime, NodeDisplay)>>,
     vm_timeline: Vec<Vec<(SimTime, VmState)>>,
@@ -435,9 +427,7 @@ impl Simulation {
         };
         let mut sim = Simulation {
             storage_online: vec![true; spec.storage.len()],
-            quorum_rng: SimRng::fork(seed, "quorum"),
-            witness_vote: false,
-            zeroed: None,
+
             scenario,
             seed,
             now: SimTime::ZERO,
@@ -450,9 +440,14 @@ impl Simulation {
             migrations: Vec::new(),
             lm,
             vm_index,
-            members,
-            roles,
-            cluster_down: false,
+            cluster: ClusterState {
+                members,
+                roles,
+                down: false,
+                witness_vote: false,
+                zeroed: None,
+                quorum_rng: SimRng::fork(seed, "quorum"),
+            },
             node_timeline: Vec::new(),
             vm_timeline: Vec::new(),
         };
@@ -525,7 +520,7 @@ impl Simulation {
     }
 
     fn node_display(&self, h: usize) -> NodeDisplay {
-        let m = &self.members[h];
+        let m = &self.cluster.members[h];
         if m.quarantined.is_some() {
             NodeDisplay::Quarantined
         } else if m.isolated {
@@ -682,7 +677,7 @@ impl Simulation {
         spec.hosts
             .iter()
             .zip(&self.nodes)
-            .zip(&self.members)
+            .zip(&self.cluster.members)
             .map(|((h, n), m)| NodeStatus {
                 name: h.name.clone(),
                 state: n.state,
@@ -716,7 +711,7 @@ impl Simulation {
         spec.vms
             .iter()
             .zip(&self.vms)
-            .zip(&self.roles)
+            .zip(&self.cluster.roles)
             .map(|((v, s), r)| VmStatus {
                 name: v.name.clone(),
                 host: spec
@@ -757,7 +752,7 @@ impl Simulation {
         Some((
             v.host,
             v.state,
-            self.roles.get(i).is_some_and(|r| r.unmonitored),
+            self.cluster.roles.get(i).is_some_and(|r| r.unmonitored),
         ))
     }
 
@@ -899,7 +894,7 @@ impl Simulation {
                 Ok(())
             }
             Reaction::PowerOn(i) => {
-                if self.members[i].member {
+                if self.cluster.members[i].member {
                     self.power_cycled(i);
                 }
                 self.node_changed(i);
@@ -924,9 +919,9 @@ impl Simulation {
     fn power_off_vm(&mut self, v: usize) {
         self.vms[v].state = VmState::Off;
         self.note_vm_state(v);
-        if self.roles[v].state == RoleState::Online {
+        if self.cluster.roles[v].state == RoleState::Online {
             // The role still counts as online until the cluster notices.
-            self.roles[v].generation += 1;
+            self.cluster.roles[v].generation += 1;
         }
         self.push_event(
             EventKind::VmState,
@@ -938,8 +933,8 @@ impl Simulation {
     }
 
     fn roles_outage_start(&mut self, v: usize) -> bool {
-        if self.roles[v].outage_since.is_none() {
-            self.roles[v].outage_since = Some(self.now);
+        if self.cluster.roles[v].outage_since.is_none() {
+            self.cluster.roles[v].outage_since = Some(self.now);
             true
         } else {
             false

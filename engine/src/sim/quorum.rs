@@ -28,16 +28,19 @@ impl Simulation {
     /// Nodes that can vote now: members whose heartbeats reach the others.
     fn reachable_members(&self) -> Vec<usize> {
         (0..self.nodes.len())
-            .filter(|&h| self.members[h].member && self.heartbeats_flow(h))
+            .filter(|&h| self.cluster.members[h].member && self.heartbeats_flow(h))
             .collect()
     }
 
     /// (votes the reachable members hold, all votes), the witness included when it votes.
     pub(super) fn quorum_votes(&self) -> (usize, usize) {
         let reachable = self.reachable_members();
-        let witness = usize::from(self.witness_vote);
-        let held = reachable.iter().filter(|&&h| self.members[h].vote).count();
-        let total = self.members.iter().filter(|m| m.vote).count() + witness;
+        let witness = usize::from(self.cluster.witness_vote);
+        let held = reachable
+            .iter()
+            .filter(|&&h| self.cluster.members[h].vote)
+            .count();
+        let total = self.cluster.members.iter().filter(|m| m.vote).count() + witness;
         let held = held + if reachable.is_empty() { 0 } else { witness };
         (held, total)
     }
@@ -52,21 +55,21 @@ impl Simulation {
     /// zeroes one node's vote when the count would be even. Logs the new weights when they change.
     /// Without dynamic quorum every node and the witness keep their vote.
     pub(super) fn reweigh(&mut self) {
-        let before: Vec<bool> = self.members.iter().map(|m| m.vote).collect();
-        let witness_before = self.witness_vote;
+        let before: Vec<bool> = self.cluster.members.iter().map(|m| m.vote).collect();
+        let witness_before = self.cluster.witness_vote;
         if !self.dynamic() {
-            for m in &mut self.members {
+            for m in &mut self.cluster.members {
                 m.vote = true;
             }
-            self.witness_vote = self.has_witness();
+            self.cluster.witness_vote = self.has_witness();
             return;
         }
         let voters = self.reachable_members();
-        for (h, m) in self.members.iter_mut().enumerate() {
+        for (h, m) in self.cluster.members.iter_mut().enumerate() {
             m.vote = voters.contains(&h);
         }
         let n = voters.len();
-        self.witness_vote = self.has_witness()
+        self.cluster.witness_vote = self.has_witness()
             && (!self.scenario.spec.cluster.dynamic_witness || n.is_multiple_of(2));
         if !self.has_witness() && n > 0 && n.is_multiple_of(2) {
             let preferred = self
@@ -74,13 +77,14 @@ impl Simulation {
                 .host(&self.scenario.spec.cluster.lower_quorum_priority_node)
                 .map(|(i, _)| i)
                 .filter(|i| voters.contains(i))
-                .or(self.zeroed.filter(|z| voters.contains(z)));
-            let z = preferred.unwrap_or_else(|| voters[self.quorum_rng.below(n as u64) as usize]);
-            self.members[z].vote = false;
-            self.zeroed = Some(z);
+                .or(self.cluster.zeroed.filter(|z| voters.contains(z)));
+            let z = preferred
+                .unwrap_or_else(|| voters[self.cluster.quorum_rng.below(n as u64) as usize]);
+            self.cluster.members[z].vote = false;
+            self.cluster.zeroed = Some(z);
         }
-        let after: Vec<bool> = self.members.iter().map(|m| m.vote).collect();
-        if after != before || self.witness_vote != witness_before {
+        let after: Vec<bool> = self.cluster.members.iter().map(|m| m.vote).collect();
+        if after != before || self.cluster.witness_vote != witness_before {
             self.log_weights();
         }
     }
@@ -88,14 +92,14 @@ impl Simulation {
     fn log_weights(&mut self) {
         let spec = &self.scenario.spec;
         let mut voting: Vec<&str> = (0..self.nodes.len())
-            .filter(|&h| self.members[h].vote)
+            .filter(|&h| self.cluster.members[h].vote)
             .map(|h| spec.hosts[h].name.as_str())
             .collect();
         let zeroed: Vec<&str> = (0..self.nodes.len())
-            .filter(|&h| self.members[h].member && !self.members[h].vote)
+            .filter(|&h| self.cluster.members[h].member && !self.cluster.members[h].vote)
             .map(|h| spec.hosts[h].name.as_str())
             .collect();
-        if self.witness_vote {
+        if self.cluster.witness_vote {
             voting.push("the witness");
         }
         let n = voting.len();
@@ -108,7 +112,7 @@ impl Simulation {
                 voting.join(", ")
             }
         );
-        if self.has_witness() && !self.witness_vote {
+        if self.has_witness() && !self.cluster.witness_vote {
             detail.push_str("; the witness does not vote");
         }
         if !zeroed.is_empty() {
@@ -121,7 +125,7 @@ impl Simulation {
     /// After a departure: quorum holds (votes re-weighted) or is lost. `lost` is the node that
     /// just left, handled with the others when quorum goes. Returns whether quorum held.
     pub(super) fn check_quorum(&mut self, lost: Option<usize>) -> bool {
-        if self.cluster_down {
+        if self.cluster.down {
             return false;
         }
         if self.quorum_holds() {
@@ -135,7 +139,7 @@ impl Simulation {
     /// Whether `Stop-ClusterNode` on `h` would lose quorum: with dynamic quorum a graceful stop
     /// moves the node's vote first, so only the last reachable member cannot stop.
     pub(super) fn stop_would_lose_quorum(&self, h: usize) -> Option<String> {
-        if !self.members[h].member {
+        if !self.cluster.members[h].member {
             return None;
         }
         let name = &self.scenario.spec.hosts[h].name;
@@ -143,7 +147,7 @@ impl Simulation {
         let staying: Vec<usize> = self
             .reachable_members()
             .into_iter()
-            .filter(|&o| o != h && !self.members[o].stopping)
+            .filter(|&o| o != h && !self.cluster.members[o].stopping)
             .collect();
         if self.dynamic() {
             let others = staying.len();
@@ -151,11 +155,14 @@ impl Simulation {
                 .then(|| format!("stopping {name} would lose quorum (no other node is up)"));
         }
         let (_, total) = self.quorum_votes();
-        let after = staying.iter().filter(|&&o| self.members[o].vote).count()
+        let after = staying
+            .iter()
+            .filter(|&&o| self.cluster.members[o].vote)
+            .count()
             + if staying.is_empty() {
                 0
             } else {
-                usize::from(self.witness_vote)
+                usize::from(self.cluster.witness_vote)
             };
         (after * 2 <= total)
             .then(|| format!("stopping {name} would lose quorum ({after} of {total} votes left)"))
@@ -168,7 +175,7 @@ impl Simulation {
     /// service stops everywhere and every VM is Off at once.
     fn lose_quorum(&mut self, lost: Option<usize>) {
         let (held, total) = self.quorum_votes();
-        self.cluster_down = true;
+        self.cluster.down = true;
         let cluster = self.scenario.spec.cluster.name.clone();
         let c = &self.scenario.spec.cluster;
         let resilient = c.functional_level >= 9 && !c.resiliency_default_period.is_zero();
@@ -184,10 +191,14 @@ impl Simulation {
             Some(1177),
         );
         let nodes: Vec<usize> = (0..self.nodes.len())
-            .filter(|&h| self.members[h].member || self.members[h].lost_pending || Some(h) == lost)
+            .filter(|&h| {
+                self.cluster.members[h].member
+                    || self.cluster.members[h].lost_pending
+                    || Some(h) == lost
+            })
             .collect();
         for &h in &nodes {
-            let m = &mut self.members[h];
+            let m = &mut self.cluster.members[h];
             m.member = false;
             m.lost_pending = false;
             m.generation += 1;
@@ -210,24 +221,24 @@ impl Simulation {
             return;
         }
         for h in 0..self.nodes.len() {
-            self.members[h].isolated = false;
+            self.cluster.members[h].isolated = false;
             if self.nodes[h].state != NodeState::Down {
                 self.nodes[h].state = NodeState::Down;
                 self.node_event(h, "Down (no quorum)", None);
             }
         }
         for v in 0..self.vms.len() {
-            self.roles[v].generation += 1;
-            self.roles[v].unmonitored = false;
-            self.roles[v].moving = false;
+            self.cluster.roles[v].generation += 1;
+            self.cluster.roles[v].unmonitored = false;
+            self.cluster.roles[v].moving = false;
             if self.vms[v].state != VmState::Off {
                 self.outage_starts(v);
                 self.set_vm_state(v, VmState::Off);
             }
-            if self.roles[v].state != super::RoleState::Offline
+            if self.cluster.roles[v].state != super::RoleState::Offline
                 || self.scenario.spec.vms[v].state == InitialVmState::Running
             {
-                self.roles[v].state = super::RoleState::Pending;
+                self.cluster.roles[v].state = super::RoleState::Pending;
             }
         }
     }
@@ -236,16 +247,19 @@ impl Simulation {
     /// of the votes as they were when it was lost.
     pub(super) fn try_regroup(&mut self) {
         let ready: Vec<usize> = (0..self.nodes.len())
-            .filter(|&h| self.heartbeats_flow(h) && self.members[h].quarantined.is_none())
+            .filter(|&h| self.heartbeats_flow(h) && self.cluster.members[h].quarantined.is_none())
             .collect();
-        let witness = usize::from(self.witness_vote);
-        let total = self.members.iter().filter(|m| m.vote).count() + witness;
-        let held = ready.iter().filter(|&&h| self.members[h].vote).count()
+        let witness = usize::from(self.cluster.witness_vote);
+        let total = self.cluster.members.iter().filter(|m| m.vote).count() + witness;
+        let held = ready
+            .iter()
+            .filter(|&&h| self.cluster.members[h].vote)
+            .count()
             + if ready.is_empty() { 0 } else { witness };
         if held * 2 <= total {
             return;
         }
-        self.cluster_down = false;
+        self.cluster.down = false;
         let cluster = self.scenario.spec.cluster.name.clone();
         self.push_event(
             EventKind::NodeState,
@@ -255,16 +269,17 @@ impl Simulation {
         );
         let join = self.scenario.spec.cluster.join_time;
         for h in ready {
-            self.members[h].generation += 1;
+            self.cluster.members[h].generation += 1;
             self.nodes[h].state = NodeState::Joining;
             self.node_event(h, "Joining", None);
             self.node_timer(h, self.now + join, super::cluster::NodeTimer::Joined);
         }
         // Roles come back once nodes are Up: mark them Failed so they are placed then.
         for v in 0..self.vms.len() {
-            if self.roles[v].state == super::RoleState::Pending && self.vms[v].state == VmState::Off
+            if self.cluster.roles[v].state == super::RoleState::Pending
+                && self.vms[v].state == VmState::Off
             {
-                self.roles[v].state = super::RoleState::Failed;
+                self.cluster.roles[v].state = super::RoleState::Failed;
             }
         }
     }
