@@ -541,6 +541,19 @@ fn paused_critical_time_counts_as_outage_and_frozen_time() {
     sim.advance_to(SimTime::from_secs(100));
     let v = vm(&sim, "vm-1-1");
     assert!(v.frozen_s > 15.0 && v.outage_s == 0.0);
+    // Frozen time ends with the instance: a power loss while Paused-Critical stops the count.
+    let mut sim = Simulation::new(lab, 1);
+    at(
+        &mut sim,
+        10.0,
+        Command::CrashClusterService {
+            node: "node1".into(),
+        },
+    );
+    at(&mut sim, 40.0, off("node1"));
+    let frozen = vm(&sim, "vm-1-1").frozen_s;
+    sim.advance_to(SimTime::from_secs(300));
+    assert_eq!(vm(&sim, "vm-1-1").frozen_s, frozen);
 }
 
 #[test]

@@ -917,18 +917,12 @@ impl Simulation {
 
     /// A VM's instance stops (its host lost power).
     fn power_off_vm(&mut self, v: usize) {
-        self.vms[v].state = VmState::Off;
-        self.note_vm_state(v);
+        // Through the one state setter, so frozen time ends with the instance.
+        self.set_vm_state(v, VmState::Off);
         if self.cluster.roles[v].state == RoleState::Online {
             // The role still counts as online until the cluster notices.
             self.cluster.roles[v].generation += 1;
         }
-        self.push_event(
-            EventKind::VmState,
-            self.scenario.spec.vms[v].name.clone(),
-            "Off".into(),
-            None,
-        );
         self.roles_outage_start(v);
     }
 
