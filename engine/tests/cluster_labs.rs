@@ -460,6 +460,30 @@ fn a_quick_migration_toward_a_host_that_powers_off_is_restored_on_a_host_that_ca
 }
 
 #[test]
+fn a_vm_starting_on_a_host_that_loses_power_is_placed_again_elsewhere() {
+    let mut sim = Simulation::new(cluster_lab(4, 1, "", ""), 1);
+    at(&mut sim, 1.0, off("node1"));
+    // Isolated by ~11 s, the 60 s period ends by ~71 s: vm-1-1 is restarted elsewhere.
+    let mut t = 60.0;
+    while vm(&sim, "vm-1-1").state != VmState::Starting {
+        t += 0.1;
+        assert!(t < 100.0, "never restarted");
+        sim.advance_to(SimTime::from_micros((t * 1e6) as u64));
+    }
+    let first = vm(&sim, "vm-1-1").host;
+    at(&mut sim, t, off(&first));
+    sim.advance_to(SimTime::from_secs(200));
+    let v = vm(&sim, "vm-1-1");
+    assert_eq!(v.state, VmState::Running);
+    assert_ne!(v.host, first);
+    assert!(
+        sim.events()
+            .iter()
+            .any(|e| e.subject == "vm-1-1" && e.detail.contains("the host lost power"))
+    );
+}
+
+#[test]
 fn restarts_after_quorum_returns_are_logged_with_the_node_they_start_on() {
     let mut sim = Simulation::new(cluster_lab(3, 1, "functional_level = 8", ""), 4);
     for n in ["node2", "node3"] {

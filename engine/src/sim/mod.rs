@@ -813,6 +813,7 @@ impl Simulation {
                         self.power_off_vm(v);
                     }
                 }
+                self.retry_failed_roles();
                 reaction = Reaction::Node(i);
             }
             PowerOn { node } => {
@@ -917,8 +918,24 @@ impl Simulation {
 
     /// A VM's instance stops (its host lost power).
     fn power_off_vm(&mut self, v: usize) {
+        let starting = self.vms[v].state == VmState::Starting;
         // Through the one state setter, so frozen time ends with the instance.
         self.set_vm_state(v, VmState::Off);
+        if starting {
+            // Its start failed with the host: the role is placed again (elsewhere).
+            let r = &mut self.cluster.roles[v];
+            r.generation += 1;
+            r.moving = false;
+            r.state = RoleState::Failed;
+            let host = self.scenario.spec.hosts[self.vms[v].host].name.clone();
+            self.push_event(
+                EventKind::VmState,
+                self.scenario.spec.vms[v].name.clone(),
+                format!("start on {host} failed: the host lost power; role Failed"),
+                None,
+            );
+            return;
+        }
         if self.cluster.roles[v].state == RoleState::Online {
             // The role still counts as online until the cluster notices.
             self.cluster.roles[v].generation += 1;
