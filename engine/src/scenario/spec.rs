@@ -457,7 +457,8 @@ pub enum RdmaKind {
 /// Which RSS settings a NIC runs with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RssMode {
-    /// The inbox default: few queues starting on core 0, not NUMA-aware.
+    /// The inbox default: NUMAStatic, few queues round-robin over the sockets from processor 0,
+    /// the same for every NIC.
     #[default]
     Default,
     /// The NIC's `rss_tuned` settings.
