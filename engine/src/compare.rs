@@ -62,6 +62,7 @@ pub fn apply_configuration(spec: &ScenarioSpec, cfg: &ConfigurationSpec) -> Scen
                 mode,
                 algorithm: cfg.teaming_algorithm.unwrap_or(h.teaming.algorithm),
                 members: Vec::new(),
+                host_vnics: h.teaming.host_vnics,
             };
         } else if let Some(alg) = cfg.teaming_algorithm {
             h.teaming.algorithm = alg;
@@ -104,7 +105,9 @@ pub fn run_configuration(scenario: &Scenario, cfg: &ConfigurationSpec, seed: u64
     let trials = spec.transport.compare_trials.max(1);
     let mut results: Vec<Solution> = (0..trials)
         .map(|t| {
-            let trial_seed = SimRng::fork(seed, &format!("compare/{}/{t}", cfg.id)).next_u64();
+            // The same trial seeds for every configuration: renaming or reordering
+            // configurations never changes a row.
+            let trial_seed = SimRng::fork(seed, &format!("compare/trial/{t}")).next_u64();
             solve(&spec, &migs, &net, trial_seed)
         })
         .collect();

@@ -40,6 +40,8 @@ pub struct VmReport {
     pub role: crate::sim::RoleState,
     pub unmonitored: bool,
     pub outage_s: f64,
+    /// Seconds Running-Critical or Paused-Critical (counted in `outage_s` too by default).
+    pub frozen_s: f64,
 }
 
 /// One live migration, named like QEMU's `query-migrate` where the meaning is the same.
@@ -71,6 +73,8 @@ pub struct MigrationReport {
     pub expected_downtime_ms: f64,
     /// The pause the VM felt (QEMU `downtime`), null if it never paused.
     pub downtime_ms: Option<f64>,
+    /// The pause was longer than the target pause (a success that froze the guest too long).
+    pub pause_over_target: bool,
     pub setup_time_ms: Option<f64>,
     pub total_time_ms: Option<f64>,
     pub avg_gbps: f64,
@@ -104,6 +108,7 @@ impl MigrationReport {
             dirty_rate_bytes_per_s: v.dirty_rate.0,
             expected_downtime_ms: m.forecast.pause_ms,
             downtime_ms: m.downtime.map(ms),
+            pause_over_target: m.pause_over_target,
             setup_time_ms: m.setup_time.map(ms),
             total_time_ms: match (m.started, m.ended) {
                 (Some(a), Some(b)) => Some(ms(b.since(a))),
@@ -175,6 +180,7 @@ impl Report {
                         role: v.role,
                         unmonitored: v.unmonitored,
                         outage_s: v.outage_s,
+                        frozen_s: v.frozen_s,
                     },
                 )
             })

@@ -45,6 +45,11 @@ fn lab(cluster: &str) -> Scenario {
     } else {
         text
     };
+    let text = if cluster.contains("functional_level") {
+        text.replacen("functional_level = 9", "", 1)
+    } else {
+        text
+    };
     let text = if cluster.contains("witness") {
         text.replacen("witness = \"FileShare\"", "", 1)
     } else {
@@ -360,8 +365,8 @@ fn a_clean_stop_drains_and_is_not_counted_toward_quarantine() {
 }
 
 #[test]
-fn a_clean_stop_is_refused_when_it_would_lose_quorum() {
-    let mut sim = Simulation::new(lab("witness = \"None\""), 7);
+fn a_clean_stop_is_refused_when_it_would_lose_quorum_without_dynamic_quorum() {
+    let mut sim = Simulation::new(lab("witness = \"None\"\ndynamic_quorum = false"), 7);
     at(
         &mut sim,
         1.0,
@@ -378,6 +383,36 @@ fn a_clean_stop_is_refused_when_it_would_lose_quorum() {
         .unwrap_err();
     assert!(e.to_string().contains("lose quorum"), "{e}");
     assert_eq!(sim.snapshot(), before, "a refused command changes nothing");
+}
+
+#[test]
+fn with_dynamic_quorum_clean_stops_move_the_votes_down_to_the_last_node() {
+    let mut sim = Simulation::new(lab("witness = \"None\""), 7);
+    println!("seed 7");
+    for (k, n) in ["node4", "node3", "node2"].iter().enumerate() {
+        at(
+            &mut sim,
+            1.0 + 200.0 * k as f64,
+            Command::StopClusterService {
+                node: n.to_string(),
+            },
+        );
+        sim.advance_to(SimTime::from_secs(200 * (k as u64 + 1)));
+        assert_eq!(node(&sim, n).state, NodeState::Down, "{n} stopped");
+    }
+    assert!(sim.events().iter().all(|e| e.event_id != Some(1177)));
+    let e = sim
+        .apply(Command::StopClusterService {
+            node: "node1".into(),
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("no other node is up"), "{e}");
+    assert!(
+        sim.snapshot()
+            .vms
+            .iter()
+            .all(|v| v.host == "node1" && v.state == VmState::Running)
+    );
 }
 
 #[test]
@@ -415,39 +450,46 @@ fn clear_quarantine_lets_the_node_rejoin() {
 }
 
 #[test]
-fn losing_quorum_stops_the_cluster_and_it_comes_back() {
-    let mut sim = Simulation::new(lab("witness = \"None\""), 9);
-    at(
-        &mut sim,
-        10.0,
-        Command::PowerOff {
-            node: "node3".into(),
-        },
-    );
-    at(
-        &mut sim,
-        10.0,
-        Command::PowerOff {
-            node: "node4".into(),
-        },
-    );
+fn losing_quorum_isolates_the_survivors_with_their_vms_and_the_cluster_comes_back() {
+    // Static votes (4 of 4, no witness): two nodes off at once leave 2 of 4.
+    let mut sim = Simulation::new(lab("witness = \"None\"\ndynamic_quorum = false"), 9);
+    println!("seed 9");
+    for n in ["node3", "node4"] {
+        at(&mut sim, 10.0, Command::PowerOff { node: n.into() });
+    }
     sim.advance_to(SimTime::from_secs(40));
     let q = sim
         .events()
         .iter()
         .find(|e| e.event_id == Some(1177))
         .expect("quorum lost");
-    assert!(q.t.as_secs_f64() <= 20.0);
-    assert!(sim.snapshot().vms.iter().all(|v| v.state == VmState::Off));
-    assert!(
-        sim.snapshot()
-            .nodes
-            .iter()
-            .all(|n| n.state == NodeState::Down)
-    );
+    assert!(q.t.as_secs_f64() <= 25.0);
+    // The survivors are Isolated and keep their VMs (file-share VMs run, CSV VMs freeze).
+    for n in ["node1", "node2"] {
+        assert!(
+            node(&sim, n).status.contains(&"Isolated".to_string()),
+            "{n}"
+        );
+    }
+    let snap = sim.snapshot();
+    // (vm-old is below the isolation version: it fails over, and with no quorum it is Off.)
+    for v in snap
+        .vms
+        .iter()
+        .filter(|v| (v.host == "node1" || v.host == "node2") && v.name != "vm-old")
+    {
+        assert_ne!(
+            v.state,
+            VmState::Off,
+            "{} keeps running on {}",
+            v.name,
+            v.host
+        );
+        assert!(v.unmonitored, "{}", v.name);
+    }
     at(
         &mut sim,
-        100.0,
+        30.0 + 10.0,
         Command::PowerOn {
             node: "node3".into(),
         },
@@ -465,6 +507,26 @@ fn losing_quorum_stops_the_cluster_and_it_comes_back() {
             .all(|v| v.state == VmState::Running),
         "{:?}",
         sim.snapshot().vms
+    );
+}
+
+#[test]
+fn at_functional_level_8_losing_quorum_turns_every_vm_off_as_before_2016() {
+    let mut sim = Simulation::new(
+        lab("witness = \"None\"\ndynamic_quorum = false\nfunctional_level = 8"),
+        9,
+    );
+    for n in ["node3", "node4"] {
+        at(&mut sim, 10.0, Command::PowerOff { node: n.into() });
+    }
+    sim.advance_to(SimTime::from_secs(40));
+    assert!(sim.events().iter().any(|e| e.event_id == Some(1177)));
+    assert!(sim.snapshot().vms.iter().all(|v| v.state == VmState::Off));
+    assert!(
+        sim.snapshot()
+            .nodes
+            .iter()
+            .all(|n| n.state == NodeState::Down && n.status.is_empty())
     );
 }
 

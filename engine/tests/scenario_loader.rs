@@ -566,3 +566,50 @@ fn captions_need_text_and_take_no_other_target() {
         .to_string();
     assert!(e.contains("does not take `pause`"), "{e}");
 }
+
+#[test]
+fn the_quorum_drain_and_host_vnic_settings_are_checked_with_clear_errors() {
+    let cluster = |field: &str| {
+        with(
+            "name = \"t\"\n",
+            &format!("name = \"t\"\n[cluster]\n{field}\n"),
+        )
+    };
+    expect(
+        cluster("lower_quorum_priority_node = \"zz\""),
+        4,
+        &["cluster.lower_quorum_priority_node", "`zz`", "`a`, `b`"],
+    );
+    expect(
+        cluster("drain_retries = 65"),
+        4,
+        &["cluster.drain_retries", "0 to 64"],
+    );
+    let mem = line_of("memory = \"64GiB\"");
+    expect(
+        with(
+            "memory = \"64GiB\"",
+            "memory = \"64GiB\"\nteaming = { mode = \"Lacp\", host_vnics = 2 }",
+        ),
+        mem + 1,
+        &["host_vnics", "only on a SET switch"],
+    );
+    expect(
+        with(
+            "memory = \"64GiB\"",
+            "memory = \"64GiB\"\nteaming = { mode = \"SET\", host_vnics = 3 }",
+        ),
+        mem + 1,
+        &["host_vnics", "from 1 to the team's 2 members", "found 3"],
+    );
+    // Accepted values load, and retired transport parameters of older files are read and ignored.
+    let ok = GOOD.replacen(
+        "name = \"t\"\n",
+        "name = \"t\"\n[cluster]\nlower_quorum_priority_node = \"b\"\ndynamic_quorum = false\n\
+         [transport]\nsmb_handoff_cpb = 4.1\nnuma_remote_factor = 1.6\n",
+        1,
+    );
+    let s = Scenario::from_toml(&ok, "lab.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.spec.cluster.lower_quorum_priority_node, "b");
+    assert!(!s.to_toml().unwrap().contains("smb_handoff_cpb"));
+}

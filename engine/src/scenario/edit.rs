@@ -180,6 +180,9 @@ impl ScenarioSpec {
             Thing::Host(h) => {
                 gone(take(&mut self.hosts, h, |x| &x.name))?;
                 self.vms.retain(|v| &v.host != h);
+                if &self.cluster.lower_quorum_priority_node == h {
+                    self.cluster.lower_quorum_priority_node.clear();
+                }
             }
             Thing::Switch(w) => {
                 gone(take(&mut self.switches, w, |x| &x.name))?;
@@ -257,6 +260,9 @@ impl ScenarioSpec {
                     .name = to.clone();
                 for v in self.vms.iter_mut().filter(|v| &v.host == old) {
                     v.host = to.clone();
+                }
+                if &self.cluster.lower_quorum_priority_node == old {
+                    self.cluster.lower_quorum_priority_node = to.clone();
                 }
                 for e in &mut self.script {
                     follow(&mut e.node, old);

@@ -224,6 +224,20 @@ pub struct ClusterSettings {
     pub vm_start_time: SimDuration,
     /// Save and restore rate of a quick migration (memory to and from shared storage).
     pub quick_migration_rate: ByteRate,
+    /// `(Get-Cluster).DynamicQuorum`: votes are re-weighted after every verified departure.
+    pub dynamic_quorum: bool,
+    /// Dynamic witness: the witness votes only while the voting nodes are even in number.
+    pub dynamic_witness: bool,
+    /// `(Get-Cluster).LowerQuorumPriorityNodeID`: the node that loses its vote first when the
+    /// cluster must zero one; empty = chosen by the seeded RNG.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub lower_quorum_priority_node: String,
+    /// Times a failed drain is retried (CAU `MaxRetriesPerNode` default 3).
+    pub drain_retries: u32,
+    /// Wait before a failed drain is retried (assumption).
+    pub drain_retry_delay: SimDuration,
+    /// Count Running-Critical and Paused-Critical time (a frozen guest) as outage.
+    pub count_frozen_as_outage: bool,
 }
 
 impl Default for ClusterSettings {
@@ -248,6 +262,12 @@ impl Default for ClusterSettings {
             critical_pause_after: SimDuration::from_secs(10),
             vm_start_time: SimDuration::from_secs(30),
             quick_migration_rate: ByteRate::mib_per_s(1024.0),
+            dynamic_quorum: true,
+            dynamic_witness: true,
+            lower_quorum_priority_node: String::new(),
+            drain_retries: 3,
+            drain_retry_delay: SimDuration::from_secs(60),
+            count_frozen_as_outage: true,
         }
     }
 }
@@ -417,6 +437,10 @@ pub struct TeamSpec {
     /// NIC names; empty means every NIC of the host.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
+    /// SET only: host vNICs for live migration and SMB, vNIC `k` pinned to member `k`; absent =
+    /// one per member (Microsoft's documented pattern for RDMA on SET).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_vnics: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -433,7 +457,8 @@ pub enum RdmaKind {
 /// Which RSS settings a NIC runs with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RssMode {
-    /// The inbox default: few queues starting on core 0, not NUMA-aware.
+    /// The inbox default: NUMAStatic, few queues round-robin over the sockets from processor 0,
+    /// the same for every NIC.
     #[default]
     Default,
     /// The NIC's `rss_tuned` settings.

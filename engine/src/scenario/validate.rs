@@ -131,6 +131,14 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
             .enumerate()
             .map(|(i, x)| (r.k("hosts").i(i).k("name"), x.name.as_str())),
     )?;
+    if !s.cluster.lower_quorum_priority_node.is_empty() {
+        known(
+            &r.k("cluster").k("lower_quorum_priority_node"),
+            "host",
+            &s.cluster.lower_quorum_priority_node,
+            &hosts,
+        )?;
+    }
     let mut nics_of: HashMap<&str, HashSet<&str>> = HashMap::new();
     for (hi, h) in s.hosts.iter().enumerate() {
         let nics = validate_host(&r.k("hosts").i(hi), h, s, &switches)?;
@@ -192,6 +200,13 @@ fn validate_cluster(c: &P, cl: &ClusterSettings) -> Result<(), Fail> {
     if !(cl.quick_migration_rate.0.is_finite() && cl.quick_migration_rate.0 >= 1024.0 * 1024.0) {
         return c.k("quick_migration_rate").fail("must be at least 1MiB/s");
     }
+    range_u32(&c.k("drain_retries"), cl.drain_retries, 0, 64)?;
+    range_ms(
+        &c.k("drain_retry_delay"),
+        cl.drain_retry_delay,
+        0,
+        3_600_000,
+    )?;
     if cl.resiliency_default_period.as_secs_f64() > f64::from(u32::MAX) {
         return c
             .k("resiliency_default_period")
@@ -281,6 +296,11 @@ fn validate_team(tp: &P, h: &HostSpec, s: &ScenarioSpec, nics: &HashSet<&str>) -
             .k("mode")
             .fail("a team needs at least one NIC on the host");
     }
+    if team.mode != TeamingMode::Set && team.host_vnics.is_some() {
+        return tp
+            .k("host_vnics")
+            .fail("host vNICs are modelled only on a SET switch (mode = \"SET\")");
+    }
     if team.mode == TeamingMode::Set {
         let n = if team.members.is_empty() {
             h.nics.len()
@@ -290,6 +310,13 @@ fn validate_team(tp: &P, h: &HostSpec, s: &ScenarioSpec, nics: &HashSet<&str>) -
         if n > 8 {
             return tp.k("members").fail(format!(
                 "Switch Embedded Teaming takes 1 to 8 NICs, found {n}"
+            ));
+        }
+        if let Some(v) = team.host_vnics
+            && (v == 0 || v as usize > n)
+        {
+            return tp.k("host_vnics").fail(format!(
+                "must be from 1 to the team's {n} members (one vNIC pinned to each), found {v}"
             ));
         }
         if !matches!(

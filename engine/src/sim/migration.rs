@@ -10,7 +10,7 @@
 //! - rates are recomputed (all active migrations together) whenever a transfer starts or stops or
 //!   the network changes; bytes already sent are settled at the old rate first.
 
-use super::{EventKind, Mark, Pending, Simulation, VmState};
+use super::{EventKind, Mark, Scheduled, Simulation, VmState};
 use crate::kernel::EventClass;
 use crate::precopy::{self, Forecast, Next, RemedyHints};
 use crate::scenario::{MigrationSettings, PerformanceOption, RdmaKind, TeamingMode};
@@ -99,6 +99,8 @@ pub struct Migration {
     pub transfer_time_s: f64,
     pub pause_started: Option<SimTime>,
     pub downtime: Option<SimDuration>,
+    /// The switch-over pause took longer than the target pause (flagged in the log and report).
+    pub pause_over_target: bool,
     pub setup_time: Option<SimDuration>,
     pub outcome: Option<Outcome>,
     pub reason: Option<String>,
@@ -145,7 +147,7 @@ impl Simulation {
                 host: spec.hosts[to].name.clone(),
             });
         }
-        if self.book.vm_busy[vm] {
+        if self.lm.vm_busy[vm] {
             return Err(E::Refused(format!("{vm_name} is already being migrated")));
         }
         if !matches!(v.state, VmState::Running) {
@@ -206,6 +208,7 @@ impl Simulation {
             transfer_time_s: 0.0,
             pause_started: None,
             downtime: None,
+            pause_over_target: false,
             setup_time: None,
             outcome: None,
             reason: None,
@@ -232,10 +235,10 @@ impl Simulation {
         };
         let id = self.migrations.len();
         self.migrations.push(m);
-        self.book.queued.insert(id);
-        self.book.queued_by_host[from].insert(id);
-        self.book.queued_by_host[to].insert(id);
-        self.book.vm_busy[vm] = true;
+        self.lm.queued.insert(id);
+        self.lm.queued_by_host[from].insert(id);
+        self.lm.queued_by_host[to].insert(id);
+        self.lm.vm_busy[vm] = true;
         self.push_event(EventKind::Operation, vm_name, detail, None);
         self.start_queued_on(&[from, to]);
         Ok(())
@@ -266,7 +269,7 @@ impl Simulation {
         let spec = &self.scenario.spec;
         // The migrations already running on the same two hosts share its resources.
         let mut reqs: Vec<MigrationReq> = self
-            .book
+            .lm
             .holding
             .iter()
             .map(|&i| &self.migrations[i])
@@ -309,30 +312,30 @@ impl Simulation {
             self.migrations[id].vm,
         );
         if old.holds_slot() && !phase.holds_slot() {
-            self.book.slots[from] -= 1;
-            self.book.slots[to] -= 1;
-            self.book.holding.remove(&id);
+            self.lm.slots[from] -= 1;
+            self.lm.slots[to] -= 1;
+            self.lm.holding.remove(&id);
         } else if !old.holds_slot() && phase.holds_slot() {
-            self.book.slots[from] += 1;
-            self.book.slots[to] += 1;
-            self.book.holding.insert(id);
+            self.lm.slots[from] += 1;
+            self.lm.slots[to] += 1;
+            self.lm.holding.insert(id);
         }
         if old.transfers() != phase.transfers() {
             if phase.transfers() {
-                self.book.transferring.insert(id);
+                self.lm.transferring.insert(id);
             } else {
-                self.book.transferring.remove(&id);
+                self.lm.transferring.remove(&id);
             }
-            self.book.reflow_hosts.insert(from);
-            self.book.reflow_hosts.insert(to);
+            self.lm.hosts_to_rerate.insert(from);
+            self.lm.hosts_to_rerate.insert(to);
         }
         if old == Phase::Queued {
-            self.book.queued.remove(&id);
-            self.book.queued_by_host[from].remove(&id);
-            self.book.queued_by_host[to].remove(&id);
+            self.lm.queued.remove(&id);
+            self.lm.queued_by_host[from].remove(&id);
+            self.lm.queued_by_host[to].remove(&id);
         }
         if phase.finished() {
-            self.book.vm_busy[vm] = false;
+            self.lm.vm_busy[vm] = false;
         }
         self.migrations[id].phase = phase;
     }
@@ -349,9 +352,9 @@ impl Simulation {
         let mut queued: Vec<usize> = Vec::new();
         for &h in hosts {
             // Walk a host's queue only while it has a free slot: the rest cannot start anyway.
-            let free = self.book.slots[h] < self.book.max_simultaneous[h];
+            let free = self.lm.slots[h] < self.lm.max_simultaneous[h];
             if free || self.host_unavailable(h).is_some() {
-                queued.extend(self.book.queued_by_host[h].iter().copied());
+                queued.extend(self.lm.queued_by_host[h].iter().copied());
             }
         }
         queued.sort_unstable();
@@ -370,9 +373,9 @@ impl Simulation {
                 self.fail(id, reason);
                 continue;
             }
-            let max_from = self.book.max_simultaneous[from];
-            let max_to = self.book.max_simultaneous[to];
-            if self.book.slots[from] >= max_from || self.book.slots[to] >= max_to {
+            let max_from = self.lm.max_simultaneous[from];
+            let max_to = self.lm.max_simultaneous[to];
+            if self.lm.slots[from] >= max_from || self.lm.slots[to] >= max_to {
                 continue;
             }
             let now = self.now;
@@ -396,8 +399,11 @@ impl Simulation {
         let m = &mut self.migrations[id];
         m.generation += 1;
         let generation = m.generation;
-        self.queue
-            .schedule(at, EventClass::Model, Pending::Migration { id, generation });
+        self.queue.schedule(
+            at,
+            EventClass::Model,
+            Scheduled::Migration { id, generation },
+        );
     }
 
     /// A migration's timer fired: move it to its next phase.
@@ -490,8 +496,8 @@ impl Simulation {
                 self.vms[vm].host = to;
                 self.vms[vm].state = VmState::Running;
                 self.note_vm_state(vm);
-                self.roles[vm].unmonitored = false;
-                self.roles[vm].state = super::RoleState::Online;
+                self.cluster.roles[vm].unmonitored = false;
+                self.cluster.roles[vm].state = super::RoleState::Online;
                 let to_name = self.scenario.spec.hosts[to].name.clone();
                 self.push_marked(
                     EventKind::MigrationPhase,
@@ -517,14 +523,28 @@ impl Simulation {
                 } else {
                     0.0
                 };
-                let detail = format!(
+                let pause = m.downtime.unwrap_or(SimDuration::ZERO);
+                let target = m.settings.target_pause;
+                m.pause_over_target = pause > target;
+                let mut detail = format!(
                     "completed in {total:.1} s: {} pass{}, pause {:.1} ms, {avg:.2} Gbps average",
                     m.passes,
                     if m.passes == 1 { "" } else { "es" },
-                    m.downtime.map_or(0.0, |d| d.as_millis_f64())
+                    pause.as_millis_f64()
                 );
+                // Hyper-V logs 20417 for a migration that succeeded with an unexpectedly long
+                // blackout; we flag any pause over the target (threshold: assumption).
+                let event_id = if m.pause_over_target {
+                    detail.push_str(&format!(
+                        " — the pause was over the {:.0} ms target: the guest was frozen that long",
+                        target.as_millis_f64()
+                    ));
+                    Some(20417)
+                } else {
+                    None
+                };
                 let mark = Mark::MigrationEnded(Outcome::Completed);
-                self.push_marked(EventKind::MigrationEnd, name, detail, None, mark);
+                self.push_marked(EventKind::MigrationEnd, name, detail, event_id, mark);
                 let (from, to) = (self.migrations[id].from, self.migrations[id].to);
                 self.start_queued_on(&[from, to]);
                 self.check_drains();
@@ -564,22 +584,22 @@ impl Simulation {
     /// Recomputes rates where something changed: the transferring migrations connected (through
     /// shared hosts) to the hosts marked since the last recomputation. Components that share no
     /// host share no resource, so solving them apart gives the same rates as solving everything.
-    pub(super) fn reflow(&mut self) {
+    pub(super) fn recompute_rates(&mut self) {
         let mut guard = 0;
-        while !self.book.reflow_hosts.is_empty() && guard < 8 {
+        while !self.lm.hosts_to_rerate.is_empty() && guard < 8 {
             guard += 1;
-            let seeds = std::mem::take(&mut self.book.reflow_hosts);
-            self.reflow_component(seeds);
+            let seeds = std::mem::take(&mut self.lm.hosts_to_rerate);
+            self.recompute_rates_of(seeds);
         }
     }
 
-    fn reflow_component(&mut self, seeds: std::collections::BTreeSet<usize>) {
+    fn recompute_rates_of(&mut self, seeds: std::collections::BTreeSet<usize>) {
         // Grow the host set over transferring migrations until it is closed.
         let mut hosts = seeds;
         let ids: Vec<usize> = loop {
             let before = hosts.len();
             let ids: Vec<usize> = self
-                .book
+                .lm
                 .transferring
                 .iter()
                 .copied()
@@ -612,9 +632,9 @@ impl Simulation {
             .collect();
         let sol = solve(&self.scenario.spec, &reqs, &self.net_state(), self.seed);
         for &h in &hosts {
-            self.book.host_cpu[h] = sol.hosts[h].cpu_pct;
-            self.book.host_lp[h].clone_from(&sol.hosts[h].lp_pct);
-            self.book.host_links[h].clone_from(&sol.links[h]);
+            self.lm.host_cpu[h] = sol.hosts[h].cpu_pct;
+            self.lm.host_lp[h].clone_from(&sol.hosts[h].lp_pct);
+            self.lm.host_links[h].clone_from(&sol.links[h]);
         }
         let mut no_path = Vec::new();
         for (k, &id) in ids.iter().enumerate() {
@@ -675,6 +695,13 @@ impl Simulation {
             None,
             Mark::MigrationEnded(Outcome::Failed),
         );
+        // A drain's live migration failed: the drain is Failed and retried (cluster.rs).
+        if self.cluster.members[from].drain == super::DrainStatus::InProgress
+            && self.vms[vm].host == from
+        {
+            let vm_name = self.scenario.spec.vms[vm].name.clone();
+            self.drain_failed(from, &format!("{vm_name} could not be moved ({reason})"));
+        }
         let to = self.migrations[id].to;
         self.start_queued_on(&[from, to]);
         self.check_drains();
@@ -683,7 +710,7 @@ impl Simulation {
     /// After a fault: fail what can no longer continue, then let the rest re-route.
     pub(super) fn migrations_after_fault(&mut self) {
         let net = self.net_state();
-        let holding: Vec<usize> = self.book.holding.iter().copied().collect();
+        let holding: Vec<usize> = self.lm.holding.iter().copied().collect();
         for id in holding {
             let m = &self.migrations[id];
             if !m.phase.holds_slot() {
@@ -717,19 +744,21 @@ impl Simulation {
         }
         // The network changed: every transferring migration may re-route.
         let hosts: Vec<usize> = self
-            .book
+            .lm
             .transferring
             .iter()
             .flat_map(|&i| [self.migrations[i].from, self.migrations[i].to])
             .collect();
-        self.book.reflow_hosts.extend(hosts);
+        self.lm.hosts_to_rerate.extend(hosts);
         self.start_queued();
     }
 }
 
-/// Indexes and counters that keep the engine fast with thousands of migrations.
+/// The live-migration model's own state: host slots, the queue and the phase indexes (which keep
+/// it fast with thousands of migrations), the hosts whose rates must be recomputed, and the
+/// latest transport results.
 #[derive(Clone, Debug, Default)]
-pub struct Book {
+pub struct MigrationState {
     pub slots: Vec<u32>,
     pub max_simultaneous: Vec<u32>,
     pub queued: std::collections::BTreeSet<usize>,
@@ -739,7 +768,7 @@ pub struct Book {
     pub transferring: std::collections::BTreeSet<usize>,
     pub vm_busy: Vec<bool>,
     /// Hosts whose migrations' rates must be recomputed before time moves on.
-    pub reflow_hosts: std::collections::BTreeSet<usize>,
+    pub hosts_to_rerate: std::collections::BTreeSet<usize>,
     /// Latest live-migration CPU % and link use per host.
     pub host_cpu: Vec<f64>,
     pub host_links: Vec<Vec<crate::transport::LinkUse>>,
@@ -747,9 +776,9 @@ pub struct Book {
     pub host_lp: Vec<Vec<f64>>,
 }
 
-impl Book {
-    pub fn new(spec: &crate::scenario::ScenarioSpec) -> Book {
-        Book {
+impl MigrationState {
+    pub fn new(spec: &crate::scenario::ScenarioSpec) -> MigrationState {
+        MigrationState {
             slots: vec![0; spec.hosts.len()],
             max_simultaneous: spec
                 .hosts
@@ -765,7 +794,7 @@ impl Book {
                 .iter()
                 .map(|h| vec![Default::default(); h.nics.len()])
                 .collect(),
-            ..Book::default()
+            ..MigrationState::default()
         }
     }
 }

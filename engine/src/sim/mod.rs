@@ -13,11 +13,12 @@
 
 mod cluster;
 mod migration;
+mod quorum;
 mod series;
 
+use cluster::{ClusterState, Membership, NodeTimer, Role, VmTimer};
 pub use cluster::{DrainStatus, RoleState, quarantine_cap};
-use cluster::{Membership, NodeTimer, Role, VmTimer};
-use migration::Book;
+use migration::MigrationState;
 pub use migration::{Migration, Outcome, Phase};
 pub use series::{Series, SeriesKey};
 
@@ -87,8 +88,11 @@ pub struct VmStatus {
     pub role: RoleState,
     /// The cluster no longer monitors the role (its node is isolated).
     pub unmonitored: bool,
-    /// Seconds the VM has been down in unplanned outages so far.
+    /// Seconds the VM has been down in unplanned outages so far (with `count_frozen_as_outage`,
+    /// Running-Critical and Paused-Critical time too).
     pub outage_s: f64,
+    /// Seconds the VM has been Running-Critical or Paused-Critical so far.
+    pub frozen_s: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -220,9 +224,10 @@ fn node_status_flags(m: &Membership) -> Vec<String> {
     v
 }
 
-/// What the cluster reacts to after a command changed a component.
+/// What the cluster model reacts to after a command changed a component (the reaction runs
+/// after the command's own log line).
 #[derive(Clone, Copy, Debug)]
-enum After {
+enum Reaction {
     Node(usize),
     /// A reboot takes longer than any heartbeat threshold: the node left membership.
     PowerOn(usize),
@@ -250,8 +255,9 @@ pub enum CommandError {
     Refused(String),
 }
 
+/// Something queued to happen at a later instant: a script line, a sample, or a model's timer.
 #[derive(Clone, Debug)]
-enum Pending {
+enum Scheduled {
     /// Index into the scenario's script.
     Script(usize),
     Sample,
@@ -295,9 +301,7 @@ pub struct Simulation {
     scenario: Scenario,
     seed: u64,
     now: SimTime,
-    queue: EventQueue<Pending>,
-    #[allow(dead_code)] // drawn from by the transport and cluster models
-    rng: SimRng,
+    queue: EventQueue<Scheduled>,
     nodes: Vec<Node>,
     vms: Vec<Vm>,
     storage_online: Vec<bool>,
@@ -308,13 +312,10 @@ pub struct Simulation {
     /// Every migration ever requested, in request order.
     migrations: Vec<Migration>,
     /// Slots, phase indexes and the latest transport results.
-    book: Book,
+    lm: MigrationState,
     vm_index: std::collections::HashMap<String, usize>,
-    /// Cluster state per node and per VM role.
-    members: Vec<Membership>,
-    roles: Vec<Role>,
-    /// Quorum lost: the cluster service has stopped everywhere.
-    cluster_down: bool,
+    /// The failover-cluster model's own state (cluster.rs, quorum.rs).
+    cluster: ClusterState,
     /// State changes per node and per VM, for state bands in plots and exports.
     node_timeline: Vec<Vec<(SimTime, NodeDisplay)>>,
     vm_timeline: Vec<Vec<(SimTime, VmState)>>,
@@ -359,7 +360,7 @@ impl Simulation {
     /// Starts a lab at time zero with the scenario's script queued.
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
         let spec = &scenario.spec;
-        let book = Book::new(spec);
+        let lm = MigrationState::new(spec);
         let mut hb = SimRng::fork(seed, "heartbeat-phase");
         let delay = spec.cluster.same_subnet_delay.as_micros().max(1);
         let members = spec
@@ -376,6 +377,8 @@ impl Simulation {
                 lost_pending: false,
                 generation: 0,
                 heartbeat_phase: SimDuration::from_micros(hb.below(delay)),
+                vote: true,
+                drain_retries_used: 0,
             })
             .collect();
         let roles = spec
@@ -415,16 +418,16 @@ impl Simulation {
         let mut queue = EventQueue::new();
         for i in 0..scenario.script.len() {
             let at = SimTime::ZERO + scenario.script[i].at;
-            queue.schedule(at, EventClass::Command, Pending::Script(i));
+            queue.schedule(at, EventClass::Command, Scheduled::Script(i));
         }
-        queue.schedule(SimTime::ZERO, EventClass::Sample, Pending::Sample);
+        queue.schedule(SimTime::ZERO, EventClass::Sample, Scheduled::Sample);
         let series = Series {
             step_s: spec.sample_step.as_secs_f64(),
             ..Series::default()
         };
         let mut sim = Simulation {
             storage_online: vec![true; spec.storage.len()],
-            rng: SimRng::new(seed),
+
             scenario,
             seed,
             now: SimTime::ZERO,
@@ -435,14 +438,22 @@ impl Simulation {
             series,
             history: Vec::new(),
             migrations: Vec::new(),
-            book,
+            lm,
             vm_index,
-            members,
-            roles,
-            cluster_down: false,
+            cluster: ClusterState {
+                members,
+                roles,
+                down: false,
+                witness_vote: false,
+                zeroed: None,
+                quorum_rng: SimRng::fork(seed, "quorum"),
+            },
             node_timeline: Vec::new(),
             vm_timeline: Vec::new(),
         };
+        // The votes as the cluster starts: not an event worth a log line.
+        sim.reweigh();
+        sim.log.clear();
         sim.node_timeline = (0..sim.nodes.len())
             .map(|h| vec![(SimTime::ZERO, sim.node_display(h))])
             .collect();
@@ -461,7 +472,7 @@ impl Simulation {
 
     /// Live-migration CPU % of each logical processor of host `h` now (empty when idle).
     pub fn lm_cpu_per_lp(&self, h: usize) -> &[f64] {
-        self.book.host_lp.get(h).map_or(&[], |v| v.as_slice())
+        self.lm.host_lp.get(h).map_or(&[], |v| v.as_slice())
     }
 
     /// State changes of each node (index = host), starting at time zero.
@@ -509,7 +520,7 @@ impl Simulation {
     }
 
     fn node_display(&self, h: usize) -> NodeDisplay {
-        let m = &self.members[h];
+        let m = &self.cluster.members[h];
         if m.quarantined.is_some() {
             NodeDisplay::Quarantined
         } else if m.isolated {
@@ -581,7 +592,7 @@ impl Simulation {
     /// Applies a user command at the current time. Refused commands change nothing.
     pub fn apply(&mut self, cmd: Command) -> Result<(), CommandError> {
         let r = self.execute(&cmd);
-        self.reflow();
+        self.recompute_rates();
         self.note_node_states();
         r?;
         self.history.push(TimedCommand {
@@ -599,7 +610,7 @@ impl Simulation {
         while let Some((at, ev)) = self.queue.pop_due(t) {
             self.now = at;
             match ev {
-                Pending::Script(i) => {
+                Scheduled::Script(i) => {
                     let cmd = self.scenario.script[i].command.clone();
                     if let Err(e) = self.execute(&cmd) {
                         // The loader checked names, so this only happens for state the script did
@@ -612,20 +623,20 @@ impl Simulation {
                         );
                     }
                 }
-                Pending::Sample => {
-                    self.reflow();
+                Scheduled::Sample => {
+                    self.recompute_rates();
                     self.sample();
                     let step = self.scenario.spec.sample_step;
                     self.queue
-                        .schedule(at + step, EventClass::Sample, Pending::Sample);
+                        .schedule(at + step, EventClass::Sample, Scheduled::Sample);
                 }
-                Pending::Migration { id, generation } => self.migration_step(id, generation),
-                Pending::Node {
+                Scheduled::Migration { id, generation } => self.migration_step(id, generation),
+                Scheduled::Node {
                     node,
                     generation,
                     what,
                 } => self.node_timer_fired(node, generation, what),
-                Pending::Vm {
+                Scheduled::Vm {
                     vm,
                     generation,
                     what,
@@ -633,7 +644,7 @@ impl Simulation {
             }
             // Rates change once per instant, after everything that happens at it.
             if self.queue.peek_time().is_none_or(|next| next > at) {
-                self.reflow();
+                self.recompute_rates();
                 self.note_node_states();
             }
         }
@@ -666,7 +677,7 @@ impl Simulation {
         spec.hosts
             .iter()
             .zip(&self.nodes)
-            .zip(&self.members)
+            .zip(&self.cluster.members)
             .map(|((h, n), m)| NodeStatus {
                 name: h.name.clone(),
                 state: n.state,
@@ -700,7 +711,7 @@ impl Simulation {
         spec.vms
             .iter()
             .zip(&self.vms)
-            .zip(&self.roles)
+            .zip(&self.cluster.roles)
             .map(|((v, s), r)| VmStatus {
                 name: v.name.clone(),
                 host: spec
@@ -712,6 +723,10 @@ impl Simulation {
                 unmonitored: r.unmonitored,
                 outage_s: (r.outage.as_micros()
                     + r.outage_since.map_or(0, |t| self.now.since(t).as_micros()))
+                    as f64
+                    / 1e6,
+                frozen_s: (r.frozen.as_micros()
+                    + r.frozen_since.map_or(0, |t| self.now.since(t).as_micros()))
                     as f64
                     / 1e6,
             })
@@ -737,7 +752,7 @@ impl Simulation {
         Some((
             v.host,
             v.state,
-            self.roles.get(i).is_some_and(|r| r.unmonitored),
+            self.cluster.roles.get(i).is_some_and(|r| r.unmonitored),
         ))
     }
 
@@ -760,7 +775,7 @@ impl Simulation {
     /// Checks a command against the world and carries it out; nothing changes on error.
     fn execute(&mut self, cmd: &Command) -> Result<(), CommandError> {
         use Command::*;
-        let after;
+        let reaction;
         match cmd {
             Migrate { vm, to } => {
                 let vi = *self
@@ -774,18 +789,18 @@ impl Simulation {
             CrashClusterService { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].service = ServiceState::Crashed;
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             RestartClusterService { node } | StartClusterService { node } => {
                 let i = self.node_index(node)?;
                 if self.nodes[i].powered {
                     self.nodes[i].service = ServiceState::Running;
                 }
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             StopClusterService { node } => {
                 let i = self.node_index(node)?;
-                after = After::Stop(i);
+                reaction = Reaction::Stop(i);
             }
             PowerOff { node } => {
                 let i = self.node_index(node)?;
@@ -798,16 +813,22 @@ impl Simulation {
                         self.power_off_vm(v);
                     }
                 }
-                after = After::Node(i);
+                self.retry_failed_roles();
+                reaction = Reaction::Node(i);
             }
             PowerOn { node } => {
                 let i = self.node_index(node)?;
+                if self.nodes[i].powered {
+                    return Err(CommandError::Refused(format!(
+                        "{node} is already powered on"
+                    )));
+                }
                 self.nodes[i].powered = true;
                 // The node boots and its cluster service starts (unless it was stopped cleanly).
                 if self.nodes[i].service == ServiceState::Crashed {
                     self.nodes[i].service = ServiceState::Running;
                 }
-                after = After::PowerOn(i);
+                reaction = Reaction::PowerOn(i);
             }
             PullNic { node, nic } | PlugNic { node, nic } => {
                 let i = self.node_index(node)?;
@@ -820,12 +841,12 @@ impl Simulation {
                         nic: nic.clone(),
                     })?;
                 self.nodes[i].nic_plugged[ni] = matches!(cmd, PlugNic { .. });
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             CutNetworks { node } | HealNetworks { node } => {
                 let i = self.node_index(node)?;
                 self.nodes[i].networks_cut = matches!(cmd, CutNetworks { .. });
-                after = After::Node(i);
+                reaction = Reaction::Node(i);
             }
             LoseStorage { storage, node } | RestoreStorage { storage, node } => {
                 let si = self.storage_index(storage)?;
@@ -837,11 +858,13 @@ impl Simulation {
                     }
                     None => self.storage_online[si] = !lost,
                 }
-                after = After::Storage;
+                reaction = Reaction::Storage;
             }
-            PauseNode { node } => after = After::Pause(self.node_index(node)?),
-            ResumeNode { node } => after = After::Resume(self.node_index(node)?),
-            ClearQuarantine { node } => after = After::ClearQuarantine(self.node_index(node)?),
+            PauseNode { node } => reaction = Reaction::Pause(self.node_index(node)?),
+            ResumeNode { node } => reaction = Reaction::Resume(self.node_index(node)?),
+            ClearQuarantine { node } => {
+                reaction = Reaction::ClearQuarantine(self.node_index(node)?)
+            }
             Caption { text, pause } => {
                 let mark = Mark::Caption { pause: *pause };
                 self.push_marked(
@@ -863,29 +886,29 @@ impl Simulation {
         // The command is logged first, then what the cluster does about it.
         let mark = self.log.len();
         self.push_event(kind, cmd.subject().to_string(), cmd.describe(), None);
-        let result = match after {
-            After::Node(i) => {
+        let result = match reaction {
+            Reaction::Node(i) => {
                 if !self.migrations.is_empty() {
                     self.migrations_after_fault();
                 }
                 self.node_changed(i);
                 Ok(())
             }
-            After::PowerOn(i) => {
-                if self.members[i].member {
+            Reaction::PowerOn(i) => {
+                if self.cluster.members[i].member {
                     self.power_cycled(i);
                 }
                 self.node_changed(i);
                 Ok(())
             }
-            After::Storage => {
+            Reaction::Storage => {
                 self.refresh_all_storage();
                 Ok(())
             }
-            After::Stop(i) => self.stop_node_cleanly(i),
-            After::Pause(i) => self.pause_node(i),
-            After::Resume(i) => self.resume_node(i),
-            After::ClearQuarantine(i) => self.clear_quarantine(i),
+            Reaction::Stop(i) => self.stop_node_cleanly(i),
+            Reaction::Pause(i) => self.pause_node(i),
+            Reaction::Resume(i) => self.resume_node(i),
+            Reaction::ClearQuarantine(i) => self.clear_quarantine(i),
         };
         if result.is_err() {
             self.log.truncate(mark);
@@ -895,24 +918,34 @@ impl Simulation {
 
     /// A VM's instance stops (its host lost power).
     fn power_off_vm(&mut self, v: usize) {
-        self.vms[v].state = VmState::Off;
-        self.note_vm_state(v);
-        if self.roles[v].state == RoleState::Online {
-            // The role still counts as online until the cluster notices.
-            self.roles[v].generation += 1;
+        let starting = self.vms[v].state == VmState::Starting;
+        // Through the one state setter, so frozen time ends with the instance.
+        self.set_vm_state(v, VmState::Off);
+        if starting {
+            // Its start failed with the host: the role is placed again (elsewhere).
+            let r = &mut self.cluster.roles[v];
+            r.generation += 1;
+            r.moving = false;
+            r.state = RoleState::Failed;
+            let host = self.scenario.spec.hosts[self.vms[v].host].name.clone();
+            self.push_event(
+                EventKind::VmState,
+                self.scenario.spec.vms[v].name.clone(),
+                format!("start on {host} failed: the host lost power; role Failed"),
+                None,
+            );
+            return;
         }
-        self.push_event(
-            EventKind::VmState,
-            self.scenario.spec.vms[v].name.clone(),
-            "Off".into(),
-            None,
-        );
+        if self.cluster.roles[v].state == RoleState::Online {
+            // The role still counts as online until the cluster notices.
+            self.cluster.roles[v].generation += 1;
+        }
         self.roles_outage_start(v);
     }
 
     fn roles_outage_start(&mut self, v: usize) -> bool {
-        if self.roles[v].outage_since.is_none() {
-            self.roles[v].outage_since = Some(self.now);
+        if self.cluster.roles[v].outage_since.is_none() {
+            self.cluster.roles[v].outage_since = Some(self.now);
             true
         } else {
             false
@@ -971,19 +1004,19 @@ impl Simulation {
             let healthy = n.powered && n.service == ServiceState::Running && !n.networks_cut;
             values.push((SeriesKey::Healthy { host }, f64::from(u8::from(healthy))));
             values.push((SeriesKey::VmsRunning { host }, vms as f64));
-            values.push((SeriesKey::HostCpu { host }, self.book.host_cpu[hi]));
+            values.push((SeriesKey::HostCpu { host }, self.lm.host_cpu[hi]));
             for (ni, nic) in h.nics.iter().enumerate() {
-                let l = &self.book.host_links[hi][ni];
+                let l = &self.lm.host_links[hi][ni];
                 let g = |b: f64| b * 8.0 / 1e9;
                 let nic = nic.name.as_str();
                 values.push((SeriesKey::NicSend { host, nic }, g(l.tx_bytes_per_s)));
                 values.push((SeriesKey::NicReceive { host, nic }, g(l.rx_bytes_per_s)));
             }
         }
-        let active = self.book.holding.len();
-        let queued = self.book.queued.len();
+        let active = self.lm.holding.len();
+        let queued = self.lm.queued.len();
         let lm: f64 = self
-            .book
+            .lm
             .transferring
             .iter()
             .map(|&i| self.migrations[i].rate)

@@ -12,6 +12,10 @@ pub(super) enum Res {
     Lp(usize, usize),
     /// All processors of a host together (work that any processor may pick up).
     Host(usize),
+    /// All processors of one socket of a host (work queued per NUMA node).
+    Socket(usize, usize),
+    /// The memory-copy workers of one group of migrations (per-VM ceiling times its VMs).
+    Copy(usize),
 }
 
 /// A small, fast, deterministic hasher for resource keys (FxHash's multiply-rotate).

@@ -37,14 +37,25 @@ fn rdma_efficiency(p: &TransportParams, mtu: u32) -> f64 {
     pmtu / (pmtu + p.rdma_header_bytes + p.ethernet_overhead_bytes)
 }
 
-/// Cost multiplier for receive work on `lp`. Tuned (NUMA-aware) RSS placed on the other socket
-/// than the NIC pays the remote factor; the inbox default's NUMA effects are charged as
-/// `rss_unaware_overhead_cpb` instead, spread over the host.
-fn numa_factor(p: &TransportParams, r: &Rss, cpu: &Cpu, lp: usize, nic_node: u32) -> f64 {
-    if r.numa_aware && cpu.socket_of_lp(lp) as u32 != nic_node {
-        p.numa_remote_factor
+/// Cycles one byte read from the other socket's memory costs on a host with this clock:
+/// the extra latency of a remote cache line, per byte of the line.
+fn remote_read_cpb(p: &TransportParams, cpu: &Cpu) -> f64 {
+    p.remote_access_penalty_ns * 1e-9 * cpu.hz / p.cache_line_bytes.max(1.0)
+}
+
+/// The share of a received byte's reads that cross sockets. Tuned RSS: all of them when the
+/// queue's processor is on another socket than the NIC, none otherwise. The inbox default (and
+/// a NIC without RSS) keeps nothing on one node — receive buffers, the queue's processor, the
+/// consumer threads and the guest memory fall on any socket — so each read is remote with
+/// probability `1 − 1/sockets`. One socket: never.
+fn remote_share(r: &Rss, cpu: &Cpu, lp: usize, nic_node: u32) -> f64 {
+    let sockets = cpu.sockets();
+    if sockets <= 1 {
+        0.0
+    } else if r.placed {
+        f64::from(u8::from(cpu.socket_of_lp(lp) as u32 != nic_node))
     } else {
-        1.0
+        1.0 - 1.0 / sockets as f64
     }
 }
 
@@ -102,9 +113,11 @@ pub struct MigrationReq {
 pub(super) struct Flow {
     pub(super) group: usize,
     pub(super) coefs: Vec<(usize, f64)>,
-    /// CPU work per payload byte that any processor of a host may do: (host, cycles).
-    /// Folded into `coefs` (as [`Res::Host`]) when the builder finishes.
-    pool: Vec<(usize, f64)>,
+    /// CPU work per payload byte that any processor of a host ([`Res::Host`]) or of one socket
+    /// ([`Res::Socket`]) may do, with its cycles. Folded into `coefs` when the builder finishes.
+    pool: Vec<(Res, f64)>,
+    /// RoCE over a switch without PFC: the link and wire costs are scaled by the loss model.
+    lossy: Option<(usize, usize)>,
     /// The flow as reported; its rate is filled in once solved.
     pub(super) result: FlowResult,
 }
@@ -173,11 +186,13 @@ pub(super) fn build(
         }
         let settings = spec.migration.with(&spec.hosts[m.from].migration);
         let vm = &spec.vms[m.vm];
-        let job = Job {
+        let mut job = Job {
             from: m.from,
             to: m.to,
             group: groups.len(),
             migration: mi,
+            ratio: 1.0,
+            copy_cap: spec.transport.lm_memcopy_ceiling_gbps * 1e9 / 8.0,
         };
         let group = match settings.performance_option {
             PerformanceOption::Smb => {
@@ -196,6 +211,7 @@ pub(super) fn build(
                 for &j in &members {
                     group_of[j] = job.group;
                 }
+                job.copy_cap *= members.len() as f64;
                 let route = b.smb_flows(job, settings.smb_direct);
                 Group {
                     migrations: members,
@@ -211,6 +227,7 @@ pub(super) fn build(
                 } else {
                     1.0
                 };
+                job.ratio = ratio;
                 let route = b.tcp_flow(job, opt, ratio);
                 Group {
                     migrations: vec![mi],
@@ -239,6 +256,11 @@ struct Job {
     group: usize,
     /// The first migration of the group.
     migration: usize,
+    /// Guest-memory bytes per payload byte (the compression ratio, 1 without compression).
+    ratio: f64,
+    /// Most guest memory per second the group's memory-copy workers move together
+    /// (`lm_memcopy_ceiling_gbps` per VM).
+    copy_cap: f64,
 }
 
 /// A connection placed on the network: its hash key, the members it leaves and arrives on
@@ -310,14 +332,17 @@ impl FlowBuilder<'_> {
         }
     }
 
-    /// The destination's receive processor for `conn` (RSS hash of its key), the NUMA cost
-    /// multiplier there, and whether the NIC's RSS is NUMA-aware.
-    fn rx_lp(&self, job: Job, conn: &Conn) -> (usize, f64, bool) {
+    /// The destination's receive processor for `conn` (RSS hash of its key) and what each byte
+    /// read across sockets costs there: zero when the processor is on the NIC's socket.
+    fn rx_lp(&self, job: Job, conn: &Conn) -> (usize, f64) {
         let r = &self.topo.rss[job.to][conn.d_nic];
         let lp = r.lps[rss_queue(toeplitz(&RSS_KEY, &conn.key), r.lps.len() as u32) as usize];
         let node = self.spec.hosts[job.to].nics[conn.d_nic].numa_node;
-        let numa = numa_factor(self.p, r, &self.topo.cpus[job.to], lp, node);
-        (lp, numa, r.numa_aware)
+        let cpu = &self.topo.cpus[job.to];
+        (
+            lp,
+            remote_share(r, cpu, lp, node) * remote_read_cpb(self.p, cpu),
+        )
     }
 
     /// Records a flow for `conn` with its per-byte costs (`coefs` are merged here).
@@ -326,15 +351,19 @@ impl FlowBuilder<'_> {
         job: Job,
         conn: &Conn,
         protocol: &'static str,
-        coefs: Vec<(usize, f64)>,
-        pool: Vec<(usize, f64)>,
+        mut coefs: Vec<(usize, f64)>,
+        pool: Vec<(Res, f64)>,
         dst_lp: Option<usize>,
     ) {
+        // Every flow feeds its VMs' memory-copy workers: guest-memory bytes per payload byte.
+        let copy = self.res.res(Res::Copy(job.group), job.copy_cap);
+        coefs.push((copy, job.ratio));
         let (src, dst) = (&self.spec.hosts[job.from], &self.spec.hosts[job.to]);
         self.flows.push(Flow {
             group: job.group,
             coefs: merge(coefs),
             pool,
+            lossy: None,
             result: FlowResult {
                 migration: job.migration,
                 protocol,
@@ -372,36 +401,37 @@ impl FlowBuilder<'_> {
         };
         let conn = self.connect(job, si, &s_if, &d_if, p.lm_tcp_port);
         let wire = 1.0 / tcp_efficiency(p, conn.mtu);
-        let (lp, numa, numa_aware) = self.rx_lp(job, &conn);
+        let (lp, remote) = self.rx_lp(job, &conn);
         let lbfo_d = if d_if.lbfo() { p.lbfo_cpb } else { 0.0 };
         let lbfo_s = if s_if.lbfo() { p.lbfo_cpb } else { 0.0 };
-        let (comp, decomp) = if opt == PerformanceOption::Compression {
-            (p.compress_cpb * ratio, p.decompress_cpb * ratio)
+        let comp = if opt == PerformanceOption::Compression {
+            p.compress_cpb
         } else {
-            (0.0, 0.0)
+            0.0
         };
+        let decomp = if comp > 0.0 { p.decompress_cpb } else { 0.0 };
         let hz_s = topo.cpus[from].hz;
         let hz_d = topo.cpus[to].hz;
         let coefs = vec![
             (conn.tx, wire),
             (conn.rx, wire),
-            (
-                self.res.res(Res::Lp(to, lp), hz_d),
-                p.tcp_rx_cpb * numa + lbfo_d,
-            ),
+            (self.res.res(Res::Lp(to, lp), hz_d), p.tcp_rx_cpb + lbfo_d),
+            // The worker's costs are per guest-memory byte (`ratio` of them per wire byte).
             (
                 self.res.res(Res::Lp(to, worker_dst), hz_d),
-                p.lm_worker_rx_cpb + decomp,
+                (p.lm_worker_rx_cpb + decomp) * ratio,
             ),
             (
                 self.res.res(Res::Lp(from, worker_src), hz_s),
-                p.lm_worker_tx_cpb + p.tcp_tx_cpb + lbfo_s + comp,
+                (p.lm_worker_tx_cpb + comp) * ratio + p.tcp_tx_cpb + lbfo_s,
             ),
         ];
-        let pool = if numa_aware {
-            Vec::new()
+        // A queue on the socket remote to the NIC reads each byte across sockets; the stalls
+        // fall on the threads that touch it, which we count against the host as a whole.
+        let pool = if remote > 0.0 {
+            vec![(Res::Host(to), p.cross_socket_reads_tcp * remote)]
         } else {
-            vec![(to, p.rss_unaware_overhead_cpb)]
+            Vec::new()
         };
         let compressed = opt == PerformanceOption::Compression;
         let protocol = if compressed {
@@ -536,7 +566,7 @@ impl FlowBuilder<'_> {
         let p = self.p;
         let spec = self.spec;
         let (src, dst) = (&spec.hosts[job.from], &spec.hosts[job.to]);
-        let mut eff = rdma_efficiency(p, conn.mtu);
+        let eff = rdma_efficiency(p, conn.mtu);
         let lossy = |h: &HostSpec, n: usize| {
             h.nics[n].rdma == RdmaKind::RoCE
                 && h.nics[n]
@@ -546,43 +576,51 @@ impl FlowBuilder<'_> {
                     .is_some_and(|s| !s.dcb_pfc)
         };
         let degraded = lossy(src, conn.s_nic) || lossy(dst, conn.d_nic);
-        if degraded {
-            eff *= p.roce_without_pfc_efficiency;
-        }
         let coefs = vec![(conn.tx, 1.0 / eff), (conn.rx, 1.0 / eff)];
-        let pool = vec![(job.to, p.rdma_cpb), (job.from, p.rdma_cpb)];
+        let copy = p.lm_memcopy_cpb;
+        let pool = vec![
+            (Res::Host(job.to), p.rdma_cpb + copy),
+            (Res::Host(job.from), p.rdma_cpb + copy),
+        ];
         self.push_flow(job, conn, "SMB Direct", coefs, pool, None);
+        if degraded && let Some(f) = self.flows.last_mut() {
+            f.lossy = Some((conn.tx, conn.rx));
+        }
         degraded
     }
 
-    /// One SMB connection over TCP: receive work on its RSS processor, SMB server work there
-    /// (NUMA-aware RSS) or anywhere on the host (inbox default), client work anywhere.
+    /// One SMB connection over TCP: receive work on its RSS processor, SMB server work on that
+    /// processor's socket (the server queues work per NUMA node), the memory-copy worker and
+    /// the client anywhere on their hosts.
     fn smb_tcp_flow(&mut self, job: Job, conn: &Conn, s_if: &Iface, d_if: &Iface) {
         let p = self.p;
         let wire = 1.0 / tcp_efficiency(p, conn.mtu);
         let mut coefs = vec![(conn.tx, wire), (conn.rx, wire)];
-        let mut pool = Vec::new();
-        let (lp, numa, numa_aware) = self.rx_lp(job, conn);
+        let (lp, remote) = self.rx_lp(job, conn);
         let lbfo_d = if d_if.lbfo() { p.lbfo_cpb } else { 0.0 };
         let lbfo_s = if s_if.lbfo() { p.lbfo_cpb } else { 0.0 };
-        let lp_res = self.res.res(Res::Lp(job.to, lp), self.topo.cpus[job.to].hz);
-        if numa_aware {
-            // SMB work stays on the connection's RSS processor.
-            coefs.push((lp_res, (p.tcp_rx_cpb + p.smb_server_cpb) * numa + lbfo_d));
-        } else {
-            coefs.push((lp_res, p.tcp_rx_cpb * numa + lbfo_d));
-            pool.push((
-                job.to,
-                p.smb_server_cpb + p.smb_handoff_cpb + p.rss_unaware_overhead_cpb,
-            ));
-        }
-        pool.push((job.from, p.smb_client_cpb + p.tcp_tx_cpb + lbfo_s));
+        let cpu = &self.topo.cpus[job.to];
+        let lp_res = self.res.res(Res::Lp(job.to, lp), cpu.hz);
+        coefs.push((lp_res, p.tcp_rx_cpb + lbfo_d));
+        let socket = Res::Socket(job.to, cpu.socket_of_lp(lp));
+        let mut pool = vec![
+            (socket, p.smb_server_cpb),
+            (
+                Res::Host(job.to),
+                p.lm_memcopy_cpb + p.cross_socket_reads_smb * remote,
+            ),
+        ];
+        pool.push((
+            Res::Host(job.from),
+            p.smb_client_cpb + p.tcp_tx_cpb + lbfo_s + p.lm_memcopy_cpb,
+        ));
         self.push_flow(job, conn, "SMB", coefs, pool, Some(lp));
     }
 
     /// Folds pooled work into the flows' costs: one resource per involved host for all its
     /// processors together, which every processor-bound cost also counts against.
     fn finish(mut self) -> (Resources, Vec<Flow>) {
+        self.roce_losses();
         let cpus = &self.topo.cpus;
         // Host-wide CPU resources for pooled work.
         for (h, c) in cpus.iter().enumerate() {
@@ -592,22 +630,62 @@ impl FlowBuilder<'_> {
         }
         for f in &mut self.flows {
             let pool = std::mem::take(&mut f.pool);
-            for (h, cycles) in pool {
-                let r = self.res.res(Res::Host(h), cpus[h].total_hz());
-                f.coefs.push((r, cycles));
+            for (r, cycles) in pool {
+                let cap = match r {
+                    Res::Socket(h, _) => cpus[h].lps_per_socket() as f64 * cpus[h].hz,
+                    Res::Host(h) => cpus[h].total_hz(),
+                    _ => f64::INFINITY,
+                };
+                let id = self.res.res(r, cap);
+                f.coefs.push((id, cycles));
             }
         }
-        // Every processor-bound cost also counts against its host's total.
+        // Every processor- or socket-bound cost also counts against its host's total.
         for f in &mut self.flows {
             let mut extra = Vec::new();
             for &(r, c) in &f.coefs {
-                if let Res::Lp(h, _) = self.res.keys()[r] {
+                if let Res::Lp(h, _) | Res::Socket(h, _) = self.res.keys()[r] {
                     extra.push((self.res.id(Res::Host(h)), c));
                 }
             }
             f.coefs.extend(extra);
+            f.coefs = merge(std::mem::take(&mut f.coefs));
         }
         (self.res, self.flows)
+    }
+
+    /// RoCE without PFC (docs/transport-model.md §3): a switch port drops what it is offered
+    /// beyond its capacity. Each sender offers its link's line rate shared over its RDMA
+    /// connections (RDMA NICs send at line rate); at a receiving link offered `ρ` times its
+    /// capacity the drop share is `1 − 1/ρ`, and go-back-N resends `roce_gbn_window_packets`
+    /// packets per drop, so goodput is `1 / (1 + W·(1 − 1/ρ))` of what the wire carries.
+    fn roce_losses(&mut self) {
+        let caps = self.res.caps().to_vec();
+        let mut per_tx: std::collections::HashMap<usize, usize> = Default::default();
+        for f in &self.flows {
+            if let Some((tx, _)) = f.lossy {
+                *per_tx.entry(tx).or_default() += 1;
+            }
+        }
+        let mut offered: std::collections::HashMap<usize, f64> = Default::default();
+        for f in &self.flows {
+            if let Some((tx, rx)) = f.lossy {
+                let share = caps[tx] / per_tx[&tx] as f64;
+                *offered.entry(rx).or_default() += share;
+            }
+        }
+        let w = self.p.roce_gbn_window_packets;
+        for f in &mut self.flows {
+            let Some((tx, rx)) = f.lossy else { continue };
+            let rho = offered[&rx] / caps[rx].max(1e-9);
+            let drop = (1.0 - 1.0 / rho).max(0.0);
+            let cost = 1.0 + w * drop;
+            for c in &mut f.coefs {
+                if c.0 == tx || c.0 == rx {
+                    c.1 *= cost;
+                }
+            }
+        }
     }
 }
 
@@ -680,7 +758,9 @@ fn smb_path(s: SmbPath<'_>) -> String {
         }
     };
     if s.pfc_note {
-        path.push_str(" — RoCE without PFC: degraded");
+        path.push_str(
+            " — RoCE without PFC: unsupported (Microsoft requires PFC); the rate is unreliable",
+        );
     }
     path
 }

@@ -26,15 +26,22 @@ pub struct TransportParams {
     pub lm_worker_rx_cpb: f64,
     /// SMB server per byte at the destination; runs on the connection's RSS processor.
     pub smb_server_cpb: f64,
-    /// Extra per byte when SMB work cannot stay on a NUMA-local RSS processor (non-NUMA-aware RSS):
-    /// the request is handed to a worker on another processor, a cache-cold (often cross-socket) copy.
-    pub smb_handoff_cpb: f64,
-    /// Multiplier on receive processing done on a processor of another socket than the NIC.
-    pub numa_remote_factor: f64,
-    /// Extra per received byte when the NIC's RSS is not NUMA-aware (the inbox default): receive
-    /// buffers and the data land on whichever node, and the remote memory traffic and coherence
-    /// stalls show up as busy time spread over the host's processors.
-    pub rss_unaware_overhead_cpb: f64,
+    /// Extra latency of a memory read served by the other socket's memory instead of the local
+    /// one (nanoseconds). With `cache_line_bytes` it sets what a byte read across sockets costs:
+    /// `remote_access_penalty_ns × clock / cache_line_bytes` cycles (only on hosts with more than
+    /// one socket, only for the share of receive queues on a socket other than the NIC's).
+    pub remote_access_penalty_ns: f64,
+    /// Bytes moved per memory access (one cache line).
+    pub cache_line_bytes: f64,
+    /// Reads of each received payload byte on the destination's receive path, each of which
+    /// crosses sockets when the data is on the other node (see `remote_access_penalty_ns`), for
+    /// TCP/IP live migration: the stack's copy into the socket buffer and the LM worker's copy
+    /// into guest memory. A structural count, not a measurement (docs/transport-model.md §4).
+    pub cross_socket_reads_tcp: f64,
+    /// The same for SMB over TCP, whose data passes more layers: the stack, the SMB server's
+    /// copy into its request buffer, the hand-off to the live-migration buffers and the memory
+    /// worker's copy into guest memory. A structural count, chosen with row 3 in view.
+    pub cross_socket_reads_smb: f64,
 
     // --- Send side (source) -------------------------------------------------------------------
     /// TCP/IP send processing per byte (with large send offload).
@@ -43,13 +50,23 @@ pub struct TransportParams {
     pub lm_worker_tx_cpb: f64,
     /// SMB client per byte at the source.
     pub smb_client_cpb: f64,
+    /// Live-migration memory-copy worker per guest-memory byte on SMB paths (SMB over TCP and SMB
+    /// Direct), at each end: reading guest memory into the transport's buffers at the source,
+    /// writing it into guest memory at the destination. TCP/IP and Compression have their own
+    /// single worker (`lm_worker_*_cpb`).
+    pub lm_memcopy_cpb: f64,
+    /// Most guest memory one VM's memory-copy worker moves per second, whatever the transport
+    /// (Gbit/s). The worker is multi-threaded but bounded (Hyper-V's "Memory Walker: Maximum
+    /// Threads" counter); no source states a figure, so this is an assumption.
+    pub lm_memcopy_ceiling_gbps: f64,
 
     // --- RDMA and compression -----------------------------------------------------------------
     /// SMB Direct per byte on each side (posting work requests, completions): nearly zero.
     pub rdma_cpb: f64,
-    /// Fraction of line rate RoCE keeps on a lossy switch (no PFC): go-back-N retransmission after
-    /// drops. Assumption; iWARP and InfiniBand are unaffected.
-    pub roce_without_pfc_efficiency: f64,
+    /// RoCE without PFC (unsupported by Microsoft): packets the NIC retransmits after each drop
+    /// (go-back-N from the lost packet: about the packets in flight). Drops happen only when a
+    /// link is offered more than its capacity; see docs/transport-model.md §3.
+    pub roce_gbn_window_packets: f64,
     /// Compression per uncompressed byte at the source (Hyper-V's compressor, one thread per VM).
     pub compress_cpb: f64,
     /// Decompression per uncompressed byte at the destination.
@@ -77,6 +94,19 @@ pub struct TransportParams {
     /// Trials `lmlab compare` runs per configuration (each with its own ephemeral ports and RSS
     /// placement); the table shows the median and the range.
     pub compare_trials: u32,
+
+    // --- Retired ------------------------------------------------------------------------------
+    /// Fitted lumps and a fixed RoCE fraction of earlier versions, replaced by the placement and
+    /// loss models (docs/transport-model.md §4). Files that name them still load; the values
+    /// are ignored and never written back.
+    #[serde(rename = "smb_handoff_cpb", skip_serializing)]
+    retired_smb_handoff_cpb: Option<f64>,
+    #[serde(rename = "rss_unaware_overhead_cpb", skip_serializing)]
+    retired_rss_unaware_overhead_cpb: Option<f64>,
+    #[serde(rename = "numa_remote_factor", skip_serializing)]
+    retired_numa_remote_factor: Option<f64>,
+    #[serde(rename = "roce_without_pfc_efficiency", skip_serializing)]
+    retired_roce_without_pfc_efficiency: Option<f64>,
 }
 
 impl Default for TransportParams {
@@ -89,14 +119,17 @@ impl Default for TransportParams {
             lbfo_cpb: 0.45,
             lm_worker_rx_cpb: 4.6,
             smb_server_cpb: 0.9,
-            smb_handoff_cpb: 4.1,
-            numa_remote_factor: 1.6,
-            rss_unaware_overhead_cpb: 1.6,
+            remote_access_penalty_ns: 60.0,
+            cache_line_bytes: 64.0,
+            cross_socket_reads_tcp: 2.0,
+            cross_socket_reads_smb: 4.0,
             tcp_tx_cpb: 0.35,
             lm_worker_tx_cpb: 1.2,
             smb_client_cpb: 0.6,
+            lm_memcopy_cpb: 0.25,
+            lm_memcopy_ceiling_gbps: 40.0,
             rdma_cpb: 0.12,
-            roce_without_pfc_efficiency: 0.35,
+            roce_gbn_window_packets: 8.0,
             compress_cpb: 3.5,
             decompress_cpb: 1.2,
             ratio_zero: 512.0,
@@ -111,6 +144,10 @@ impl Default for TransportParams {
             smb_max_connections: 32,
             lm_tcp_port: 6600,
             compare_trials: 7,
+            retired_smb_handoff_cpb: None,
+            retired_rss_unaware_overhead_cpb: None,
+            retired_numa_remote_factor: None,
+            retired_roce_without_pfc_efficiency: None,
         }
     }
 }
@@ -126,8 +163,11 @@ impl TransportParams {
             ("lbfo_cpb", self.lbfo_cpb),
             ("lm_worker_rx_cpb", self.lm_worker_rx_cpb),
             ("smb_server_cpb", self.smb_server_cpb),
-            ("smb_handoff_cpb", self.smb_handoff_cpb),
-            ("rss_unaware_overhead_cpb", self.rss_unaware_overhead_cpb),
+            ("remote_access_penalty_ns", self.remote_access_penalty_ns),
+            ("cross_socket_reads_tcp", self.cross_socket_reads_tcp),
+            ("cross_socket_reads_smb", self.cross_socket_reads_smb),
+            ("lm_memcopy_cpb", self.lm_memcopy_cpb),
+            ("roce_gbn_window_packets", self.roce_gbn_window_packets),
             ("tcp_tx_cpb", self.tcp_tx_cpb),
             ("lm_worker_tx_cpb", self.lm_worker_tx_cpb),
             ("smb_client_cpb", self.smb_client_cpb),
@@ -146,17 +186,12 @@ impl TransportParams {
             ("ratio_duplicate", self.ratio_duplicate),
             ("ratio_text", self.ratio_text),
             ("ratio_random", self.ratio_random),
-            ("numa_remote_factor", self.numa_remote_factor),
+            ("cache_line_bytes", self.cache_line_bytes),
+            ("lm_memcopy_ceiling_gbps", self.lm_memcopy_ceiling_gbps),
         ] {
             if !v.is_finite() || !(1.0..=10_000.0).contains(&v) {
                 return Err((name, format!("must be from 1 to 10000, found {v}")));
             }
-        }
-        if !(self.roce_without_pfc_efficiency > 0.0 && self.roce_without_pfc_efficiency <= 1.0) {
-            return Err((
-                "roce_without_pfc_efficiency",
-                "must be more than 0 and at most 1".into(),
-            ));
         }
         for (name, v, lo, hi) in [
             ("rss_default_queues", self.rss_default_queues, 1, 256),

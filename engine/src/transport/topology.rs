@@ -118,10 +118,17 @@ impl Cpu {
         }
     }
     pub(super) fn socket_of_lp(&self, lp: usize) -> usize {
-        (lp / self.threads) / self.cores_per_socket
+        (lp / self.threads) / self.cores_per_socket.max(1)
     }
     pub(super) fn cores(&self) -> usize {
         self.lps / self.threads
+    }
+    pub(super) fn sockets(&self) -> usize {
+        self.cores() / self.cores_per_socket.max(1)
+    }
+    /// Logical processors of one socket.
+    pub(super) fn lps_per_socket(&self) -> usize {
+        self.cores_per_socket * self.threads
     }
     /// Cycles per second of all logical processors together.
     pub(super) fn total_hz(&self) -> f64 {
@@ -129,45 +136,51 @@ impl Cpu {
     }
 }
 
-/// Where a NIC's receive processing runs.
+/// Where a NIC's receive processing runs: one logical processor per receive queue.
 pub(super) struct Rss {
     pub(super) lps: Vec<usize>,
-    pub(super) numa_aware: bool,
+    /// Tuned RSS keeps the receive path on the processors the admin chose (NUMA-placed); the
+    /// inbox default and a NIC without RSS keep nothing on the NIC's node.
+    pub(super) placed: bool,
 }
 
+/// The processors of a NIC's receive queues. Tuned RSS: `queues` consecutive physical cores
+/// from `base_core`. The inbox default, `*RSSProfile` NUMAStatic with `*RssBaseProcNumber`
+/// `rss_default_base_lp`: queues assigned round-robin over every NUMA node (socket), on the first
+/// logical processor of each core (assumption: RSS skips SMT siblings), the same for every NIC
+/// of the host, so the NICs overlap on the same processors. Without usable RSS: one processor.
 fn rss_of(p: &TransportParams, h: &HostSpec, cpu: &Cpu, nic: usize) -> Rss {
     let n = &h.nics[nic];
-    let usable = n.rss_capable && n.rss_max_queues > 1 && n.rss != RssMode::Disabled;
-    if !usable {
+    let base_core = (p.rss_default_base_lp as usize / cpu.threads) % cpu.cores();
+    if !rss_effective(h, nic) {
         return Rss {
-            lps: vec![(p.rss_default_base_lp as usize) % cpu.lps],
-            numa_aware: false,
+            lps: vec![base_core * cpu.threads],
+            placed: false,
         };
     }
-    match n.rss {
+    let placed = n.rss == RssMode::Tuned;
+    let lps = match n.rss {
         RssMode::Tuned => {
             let q = n.rss_tuned.queues.min(n.rss_max_queues) as usize;
-            // One queue per physical core from the base core (first thread of each core).
-            let lps = (0..q)
+            (0..q)
                 .map(|i| ((n.rss_tuned.base_core as usize + i) % cpu.cores()) * cpu.threads)
-                .collect();
-            Rss {
-                lps,
-                numa_aware: true,
-            }
+                .collect()
         }
-        // The inbox default: consecutive logical processors from the base, whatever the socket.
         RssMode::Default | RssMode::Disabled => {
             let q = p.rss_default_queues.min(n.rss_max_queues) as usize;
-            let lps = (0..q)
-                .map(|i| (p.rss_default_base_lp as usize + i) % cpu.lps)
-                .collect();
-            Rss {
-                lps,
-                numa_aware: false,
-            }
+            let sockets = cpu.sockets().max(1);
+            let cps = cpu.cores_per_socket.max(1);
+            let (first_socket, offset) = (base_core / cps, base_core % cps);
+            (0..q)
+                .map(|i| {
+                    let socket = (first_socket + i) % sockets;
+                    let core = socket * cps + (offset + i / sockets) % cps;
+                    (core % cpu.cores()) * cpu.threads
+                })
+                .collect()
         }
-    }
+    };
+    Rss { lps, placed }
 }
 
 fn rss_effective(h: &HostSpec, nic: usize) -> bool {
@@ -186,6 +199,8 @@ pub(super) struct Iface {
     pub(super) rdma: RdmaKind,
     pub(super) rss: bool,
     pub(super) member_speed_bps: f64,
+    /// A host vNIC of a SET switch (its number, from 1), pinned to its one member.
+    pub(super) vnic: Option<usize>,
 }
 
 /// Which link a flow leaves an interface on.
@@ -219,6 +234,9 @@ impl Iface {
     }
     /// The interface as a user would name it: its NICs, and the team's mode and algorithm.
     pub(super) fn describe(&self, h: &HostSpec) -> String {
+        if let Some(k) = self.vnic {
+            return format!("host vNIC {k} on {} (SET)", self.name(h));
+        }
         match self.team {
             Some((mode, alg)) => format!("{mode:?} team {} ({alg:?})", self.name(h)),
             None => self.name(h),
@@ -280,16 +298,9 @@ fn interfaces(h: &HostSpec, up: &[bool]) -> Vec<Iface> {
             in_team[m] = true;
         }
         let live: Vec<usize> = members.into_iter().filter(|&i| usable(i)).collect();
-        if !live.is_empty() {
-            let first = &h.nics[live[0]];
-            // LBFO teams lose RDMA; SET keeps it when every member has the same kind.
-            let rdma = if h.teaming.mode == TeamingMode::Set
-                && live.iter().all(|&i| h.nics[i].rdma == first.rdma)
-            {
-                first.rdma
-            } else {
-                RdmaKind::None
-            };
+        if h.teaming.mode == TeamingMode::Set {
+            out.extend(set_vnics(h, &live));
+        } else if !live.is_empty() {
             out.push(Iface {
                 rss: live.iter().all(|&i| rss_effective(h, i)),
                 member_speed_bps: live
@@ -298,7 +309,9 @@ fn interfaces(h: &HostSpec, up: &[bool]) -> Vec<Iface> {
                     .fold(f64::MAX, f64::min),
                 members: live,
                 team: Some((h.teaming.mode, h.teaming.algorithm)),
-                rdma,
+                // LBFO teams lose RDMA (Microsoft: do not team RDMA NICs with LBFO).
+                rdma: RdmaKind::None,
+                vnic: None,
             });
         }
     }
@@ -310,8 +323,35 @@ fn interfaces(h: &HostSpec, up: &[bool]) -> Vec<Iface> {
                 rdma: h.nics[i].rdma,
                 rss: rss_effective(h, i),
                 member_speed_bps: h.nics[i].speed.0,
+                vnic: None,
             });
         }
     }
     out
+}
+
+/// The host vNICs of a SET switch, as Microsoft documents the pattern: vNIC `k` pinned to member
+/// `k` (`Set-VMNetworkAdapterTeamMapping`), `host_vnics` of them (default one per member). Each
+/// carries its member's RDMA (SMB Direct bypasses the team) and, for TCP, leaves and arrives on
+/// that member (Dynamic and HyperVPort affinitize a vNIC's port to one member). Whether host
+/// vNICs spread receive work (vRSS) is unconfirmed: a vNIC counts as RSS-capable when its
+/// member's RSS is usable, and its receive work runs on that member's RSS processors.
+fn set_vnics(h: &HostSpec, live: &[usize]) -> Vec<Iface> {
+    let count = h
+        .teaming
+        .host_vnics
+        .map_or(live.len(), |n| (n as usize).min(live.len()));
+    (0..count)
+        .map(|k| {
+            let m = live[k];
+            Iface {
+                members: vec![m],
+                team: Some((TeamingMode::Set, h.teaming.algorithm)),
+                rdma: h.nics[m].rdma,
+                rss: rss_effective(h, m),
+                member_speed_bps: h.nics[m].speed.0,
+                vnic: Some(k + 1),
+            }
+        })
+        .collect()
 }
