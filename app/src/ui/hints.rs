@@ -160,12 +160,37 @@ const HINTS: &[(&str, &str)] = &[
         "Cycles per byte of the SMB client on the sending host.",
     ),
     (
-        "SMB hand-off (cpb)",
-        "Cycles per byte handing SMB data to the migration worker.",
+        "LM memory copy (cpb)",
+        "Cycles per guest-memory byte of the migration's memory-copy worker at each end (SMB \
+         paths).",
     ),
     (
-        "Non-NUMA-aware RSS (cpb)",
-        "Extra cycles per byte when inbox RSS spreads receive work without regard to NUMA.",
+        "LM memory-copy ceiling per VM (Gbit/s)",
+        "Most guest memory one VM's memory-copy worker moves per second, on every transport \
+         (an assumption: no source states it).",
+    ),
+    (
+        "Remote memory penalty (ns)",
+        "Extra latency of a memory read served by the other socket (typical two-socket figure: \
+         60 ns).",
+    ),
+    (
+        "Cache line (bytes)",
+        "Bytes per memory read: the cross-socket cost is counted per cache line.",
+    ),
+    (
+        "Cross-socket reads, TCP",
+        "How often each received byte is read on the TCP/IP receive path when its processor \
+         is on the other socket.",
+    ),
+    (
+        "Cross-socket reads, SMB",
+        "How often each received byte is read on the SMB receive path when its processor is on \
+         the other socket.",
+    ),
+    (
+        "RoCE without PFC: go-back-N packets",
+        "Packets RoCE resends after each drop on a switch without flow control.",
     ),
     (
         "RDMA (cpb)",
@@ -178,14 +203,6 @@ const HINTS: &[(&str, &str)] = &[
     (
         "Decompress (cpb)",
         "Cycles per byte to decompress memory on the destination.",
-    ),
-    (
-        "Remote NUMA factor",
-        "How much costlier work on the far socket's memory is (1 = same).",
-    ),
-    (
-        "RoCE without PFC efficiency",
-        "Share of line rate RoCE reaches on switches without Priority Flow Control.",
     ),
     (
         "Ratio zero pages",
