@@ -821,3 +821,68 @@ fn real_with_rdma_says_clearly_why_it_cannot_and_to_use_tcp() {
         stderr(&o)
     );
 }
+
+/// Renders a PDF's pages with pdftoppm (poppler-utils) at low resolution; the PNG files, in order.
+fn pdf_pages(pdf: &Path, dir: &Path) -> Vec<PathBuf> {
+    let prefix = dir.join("page");
+    let o = Command::new("pdftoppm")
+        .args(["-r", "40", "-png"])
+        .arg(pdf)
+        .arg(&prefix)
+        .output()
+        .expect("pdftoppm (install poppler-utils) renders the PDF");
+    assert!(
+        o.status.success(),
+        "pdftoppm: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut pages: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("page"))
+        })
+        .collect();
+    pages.sort();
+    pages
+}
+
+#[test]
+fn report_writes_a_pdf_whose_pages_all_render_with_something_on_them() {
+    let t = Tmp::new("report-pdf");
+    for (lab, pages) in [("seed-lab", 7), ("resiliency-lab", 5)] {
+        let pdf = t.0.join(format!("{lab}.pdf"));
+        let o = lmlab(&[
+            "report",
+            &format!("assets/scenarios/{lab}.toml"),
+            "--out",
+            pdf.to_str().expect("utf8"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let bytes = std::fs::read(&pdf).expect("pdf");
+        assert!(bytes.starts_with(b"%PDF-"), "{lab}: not a PDF");
+        let dir = t.0.join(lab);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let rendered = pdf_pages(&pdf, &dir);
+        // Lab, (comparison table and chart,) timeline, throughput, migrations, notes.
+        assert_eq!(rendered.len(), pages, "{lab}: {rendered:?}");
+        for p in &rendered {
+            let (_, _, px) = decode_png(p);
+            let white = px.iter().filter(|&&v| v > 250).count();
+            let inked = px.len() - white;
+            assert!(inked > px.len() / 200, "{} looks blank", p.display());
+        }
+    }
+    // Bad input: a window outside the run is refused, naming the option.
+    let o = lmlab(&[
+        "report",
+        "assets/scenarios/seed-lab.toml",
+        "--out",
+        t.0.join("x.pdf").to_str().expect("utf8"),
+        "--window",
+        "9:00:00-10:00:00",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--window"), "{}", stderr(&o));
+}

@@ -36,6 +36,9 @@ pub enum Cmd {
     /// Write every chart (PNG and SVG), the series and events (CSV) and the report (JSON) of a
     /// session or scenario.
     Export(ExportArgs),
+    /// Write a PDF report of a session or scenario: the lab, the comparison, the timeline, the
+    /// migrations, warnings and assumptions.
+    Report(ReportArgs),
     /// Migrate a real memory image over real TCP channels (loopback, or to an agent) and measure it.
     Real(Box<crate::real_cli::RealArgs>),
     /// Serve as the destination of `lmlab real --to` on this host.
@@ -59,6 +62,39 @@ pub struct ExportArgs {
     /// whole run), or FROM-TO like 0:05:00-0:20:00.
     #[arg(long, default_value = "activity", value_name = "WINDOW")]
     pub window: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Session (.json) or scenario (.toml) file.
+    pub file: PathBuf,
+    /// The PDF to write.
+    #[arg(long, value_name = "FILE.pdf")]
+    pub out: PathBuf,
+    /// For a scenario: simulated time to run first (default: the scenario's `until`).
+    #[arg(long, value_parser = parse_cli_duration)]
+    pub until: Option<SimDuration>,
+    /// The time the charts show: `activity`, `all`, or FROM-TO like 0:05:00-0:20:00.
+    #[arg(long, default_value = "activity", value_name = "WINDOW")]
+    pub window: String,
+}
+
+pub fn report(args: &ReportArgs) -> Result<()> {
+    let sim = load_run(&args.file, args.until)?;
+    let window = lmlab_engine::export::TimeWindow::parse(&args.window, &sim)
+        .map_err(|e| anyhow::anyhow!("--window: {e}"))?;
+    let until = args
+        .until
+        .map_or(String::new(), |u| format!(" --until {u}"));
+    let command = format!(
+        "lmlab report {}{until} --window {}",
+        args.file.display(),
+        args.window
+    );
+    let pdf = output::report_pdf(&sim, window, &command)?;
+    output::write_file(&args.out, &pdf)?;
+    eprintln!("lmlab report: wrote {}", args.out.display());
+    Ok(())
 }
 
 /// Loads a session, or runs a scenario to `until` (default: its own `until`).

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Some(Cmd::Compare(args)) => lmlab_app::cli::compare(&args),
         Some(Cmd::Screenshot(args)) => lmlab_app::cli::screenshot(&args),
         Some(Cmd::Export(args)) => lmlab_app::cli::export(&args),
+        Some(Cmd::Report(args)) => lmlab_app::cli::report(&args),
         Some(Cmd::Real(args)) => lmlab_app::real_cli::real(&args),
         Some(Cmd::Agent(args)) => lmlab_app::real_cli::agent(&args),
         None => lmlab_app::gui::open(cli.file.as_deref()),

@@ -155,8 +155,8 @@ impl<'p, 'q> Folder<'p, 'q> {
 const STEP: usize = 1000;
 
 /// Files of an export without the comparison: three charts in three files each, two CSVs, the
-/// report.
-const RUN_FILES: usize = 12;
+/// report as JSON and as PDF.
+const RUN_FILES: usize = 13;
 /// The comparison's files.
 const COMPARE_FILES: usize = 4;
 
@@ -197,6 +197,7 @@ pub fn export_all(
     if !done {
         return Ok(None);
     }
+    let mut compared = None;
     if compares {
         // The comparison can take a while: it stops as soon as Cancel is pressed.
         // Its progress moves the bar through the step of the next file.
@@ -211,8 +212,25 @@ pub fn export_all(
         if !out.compare(&c, size)? {
             return Ok(None);
         }
+        compared = Some(c);
+    }
+    // The PDF report last: it reuses the comparison.
+    let command = "lmlab export (or File → Export) on this lab";
+    if !out.put("report.pdf", || {
+        lmlab_engine::export::report_pdf(sim, compared.as_ref(), window, command)
+            .map_err(|e| anyhow!("report.pdf: {e}"))
+    })? {
+        return Ok(None);
     }
     Ok(Some(out.finish()))
+}
+
+/// The PDF report of a run (the comparison is run first when the lab has configurations).
+pub fn report_pdf(sim: &Simulation, window: TimeWindow, command: &str) -> Result<Vec<u8>> {
+    let compare = (!sim.scenario().spec.configurations.is_empty())
+        .then(|| lmlab_engine::compare::compare(sim.scenario(), sim.seed()));
+    lmlab_engine::export::report_pdf(sim, compare.as_ref(), window, command)
+        .map_err(|e| anyhow!("report.pdf: {e}"))
 }
 
 /// Writes `compare.csv`, `compare.png`, `compare@2x.png` and `compare.svg` into `dir`.

@@ -5,7 +5,10 @@
 
 mod axis;
 mod bars;
+mod pdf;
 mod time;
+
+pub use pdf::report_pdf;
 
 pub use axis::{Marker, MarkerKind, TimeWindow, WindowError, clock_label, ticks};
 pub use time::{SeriesLine, TimeChart, time_chart};
@@ -176,12 +179,8 @@ where
 /// `size` by resvg, so the PNG and the SVG are the same picture, text laid out properly.
 pub fn png(d: &Drawing, size: (u32, u32), scale: u32) -> Result<Vec<u8>, ChartError> {
     let scale = scale.clamp(1, 4);
-    let (opt, family) = &render_options();
-    // resvg knows the font by its own family name (the SVG's @font-face is for viewers).
-    let svg = svg(d, size)?.replace(
-        &format!("font-family=\"{FONT}\""),
-        &format!("font-family=\"{family}\""),
-    );
+    let (opt, family) = render_options();
+    let svg = with_family(&svg(d, size)?, family);
     let tree = resvg::usvg::Tree::from_str(&svg, opt)
         .map_err(|e| ChartError::Draw(format!("cannot read the chart back: {e}")))?;
     let (w, h) = (size.0 * scale, size.1 * scale);
@@ -197,6 +196,15 @@ pub fn png(d: &Drawing, size: (u32, u32), scale: u32) -> Result<Vec<u8>, ChartEr
     pixmap
         .encode_png()
         .map_err(|e| ChartError::Png(e.to_string()))
+}
+
+/// The SVG with the chart font named by its own family name, as resvg knows it (the SVG's
+/// @font-face is for viewers).
+fn with_family(svg: &str, family: &str) -> String {
+    svg.replace(
+        &format!("font-family=\"{FONT}\""),
+        &format!("font-family=\"{family}\""),
+    )
 }
 
 /// resvg's options: the chart font and nothing from the system, so every machine renders the
