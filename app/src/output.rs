@@ -217,7 +217,7 @@ pub fn export_all(
     // The PDF report last: it reuses the comparison.
     let command = "lmlab export (or File → Export) on this lab";
     if !out.put("report.pdf", || {
-        lmlab_engine::export::report_pdf(sim, compared.as_ref(), window, command)
+        lmlab_engine::export::report_pdf(sim, &report, compared.as_ref(), window, command)
             .map_err(|e| anyhow!("report.pdf: {e}"))
     })? {
         return Ok(None);
@@ -229,7 +229,8 @@ pub fn export_all(
 pub fn report_pdf(sim: &Simulation, window: TimeWindow, command: &str) -> Result<Vec<u8>> {
     let compare = (!sim.scenario().spec.configurations.is_empty())
         .then(|| lmlab_engine::compare::compare(sim.scenario(), sim.seed()));
-    lmlab_engine::export::report_pdf(sim, compare.as_ref(), window, command)
+    let report = Report::from_simulation(sim);
+    lmlab_engine::export::report_pdf(sim, &report, compare.as_ref(), window, command)
         .map_err(|e| anyhow!("report.pdf: {e}"))
 }
 

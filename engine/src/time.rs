@@ -97,6 +97,24 @@ pub struct DurationParseError {
     pub reason: &'static str,
 }
 
+/// A time of the run as typed by a user: a clock `h:mm:ss` (or `m:ss`, each part a non-negative
+/// number) or a duration from zero like `90s`, `5m`, `1h30m`.
+pub fn parse_clock(text: &str) -> Option<SimTime> {
+    let s = text.trim();
+    if s.contains(':') {
+        let mut secs = 0.0;
+        for part in s.split(':') {
+            let v: f64 = part.trim().parse().ok()?;
+            if !(v.is_finite() && v >= 0.0) {
+                return None;
+            }
+            secs = secs * 60.0 + v;
+        }
+        return Some(SimTime::ZERO + SimDuration::from_secs_f64(secs));
+    }
+    parse_duration(s).ok().map(|d| SimTime::ZERO + d)
+}
+
 /// Parses durations written like `90s`, `1500ms`, `250us`, `5m`, `2h`, `1h30m`, `1.5s` or `0`.
 /// A bare number other than 0 is refused: the unit must be explicit.
 pub fn parse_duration(text: &str) -> Result<SimDuration, DurationParseError> {

@@ -167,21 +167,7 @@ impl LabState {
 
 /// A time typed by the user: `h:mm:ss` (or `m:ss`) or a duration like `90s`, `5m`, `1h30m`.
 pub fn parse_time(text: &str) -> Option<SimTime> {
-    let s = text.trim();
-    if s.contains(':') {
-        let mut secs = 0.0;
-        for part in s.split(':') {
-            let v: f64 = part.trim().parse().ok()?;
-            if !(v.is_finite() && v >= 0.0) {
-                return None;
-            }
-            secs = secs * 60.0 + v;
-        }
-        return Some(SimTime::ZERO + SimDuration::from_secs_f64(secs));
-    }
-    lmlab_engine::time::parse_duration(s)
-        .ok()
-        .map(|d| SimTime::ZERO + d)
+    lmlab_engine::time::parse_clock(text)
 }
 
 #[cfg(test)]

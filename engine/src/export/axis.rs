@@ -88,19 +88,7 @@ impl TimeWindow {
 
 /// Seconds from `h:mm:ss`, `m:ss` or a duration (`90s`, `5m`, `1h30m`).
 fn clock_seconds(text: &str) -> Option<f64> {
-    let s = text.trim();
-    if s.contains(':') {
-        let mut secs = 0.0;
-        for part in s.split(':') {
-            let v: f64 = part.trim().parse().ok()?;
-            if !(v.is_finite() && v >= 0.0) {
-                return None;
-            }
-            secs = secs * 60.0 + v;
-        }
-        return Some(secs);
-    }
-    crate::time::parse_duration(s).ok().map(|d| d.as_secs_f64())
+    crate::time::parse_clock(text).map(|t| t.as_secs_f64())
 }
 
 /// Steps a clock reads well, in seconds.

@@ -16,10 +16,12 @@ const PAGE: (u32, u32) = (1600, 1131);
 /// Migrations listed per page.
 const ROWS_PER_PAGE: usize = 28;
 
-/// The report of a run as PDF bytes. `compare` is the comparison of the lab's configurations,
-/// when it has any; `command` is how to make the same report again.
+/// The report of a run as PDF bytes. `report` is the run's report (as `report.json` holds it),
+/// `compare` the comparison of the lab's configurations when it has any; `command` is how to
+/// make the same report again.
 pub fn report_pdf(
     sim: &Simulation,
+    report: &Report,
     compare: Option<&CompareReport>,
     window: TimeWindow,
     command: &str,
@@ -41,9 +43,8 @@ pub fn report_pdf(
         "Throughput",
         &svg(&Drawing::Time(&tc), (1600, 1000))?,
     ));
-    let report = Report::from_simulation(sim);
-    pages.extend(migration_pages(&report));
-    pages.push(notes_page(sim, &report, command));
+    pages.extend(migration_pages(report));
+    pages.push(notes_page(sim, report, command));
     to_pdf(&pages)
 }
 
