@@ -59,7 +59,21 @@ pub(super) fn arrows(pen: &Pen<'_>) {
             }
             [] => continue,
         };
-        let at = p + (q - p) * 0.5 - egui::vec2(0.0, 6.0);
+        // In the gap between the two boxes when they sit side by side, so the label covers
+        // neither host's text.
+        let x = if a.right() <= b.left() {
+            (a.right() + b.left()) / 2.0
+        } else if b.right() <= a.left() {
+            (b.right() + a.left()) / 2.0
+        } else {
+            (p.x + q.x) / 2.0
+        };
+        let t = if (q.x - p.x).abs() > 1.0 {
+            ((x - p.x) / (q.x - p.x)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let at = p + (q - p) * t - egui::vec2(0.0, 6.0);
         let galley = pen.painter.layout_no_wrap(text, pen.font.clone(), MOVING);
         let r = egui::Align2::CENTER_BOTTOM.anchor_size(at, galley.size());
         pen.painter.rect_filled(
