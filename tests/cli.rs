@@ -305,13 +305,75 @@ fn compare_exports_csv() {
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(dir.join("compare.csv")).expect("compare.csv");
     let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].starts_with("id,name,throughput_gbps,"));
     assert_eq!(lines.len(), 5, "{csv}");
+    let head = split_csv(lines[0]);
+    let col = |row: &[String], name: &str| {
+        let i = head.iter().position(|h| h == name).expect(name);
+        row[i].clone()
+    };
     let smb = split_csv(lines[1]);
-    assert_eq!(smb[0], "smb-mc");
-    assert_eq!(smb[1], "No team, SMB Multichannel");
-    let gbps: f64 = smb[2].parse().expect("number");
+    assert_eq!(col(&smb, "id"), "smb-mc");
+    assert_eq!(col(&smb, "name"), "No team, SMB Multichannel");
+    let gbps: f64 = col(&smb, "throughput_gbps").parse().expect("number");
     assert!((3.6..=4.0).contains(&gbps), "{gbps}");
+    // The settings each configuration ran with, in the scenario format's words.
+    assert_eq!(col(&smb, "teaming"), "None");
+    assert_eq!(col(&smb, "teaming_algorithm"), "");
+    assert_eq!(col(&smb, "performance_option"), "SMB");
+    assert_eq!(col(&smb, "reference_throughput_gbps"), "4");
+    let lacp = split_csv(lines[3]);
+    assert_eq!(col(&lacp, "id"), "lacp-tcp");
+    assert_eq!(col(&lacp, "teaming"), "Lacp");
+    assert_eq!(col(&lacp, "teaming_algorithm"), "TransportPorts");
+    assert_eq!(col(&lacp, "performance_option"), "TCPIP");
+    assert!(!col(&lacp, "from").is_empty() && col(&lacp, "from") != col(&lacp, "to"));
+}
+
+#[test]
+fn compare_sorts_rows_fastest_first_cheapest_first_or_by_name_when_asked() {
+    let rows = |sort: &str| -> Vec<serde_json::Value> {
+        let o = lmlab(&[
+            "compare",
+            "assets/scenarios/seed-lab.toml",
+            "--sort",
+            sort,
+            "--json",
+            "-",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["rows"].as_array().expect("rows").clone()
+    };
+    let f = |r: &serde_json::Value, k: &str| r[k].as_f64().expect(k);
+    let file = rows("file");
+    let ids: Vec<&str> = file.iter().map(|r| r["id"].as_str().expect("id")).collect();
+    assert_eq!(ids[0], "row1");
+    assert_eq!(ids[8], "row9");
+    let fast = rows("throughput");
+    assert_eq!(fast.len(), 9);
+    assert!(
+        fast.windows(2)
+            .all(|w| f(&w[0], "throughput_gbps") >= f(&w[1], "throughput_gbps"))
+    );
+    assert_ne!(fast[0]["id"], file[0]["id"], "sorting changed nothing");
+    let cpu = |r: &serde_json::Value| f(r, "cpu_src_pct").max(f(r, "cpu_dst_pct"));
+    let cheap = rows("cpu");
+    assert!(cheap.windows(2).all(|w| cpu(&w[0]) <= cpu(&w[1])));
+    let named = rows("name");
+    let names: Vec<String> = named
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_lowercase())
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    refused(
+        &lmlab(&[
+            "compare",
+            "assets/scenarios/seed-lab.toml",
+            "--sort",
+            "speed",
+        ]),
+        &["speed", "throughput"],
+    );
 }
 
 #[test]

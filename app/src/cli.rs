@@ -5,6 +5,7 @@ use crate::gui::ShotView;
 use crate::output;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use lmlab_engine::compare::CompareSort;
 use lmlab_engine::report::{Report, events_csv, series_csv};
 use lmlab_engine::time::parse_duration;
 use lmlab_engine::{SimDuration, SimTime, Simulation};
@@ -62,6 +63,10 @@ pub struct ExportArgs {
     /// whole run), or FROM-TO like 0:05:00-0:20:00.
     #[arg(long, default_value = "activity", value_name = "WINDOW")]
     pub window: String,
+    /// Order of the comparison's rows: `file` (as written), `throughput` (fastest first), `cpu`
+    /// (cheapest first) or `name`.
+    #[arg(long, default_value = "file", value_parser = parse_sort, value_name = "ORDER")]
+    pub sort: CompareSort,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +82,10 @@ pub struct ReportArgs {
     /// The time the charts show: `activity`, `all`, or FROM-TO like 0:05:00-0:20:00.
     #[arg(long, default_value = "activity", value_name = "WINDOW")]
     pub window: String,
+    /// Order of the comparison's rows: `file` (as written), `throughput` (fastest first), `cpu`
+    /// (cheapest first) or `name`.
+    #[arg(long, default_value = "file", value_parser = parse_sort, value_name = "ORDER")]
+    pub sort: CompareSort,
 }
 
 pub fn report(args: &ReportArgs) -> Result<()> {
@@ -87,11 +96,12 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         .until
         .map_or(String::new(), |u| format!(" --until {u}"));
     let command = format!(
-        "lmlab report {}{until} --window {}",
+        "lmlab report {}{until} --window {} --sort {}",
         args.file.display(),
-        args.window
+        args.window,
+        args.sort.word()
     );
-    let pdf = output::report_pdf(&sim, window, &command)?;
+    let pdf = output::report_pdf(&sim, window, args.sort, &command)?;
     output::write_file(&args.out, &pdf)?;
     eprintln!("lmlab report: wrote {}", args.out.display());
     Ok(())
@@ -119,8 +129,13 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     let size = (args.size[0] as u32, args.size[1] as u32);
     let window = lmlab_engine::export::TimeWindow::parse(&args.window, &sim)
         .map_err(|e| anyhow::anyhow!("--window: {e}"))?;
-    let files = output::export_all(&sim, &args.out, size, window, &mut output::no_progress())?
-        .unwrap_or_default();
+    let opts = output::ExportOptions {
+        size,
+        window,
+        sort: args.sort,
+    };
+    let files =
+        output::export_all(&sim, &args.out, &opts, &mut output::no_progress())?.unwrap_or_default();
     eprintln!(
         "lmlab export: wrote {} files into {}",
         files.len(),
@@ -188,6 +203,10 @@ pub struct CompareArgs {
     /// Write compare.csv into DIR (created if missing).
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
+    /// Order of the comparison's rows: `file` (as written), `throughput` (fastest first), `cpu`
+    /// (cheapest first) or `name`.
+    #[arg(long, default_value = "file", value_parser = parse_sort, value_name = "ORDER")]
+    pub sort: CompareSort,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +309,10 @@ fn terminal_progress(until: SimDuration) -> impl FnMut(usize, usize) -> bool {
     }
 }
 
+fn parse_sort(s: &str) -> Result<CompareSort, String> {
+    CompareSort::parse(s)
+}
+
 pub fn compare(args: &CompareArgs) -> Result<()> {
     use lmlab_engine::compare::compare;
     let scenario = output::load_scenario(&args.file)?;
@@ -301,7 +324,8 @@ pub fn compare(args: &CompareArgs) -> Result<()> {
     }
     let seed = args.seed.unwrap_or(scenario.spec.seed);
     eprintln!("lmlab compare: {} (seed {seed})", args.file.display());
-    let report = compare(&scenario, seed);
+    let mut report = compare(&scenario, seed);
+    report.sort(args.sort);
     if let Some(dir) = &args.export {
         output::export_compare(&report, dir, (1600, 900))?;
     }

@@ -3,7 +3,7 @@
 //! Knows nothing of terminals or windows: progress and cancelling come in as a callback.
 
 use anyhow::{Context, Result, anyhow};
-use lmlab_engine::compare::{CompareReport, compare_csv};
+use lmlab_engine::compare::{CompareReport, CompareSort, compare_csv};
 use lmlab_engine::export::{Chart, Drawing, TimeWindow, png, svg, time_chart};
 use lmlab_engine::report::{Report, events_csv, series_csv};
 use lmlab_engine::session::SessionFile;
@@ -160,15 +160,24 @@ const RUN_FILES: usize = 13;
 /// The comparison's files.
 const COMPARE_FILES: usize = 4;
 
+/// What an export draws: chart size (1× pixels), the time window of the time charts, the order
+/// of the comparison's rows.
+#[derive(Clone, Copy, Debug)]
+pub struct ExportOptions {
+    pub size: (u32, u32),
+    pub window: TimeWindow,
+    pub sort: CompareSort,
+}
+
 /// Writes every chart and data file of a run into `dir`; returns the files written, or `None`
 /// when `progress` cancelled (files already written stay).
 pub fn export_all(
     sim: &Simulation,
     dir: &Path,
-    size: (u32, u32),
-    window: TimeWindow,
+    opts: &ExportOptions,
     progress: OnProgress<'_>,
 ) -> Result<Option<Vec<PathBuf>>> {
+    let ExportOptions { size, window, sort } = *opts;
     let compares = !sim.scenario().spec.configurations.is_empty();
     let total = RUN_FILES + if compares { COMPARE_FILES } else { 0 };
     let mut out = Folder::create(dir, total, progress)?;
@@ -204,11 +213,12 @@ pub fn export_all(
         let (k, total) = (out.written.len(), out.total);
         let mut go_on =
             |d: usize, t: usize| (out.progress)(k * STEP + d * STEP / t.max(1), total * STEP);
-        let Some(c) =
+        let Some(mut c) =
             lmlab_engine::compare::compare_with_progress(sim.scenario(), sim.seed(), &mut go_on)
         else {
             return Ok(None);
         };
+        c.sort(sort);
         if !out.compare(&c, size)? {
             return Ok(None);
         }
@@ -226,9 +236,17 @@ pub fn export_all(
 }
 
 /// The PDF report of a run (the comparison is run first when the lab has configurations).
-pub fn report_pdf(sim: &Simulation, window: TimeWindow, command: &str) -> Result<Vec<u8>> {
-    let compare = (!sim.scenario().spec.configurations.is_empty())
-        .then(|| lmlab_engine::compare::compare(sim.scenario(), sim.seed()));
+pub fn report_pdf(
+    sim: &Simulation,
+    window: TimeWindow,
+    sort: CompareSort,
+    command: &str,
+) -> Result<Vec<u8>> {
+    let compare = (!sim.scenario().spec.configurations.is_empty()).then(|| {
+        let mut c = lmlab_engine::compare::compare(sim.scenario(), sim.seed());
+        c.sort(sort);
+        c
+    });
     let report = Report::from_simulation(sim);
     lmlab_engine::export::report_pdf(sim, &report, compare.as_ref(), window, command)
         .map_err(|e| anyhow!("report.pdf: {e}"))

@@ -29,8 +29,134 @@ pub struct CompareRow {
     pub path: String,
     pub vms: u32,
     pub trials: u32,
+    /// The settings this configuration ran with, as the scenario format names them.
+    pub settings: ConfigurationSettings,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceFigures>,
+}
+
+/// The effective settings of a configuration's run (what it changed and what it kept from the
+/// lab), on the source host, in the scenario format's names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfigurationSettings {
+    pub teaming: String,
+    pub teaming_algorithm: String,
+    pub performance_option: String,
+    pub smb_direct: bool,
+    /// The source host's NICs' RSS mode, or `mixed`.
+    pub rss: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl ConfigurationSettings {
+    fn of(spec: &ScenarioSpec, from: usize, to: usize) -> ConfigurationSettings {
+        let h = &spec.hosts[from];
+        let mut rss: Vec<String> = h.nics.iter().map(|n| name_of(&n.rss)).collect();
+        rss.dedup();
+        ConfigurationSettings {
+            teaming: name_of(&h.teaming.mode),
+            teaming_algorithm: if h.teaming.mode == TeamingMode::None {
+                String::new()
+            } else {
+                name_of(&h.teaming.algorithm)
+            },
+            performance_option: name_of(
+                &h.migration
+                    .performance_option
+                    .unwrap_or(spec.migration.performance_option),
+            ),
+            smb_direct: h.migration.smb_direct.unwrap_or(spec.migration.smb_direct),
+            rss: match rss.as_slice() {
+                [one] => one.clone(),
+                [] => String::new(),
+                _ => "mixed".to_string(),
+            },
+            from: h.name.clone(),
+            to: spec
+                .hosts
+                .get(to)
+                .map_or_else(String::new, |h| h.name.clone()),
+        }
+    }
+}
+
+/// A unit enum's name as the scenario format writes it (its serde name).
+fn name_of<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The order of a comparison's rows in tables and charts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompareSort {
+    /// As the configurations appear in the file.
+    #[default]
+    File,
+    /// Fastest first.
+    Throughput,
+    /// Cheapest first: the busier host's CPU, lowest first.
+    Cpu,
+    /// By configuration name, A to Z.
+    Name,
+}
+
+impl CompareSort {
+    pub const ALL: [CompareSort; 4] = [
+        CompareSort::File,
+        CompareSort::Throughput,
+        CompareSort::Cpu,
+        CompareSort::Name,
+    ];
+
+    /// The word the command line takes (`--sort`).
+    pub fn word(self) -> &'static str {
+        match self {
+            CompareSort::File => "file",
+            CompareSort::Throughput => "throughput",
+            CompareSort::Cpu => "cpu",
+            CompareSort::Name => "name",
+        }
+    }
+
+    pub fn parse(word: &str) -> Result<CompareSort, String> {
+        CompareSort::ALL
+            .into_iter()
+            .find(|s| s.word().eq_ignore_ascii_case(word.trim()))
+            .ok_or_else(|| {
+                let words: Vec<&str> = CompareSort::ALL.iter().map(|s| s.word()).collect();
+                format!(
+                    "unknown sort order '{word}': use one of {}",
+                    words.join(", ")
+                )
+            })
+    }
+}
+
+impl CompareRow {
+    /// The busier host's live-migration CPU.
+    pub fn cpu_max_pct(&self) -> f64 {
+        self.cpu_src_pct.max(self.cpu_dst_pct)
+    }
+}
+
+impl CompareReport {
+    /// The rows in the given order; ties keep the file's order.
+    pub fn sort(&mut self, by: CompareSort) {
+        match by {
+            CompareSort::File => {}
+            CompareSort::Throughput => self
+                .rows
+                .sort_by(|a, b| b.throughput_gbps.total_cmp(&a.throughput_gbps)),
+            CompareSort::Cpu => self
+                .rows
+                .sort_by(|a, b| a.cpu_max_pct().total_cmp(&b.cpu_max_pct())),
+            CompareSort::Name => self.rows.sort_by_cached_key(|r| r.name.to_lowercase()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -142,6 +268,7 @@ pub fn run_configuration(scenario: &Scenario, cfg: &ConfigurationSpec, seed: u64
             .map_or_else(String::new, |m| m.path.clone()),
         vms: migs.len() as u32,
         trials,
+        settings: ConfigurationSettings::of(&spec, from, to),
         reference: cfg.reference.clone(),
     }
 }
@@ -180,7 +307,7 @@ pub fn compare_with_progress(
 pub fn compare_csv(report: &CompareReport) -> String {
     use crate::report::csv_field;
     let mut out = String::from(
-        "id,name,throughput_gbps,throughput_min_gbps,throughput_max_gbps,cpu_src_pct,cpu_dst_pct,duration_s,vms,path,reference_throughput_gbps,reference_cpu_pct\n",
+        "id,name,teaming,teaming_algorithm,performance_option,smb_direct,rss,from,to,throughput_gbps,throughput_min_gbps,throughput_max_gbps,cpu_src_pct,cpu_dst_pct,duration_s,vms,path,reference_throughput_gbps,reference_cpu_pct\n",
     );
     for r in &report.rows {
         let (rt, rc) = r
@@ -188,10 +315,18 @@ pub fn compare_csv(report: &CompareReport) -> String {
             .as_ref()
             .map_or((None, None), |f| (f.throughput_gbps, f.cpu_pct));
         let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let c = &r.settings;
         out.push_str(&format!(
-            "{},{},{:.3},{:.3},{:.3},{:.2},{:.2},{:.2},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.2},{:.2},{:.2},{},{},{},{}\n",
             csv_field(&r.id),
             csv_field(&r.name),
+            csv_field(&c.teaming),
+            csv_field(&c.teaming_algorithm),
+            csv_field(&c.performance_option),
+            c.smb_direct,
+            csv_field(&c.rss),
+            csv_field(&c.from),
+            csv_field(&c.to),
             r.throughput_gbps,
             r.throughput_min_gbps,
             r.throughput_max_gbps,

@@ -613,3 +613,38 @@ fn the_quorum_drain_and_host_vnic_settings_are_checked_with_clear_errors() {
     assert_eq!(s.spec.cluster.lower_quorum_priority_node, "b");
     assert!(!s.to_toml().unwrap().contains("smb_handoff_cpb"));
 }
+
+#[test]
+fn a_reference_range_must_hold_its_value_and_run_low_to_high() {
+    let ok = GOOD.replacen(
+        "id = \"c1\"\nvms = 1",
+        "id = \"c1\"\nvms = 1\nreference = { throughput_gbps = 9.0, throughput_range_gbps = [9.0, 10.0] }",
+        1,
+    );
+    let sc = Scenario::from_toml(&ok, "lab.toml").expect("a range around the value loads");
+    let r = sc.spec.configurations[0]
+        .reference
+        .as_ref()
+        .expect("reference");
+    assert_eq!(r.throughput_range_gbps, Some([9.0, 10.0]));
+    for (range, needle) in [
+        ("[10.0, 9.0]", "0 <= low <= high"),
+        ("[9.5, 10.0]", "outside its range"),
+        ("[-1.0, 10.0]", "0 <= low <= high"),
+    ] {
+        let bad = GOOD.replacen(
+            "id = \"c1\"\nvms = 1",
+            &format!(
+                "id = \"c1\"\nvms = 1\nreference = {{ throughput_gbps = 9.0, throughput_range_gbps = {range} }}"
+            ),
+            1,
+        );
+        let e = Scenario::from_toml(&bad, "lab.toml")
+            .expect_err(range)
+            .to_string();
+        assert!(
+            e.contains("configurations[0].reference.throughput_range_gbps") && e.contains(needle),
+            "{range}: {e}"
+        );
+    }
+}

@@ -86,6 +86,9 @@ pub enum FileAction {
     Recover(bool),
     Export,
     ExportTo(PathBuf),
+    /// Export → Report (PDF): the file dialog (or a typed path) comes next.
+    ExportReport,
+    ExportReportTo(PathBuf),
     /// The text of the typed-path prompt changed.
     PromptText(String),
     /// Close the typed-path prompt: with its path (`Some`), or cancelled.

@@ -59,6 +59,12 @@ pub fn path_prompt(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
         PathFor::Open => "Open a session or scenario",
         PathFor::SaveAs => "Save the session as",
         PathFor::Export => "Export charts, CSV and report into folder",
+        PathFor::Report => "Write the PDF report to",
+    };
+    let hint = match p.purpose {
+        PathFor::Export => "lmlab-export",
+        PathFor::Report => "report.pdf",
+        _ => "lab.lmlab.json",
     };
     let mut text = p.text.clone();
     let mut done = None;
@@ -67,7 +73,7 @@ pub fn path_prompt(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
         let r = labeled(ui, "Path", |ui| {
             ui.add(
                 egui::TextEdit::singleline(&mut text)
-                    .hint_text("lab.lmlab.json")
+                    .hint_text(hint)
                     .desired_width(420.0),
             )
         });

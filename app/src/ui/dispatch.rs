@@ -199,6 +199,12 @@ impl LabState {
                 None => self.prompt(PathFor::Export, String::new()),
             },
             FileAction::ExportTo(dir) => self.export_to(dir),
+            FileAction::ExportReport => match files::pick_pdf(self.places.dialogs) {
+                Some(Some(p)) => self.report_to(p),
+                Some(None) => {}
+                None => self.prompt(PathFor::Report, "report.pdf".to_string()),
+            },
+            FileAction::ExportReportTo(p) => self.report_to(p),
             FileAction::PromptText(text) => {
                 if let Some(p) = &mut self.screen.path_prompt {
                     p.text = text;
@@ -214,6 +220,7 @@ impl LabState {
                     Some((PathFor::Open, p)) => self.open_path(&p),
                     Some((PathFor::SaveAs, p)) => self.save_to(p),
                     Some((PathFor::Export, p)) => self.export_to(p),
+                    Some((PathFor::Report, p)) => self.report_to(p),
                     None => {}
                 }
             }
@@ -500,16 +507,60 @@ impl LabState {
             let sim = lab.sim().clone();
             let what = format!("Exporting into {}", dir.display());
             let d = dir.clone();
-            // The charts show where things happen (first to last event); the CLI's --window
-            // chooses otherwise.
-            let window = lmlab_engine::export::TimeWindow::activity(&sim);
+            let opts = crate::output::ExportOptions {
+                size: EXPORT_SIZE,
+                window: lab.export_window(&sim),
+                sort: lab.prefs.compare_sort,
+            };
             let job = Job::spawn(what, move |p| {
-                crate::output::export_all(&sim, &d, EXPORT_SIZE, window, &mut p.callback())
+                crate::output::export_all(&sim, &d, &opts, &mut p.callback())
                     .map(|files| files.map(|f| f.len()))
                     .map_err(|e| format!("{e:#}"))
             });
             Ok(Work::Export { dir, job })
         });
+    }
+
+    /// Writes the PDF report of the run on a worker, from a copy of the simulation.
+    fn report_to(&mut self, file: PathBuf) {
+        self.start(|lab| {
+            let sim = lab.sim().clone();
+            let what = format!("Writing the report {}", file.display());
+            let f = file.clone();
+            let window = lab.export_window(&sim);
+            let sort = lab.prefs.compare_sort;
+            let job = Job::spawn(what, move |_| {
+                let command = "File → Export → Report (PDF) on this lab";
+                crate::output::report_pdf(&sim, window, sort, command)
+                    .and_then(|pdf| crate::output::write_file(&f, &pdf))
+                    .map(|()| Some(1))
+                    .map_err(|e| format!("{e:#}"))
+            });
+            Ok(Work::Export { dir: file, job })
+        });
+    }
+
+    /// The time window exports draw, as the Export menu chose: the activity, what the timeline
+    /// shows (within the run), or the whole run.
+    fn export_window(&self, sim: &lmlab_engine::Simulation) -> lmlab_engine::export::TimeWindow {
+        use super::prefs::ExportWindow;
+        use lmlab_engine::export::TimeWindow;
+        match (self.prefs.export_window, self.screen.view_range) {
+            (ExportWindow::All, _) => TimeWindow::all(sim),
+            (ExportWindow::View, Some((a, b))) => {
+                let all = TimeWindow::all(sim);
+                let (from, to) = (a.max(0.0), b.min(all.to_s));
+                if to - from >= 1.0 {
+                    TimeWindow {
+                        from_s: from,
+                        to_s: to,
+                    }
+                } else {
+                    all
+                }
+            }
+            _ => TimeWindow::activity(sim),
+        }
     }
 
     fn run_real(&mut self) {
@@ -552,6 +603,7 @@ impl LabState {
             }
             Some(Work::Export { dir, job }) => match job.try_finish() {
                 None => return,
+                Some(Ok(Ok(Some(1)))) => Some(format!("wrote {}", dir.display())),
                 Some(Ok(Ok(Some(n)))) => Some(format!("exported {n} files into {}", dir.display())),
                 Some(Ok(Ok(None))) => Some(format!(
                     "export cancelled; files already written stay in {}",

@@ -48,6 +48,15 @@ pub fn pick_save(dialogs: bool) -> Option<Option<PathBuf>> {
     })
 }
 
+pub fn pick_pdf(dialogs: bool) -> Option<Option<PathBuf>> {
+    dialog(dialogs, || {
+        rfd::FileDialog::new()
+            .add_filter("PDF report", &["pdf"])
+            .set_file_name("report.pdf")
+            .save_file()
+    })
+}
+
 pub fn pick_folder(dialogs: bool) -> Option<Option<PathBuf>> {
     dialog(dialogs, || rfd::FileDialog::new().pick_folder())
 }

@@ -64,6 +64,7 @@ impl Workbench {
         let mut actions = Actions::default();
         self.panels(ui, &mut actions);
         let lab = &mut self.lab;
+        lab.screen.view_range = self.timeline.shown().first().map(|(_, s)| s.range);
         lab.autosave();
         if lab.tick(f64::from(ui.ctx().input(|i| i.stable_dt))) {
             ui.ctx().request_repaint();

@@ -69,6 +69,8 @@ pub enum PathFor {
     SaveAs,
     /// A folder for charts, CSV and the report.
     Export,
+    /// The PDF report's file.
+    Report,
 }
 
 /// What to do once the user has answered the unsaved-changes question.
@@ -233,6 +235,8 @@ pub struct Screen {
     pub after_save: Option<Then>,
     /// The user agreed to close the window.
     pub close_now: bool,
+    /// The time range the timeline showed last frame (for exports of "what the timeline shows").
+    pub view_range: Option<(f64, f64)>,
 }
 
 /// Results of comparisons and real runs, and the Real run view's settings.
@@ -303,6 +307,7 @@ impl LabState {
                 unsaved: None,
                 after_save: None,
                 close_now: false,
+                view_range: None,
             },
             results: Results::default(),
             work: None,

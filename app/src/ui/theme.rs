@@ -49,7 +49,7 @@ pub fn apply(ctx: &egui::Context, prefs: &Prefs) {
     }
 }
 
-fn rgb(c: [u8; 3]) -> egui::Color32 {
+pub fn rgb(c: [u8; 3]) -> egui::Color32 {
     egui::Color32::from_rgb(c[0], c[1], c[2])
 }
 

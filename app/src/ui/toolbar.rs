@@ -2,6 +2,7 @@
 //! that says honestly which path each running migration uses.
 
 use super::action::{Actions, FileAction, LabAction, ViewAction};
+use super::prefs::ExportWindow;
 use super::state::{LabState, Speed, View};
 use super::widgets::format_clock;
 use lmlab_engine::sim::Phase;
@@ -51,11 +52,34 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         ui.menu_button("Export", |ui| {
             if ui
                 .button("Charts, CSV and report…")
-                .on_hover_text("PNG and SVG charts, series.csv, events.csv, report.json")
+                .on_hover_text(
+                    "Into a folder: PNG (1× and 2×) and SVG charts, series.csv, events.csv, \
+                     report.json, report.pdf and, for labs with configurations, the comparison",
+                )
                 .clicked()
             {
                 actions.push(FileAction::Export);
                 ui.close();
+            }
+            if ui
+                .button("Report (PDF)…")
+                .on_hover_text(
+                    "One PDF: the lab, the comparison, the timeline, the migrations, warnings, \
+                     assumptions and how to reproduce it",
+                )
+                .clicked()
+            {
+                actions.push(FileAction::ExportReport);
+                ui.close();
+            }
+            ui.separator();
+            ui.label("Charts show");
+            let mut prefs = lab.prefs().clone();
+            for w in ExportWindow::ALL {
+                ui.radio_value(&mut prefs.export_window, w, w.label());
+            }
+            if prefs != *lab.prefs() {
+                actions.push(ViewAction::SetPrefs(prefs));
             }
         });
         ui.menu_button("Presets", |ui| {

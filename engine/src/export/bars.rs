@@ -5,7 +5,9 @@
 //! differ in shape, so model and reference stay apart in greyscale too.
 
 use super::time::{KeyMark, key, put, title};
-use super::{DrawResult, Px, SERIES_RGB, err, rgb};
+use super::{
+    COMPARE_DST_CPU_RGB, COMPARE_MODEL_RGB, COMPARE_SRC_CPU_RGB, DrawResult, Px, err, rgb,
+};
 use crate::compare::CompareReport;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -13,9 +15,9 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 /// Colours: the model's throughput, source and destination CPU (lighter and darker, so they
 /// differ in greyscale), the reference.
-const MODEL: [u8; 3] = SERIES_RGB[0];
-const SRC_CPU: [u8; 3] = [245, 170, 90];
-const DST_CPU: [u8; 3] = [150, 70, 20];
+const MODEL: [u8; 3] = COMPARE_MODEL_RGB;
+const SRC_CPU: [u8; 3] = COMPARE_SRC_CPU_RGB;
+const DST_CPU: [u8; 3] = COMPARE_DST_CPU_RGB;
 const REFERENCE: [u8; 3] = [0, 0, 0];
 
 /// One panel's bars: per configuration, its bars (value, range, colour) and a reference.
@@ -23,7 +25,20 @@ struct Panel<'a> {
     title: &'a str,
     unit: &'a str,
     bars: Vec<Vec<Bar>>,
-    reference: Vec<Option<f64>>,
+    reference: Vec<Option<Reference>>,
+}
+
+/// A measured reference: its value and, when the source gives one, the range it spread over.
+#[derive(Clone, Copy)]
+struct Reference {
+    value: f64,
+    range: Option<[f64; 2]>,
+}
+
+impl Reference {
+    fn of(value: Option<f64>, range: Option<[f64; 2]>) -> Option<Reference> {
+        value.map(|value| Reference { value, range })
+    }
 }
 
 struct Bar {
@@ -47,6 +62,11 @@ where
         &format!("{}: live migration by configuration", r.scenario),
     )?;
     let trials = r.rows.iter().map(|x| x.trials).max().unwrap_or(1);
+    let ranged = r
+        .rows
+        .iter()
+        .filter_map(|x| x.reference.as_ref())
+        .any(|f| f.throughput_range_gbps.is_some() || f.cpu_range_pct.is_some());
     let keys = vec![
         (
             format!("model throughput (median of {trials} trials; whisker: their range)"),
@@ -55,7 +75,11 @@ where
         ("source host CPU".to_string(), KeyMark::Fill(SRC_CPU)),
         ("destination host CPU".to_string(), KeyMark::Fill(DST_CPU)),
         (
-            "measured reference".to_string(),
+            if ranged {
+                "measured reference (bar: the range measured)".to_string()
+            } else {
+                "measured reference".to_string()
+            },
             KeyMark::Diamond(REFERENCE),
         ),
     ];
@@ -77,7 +101,11 @@ where
         reference: r
             .rows
             .iter()
-            .map(|x| x.reference.as_ref().and_then(|f| f.throughput_gbps))
+            .map(|x| {
+                x.reference
+                    .as_ref()
+                    .and_then(|f| Reference::of(f.throughput_gbps, f.throughput_range_gbps))
+            })
             .collect(),
     };
     let cpu = Panel {
@@ -104,7 +132,11 @@ where
         reference: r
             .rows
             .iter()
-            .map(|x| x.reference.as_ref().and_then(|f| f.cpu_pct))
+            .map(|x| {
+                x.reference
+                    .as_ref()
+                    .and_then(|f| Reference::of(f.cpu_pct, f.cpu_range_pct))
+            })
             .collect(),
     };
     let names: Vec<&str> = r.rows.iter().map(|x| x.name.as_str()).collect();
@@ -133,7 +165,12 @@ where
         .iter()
         .flatten()
         .map(|b| b.range.map_or(b.value, |r| r.1).max(b.value))
-        .chain(p.reference.iter().flatten().copied())
+        .chain(
+            p.reference
+                .iter()
+                .flatten()
+                .map(|r| r.range.map_or(r.value, |[_, hi]| hi).max(r.value)),
+        )
         .fold(1.0_f64, f64::max)
         * 1.18;
     let mut chart = ChartBuilder::on(area)
@@ -174,7 +211,7 @@ where
             let mid = (x0 + x1) / 2.0;
             let mut label_y = b.value;
             if let Some((lo, hi)) = b.range {
-                whisker(root, px, to(mid, lo), to(mid, hi))?;
+                whisker(root, px, to(mid, lo), to(mid, hi), [40, 40, 40], 1.5)?;
                 label_y = hi;
             }
             let (lx, ly) = to(mid, label_y);
@@ -189,9 +226,12 @@ where
                 (HPos::Center, VPos::Bottom),
             )?;
         }
-        if let Some(v) = p.reference.get(i).copied().flatten() {
+        if let Some(r) = p.reference.get(i).copied().flatten() {
             let x = i as f64 + 0.35 + 0.06;
-            diamond(root, px, to(x, v))?;
+            if let Some([lo, hi]) = r.range {
+                whisker(root, px, to(x, lo), to(x, hi), REFERENCE, 2.5)?;
+            }
+            diamond(root, px, to(x, r.value))?;
         }
         let (cx, cy) = to(i as f64, 0.0);
         let col_w = (to(1.0, 0.0).0 - to(0.0, 0.0).0) * 0.95;
@@ -220,8 +260,10 @@ fn whisker<DB: DrawingBackend>(
     px: Px,
     lo: (f64, f64),
     hi: (f64, f64),
+    color: [u8; 3],
+    width: f64,
 ) -> DrawResult {
-    let c = RGBColor(40, 40, 40).stroke_width(px.u(1.5));
+    let c = rgb(color).stroke_width(px.u(width));
     let seg = |a: (f64, f64), b: (f64, f64)| {
         PathElement::new(vec![(px.i(a.0), px.i(a.1)), (px.i(b.0), px.i(b.1))], c)
     };

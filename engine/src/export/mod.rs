@@ -84,6 +84,13 @@ pub const FAULT_RGB: [u8; 3] = [213, 94, 0];
 pub const REPAIR_RGB: [u8; 3] = [0, 130, 95];
 pub const CAPTION_RGB: [u8; 3] = [0, 114, 178];
 
+/// The comparison's colours, in the window and in exports: the model's throughput, the source
+/// and destination host's CPU (light and dark, so they differ in greyscale too). The measured
+/// reference is a black (in the dark window: white) diamond, its range a bar through it.
+pub const COMPARE_MODEL_RGB: [u8; 3] = SERIES_RGB[0];
+pub const COMPARE_SRC_CPU_RGB: [u8; 3] = [245, 170, 90];
+pub const COMPARE_DST_CPU_RGB: [u8; 3] = [150, 70, 20];
+
 /// Lines that summarise others (an average).
 pub const GREY_RGB: [u8; 3] = [160, 160, 160];
 

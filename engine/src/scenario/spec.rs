@@ -796,6 +796,13 @@ pub struct ReferenceFigures {
     pub throughput_gbps: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_pct: Option<f64>,
+    /// The range the measurements spread over, `[low, high]` Gbit/s, when the source gives one
+    /// (runs that varied, "4.5-5 per VM"); the chart draws it around the reference marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_range_gbps: Option<[f64; 2]>,
+    /// The range of the measured CPU, `[low, high]` percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_range_pct: Option<[f64; 2]>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
 }

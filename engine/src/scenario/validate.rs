@@ -482,6 +482,29 @@ fn validate_configurations(r: &P, s: &ScenarioSpec, hosts: &HashSet<&str>) -> Re
                         .fail("must be a number of at least 0");
                 }
             }
+            for (k, range, value) in [
+                (
+                    "throughput_range_gbps",
+                    rf.throughput_range_gbps,
+                    rf.throughput_gbps,
+                ),
+                ("cpu_range_pct", rf.cpu_range_pct, rf.cpu_pct),
+            ] {
+                let Some([lo, hi]) = range else { continue };
+                let p = cp.k("reference").k(k);
+                if !lo.is_finite() || !hi.is_finite() || lo < 0.0 || hi < lo {
+                    return p.fail(format!(
+                        "must be [low, high] with 0 <= low <= high, found [{lo}, {hi}]"
+                    ));
+                }
+                if let Some(v) = value
+                    && !(lo..=hi).contains(&v)
+                {
+                    return p.fail(format!(
+                        "the reference value {v} lies outside its range [{lo}, {hi}]"
+                    ));
+                }
+            }
         }
     }
     Ok(())
