@@ -201,6 +201,18 @@ fn the_comparison_view_runs_the_configurations() {
     let report = h.state().lab.compare().cloned().expect("compared");
     assert_eq!(report.rows.len(), 9);
     h.get_by_label("row9");
+    // Every configuration is named in the table, with its settings.
+    h.get_by_label("No team, SMB Direct (RDMA)");
+    h.get_by_label("SMB (Direct allowed)");
+    // The order: chosen in the view, remembered, used by exports.
+    h.get_by_label("Order").click();
+    h.run();
+    h.get_by_label("Fastest first").click();
+    h.run();
+    assert_eq!(
+        h.state().lab.prefs().compare_sort,
+        lmlab_engine::compare::CompareSort::Throughput
+    );
 }
 
 #[test]
@@ -294,6 +306,60 @@ fn the_export_menu_writes_charts() {
             h.state().lab.status()
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_export_menu_writes_the_pdf_report_and_chooses_the_time_window_the_charts_show() {
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pdf = dir.join("lab report.pdf");
+    let mut h = harness("resiliency-lab.toml");
+    h.run();
+    play_until(&mut h, 400);
+    // The window the charts show: activity by default, then the whole run, then the view.
+    let sim = h.state().lab.sim().clone();
+    let activity = lmlab_engine::export::TimeWindow::activity(&sim);
+    assert_eq!(h.state().lab.export_window(&sim), activity);
+    for (label, want) in [
+        ("The whole run", lmlab_engine::export::TimeWindow::all(&sim)),
+        ("What the timeline shows", {
+            let (a, b) = h.state().timeline_ranges()[0].1.range;
+            lmlab_engine::export::TimeWindow {
+                from_s: a.max(0.0),
+                to_s: b.min(sim.now().as_secs_f64()),
+            }
+        }),
+    ] {
+        h.get_by_label("Export").click();
+        h.run();
+        h.get_by_label(label).click();
+        h.run();
+        h.key_press(egui::Key::Escape);
+        h.run();
+        assert_eq!(h.state().lab.export_window(&sim), want, "{label}");
+    }
+    assert_ne!(
+        lmlab_engine::export::TimeWindow::all(&sim),
+        activity,
+        "test bug: the activity should differ from the whole run"
+    );
+    h.get_by_label("Export").click();
+    h.run();
+    h.get_by_label("Report (PDF)…").click();
+    h.run();
+    type_path(&mut h, &pdf.display().to_string());
+    wait_for_job(&mut h);
+    let bytes = std::fs::read(&pdf)
+        .unwrap_or_else(|e| panic!("no report: {e}; status {:?}", h.state().lab.status()));
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    assert!(bytes.len() > 20_000, "{} bytes", bytes.len());
+    assert!(
+        h.state().lab.status().unwrap_or_default().contains("wrote"),
+        "{:?}",
+        h.state().lab.status()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

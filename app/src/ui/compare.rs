@@ -23,7 +23,7 @@ fn sort_label(s: CompareSort) -> &'static str {
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     let sort = lab.prefs().compare_sort;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.heading("Compare configurations");
         if ui.button("Run comparison").clicked() {
             actions.push(JobAction::RunCompare);
@@ -33,7 +33,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             lab.spec().configurations.len()
         ));
         ui.separator();
-        ui.label("Order");
+        let label = ui.label("Order");
         let mut chosen = sort;
         egui::ComboBox::from_id_salt("compare-sort")
             .selected_text(sort_label(sort))
@@ -43,6 +43,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                 }
             })
             .response
+            .labelled_by(label.id)
             .on_hover_text("The order of the bars and rows here and in exported charts");
         if chosen != sort {
             let mut prefs = lab.prefs().clone();
@@ -102,6 +103,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             .map(|(i, r)| {
                 Bar::new(i as f64, r.throughput_gbps)
                     .width(0.5)
+                    .fill(rgb(COMPARE_MODEL_RGB))
                     .name(&r.name)
             })
             .collect();
@@ -142,6 +144,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                 .map(|(i, r)| {
                     Bar::new(i as f64 + offset, value(r))
                         .width(0.24)
+                        .fill(rgb(color))
                         .name(format!("{} {name}", r.name))
                 })
                 .collect();
@@ -233,9 +236,13 @@ fn whisker(p: &mut PlotUi, x: f64, lo: f64, hi: f64, c: egui::Color32) {
 /// A bar's value, just above the higher of its top and its whisker.
 fn value_label(p: &mut PlotUi, x: f64, above: f64, value: f64) {
     p.text(
-        Text::new("", PlotPoint::new(x, above), format!("{value:.1}"))
-            .anchor(egui::Align2::CENTER_BOTTOM)
-            .allow_hover(false),
+        Text::new(
+            "",
+            PlotPoint::new(x, above),
+            egui::RichText::new(format!("{value:.1}")).size(13.0),
+        )
+        .anchor(egui::Align2::CENTER_BOTTOM)
+        .allow_hover(false),
     );
 }
 
@@ -274,7 +281,7 @@ fn references(
 
 /// Every configuration by name, with its settings and figures.
 fn table(ui: &mut egui::Ui, report: &CompareReport) {
-    egui::ScrollArea::vertical().show(ui, |ui| {
+    egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("compare-table")
             .striped(true)
             .show(ui, |ui| {
@@ -285,7 +292,7 @@ fn table(ui: &mut egui::Ui, report: &CompareReport) {
                     "option",
                     "RSS",
                     "Gbps",
-                    "range",
+                    "over trials",
                     "src %",
                     "dst %",
                     "reference",
@@ -310,10 +317,11 @@ fn table(ui: &mut egui::Ui, report: &CompareReport) {
                     });
                     ui.label(&s.rss);
                     ui.label(format!("{:.1}", r.throughput_gbps));
-                    ui.label(format!(
-                        "{:.1}-{:.1}",
-                        r.throughput_min_gbps, r.throughput_max_gbps
-                    ));
+                    ui.label(if r.throughput_max_gbps - r.throughput_min_gbps < 0.05 {
+                        "same every trial".to_string()
+                    } else {
+                        format!("{:.1}-{:.1}", r.throughput_min_gbps, r.throughput_max_gbps)
+                    });
                     ui.label(format!("{:.1}", r.cpu_src_pct));
                     ui.label(format!("{:.1}", r.cpu_dst_pct));
                     ui.label(reference_text(r));

@@ -202,7 +202,7 @@ impl LabState {
             FileAction::ExportReport => match files::pick_pdf(self.places.dialogs) {
                 Some(Some(p)) => self.report_to(p),
                 Some(None) => {}
-                None => self.prompt(PathFor::Report, "report.pdf".to_string()),
+                None => self.prompt(PathFor::Report, String::new()),
             },
             FileAction::ExportReportTo(p) => self.report_to(p),
             FileAction::PromptText(text) => {
@@ -542,7 +542,10 @@ impl LabState {
 
     /// The time window exports draw, as the Export menu chose: the activity, what the timeline
     /// shows (within the run), or the whole run.
-    fn export_window(&self, sim: &lmlab_engine::Simulation) -> lmlab_engine::export::TimeWindow {
+    pub fn export_window(
+        &self,
+        sim: &lmlab_engine::Simulation,
+    ) -> lmlab_engine::export::TimeWindow {
         use super::prefs::ExportWindow;
         use lmlab_engine::export::TimeWindow;
         match (self.prefs.export_window, self.screen.view_range) {

@@ -91,11 +91,15 @@ impl Workbench {
                 .resizable(true)
                 .default_size(290.0)
                 .show(ui, |ui| inspector::show(ui, lab, actions));
-            let view = &mut self.log;
-            egui::Panel::right("log")
-                .resizable(true)
-                .default_size(470.0)
-                .show(ui, |ui| log::show(ui, lab, view, actions));
+            // The comparison runs the transport model alone: no events to log, and its bars and
+            // table need the width.
+            if lab.screen.view != View::Compare {
+                let view = &mut self.log;
+                egui::Panel::right("log")
+                    .resizable(true)
+                    .default_size(470.0)
+                    .show(ui, |ui| log::show(ui, lab, view, actions));
+            }
         }
         let canvas_view = &mut self.canvas;
         let timeline = &mut self.timeline;
