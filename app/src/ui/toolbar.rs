@@ -49,39 +49,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                 ui.close();
             }
         });
-        ui.menu_button("Export", |ui| {
-            if ui
-                .button("Charts, CSV and report…")
-                .on_hover_text(
-                    "Into a folder: PNG (1× and 2×) and SVG charts, series.csv, events.csv, \
-                     report.json, report.pdf and, for labs with configurations, the comparison",
-                )
-                .clicked()
-            {
-                actions.push(FileAction::Export);
-                ui.close();
-            }
-            if ui
-                .button("Report (PDF)…")
-                .on_hover_text(
-                    "One PDF: the lab, the comparison, the timeline, the migrations, warnings, \
-                     assumptions and how to reproduce it",
-                )
-                .clicked()
-            {
-                actions.push(FileAction::ExportReport);
-                ui.close();
-            }
-            ui.separator();
-            ui.label("Charts show");
-            let mut prefs = lab.prefs().clone();
-            for w in ExportWindow::ALL {
-                ui.radio_value(&mut prefs.export_window, w, w.label());
-            }
-            if prefs != *lab.prefs() {
-                actions.push(ViewAction::SetPrefs(prefs));
-            }
-        });
+        ui.menu_button("Export", |ui| export_menu(ui, lab, actions));
         ui.menu_button("Presets", |ui| {
             for p in crate::presets::PRESETS {
                 if ui.button(p.title).clicked() {
@@ -224,4 +192,39 @@ pub fn status_line(ui: &mut egui::Ui, lab: &LabState) {
             ui.label(running.join("   |   "));
         }
     });
+}
+
+/// The Export menu: the folder export, the PDF report, and the time window their charts show.
+fn export_menu(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
+    if ui
+        .button("Charts, CSV and report…")
+        .on_hover_text(
+            "Into a folder: PNG (1× and 2×) and SVG charts, series.csv, events.csv, \
+                 report.json, report.pdf and, for labs with configurations, the comparison",
+        )
+        .clicked()
+    {
+        actions.push(FileAction::Export);
+        ui.close();
+    }
+    if ui
+        .button("Report (PDF)…")
+        .on_hover_text(
+            "One PDF: the lab, the comparison, the timeline, the migrations, warnings, \
+                 assumptions and how to reproduce it",
+        )
+        .clicked()
+    {
+        actions.push(FileAction::ExportReport);
+        ui.close();
+    }
+    ui.separator();
+    ui.label("Charts show");
+    let mut prefs = lab.prefs().clone();
+    for w in ExportWindow::ALL {
+        ui.radio_value(&mut prefs.export_window, w, w.label());
+    }
+    if prefs != *lab.prefs() {
+        actions.push(ViewAction::SetPrefs(prefs));
+    }
 }
