@@ -948,3 +948,109 @@ fn report_writes_a_pdf_whose_pages_all_render_with_something_on_them() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--window"), "{}", stderr(&o));
 }
+
+/// Every file of a folder with its bytes, by name.
+fn folder_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .expect("folder")
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("file"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_export_leaves_the_old_folder_or_the_new_one_never_a_mix() {
+    let t = Tmp::new("killed-export");
+    let export = |dir: &Path, window: &str| {
+        let o = lmlab(&[
+            "export",
+            "assets/scenarios/seed-lab.toml",
+            "--until",
+            "2m",
+            "--window",
+            window,
+            "--out",
+            dir.to_str().expect("utf8"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    // The two exports differ (another window), so a mix of them would show.
+    let (old_dir, new_dir) = (t.0.join("old"), t.0.join("new"));
+    export(&old_dir, "all");
+    export(&new_dir, "0:00:10-0:01:00");
+    let (old, new) = (folder_files(&old_dir), folder_files(&new_dir));
+    assert_ne!(old, new, "test bug: the two exports are the same");
+    let dir = t.0.join("out");
+    let started = std::time::Instant::now();
+    export(&dir, "all");
+    let full = started.elapsed();
+    for k in 1..=8u32 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lmlab"))
+            .args([
+                "export",
+                "assets/scenarios/seed-lab.toml",
+                "--until",
+                "2m",
+                "--window",
+                "0:00:10-0:01:00",
+                "--out",
+                dir.to_str().expect("utf8"),
+            ])
+            .current_dir(repo())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(full * k / 8);
+        let _ = child.kill();
+        let _ = child.wait();
+        // What a kill left is tidied by the next export's start; before that, the folder is
+        // one export or the other.
+        let now = folder_files(&dir);
+        assert!(
+            now == old || now == new,
+            "kill {k}: a mix of two exports: {:?}",
+            now.keys().collect::<Vec<_>>()
+        );
+        if now == new {
+            export(&dir, "all");
+        }
+    }
+    // The next export tidies the staging folder a kill left behind.
+    export(&dir, "all");
+    assert_eq!(folder_files(&dir), old);
+    let left: Vec<_> = std::fs::read_dir(&t.0)
+        .expect("tmp")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".lmlab-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn an_export_refuses_a_folder_holding_files_it_did_not_write_and_leaves_them() {
+    let t = Tmp::new("foreign-export");
+    let dir = t.0.join("mine");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("notes.txt"), "my notes").expect("write");
+    refused(
+        &lmlab(&[
+            "export",
+            "assets/scenarios/resiliency-lab.toml",
+            "--until",
+            "1m",
+            "--out",
+            dir.to_str().expect("utf8"),
+        ]),
+        &["mine", "notes.txt", "new or empty folder"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).expect("kept"),
+        "my notes"
+    );
+    assert_eq!(folder_files(&dir).len(), 1);
+}

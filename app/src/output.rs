@@ -2,7 +2,7 @@
 //! scenario to a time), write files atomically, and export every chart and data file of a run.
 //! Knows nothing of terminals or windows: progress and cancelling come in as a callback.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use lmlab_engine::compare::{CompareReport, CompareSort, compare_csv};
 use lmlab_engine::export::{Chart, Drawing, TimeWindow, png, svg, time_chart};
 use lmlab_engine::report::{Report, events_csv, series_csv};
@@ -88,25 +88,100 @@ pub fn compare_json(report: &CompareReport) -> Result<String> {
     Ok(s)
 }
 
-/// Writes an export's files into a folder one by one, telling `progress` before each and
-/// stopping when it says so.
+/// Writes an export's files one by one into a staging folder beside the target (`DIR.lmlab-new`),
+/// telling `progress` before each and stopping when it says so; [`Folder::finish`] then puts the
+/// staged folder in the target's place (the old export moves aside to `DIR.lmlab-old` for the two
+/// renames, then is removed). A killed or cancelled export leaves the old folder or the new one,
+/// never a mix; the next export into that folder tidies what a kill left.
 struct Folder<'p, 'q> {
-    dir: &'p Path,
+    target: &'p Path,
+    /// Where the files are written until the export is complete.
+    dir: PathBuf,
     written: Vec<PathBuf>,
     progress: OnProgress<'q>,
     total: usize,
 }
 
+/// A sibling of `dir` with a suffix on its name.
+fn beside(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_else(|| "export".into());
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
+/// The files an export writes: a folder holding anything else is not replaced.
+fn is_export_file(name: &str) -> bool {
+    const STEMS: [&str; 4] = ["throughput", "cpu", "states", "compare"];
+    const DATA: [&str; 5] = [
+        "series.csv",
+        "events.csv",
+        "report.json",
+        "report.pdf",
+        "compare.csv",
+    ];
+    DATA.contains(&name)
+        || STEMS.iter().any(|s| {
+            [".png", "@2x.png", ".svg"]
+                .iter()
+                .any(|e| name == format!("{s}{e}"))
+        })
+}
+
 impl<'p, 'q> Folder<'p, 'q> {
-    fn create(dir: &'p Path, total: usize, progress: OnProgress<'q>) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    fn create(target: &'p Path, total: usize, progress: OnProgress<'q>) -> Result<Self> {
+        let shown = target.display();
+        let (staging, old) = (beside(target, ".lmlab-new"), beside(target, ".lmlab-old"));
+        // What a killed export left: a half-written staging folder (dropped), and an old export
+        // moved aside whose replacement never arrived (put back).
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging)
+                .with_context(|| format!("{}: cannot remove", staging.display()))?;
+        }
+        if old.exists() {
+            if target.exists() {
+                std::fs::remove_dir_all(&old)
+                    .with_context(|| format!("{}: cannot remove", old.display()))?;
+            } else {
+                std::fs::rename(&old, target)
+                    .with_context(|| format!("{}: cannot put back {}", shown, old.display()))?;
+            }
+        }
+        if target.exists() {
+            let meta = std::fs::metadata(target)
+                .with_context(|| format!("{shown}: cannot read the folder"))?;
+            if !meta.is_dir() {
+                bail!("{shown}: is a file, not a folder");
+            }
+            let entries = std::fs::read_dir(target)
+                .with_context(|| format!("{shown}: cannot read the folder"))?;
+            for e in entries {
+                let e = e.with_context(|| format!("{shown}: cannot read the folder"))?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !is_export_file(&name) {
+                    bail!(
+                        "{shown}: holds `{name}`, which an export does not write; an export \
+                         replaces the whole folder, so choose a new or empty folder"
+                    );
+                }
+            }
+        }
+        std::fs::create_dir_all(&staging)
+            .with_context(|| format!("{}: cannot create the folder", staging.display()))?;
         Ok(Folder {
-            dir,
+            target,
+            dir: staging,
             written: Vec::new(),
             progress,
             total,
         })
+    }
+
+    /// Drops the staging folder of a cancelled export (the target stays as it was).
+    fn abandon(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 
     /// The next step is about to start; false when cancelled.
@@ -145,9 +220,35 @@ impl<'p, 'q> Folder<'p, 'q> {
             && self.chart("compare", &Drawing::Compare(c), size)?)
     }
 
-    fn finish(self) -> Vec<PathBuf> {
+    /// Puts the staged folder in the target's place; the files, at their final paths.
+    fn finish(self) -> Result<Vec<PathBuf>> {
+        let old = beside(self.target, ".lmlab-old");
+        let had_old = self.target.exists();
+        if had_old {
+            std::fs::rename(self.target, &old).with_context(|| {
+                format!(
+                    "{}: cannot move the old export aside",
+                    self.target.display()
+                )
+            })?;
+        }
+        if let Err(e) = std::fs::rename(&self.dir, self.target) {
+            if had_old {
+                let _ = std::fs::rename(&old, self.target);
+            }
+            return Err(e)
+                .with_context(|| format!("{}: cannot put in place", self.target.display()));
+        }
+        if had_old {
+            let _ = std::fs::remove_dir_all(&old);
+        }
         (self.progress)(self.total * STEP, self.total * STEP);
-        self.written
+        let target = self.target;
+        Ok(self
+            .written
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| target.join(n)))
+            .collect())
     }
 }
 
@@ -169,18 +270,38 @@ pub struct ExportOptions {
     pub sort: CompareSort,
 }
 
-/// Writes every chart and data file of a run into `dir`; returns the files written, or `None`
-/// when `progress` cancelled (files already written stay).
+/// Writes every chart and data file of a run into `dir` (replacing an earlier export there);
+/// returns the files written, or `None` when `progress` cancelled (then `dir` is as it was).
 pub fn export_all(
     sim: &Simulation,
     dir: &Path,
     opts: &ExportOptions,
     progress: OnProgress<'_>,
 ) -> Result<Option<Vec<PathBuf>>> {
-    let ExportOptions { size, window, sort } = *opts;
     let compares = !sim.scenario().spec.configurations.is_empty();
     let total = RUN_FILES + if compares { COMPARE_FILES } else { 0 };
     let mut out = Folder::create(dir, total, progress)?;
+    match fill_export(&mut out, sim, opts, compares) {
+        Ok(Some(())) => out.finish().map(Some),
+        Ok(None) => {
+            out.abandon();
+            Ok(None)
+        }
+        Err(e) => {
+            out.abandon();
+            Err(e)
+        }
+    }
+}
+
+/// Writes the export's files into the staging folder; `None` when cancelled.
+fn fill_export(
+    out: &mut Folder<'_, '_>,
+    sim: &Simulation,
+    opts: &ExportOptions,
+    compares: bool,
+) -> Result<Option<()>> {
+    let ExportOptions { size, window, sort } = *opts;
     for chart in Chart::ALL {
         let tc;
         let d = match chart {
@@ -232,7 +353,7 @@ pub fn export_all(
     })? {
         return Ok(None);
     }
-    Ok(Some(out.finish()))
+    Ok(Some(()))
 }
 
 /// The PDF report of a run (the comparison is run first when the lab has configurations).
@@ -252,10 +373,16 @@ pub fn report_pdf(
         .map_err(|e| anyhow!("report.pdf: {e}"))
 }
 
-/// Writes `compare.csv`, `compare.png`, `compare@2x.png` and `compare.svg` into `dir`.
+/// Writes `compare.csv`, `compare.png`, `compare@2x.png` and `compare.svg` into `dir`
+/// (replacing an earlier export there).
 pub fn export_compare(c: &CompareReport, dir: &Path, size: (u32, u32)) -> Result<()> {
     let mut none = no_progress();
     let mut out = Folder::create(dir, COMPARE_FILES, &mut none)?;
-    out.compare(c, size)?;
-    Ok(())
+    match out.compare(c, size) {
+        Ok(_) => out.finish().map(drop),
+        Err(e) => {
+            out.abandon();
+            Err(e)
+        }
+    }
 }

@@ -608,10 +608,9 @@ impl LabState {
                 None => return,
                 Some(Ok(Ok(Some(1)))) => Some(format!("wrote {}", dir.display())),
                 Some(Ok(Ok(Some(n)))) => Some(format!("exported {n} files into {}", dir.display())),
-                Some(Ok(Ok(None))) => Some(format!(
-                    "export cancelled; files already written stay in {}",
-                    dir.display()
-                )),
+                Some(Ok(Ok(None))) => {
+                    Some(format!("export cancelled; {} is as it was", dir.display()))
+                }
                 Some(Ok(Err(e))) => Some(e),
                 Some(Err(e)) => Some(e.to_string()),
             },
