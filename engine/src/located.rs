@@ -56,18 +56,41 @@ pub enum ReadError {
 /// Reads `path` as UTF-8 text of at most `max_bytes`; `kinds` names what such files are in the
 /// size message ("scenarios", "sessions").
 pub fn read_text(path: &Path, max_bytes: u64, kinds: &str) -> Result<String, ReadError> {
+    use std::io::Read;
     let file = path.display().to_string();
+    let too_big = |len: u64| {
+        ReadError::Invalid(Located::at_start(
+            &file,
+            format!("the file is {len} bytes or more; {kinds} are limited to {max_bytes} bytes"),
+        ))
+    };
     let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
-    if meta.len() > max_bytes {
+    // Devices and pipes (`/dev/zero`, a FIFO) never end or block: only regular files are read.
+    if !meta.is_file() {
         return Err(ReadError::Invalid(Located::at_start(
             &file,
-            format!(
-                "the file is {} bytes; {kinds} are limited to {max_bytes} bytes",
-                meta.len()
-            ),
+            if meta.is_dir() {
+                "is a folder, not a file".to_string()
+            } else {
+                "is not a regular file (a device, pipe or socket)".to_string()
+            },
         )));
     }
-    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    if meta.len() > max_bytes {
+        return Err(too_big(meta.len()));
+    }
+    // Read at most one byte more than allowed: a file that grows meanwhile is still refused.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max_bytes + 1).read_to_end(&mut bytes))
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_big(bytes.len() as u64));
+    }
+    // A byte-order mark (Notepad writes one) is not part of the text.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         ReadError::Invalid(Located::at_offset(
@@ -106,5 +129,35 @@ mod tests {
         assert_eq!(line_col(b"ab\ncd", 4), (2, 2));
         assert_eq!(line_col("é=1\nx".as_bytes(), 2), (1, 2));
         assert_eq!(line_col(b"", 10), (1, 1));
+    }
+
+    fn refusal(path: &Path, max: u64) -> String {
+        match read_text(path, max, "scenarios") {
+            Err(ReadError::Invalid(l)) => l.to_string(),
+            Err(ReadError::Io(e)) => panic!("io: {e}"),
+            Ok(_) => panic!("{} was read", path.display()),
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_and_devices_folders_and_big_files_are_refused() {
+        let dir = std::env::temp_dir().join(format!("lmlab-read-text-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bom = dir.join("bom.toml");
+        std::fs::write(&bom, b"\xEF\xBB\xBFformat_version = 1\n").unwrap();
+        assert_eq!(
+            read_text(&bom, 100, "scenarios").ok().as_deref(),
+            Some("format_version = 1\n")
+        );
+        let msg = refusal(&bom, 10);
+        assert!(msg.contains("limited to 10 bytes"), "{msg}");
+        let msg = refusal(&dir, 100);
+        assert!(msg.contains("is a folder"), "{msg}");
+        #[cfg(unix)]
+        {
+            let msg = refusal(Path::new("/dev/zero"), 100);
+            assert!(msg.contains("not a regular file"), "{msg}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -126,6 +126,25 @@ impl SessionFile {
             }
             Some(_) => {}
         }
+        // serde would take a number for the `action` tag as a variant's index (5 = power_off):
+        // a command names its action with a word, or the file is refused.
+        if let Some(cmds) = value.get("commands").and_then(serde_json::Value::as_array) {
+            for (i, c) in cmds.iter().enumerate() {
+                match c.get("action") {
+                    Some(serde_json::Value::String(_)) | None => {}
+                    Some(other) => {
+                        let shown: String = other.to_string().chars().take(40).collect();
+                        return Err(invalid(
+                            1,
+                            1,
+                            format!(
+                                "commands[{i}].action must be a word like \"power_off\", found {shown}"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         let s: SessionFile = serde_json::from_str(text)
             .map_err(|e| invalid(e.line(), e.column(), json_message(&e)))?;
         if s.commands.windows(2).any(|w| w[0].at > w[1].at) {
@@ -217,6 +236,34 @@ fn json_message(e: &serde_json::Error) -> String {
 
 /// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the new
 /// one, never a mixture: temporary file in the same folder, `fsync`, rename over the target.
+/// Removes what killed saves of this file left: `.NAME.PID.tmp` of other processes. (Two
+/// processes saving one file at the same moment race anyway; the loser's rename then fails with
+/// a clear error and the file keeps the winner's bytes.)
+fn remove_stale_temps(path: &Path, name: &std::ffi::OsStr) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let ours = format!("{}", std::process::id());
+    for e in entries.flatten() {
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        let Some(pid) = n
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        if !pid.is_empty() && pid != ours && pid.bytes().all(|b| b.is_ascii_digit()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if path.is_dir() {
         return Err(std::io::Error::new(
@@ -231,6 +278,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp_name.push(name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
+    remove_stale_temps(path, name);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -254,8 +254,38 @@ fn killing_a_process_in_the_middle_of_saving_leaves_a_file_that_loads() {
         let reopened = s.open("s.json").unwrap();
         assert_eq!(reopened.snapshot(), sim.snapshot(), "round {round}");
     }
-    // No temporary files are left behind by successful saves in this process.
+    // The killed saves' temporary files are removed by the next save in that folder, and that
+    // save leaves none of its own.
     atomic_write(&path, b"{}").unwrap();
+    let dir = path.parent().unwrap();
+    let temps: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(temps.is_empty(), "left behind: {temps:?}");
+}
+
+#[test]
+fn a_save_removes_what_killed_saves_of_that_file_left_and_nothing_else() {
+    let dir = std::env::temp_dir().join(format!("lmlab-stale-temps-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lab.lmlab.json");
+    let stale = dir.join(".lab.lmlab.json.999999.tmp");
+    let other = dir.join(".other.json.999999.tmp");
+    let mine = dir.join("notes.1.tmp");
+    for f in [&stale, &other, &mine] {
+        std::fs::write(f, b"half a save").unwrap();
+    }
+    atomic_write(&path, b"{}").unwrap();
+    assert!(!stale.exists(), "a killed save's temp file stayed");
+    assert!(
+        other.exists() && mine.exists(),
+        "files of other saves were removed"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn refused(text: &str, needles: &[&str]) {
@@ -281,6 +311,15 @@ fn good_text() -> String {
 fn bad_session_files_are_refused_with_clear_errors() {
     let good = good_text();
     refused(&good[..good.len() / 2], &["EOF"]);
+    // A number is not an action (serde would read 5 as the sixth variant, power_off), and an
+    // unknown word names the choices.
+    let first_action = good
+        .find("\"action\": \"")
+        .expect("the good session has commands");
+    let end = good[first_action + 11..].find('"').expect("closing quote") + first_action + 12;
+    let with_action = |a: &str| format!("{}\"action\": {a}{}", &good[..first_action], &good[end..]);
+    refused(&with_action("5"), &["commands[0].action", "found 5"]);
+    refused(&with_action("\"power_offf\""), &["power_offf", "power_off"]);
     refused("{ this is not json", &["key must be a string"]);
     refused(
         &good.replacen("\"format_version\": 1", "\"format_version\": 2", 1),
