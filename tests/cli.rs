@@ -1054,3 +1054,27 @@ fn an_export_refuses_a_folder_holding_files_it_did_not_write_and_leaves_them() {
     );
     assert_eq!(folder_files(&dir).len(), 1);
 }
+
+#[test]
+fn until_on_the_command_line_is_held_to_the_same_limits_as_in_a_file() {
+    refused(
+        &lmlab(&[
+            "run",
+            "assets/scenarios/resiliency-lab.toml",
+            "--until",
+            "400d",
+        ]),
+        &["--until", "a year"],
+    );
+    refused(
+        &lmlab(&[
+            "export",
+            "assets/scenarios/resiliency-lab.toml",
+            "--until",
+            "2y",
+            "--out",
+            "/nonexistent/never-written",
+        ]),
+        &["--until"],
+    );
+}

@@ -54,7 +54,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// For a scenario: simulated time to run first (default: the scenario's `until`).
-    #[arg(long, value_parser = parse_cli_duration)]
+    #[arg(long, value_parser = parse_cli_until)]
     pub until: Option<SimDuration>,
     /// Chart size in pixels, like 1600x900 (each PNG also comes at twice that, as NAME@2x.png).
     #[arg(long, value_parser = parse_size, default_value = "1600x900")]
@@ -77,7 +77,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE.pdf")]
     pub out: PathBuf,
     /// For a scenario: simulated time to run first (default: the scenario's `until`).
-    #[arg(long, value_parser = parse_cli_duration)]
+    #[arg(long, value_parser = parse_cli_until)]
     pub until: Option<SimDuration>,
     /// The time the charts show: `activity`, `all`, or FROM-TO like 0:05:00-0:20:00.
     #[arg(long, default_value = "activity", value_name = "WINDOW")]
@@ -114,6 +114,8 @@ fn load_run(file: &Path, until: Option<SimDuration>) -> Result<Simulation> {
     }
     let scenario = output::load_scenario(file)?;
     let until = until.unwrap_or(scenario.spec.until);
+    lmlab_engine::limits::check_sample_step(scenario.spec.sample_step, until)
+        .map_err(|e| anyhow::anyhow!("--until: {e}"))?;
     let seed = scenario.spec.seed;
     let mut sim = Simulation::new(scenario, seed);
     output::run_to(
@@ -152,7 +154,7 @@ pub struct ScreenshotArgs {
     #[arg(long, value_name = "PNG")]
     pub out: PathBuf,
     /// Simulated time to run to first, like 90s or 10m (default 0).
-    #[arg(long, value_parser = parse_cli_duration)]
+    #[arg(long, value_parser = parse_cli_until)]
     pub at: Option<SimDuration>,
     /// Window size in logical pixels, like 1600x1000.
     #[arg(long, value_parser = parse_size, default_value = "1600x1000")]
@@ -214,7 +216,7 @@ pub struct RunArgs {
     /// Scenario file (TOML).
     pub file: PathBuf,
     /// Simulated time to run, like 90s, 10m or 2h (default: the scenario's `until`).
-    #[arg(long, value_parser = parse_cli_duration)]
+    #[arg(long, value_parser = parse_cli_until)]
     pub until: Option<SimDuration>,
     /// Random seed (default: the scenario's `seed`). The report names it, so any run replays.
     #[arg(long, allow_hyphen_values = true)]
@@ -231,10 +233,19 @@ fn parse_cli_duration(s: &str) -> Result<SimDuration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// A run length from the command line: the same limit as a scenario's `until`.
+fn parse_cli_until(s: &str) -> Result<SimDuration, String> {
+    let d = parse_cli_duration(s)?;
+    lmlab_engine::limits::check_until(d)?;
+    Ok(d)
+}
+
 pub fn run(args: &RunArgs) -> Result<()> {
     let scenario = output::load_scenario(&args.file)?;
     let seed = args.seed.unwrap_or(scenario.spec.seed);
     let until = args.until.unwrap_or(scenario.spec.until);
+    lmlab_engine::limits::check_sample_step(scenario.spec.sample_step, until)
+        .map_err(|e| anyhow::anyhow!("--until: {e}"))?;
     // The seed goes to stderr on every run, so any surprising result can be replayed.
     eprintln!(
         "lmlab run: {} (seed {seed}, until {until})",

@@ -13,6 +13,7 @@ pub mod command;
 pub mod compare;
 pub mod export;
 pub mod kernel;
+pub mod limits;
 pub mod located;
 pub mod precopy;
 pub mod report;

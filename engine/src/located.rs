@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-/// A message about a place in a file. `Display` gives the one line a user sees.
+/// A message about a place in a file. `Display` gives the one line a user sees, quoting at most
+/// 300 characters of the message (a parser's message can echo a whole 10 MB line of input).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+#[error("{file}:{line}:{column}: {}", crate::limits::excerpt(.message, 300))]
 pub struct Located {
     pub file: String,
     /// 1-based.
@@ -129,6 +130,17 @@ mod tests {
         assert_eq!(line_col(b"ab\ncd", 4), (2, 2));
         assert_eq!(line_col("é=1\nx".as_bytes(), 2), (1, 2));
         assert_eq!(line_col(b"", 10), (1, 1));
+    }
+
+    #[test]
+    fn a_message_echoing_a_huge_input_is_cut_to_an_excerpt() {
+        let l = Located::at_start(
+            "lab.toml",
+            format!("invalid value `{}`", "x".repeat(5_000_000)),
+        );
+        let shown = l.to_string();
+        assert!(shown.len() < 400, "{} characters", shown.len());
+        assert!(shown.starts_with("lab.toml:1:1: invalid value `xxx") && shown.ends_with('…'));
     }
 
     fn refusal(path: &Path, max: u64) -> String {

@@ -153,7 +153,18 @@ impl SessionFile {
         if s.commands.last().is_some_and(|c| c.at > s.now) {
             return Err(invalid(1, 1, "a command is later than `now`".into()));
         }
-        if s.now.as_secs_f64() > 366.0 * 86_400.0 {
+        if s.commands.len() > crate::limits::MAX_SCRIPT {
+            return Err(invalid(
+                1,
+                1,
+                format!(
+                    "{} commands; a session holds at most {}",
+                    s.commands.len(),
+                    crate::limits::MAX_SCRIPT
+                ),
+            ));
+        }
+        if s.now.as_secs_f64() > crate::limits::MAX_RUN_S {
             return Err(invalid(
                 1,
                 1,

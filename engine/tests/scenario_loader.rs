@@ -648,3 +648,36 @@ fn a_reference_range_must_hold_its_value_and_run_low_to_high() {
         );
     }
 }
+
+#[test]
+fn sample_steps_run_lengths_and_counts_past_the_limits_are_refused_in_one_place() {
+    let e = with("name = \"t\"", "name = \"t\"\nsample_step = \"1us\"").to_string();
+    assert!(e.contains("sample_step") && e.contains("10 ms"), "{e}");
+    let e = with("name = \"t\"", "name = \"t\"\nuntil = \"400d\"").to_string();
+    assert!(e.contains("until") && e.contains("a year"), "{e}");
+    let e = with(
+        "name = \"t\"",
+        "name = \"t\"\nuntil = \"30d\"\nsample_step = \"10ms\"",
+    )
+    .to_string();
+    assert!(e.contains("sample_step") && e.contains("samples"), "{e}");
+    // A host with more NICs than any server has.
+    let mut nics = String::new();
+    for i in 2..=70 {
+        nics.push_str(&format!(
+            "\n  [[hosts.nics]]\n  name = \"x{i}\"\n  speed = \"10Gbps\"\n  switch = \"sw1\"\n"
+        ));
+    }
+    let text = GOOD.replacen(
+        "\n  [[hosts.nics]]\n  name = \"nic1\"",
+        &format!("{nics}\n  [[hosts.nics]]\n  name = \"nic1\""),
+        1,
+    );
+    let e = Scenario::from_toml(&text, "lab.toml")
+        .expect_err("70 NICs")
+        .to_string();
+    assert!(
+        e.contains("hosts[0].nics") && e.contains("at most 64"),
+        "{e}"
+    );
+}

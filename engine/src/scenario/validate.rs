@@ -94,13 +94,27 @@ fn known(p: &P, what: &str, name: &str, set: &HashSet<&str>) -> Result<(), Fail>
 
 pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
     let r = P::root();
-    if s.sample_step.is_zero() {
-        return r.k("sample_step").fail("must be longer than 0s");
+    use crate::limits;
+    limits::check_until(s.until).or_else(|e| r.k("until").fail(e))?;
+    limits::check_sample_step(s.sample_step, s.until).or_else(|e| r.k("sample_step").fail(e))?;
+    for (key, n, max) in [
+        ("hosts", s.hosts.len(), limits::MAX_HOSTS),
+        ("vms", s.vms.len(), limits::MAX_VMS),
+        ("switches", s.switches.len(), limits::MAX_SWITCHES),
+        ("storage", s.storage.len(), limits::MAX_STORAGE),
+        ("script", s.script.len(), limits::MAX_SCRIPT),
+        (
+            "configurations",
+            s.configurations.len(),
+            limits::MAX_CONFIGURATIONS,
+        ),
+    ] {
+        limits::check_count(&format!("entries in `{key}`"), n, max)
+            .or_else(|e| r.k(key).fail(e))?;
     }
-    if s.until.as_secs_f64() > 366.0 * 86_400.0 {
-        return r
-            .k("until")
-            .fail("runs are limited to one year of simulated time");
+    for (i, h) in s.hosts.iter().enumerate() {
+        limits::check_count("NICs on this host", h.nics.len(), limits::MAX_NICS_PER_HOST)
+            .or_else(|e| r.k("hosts").i(i).k("nics").fail(e))?;
     }
     validate_cluster(&r.k("cluster"), &s.cluster)?;
     validate_migration(&r.k("migration"), &s.migration)?;
