@@ -160,6 +160,9 @@ impl RealConfig {
                 ));
             }
         }
+        if self.rdma && self.encrypt {
+            return bad("--encrypt seals TCP connections; RDMA writes cannot be sealed, so use one or the other".into());
+        }
         if self.rdma {
             rdma_usable()?;
         }
