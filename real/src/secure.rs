@@ -399,10 +399,14 @@ async fn refuse_auth<S: AsyncWriteExt + Unpin>(s: &mut S, why: &str) -> WireErro
 /// Agent side of a control connection after its `Hello`: answers the SPAKE2 message, checks the
 /// source's confirmation, and only then confirms. Returns the session and the connection's
 /// framing.
+///
+/// `gate` is awaited between reading the source's confirmation and checking it: the agent
+/// spaces out the checks of an address that keeps guessing wrong.
 pub async fn agent_control<S: AsyncReadExt + AsyncWriteExt + Unpin>(
     s: &mut S,
     secret: &[u8],
     hello: &Hello,
+    gate: impl Future<Output = ()>,
 ) -> Result<(Session, FrameOut, FrameIn), WireError> {
     let Hello::Control { encrypt, pake } = *hello else {
         return Err(proto("not a control Hello"));
@@ -425,6 +429,7 @@ pub async fn agent_control<S: AsyncReadExt + AsyncWriteExt + Unpin>(
     let session = Session::new(&key, &th, encrypt)?;
     let mut buf = Vec::new();
     read_confirm(s, &mut buf).await?;
+    gate.await;
     if session
         .mac(b"source confirm", &th)?
         .verify_slice(&buf)
@@ -661,7 +666,7 @@ mod tests {
             let (mut c, mut s) = tokio::io::duplex(4096);
             let agent = tokio::spawn(async move {
                 let hello = agent_hello(&mut s, || {}).await?;
-                agent_control(&mut s, b, &hello).await
+                agent_control(&mut s, b, &hello, async {}).await
             });
             let src = source_control(&mut c, a, encrypt).await;
             (src, agent.await.unwrap())

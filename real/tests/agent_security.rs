@@ -250,6 +250,25 @@ fn a_wrong_secret_is_refused_with_a_clear_error_on_both_sides() {
 }
 
 #[test]
+fn wrong_guesses_from_one_address_are_spaced_out_and_the_right_secret_still_gets_in() {
+    let mut config = AgentConfig::new(b"spaced secret".to_vec(), 64 * MIB);
+    config.limits.guess_spacing = Duration::from_millis(200);
+    let (a, _log) = agent_with(config);
+    let t = Instant::now();
+    for i in 0..5 {
+        let (r, _) = guess_once(a.addr, format!("guess {i}").as_bytes());
+        assert!(r.is_err());
+    }
+    // The first check is at once, each later one at least 200 ms after the one before.
+    assert!(
+        t.elapsed() >= Duration::from_millis(780),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_verified(&run(&cfg(8, 1), &to_agent(&a.addr, b"spaced secret"), &quiet).unwrap());
+}
+
+#[test]
 fn two_hundred_unauthenticated_connections_held_open_do_not_stop_a_migration() {
     let (a, log) = agent_with_log(b"flood secret", 64 * MIB);
     // Half say nothing at all; half send the first bytes of a handshake and stall.

@@ -25,7 +25,42 @@ struct Agent {
     active: Mutex<Slot>,
     /// Connections still in their handshake.
     pending: Mutex<Pending>,
+    /// Per address whose key confirmation failed: when its next confirmation may be checked.
+    guesses: Mutex<HashMap<IpAddr, Instant>>,
     log: Log,
+}
+
+impl Agent {
+    /// Waits for `ip`'s turn to have a confirmation checked, if it failed one lately: checks
+    /// from such an address are `guess_spacing` apart.
+    async fn guess_turn(&self, ip: IpAddr) {
+        let spacing = self.config.limits.guess_spacing;
+        let slot = {
+            let mut g = lock(&self.guesses);
+            let now = Instant::now();
+            let Some(next) = g.get_mut(&ip) else {
+                return;
+            };
+            let slot = (*next).max(now);
+            *next = slot + spacing;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+
+    /// Notes that `ip` failed a key confirmation.
+    fn guessed_wrong(&self, ip: IpAddr) {
+        let mut g = lock(&self.guesses);
+        let now = Instant::now();
+        // Bounded: addresses that have been quiet for a minute are forgotten.
+        if g.len() >= 4096 {
+            g.retain(|_, t| *t + Duration::from_secs(60) > now);
+        }
+        if g.len() < 4096 {
+            let next = g.entry(ip).or_insert(now);
+            *next = (*next).max(now + self.config.limits.guess_spacing);
+        }
+    }
 }
 
 /// The agent's one migration slot: reserved while the image is allocated, then the migration.
@@ -189,6 +224,7 @@ pub async fn serve(listener: TcpListener, config: AgentConfig, log: Log) {
         config,
         active: Mutex::new(Slot::default()),
         pending: Mutex::new(Pending::default()),
+        guesses: Mutex::new(HashMap::new()),
         log,
     });
     loop {
@@ -290,9 +326,16 @@ async fn handshake(
     };
     match hello {
         Hello::Control { .. } => {
-            let (session, out, inp) =
-                secure::agent_control(s, &agent.config.secret, &hello).await?;
-            Ok(Authed::Control { session, out, inp })
+            let gate = agent.guess_turn(peer.ip());
+            match secure::agent_control(s, &agent.config.secret, &hello, gate).await {
+                Ok((session, out, inp)) => Ok(Authed::Control { session, out, inp }),
+                Err(e) => {
+                    if matches!(e, WireError::Auth(_)) {
+                        agent.guessed_wrong(peer.ip());
+                    }
+                    Err(e)
+                }
+            }
         }
         Hello::Data {
             session,

@@ -92,6 +92,11 @@ pub struct Limits {
     /// Unauthenticated connections held at once in all; a new one beyond it closes the oldest
     /// (an idle one first) of the address with the most.
     pub pending_total: usize,
+    /// Time between two checks of a key confirmation from an address whose last one failed: an
+    /// online guesser gets a few guesses a second per address, while a legitimate source on the
+    /// same address, one of at most `pending_per_address` in the queue, still gets in before its
+    /// deadline.
+    pub guess_spacing: Duration,
 }
 
 impl Default for Limits {
@@ -100,6 +105,7 @@ impl Default for Limits {
             handshake_deadline: Duration::from_secs(5),
             pending_per_address: 8,
             pending_total: 256,
+            guess_spacing: Duration::from_millis(250),
         }
     }
 }
