@@ -816,7 +816,15 @@ fn refused_in_one_line(o: &Output, needles: &[&str]) {
 #[test]
 fn real_refuses_more_memory_than_this_machine_has_with_one_clear_error() {
     let o = lmlab_bounded(&["real", "--memory", "15TiB"]);
-    refused_in_one_line(&o, &["--memory 15TiB", "MiB available", "smaller --memory"]);
+    refused_in_one_line(&o, &["--memory 15TiB", "GiB available", "smaller --memory"]);
+}
+
+#[test]
+fn a_missing_scenario_is_named_with_the_os_message_once() {
+    let o = lmlab_bounded(&["real", "--scenario", "no-such-lab.toml", "--vm", "vm1"]);
+    refused_in_one_line(&o, &["no-such-lab.toml", "os error"]);
+    let o = lmlab_bounded(&["run", "no-such-lab.toml"]);
+    refused_in_one_line(&o, &["no-such-lab.toml", "os error"]);
 }
 
 #[test]

@@ -191,19 +191,28 @@ impl RealConfig {
         let need = self.memory_needed(target);
         match cpu::available_memory() {
             Some(avail) if need > avail => Err(RealError::Config(format!(
-                "--memory {}: this run needs about {} MiB{} and this machine has {} MiB \
-                 available; use a smaller --memory",
+                "--memory {}: this run needs about {}{} and this machine has {} available; use \
+                 a smaller --memory",
                 Bytes(self.memory_bytes),
-                need.div_ceil(1 << 20),
+                approx_size(need),
                 if matches!(target, Target::Loopback) {
                     " (source and in-process destination)"
                 } else {
                     ""
                 },
-                avail >> 20
+                approx_size(avail)
             ))),
             _ => Ok(()),
         }
+    }
+}
+
+/// A size for people: MiB below 1 GiB, else GiB with one decimal.
+fn approx_size(b: u64) -> String {
+    if b < 1 << 30 {
+        format!("{} MiB", b.div_ceil(1 << 20))
+    } else {
+        format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
     }
 }
 
