@@ -656,11 +656,7 @@ mod tests {
     type Handshake = Result<(Session, FrameOut, FrameIn), WireError>;
 
     /// Runs the control handshake between a source with `a` and an agent with `b`.
-    fn control(
-        a: &'static [u8],
-        b: &'static [u8],
-        encrypt: bool,
-    ) -> (Handshake, Handshake) {
+    fn control(a: &'static [u8], b: &'static [u8], encrypt: bool) -> (Handshake, Handshake) {
         rt().block_on(async {
             let (mut c, mut s) = tokio::io::duplex(4096);
             let agent = tokio::spawn(async move {

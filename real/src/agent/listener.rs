@@ -421,11 +421,13 @@ async fn control(
     mut out: FrameOut,
     mut inp: FrameIn,
 ) -> Result<(), WireError> {
+    // Read first, so that closing after a refusal leaves nothing unread (which would reset the
+    // connection before the source reads why).
+    let begin = read_begin(&mut s, &mut out, &mut inp).await?;
     if agent.config.require_encryption && !session.encrypt {
         let msg = "this agent requires encryption: run lmlab real with --encrypt";
         return Err(refuse(&mut s, &mut out, msg.into()).await);
     }
-    let begin = read_begin(&mut s, &mut out, &mut inp).await?;
     if let Some(msg) = refusal(&agent.config, &begin) {
         return Err(refuse(&mut s, &mut out, msg).await);
     }
