@@ -51,6 +51,61 @@ pub struct SocketOptions {
     pub bind: Vec<IpAddr>,
 }
 
+impl SocketOptions {
+    /// Refuses buffer sizes this OS would not give a socket in full. The OS caps them silently
+    /// (Linux at `net.core.wmem_max` / `rmem_max`), so a probe socket is given each size and
+    /// asked what it got: a run never goes ahead with smaller buffers than it says it used.
+    pub fn check_buffers(&self) -> Result<(), RealError> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        if self.send_buffer.is_none() && self.recv_buffer.is_none() {
+            return Ok(());
+        }
+        let sock =
+            Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).map_err(RealError::Io)?;
+        let refused = |flag: &str, asked: usize, got: std::io::Result<usize>, cap: &str| {
+            let got = match got {
+                // Linux reports twice what it honours (the rest is its bookkeeping).
+                Ok(g) if cfg!(target_os = "linux") => g / 2,
+                Ok(g) => g,
+                Err(e) => {
+                    return Some(format!(
+                        "{flag} {}: this OS does not take it ({e})",
+                        Bytes(asked as u64)
+                    ));
+                }
+            };
+            (got < asked).then(|| {
+                format!(
+                    "{flag} {}: this OS gives a socket at most {}{cap}; ask for less or raise \
+                     the limit",
+                    Bytes(asked as u64),
+                    Bytes(got as u64)
+                )
+            })
+        };
+        let linux = cfg!(target_os = "linux");
+        if let Some(b) = self.send_buffer {
+            let got = sock
+                .set_send_buffer_size(b)
+                .and_then(|()| sock.send_buffer_size());
+            let cap = if linux { " (net.core.wmem_max)" } else { "" };
+            if let Some(m) = refused("--send-buffer", b, got, cap) {
+                return Err(RealError::Config(m));
+            }
+        }
+        if let Some(b) = self.recv_buffer {
+            let got = sock
+                .set_recv_buffer_size(b)
+                .and_then(|()| sock.recv_buffer_size());
+            let cap = if linux { " (net.core.rmem_max)" } else { "" };
+            if let Some(m) = refused("--recv-buffer", b, got, cap) {
+                return Err(RealError::Config(m));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Drop channel `channel` once it has carried `after_bytes` of memory (tests and demos).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
@@ -160,6 +215,7 @@ impl RealConfig {
                 ));
             }
         }
+        self.socket.check_buffers()?;
         if self.rdma && self.encrypt {
             return bad("--encrypt seals TCP connections; RDMA writes cannot be sealed, so use one or the other".into());
         }

@@ -192,7 +192,7 @@ fn reply_point(bytes: &[u8]) -> [u8; 32] {
 /// never comes before the peer's own confirmation has checked out. So a guess costs one
 /// connection (an online guess), never an offline computation.
 #[test]
-fn a_peer_without_the_secret_gets_no_bytes_it_could_test_a_guess_against() {
+fn a_transcript_seen_by_a_peer_without_the_key_contains_nothing_key_dependent() {
     let (a1, log1) = agent_with_log(b"first agent secret", 64 * MIB);
     let (a2, _log2) = agent_with_log(b"a different secret", 64 * MIB);
     let refusal = {
@@ -226,7 +226,7 @@ fn a_peer_without_the_secret_gets_no_bytes_it_could_test_a_guess_against() {
 }
 
 #[test]
-fn a_wrong_secret_is_refused_with_a_clear_error_on_both_sides() {
+fn a_wrong_key_is_refused_with_a_clear_error_on_both_sides() {
     let (a, log) = agent_with_log(b"right horse battery", 64 * MIB);
     let e = run(&cfg(16, 2), &to_agent(&a.addr, b"wrong horse"), &quiet)
         .map(|_| ())
@@ -269,7 +269,7 @@ fn wrong_guesses_from_one_address_are_spaced_out_and_the_right_secret_still_gets
 }
 
 #[test]
-fn two_hundred_unauthenticated_connections_held_open_do_not_stop_a_migration() {
+fn with_200_unauthenticated_connections_held_open_a_legitimate_migration_succeeds() {
     let (a, log) = agent_with_log(b"flood secret", 64 * MIB);
     // Half say nothing at all; half send the first bytes of a handshake and stall.
     let held: Vec<TcpStream> = (0..200)
