@@ -5,25 +5,29 @@
 #   - beside them the ceiling for any memory-to-memory transfer on this host (the tcp_ceiling
 #     example: the same image size moved by plain TCP writes into a committed buffer, nothing else).
 #     iperf3 resends one buffer that stays in the CPU cache; a migration cannot;
-#   - lmlab with lz4 on the default content profile (mixed): effective guest-memory throughput.
+#   - lmlab with lz4 on the default content profile (mixed): effective guest-memory throughput;
+#   - the cost of --encrypt (AES-256-GCM on every connection): random content without
+#     compression, the same run with and without it, interleaved.
 # Medians of RUNS runs (default 3). Installs iperf3 if missing. Usage: scripts/bench-real.sh
+# (ONLY_ENCRYPT=1: just the encryption comparison; builds go to $CARGO_TARGET_DIR if set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-3}"
 MEMORY="${MEMORY:-4GiB}"
 PORT="${PORT:-5299}"
 
-if ! command -v iperf3 >/dev/null; then
+ONLY_ENCRYPT="${ONLY_ENCRYPT:-0}"
+TARGET="${CARGO_TARGET_DIR:-target}"
+if [ "$ONLY_ENCRYPT" != 1 ] && ! command -v iperf3 >/dev/null; then
   echo "installing iperf3…" >&2
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null
   else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; fi
 fi
 cargo build --release -p lmlab --locked -q
-cargo build --release -p lmlab-real --example tcp_ceiling --locked -q
-LMLAB=./target/release/lmlab
-CEILING=./target/release/examples/tcp_ceiling
+[ "$ONLY_ENCRYPT" = 1 ] || cargo build --release -p lmlab-real --example tcp_ceiling --locked -q
+LMLAB="$TARGET/release/lmlab"
+CEILING="$TARGET/release/examples/tcp_ceiling"
 TMP="$(mktemp -d)"
-iperf3 -s -p "$PORT" -D --pidfile "$TMP/iperf3.pid" -1 >/dev/null 2>&1 || true
 trap 'kill "$(cat "$TMP/iperf3.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 iperf_once() { # streams -> "gbps cpu_s_per_gib"
@@ -43,8 +47,8 @@ print(f'{r["bits_per_second"]/1e9:.3f} {cpu_s/gib:.3f}')
 PY
 }
 
-lmlab_once() { # channels codec profile -> "avg_gbps wire_gbps cpu_s_per_gib verified"
-  "$LMLAB" real --memory "$MEMORY" --channels "$1" --compress "$2" --profile "$3" --json - > "$TMP/real.json"
+lmlab_once() { # channels codec profile [extra args] -> "avg_gbps wire_gbps cpu_s_per_gib verified"
+  "$LMLAB" real --memory "$MEMORY" --channels "$1" --compress "$2" --profile "$3" "${@:4}" --json - > "$TMP/real.json"
   python3 - "$TMP/real.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -54,6 +58,7 @@ PY
 
 median() { python3 -c 'import sys,statistics; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.3f}")' "$@"; }
 
+if [ "$ONLY_ENCRYPT" != 1 ]; then
 echo "loopback, $RUNS runs each (interleaved), medians; lmlab and the ceiling move a $MEMORY image"
 echo "Gbit/s, then CPU seconds per GiB (both ends)"
 printf '%-8s %8s %8s %8s %9s %9s %7s %7s %7s\n' streams lmlab ceiling iperf3 vs_iperf3 vs_ceil cpu_lm cpu_cei cpu_ip3
@@ -86,4 +91,23 @@ for n in 1 4; do
   done
   printf '%-10s %-8s %12s %12s %14s\n' "$n" "$codec" "$(median "${gg[@]}")" "$(median "${ww[@]}")" "$(median "${cc[@]}")"
 done
+done
+fi
+
+echo
+echo "--encrypt (AES-256-GCM on every connection): random content, no compression, guest Gbit/s"
+printf '%-10s %12s %12s %10s %14s %14s\n' channels plain encrypted ratio cpu_plain cpu_encrypted
+for n in 1 4; do
+  pg=(); eg=(); pc=(); ec=()
+  for _ in $(seq "$RUNS"); do
+    read -r g w c v < <(lmlab_once "$n" none random)
+    [ "$v" = True ] || { echo "lmlab run not verified" >&2; exit 1; }
+    pg+=("$g"); pc+=("$c")
+    read -r g w c v < <(lmlab_once "$n" none random --encrypt)
+    [ "$v" = True ] || { echo "lmlab encrypted run not verified" >&2; exit 1; }
+    eg+=("$g"); ec+=("$c")
+  done
+  mp=$(median "${pg[@]}"); me=$(median "${eg[@]}")
+  printf '%-10s %12s %12s %9sx %14s %14s\n' "$n" "$mp" "$me" "$(python3 -c "print(f'{$me/$mp:.2f}')")" \
+    "$(median "${pc[@]}")" "$(median "${ec[@]}")"
 done

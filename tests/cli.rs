@@ -802,7 +802,7 @@ fn real_to(addr: &str, secret: &str, extra: &[&str]) -> Output {
 
 #[test]
 fn real_to_an_agent_process_verifies_and_a_wrong_secret_or_too_much_memory_is_refused() {
-    let (mut agent, addr, _log) = start_agent("agent secret 1", "64MiB");
+    let (mut agent, addr, log) = start_agent("agent secret 1", "64MiB");
     let o = real_to(
         &addr,
         "agent secret 1",
@@ -812,8 +812,21 @@ fn real_to_an_agent_process_verifies_and_a_wrong_secret_or_too_much_memory_is_re
     assert!(String::from_utf8_lossy(&o.stdout).contains("verified"));
     refused(
         &real_to(&addr, "not the secret", &["--memory", "32MiB"]),
-        &["authentication"],
+        &["authentication failed", "wrong secret"],
     );
+    let line = log
+        .iter()
+        .find(|l| l.contains("authentication failed"))
+        .expect("the agent logs the refusal");
+    assert!(line.contains("wrong secret"), "{line}");
+    // Encrypted, to the same agent (it follows the source).
+    let o = real_to(
+        &addr,
+        "agent secret 1",
+        &["--memory", "16MiB", "--channels", "2", "--encrypt"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("encrypted (AES-256-GCM)"));
     refused(
         &real_to(&addr, "agent secret 1", &["--memory", "128MiB"]),
         &["at most 64 MiB"],
@@ -823,6 +836,151 @@ fn real_to_an_agent_process_verifies_and_a_wrong_secret_or_too_much_memory_is_re
     assert!(o.status.success(), "{}", stderr(&o));
     let _ = agent.kill();
     let _ = agent.wait();
+}
+
+/// Runs lmlab with `args` (and no LMLAB_SECRET), killing it after 20 s: a refusal must come
+/// at once, not after reading a device or waiting on a FIFO.
+fn lmlab_bounded(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lmlab"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("LMLAB_SECRET")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run lmlab");
+    let t = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if t.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("lmlab {args:?} did not finish within 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// A refusal in one line (one `error:` sentence) whose OS message, if any, appears once.
+fn refused_in_one_line(o: &Output, needles: &[&str]) {
+    refused(o, needles);
+    let err = stderr(o);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "more than one line: {err}"
+    );
+    assert!(
+        err.matches("os error").count() <= 1,
+        "OS message twice: {err}"
+    );
+}
+
+#[test]
+fn a_missing_scenario_is_named_with_the_os_message_once() {
+    let o = lmlab_bounded(&["real", "--scenario", "no-such-lab.toml", "--vm", "vm1"]);
+    refused_in_one_line(&o, &["no-such-lab.toml", "os error"]);
+    let o = lmlab_bounded(&["run", "no-such-lab.toml"]);
+    refused_in_one_line(&o, &["no-such-lab.toml", "os error"]);
+}
+
+/// A refusal as one `error:` sentence (clap may add its "For more information" hint), a non-zero
+/// exit, no panic and the OS message at most once.
+fn one_clear_error(o: &Output, needles: &[&str]) {
+    refused(o, needles);
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "not one error: {err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("error:") || l.starts_with("For more information")),
+        "more than the error: {err}"
+    );
+    assert!(
+        err.matches("os error").count() <= 1,
+        "OS message twice: {err}"
+    );
+}
+
+#[test]
+fn each_resource_refusal_gives_one_clear_error_and_a_non_zero_exit() {
+    // More memory than this machine has available.
+    one_clear_error(
+        &lmlab_bounded(&["real", "--memory", "15TiB"]),
+        &["--memory 15TiB", "GiB available", "smaller --memory"],
+    );
+    // Socket buffers outside what any OS takes.
+    for (flag, value) in [("--send-buffer", "4GiB"), ("--recv-buffer", "1KiB")] {
+        let o = lmlab_bounded(&["real", "--memory", "16MiB", flag, value]);
+        one_clear_error(&o, &[flag, value, "outside 4KiB to 1GiB"]);
+    }
+    // In that range but beyond what this OS gives a socket: refused, not silently capped.
+    #[cfg(target_os = "linux")]
+    for (flag, sysctl) in [("--send-buffer", "wmem_max"), ("--recv-buffer", "rmem_max")] {
+        let cap: u64 = std::fs::read_to_string(format!("/proc/sys/net/core/{sysctl}"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(u64::MAX);
+        if cap < 1 << 30 {
+            let o = lmlab_bounded(&["real", "--memory", "16MiB", flag, "1GiB"]);
+            one_clear_error(&o, &[flag, "1GiB", "gives a socket at most", sysctl]);
+        }
+    }
+    // Secret files that are not regular files, or too large, on either end.
+    let t = Tmp::new("resource-refusals");
+    let big = t.0.join("big.secret");
+    std::fs::write(&big, vec![b'x'; 4097]).expect("write");
+    let (big, folder) = (big.display().to_string(), t.0.display().to_string());
+    for (path, words) in [
+        (&folder, "not a regular file"),
+        (&big, "larger than 4096 bytes"),
+    ] {
+        for cmd in [
+            vec!["agent", "--listen", "127.0.0.1:0", "--secret-file", path],
+            vec!["real", "--to", "127.0.0.1:9", "--secret-file", path],
+        ] {
+            one_clear_error(&lmlab_bounded(&cmd), &[path, words]);
+        }
+    }
+}
+
+#[test]
+fn secret_files_that_are_not_regular_files_too_large_or_missing_are_refused_naming_the_file() {
+    let t = Tmp::new("secret-files");
+    let big = t.0.join("big.secret");
+    std::fs::write(&big, vec![b'x'; 5000]).expect("write");
+    let missing = t.0.join("missing.secret");
+    let folder = t.0.display().to_string();
+    let (big, missing) = (big.display().to_string(), missing.display().to_string());
+    let mut cases = vec![
+        (folder, "not a regular file"),
+        (big, "larger than 4096 bytes"),
+        (missing, "cannot read the secret file"),
+    ];
+    #[cfg(unix)]
+    {
+        cases.push(("/dev/zero".into(), "not a regular file"));
+        let fifo = t.0.join("fifo.secret");
+        if Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            cases.push((fifo.display().to_string(), "not a regular file"));
+        }
+    }
+    for (path, words) in &cases {
+        for cmd in [
+            vec!["agent", "--listen", "127.0.0.1:0", "--secret-file", path],
+            vec!["real", "--to", "127.0.0.1:9", "--secret-file", path],
+        ] {
+            refused_in_one_line(&lmlab_bounded(&cmd), &[path, words]);
+        }
+    }
 }
 
 #[test]

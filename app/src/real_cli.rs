@@ -55,19 +55,23 @@ pub struct RealArgs {
     /// secret is read from --secret-file or the LMLAB_SECRET environment variable.
     #[arg(long, value_name = "HOST:PORT[,...]")]
     pub to: Option<String>,
-    /// File holding the agent's shared secret.
+    /// File holding the agent's shared secret (a regular file of at most 4 KiB).
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
+    /// Encrypt every connection of the migration (AES-256-GCM, keys from the handshake); the
+    /// agent follows.
+    #[arg(long)]
+    pub encrypt: bool,
     /// Local addresses to bind channels to, round robin (comma-separated), to spread channels
     /// over several NICs.
     #[arg(long, value_delimiter = ',', value_name = "ADDR,...")]
     pub bind: Vec<IpAddr>,
-    /// Socket send buffer (SO_SNDBUF), like 4MiB (default: the OS's autotuning).
-    #[arg(long, value_parser = parse_size_arg)]
-    pub send_buffer: Option<u64>,
-    /// Socket receive buffer (SO_RCVBUF) on the source's sockets.
-    #[arg(long, value_parser = parse_size_arg)]
-    pub recv_buffer: Option<u64>,
+    /// Socket send buffer (SO_SNDBUF), 4KiB to 1GiB, like 4MiB (default: the OS's autotuning).
+    #[arg(long, value_parser = parse_buffer_arg)]
+    pub send_buffer: Option<usize>,
+    /// Socket receive buffer (SO_RCVBUF) on the source's sockets, 4KiB to 1GiB.
+    #[arg(long, value_parser = parse_buffer_arg)]
+    pub recv_buffer: Option<usize>,
     /// TCP_NODELAY on every channel.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "true|false")]
     pub nodelay: bool,
@@ -90,16 +94,30 @@ pub struct AgentArgs {
     /// Address to listen on, like 0.0.0.0:7400 or [::]:7400.
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// File holding the shared secret (default: the LMLAB_SECRET environment variable).
+    /// File holding the shared secret, a regular file of at most 4 KiB (default: the
+    /// LMLAB_SECRET environment variable).
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
-    /// Largest image a peer may ask this agent to allocate.
+    /// Most memory one migration may take here: its image plus the agent's tables and buffers
+    /// (12 bytes a page, 4 MiB a channel, 4 MiB for control).
     #[arg(long, default_value = "4GiB", value_parser = parse_size_arg)]
     pub max_memory: u64,
+    /// Refuse migrations that are not encrypted (`lmlab real --encrypt`).
+    #[arg(long)]
+    pub require_encrypt: bool,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
     parse_bytes(s).map(|b| b.0).map_err(|e| e.to_string())
+}
+
+/// A socket buffer size: 4 KiB to 1 GiB, what every OS's `int` option takes and honours.
+fn parse_buffer_arg(s: &str) -> Result<usize, String> {
+    let b = parse_size_arg(s)?;
+    usize::try_from(b)
+        .ok()
+        .filter(|b| real::SOCKET_BUFFER_RANGE.contains(b))
+        .ok_or_else(|| format!("{s} is outside 4KiB to 1GiB"))
 }
 
 fn parse_rate_arg(s: &str) -> Result<f64, String> {
@@ -141,12 +159,43 @@ fn parse_fault(s: &str) -> Result<Fault, String> {
     })
 }
 
+/// Largest secret file read.
+pub const MAX_SECRET_FILE: u64 = 4096;
+
+/// The secret in `f`: a regular file (not a device, FIFO or folder, which could block or never
+/// end) of at most [`MAX_SECRET_FILE`] bytes. Each error is one sentence naming the file.
+fn read_secret_file(f: &std::path::Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let name = f.display();
+    // Checked before opening: opening a FIFO would wait for a writer.
+    let meta = std::fs::metadata(f)
+        .map_err(|e| anyhow::anyhow!("{name}: cannot read the secret file: {e}"))?;
+    if !meta.is_file() {
+        bail!(
+            "{name}: the secret file is not a regular file (a device, FIFO or folder); put the secret in a file"
+        );
+    }
+    let mut file = std::fs::File::open(f)
+        .map_err(|e| anyhow::anyhow!("{name}: cannot read the secret file: {e}"))?;
+    let mut s = Vec::new();
+    // Read at most one byte past the cap, whatever the file turned into since.
+    file.by_ref()
+        .take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut s)
+        .map_err(|e| anyhow::anyhow!("{name}: cannot read the secret file: {e}"))?;
+    if s.len() as u64 > MAX_SECRET_FILE {
+        bail!(
+            "{name}: the secret file is larger than {MAX_SECRET_FILE} bytes; a secret is a line of text"
+        );
+    }
+    Ok(s)
+}
+
 /// The secret from a file (trailing newline removed) or LMLAB_SECRET.
 pub fn read_secret(file: Option<&std::path::Path>) -> Result<Vec<u8>> {
     let secret = match file {
         Some(f) => {
-            let mut s = std::fs::read(f)
-                .with_context(|| format!("{}: cannot read the secret", f.display()))?;
+            let mut s = read_secret_file(f)?;
             while s.last().is_some_and(|b| b.is_ascii_whitespace()) {
                 s.pop();
             }
@@ -214,8 +263,9 @@ pub fn config(args: &RealArgs) -> Result<(RealConfig, Option<Prediction>)> {
     cfg.rdma = args.rdma;
     cfg.socket.nodelay = args.nodelay;
     cfg.socket.bind = args.bind.clone();
-    cfg.socket.send_buffer = args.send_buffer.map(|b| b as usize);
-    cfg.socket.recv_buffer = args.recv_buffer.map(|b| b as usize);
+    cfg.socket.send_buffer = args.send_buffer;
+    cfg.socket.recv_buffer = args.recv_buffer;
+    cfg.encrypt = args.encrypt;
     if let Some(f) = cfg.fault
         && f.channel >= cfg.channels
     {
@@ -255,6 +305,8 @@ pub fn real(args: &RealArgs) -> Result<()> {
             secret: read_secret(args.secret_file.as_deref())?,
         },
     };
+    // Refused before anything is allocated, rather than failing (or being killed) half-way.
+    cfg.check_memory(&target)?;
     let quiet = args.json.as_deref() == Some("-");
     let progress = move |step: real::Step<'_>| {
         if !quiet {
@@ -296,7 +348,7 @@ pub fn real(args: &RealArgs) -> Result<()> {
 fn print_summary(r: &RealReport, p: Option<&Prediction>, err: Option<ErrorVsModel>) {
     let gib = r.memory_bytes as f64 / (1u64 << 30) as f64;
     println!(
-        "{}: {:.2} GiB over {} channel(s), compression {}, to {}",
+        "{}: {:.2} GiB over {} channel(s), compression {}, {}, to {}",
         if r.verified {
             "verified"
         } else {
@@ -305,6 +357,11 @@ fn print_summary(r: &RealReport, p: Option<&Prediction>, err: Option<ErrorVsMode
         gib,
         r.channels,
         r.compress.name(),
+        if r.encrypted {
+            "encrypted (AES-256-GCM)"
+        } else {
+            "not encrypted"
+        },
         r.destination
     );
     println!(
@@ -352,19 +409,19 @@ fn print_summary(r: &RealReport, p: Option<&Prediction>, err: Option<ErrorVsMode
 pub fn agent(args: &AgentArgs) -> Result<()> {
     let secret = read_secret(args.secret_file.as_deref())?;
     let log: real::agent::Log = Arc::new(|line: String| eprintln!("lmlab agent: {line}"));
-    let a = real::agent::spawn(
-        &args.listen,
-        real::agent::AgentConfig {
-            secret,
-            max_memory: args.max_memory,
-        },
-        log,
-    )
-    .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let mut config = real::agent::AgentConfig::new(secret, args.max_memory);
+    config.require_encryption = args.require_encrypt;
+    let a = real::agent::spawn(&args.listen, config, log)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     eprintln!(
-        "lmlab agent: listening on {} (one migration at a time, at most {} MiB each)",
+        "lmlab agent: listening on {} (one migration at a time, at most {} MiB each{})",
         a.addr,
-        args.max_memory >> 20
+        args.max_memory >> 20,
+        if args.require_encrypt {
+            ", encrypted only"
+        } else {
+            ""
+        }
     );
     a.wait();
     Ok(())

@@ -45,12 +45,12 @@ pub struct SessionFile {
 /// Why a session could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("{file}: {what}: {source}")]
+    #[error("{file}: {what}: {error}")]
     Io {
         file: String,
         what: &'static str,
-        #[source]
-        source: std::io::Error,
+        // Not a `source`: the message already holds it, and error chains would print it twice.
+        error: std::io::Error,
     },
     #[error(transparent)]
     Invalid(Located),
@@ -188,10 +188,10 @@ impl SessionFile {
     pub fn load(path: &Path) -> Result<SessionFile, SessionError> {
         let file = path.display().to_string();
         let text = read_text(path, MAX_SESSION_BYTES, "sessions").map_err(|e| match e {
-            ReadError::Io(source) => SessionError::Io {
+            ReadError::Io(error) => SessionError::Io {
                 file: file.clone(),
                 what: "cannot read the session",
-                source,
+                error,
             },
             ReadError::Invalid(l) => SessionError::Invalid(l),
         })?;
@@ -231,7 +231,7 @@ impl SessionFile {
         atomic_write(path, self.to_json()?.as_bytes()).map_err(|e| SessionError::Io {
             file: path.display().to_string(),
             what: "cannot save the session",
-            source: e,
+            error: e,
         })
     }
 }

@@ -46,6 +46,14 @@ fn linux_threads_cpu_s(prefix: &str) -> Option<f64> {
     Some(ticks as f64 / TICKS_PER_S)
 }
 
+/// Memory this machine has available for new allocations, bytes (sysinfo); `None` where it
+/// cannot tell.
+pub fn available_memory() -> Option<u64> {
+    let mut sys = sysinfo::System::new().ok()?;
+    sys.refresh_memory();
+    Some(sys.available_memory()).filter(|&b| b > 0)
+}
+
 /// CPU seconds of the whole process (sysinfo).
 pub fn process_cpu_s() -> f64 {
     let Ok(pid) = sysinfo::get_current_pid() else {

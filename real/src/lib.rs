@@ -7,7 +7,9 @@
 //! the GUI and exports can put measured and predicted side by side.
 //!
 //! - [`image`]: the memory image, content profiles, the guest writer, page digests;
-//! - [`wire`]: framing, authentication (mutual HMAC-SHA256 challenge–response), message formats;
+//! - [`wire`]: framing and message formats;
+//! - [`secure`]: authentication (SPAKE2 and key confirmation, session-bound data connections) and
+//!   the optional encryption of every connection (AES-256-GCM);
 //! - [`source`]: the pre-copy sender over N channels;
 //! - [`agent`]: the destination (one migration at a time, memory cap, survives bad peers);
 //! - [`cpu`]: CPU accounting per side (thread groups) and per core (sysinfo);
@@ -20,6 +22,7 @@ pub mod image;
 pub mod predict;
 #[cfg(all(feature = "rdma", target_os = "linux"))]
 pub mod rdma;
+pub mod secure;
 pub mod source;
 pub mod wire;
 
@@ -34,6 +37,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::time::Instant;
 pub use wire::Codec;
 
+/// Smallest and largest socket buffer (`SO_SNDBUF`, `SO_RCVBUF`) a run may ask for: every OS
+/// takes a C `int`, and none honours more than this.
+pub const SOCKET_BUFFER_RANGE: std::ops::RangeInclusive<usize> = (4 << 10)..=(1 << 30);
+
 /// Socket options for every channel.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SocketOptions {
@@ -42,6 +49,61 @@ pub struct SocketOptions {
     pub nodelay: bool,
     /// Local addresses to bind the channels to, round robin (empty: let the OS choose).
     pub bind: Vec<IpAddr>,
+}
+
+impl SocketOptions {
+    /// Refuses buffer sizes this OS would not give a socket in full. The OS caps them silently
+    /// (Linux at `net.core.wmem_max` / `rmem_max`), so a probe socket is given each size and
+    /// asked what it got: a run never goes ahead with smaller buffers than it says it used.
+    pub fn check_buffers(&self) -> Result<(), RealError> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        if self.send_buffer.is_none() && self.recv_buffer.is_none() {
+            return Ok(());
+        }
+        let sock =
+            Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).map_err(RealError::Io)?;
+        let refused = |flag: &str, asked: usize, got: std::io::Result<usize>, cap: &str| {
+            let got = match got {
+                // Linux reports twice what it honours (the rest is its bookkeeping).
+                Ok(g) if cfg!(target_os = "linux") => g / 2,
+                Ok(g) => g,
+                Err(e) => {
+                    return Some(format!(
+                        "{flag} {}: this OS does not take it ({e})",
+                        Bytes(asked as u64)
+                    ));
+                }
+            };
+            (got < asked).then(|| {
+                format!(
+                    "{flag} {}: this OS gives a socket at most {}{cap}; ask for less or raise \
+                     the limit",
+                    Bytes(asked as u64),
+                    Bytes(got as u64)
+                )
+            })
+        };
+        let linux = cfg!(target_os = "linux");
+        if let Some(b) = self.send_buffer {
+            let got = sock
+                .set_send_buffer_size(b)
+                .and_then(|()| sock.send_buffer_size());
+            let cap = if linux { " (net.core.wmem_max)" } else { "" };
+            if let Some(m) = refused("--send-buffer", b, got, cap) {
+                return Err(RealError::Config(m));
+            }
+        }
+        if let Some(b) = self.recv_buffer {
+            let got = sock
+                .set_recv_buffer_size(b)
+                .and_then(|()| sock.recv_buffer_size());
+            let cap = if linux { " (net.core.rmem_max)" } else { "" };
+            if let Some(m) = refused("--recv-buffer", b, got, cap) {
+                return Err(RealError::Config(m));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Drop channel `channel` once it has carried `after_bytes` of memory (tests and demos).
@@ -70,6 +132,8 @@ pub struct RealConfig {
     /// Move pages by RDMA writes instead of TCP channels (feature `rdma` and a device on both
     /// ends).
     pub rdma: bool,
+    /// Seal every connection of the migration (AES-256-GCM with keys from the handshake).
+    pub encrypt: bool,
 }
 
 impl Default for RealConfig {
@@ -91,6 +155,7 @@ impl Default for RealConfig {
             fault: None,
             seed: 1,
             rdma: false,
+            encrypt: false,
         }
     }
 }
@@ -137,10 +202,73 @@ impl RealConfig {
         if self.max_passes == 0 {
             return bad("max passes must be at least 1".into());
         }
+        for (name, size) in [
+            ("send buffer", self.socket.send_buffer),
+            ("receive buffer", self.socket.recv_buffer),
+        ] {
+            if let Some(b) = size
+                && !SOCKET_BUFFER_RANGE.contains(&b)
+            {
+                return bad(format!(
+                    "socket {name} of {}: use 4 KiB to 1 GiB (what every OS accepts)",
+                    Bytes(b as u64)
+                ));
+            }
+        }
+        self.socket.check_buffers()?;
+        if self.rdma && self.encrypt {
+            return bad("--encrypt seals TCP connections; RDMA writes cannot be sealed, so use one or the other".into());
+        }
         if self.rdma {
             rdma_usable()?;
         }
         Ok(())
+    }
+
+    /// Memory the source side of this run takes: the image, its dirty bitmap and the digests of
+    /// what was sent (8 bytes a page), and with a loopback destination that agent's share too.
+    pub fn memory_needed(&self, target: &Target) -> u64 {
+        let pages = self.memory_bytes / image::PAGE as u64;
+        let source = self
+            .memory_bytes
+            .saturating_add(pages.saturating_mul(8) + pages / 8)
+            .saturating_add(u64::from(self.channels).saturating_mul(agent::CHANNEL_BYTES));
+        match target {
+            Target::Loopback => {
+                source.saturating_add(agent::session_bytes(self.memory_bytes, self.channels))
+            }
+            Target::Agent { .. } => source,
+        }
+    }
+
+    /// Refuses a run that would need more memory than this machine has available (it would
+    /// fail to allocate, or be killed, half-way).
+    pub fn check_memory(&self, target: &Target) -> Result<(), RealError> {
+        let need = self.memory_needed(target);
+        match cpu::available_memory() {
+            Some(avail) if need > avail => Err(RealError::Config(format!(
+                "--memory {}: this run needs about {}{} and this machine has {} available; use \
+                 a smaller --memory",
+                Bytes(self.memory_bytes),
+                approx_size(need),
+                if matches!(target, Target::Loopback) {
+                    " (source and in-process destination)"
+                } else {
+                    ""
+                },
+                approx_size(avail)
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A size for people: MiB below 1 GiB, else GiB with one decimal.
+fn approx_size(b: u64) -> String {
+    if b < 1 << 30 {
+        format!("{} MiB", b.div_ceil(1 << 20))
+    } else {
+        format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
     }
 }
 
@@ -276,6 +404,9 @@ pub struct RealReport {
     pub channels: u16,
     /// Pages moved by RDMA writes (then `channels` does not apply).
     pub rdma: bool,
+    /// Every connection was sealed (AES-256-GCM).
+    #[serde(default)]
+    pub encrypted: bool,
     pub compress: Codec,
     pub dirty_rate_bytes_per_s: f64,
     pub working_set_bytes: u64,
@@ -332,6 +463,7 @@ impl RealReport {
             memory_bytes: cfg.memory_bytes,
             channels: cfg.channels,
             rdma: cfg.rdma,
+            encrypted: cfg.encrypt,
             compress: cfg.codec,
             dirty_rate_bytes_per_s: cfg.dirty_rate_bytes_per_s,
             working_set_bytes: cfg.working_set_bytes.min(cfg.memory_bytes),
@@ -428,6 +560,7 @@ pub fn run(
     progress: &(dyn Fn(Step<'_>) + Sync),
 ) -> Result<RealReport, RealError> {
     cfg.validate()?;
+    cfg.check_memory(target)?;
     let Destination {
         addrs,
         secret,
@@ -509,10 +642,10 @@ fn destination(cfg: &RealConfig, target: &Target) -> Result<Destination, RealErr
             let secret = wire::nonce()?.to_vec();
             let agent = agent::spawn(
                 "127.0.0.1:0",
-                agent::AgentConfig {
-                    secret: secret.clone(),
-                    max_memory: cfg.memory_bytes,
-                },
+                agent::AgentConfig::new(
+                    secret.clone(),
+                    agent::session_bytes(cfg.memory_bytes, cfg.channels),
+                ),
                 Arc::new(|line| {
                     if std::env::var_os("LMLAB_AGENT_LOG").is_some() {
                         eprintln!("agent: {line}");

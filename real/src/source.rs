@@ -20,13 +20,14 @@ use super::image::{
     DIGEST_GROUP, Digest, Image, PAGE, Writer, is_zero, page_digest, zero_page_digest,
 };
 use super::wire::{
-    self, Accept, Begin, ChannelLost, Codec, FRAME_HEAD_LEN, Kind, MAX_PAGES_PER_BATCH,
-    PAGES_HEAD_LEN, PagesHead, PassAck, PassEnd, Role, Verified, Verify, VerifyMode, WireError,
-    index_entry, proto, write_frame,
+    self, Accept, Begin, ChannelLost, Codec, FRAME_HEAD_LEN, FrameIn, FrameOut, Kind,
+    MAX_PAGES_PER_BATCH, PAGES_HEAD_LEN, PagesHead, PassAck, PassEnd, Verified, Verify, VerifyMode,
+    WireError, index_entry, proto,
 };
 use super::{
     ChannelLoss, Fault, RdmaError, RealConfig, RealError, RealReport, Sample, SocketOptions, Step,
 };
+use crate::secure::{self, Session};
 use lmlab_engine::precopy::{self, Next};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +56,28 @@ pub(crate) struct Meters {
 struct Channel {
     index: u16,
     stream: std::net::TcpStream,
+    /// Seals what the channel sends when the session is encrypted.
+    out: FrameOut,
+}
+
+/// The authenticated control connection and its framing.
+struct Control {
+    s: TcpStream,
+    out: FrameOut,
+    inp: FrameIn,
+}
+
+impl Control {
+    async fn send(&mut self, kind: Kind, payload: &[u8]) -> Result<(), WireError> {
+        wire::send(&mut self.s, &mut self.out, kind, payload).await
+    }
+
+    /// The payload of the next frame, which must be of kind `want`.
+    async fn expect(&mut self, want: Kind) -> Result<Vec<u8>, WireError> {
+        let mut buf = Vec::new();
+        wire::recv_expect(&mut self.s, &mut self.inp, &mut buf, want).await?;
+        Ok(buf)
+    }
 }
 
 /// Runs one migration to the agent at `addrs` (channel `i` to the `i`-th, round robin). Never
@@ -91,7 +114,7 @@ pub(crate) async fn migrate(
 
 /// The connections of one migration: control, and the TCP data channels or the RDMA link.
 struct Link {
-    control: TcpStream,
+    control: Control,
     channels: Vec<Channel>,
     rdma: Option<RdmaLink>,
     /// Cores of the destination machine (from its `Accept`).
@@ -110,23 +133,20 @@ impl Link {
         let addr = *addrs
             .first()
             .ok_or_else(|| proto("no destination address"))?;
-        let mut control = connect(addr, &cfg.socket, 0).await?;
-        wire::client_handshake(&mut control, secret, Role::Control).await?;
+        let mut s = connect(addr, &cfg.socket, 0).await?;
+        let (session, out, inp) = secure::source_control(&mut s, secret, cfg.encrypt).await?;
+        let mut control = Control { s, out, inp };
         let begin = Begin {
             memory_bytes: image.bytes(),
             channels: if cfg.rdma { 0 } else { cfg.channels },
             rdma: cfg.rdma,
         };
-        write_frame(&mut control, Kind::Begin, &begin.encode()).await?;
-        let mut buf = Vec::new();
+        control.send(Kind::Begin, &begin.encode()).await?;
         // The agent commits the whole image before it accepts: allow for that.
         let commit_time = SETUP_TIMEOUT + Duration::from_secs(image.bytes() >> 30);
-        tokio::time::timeout(
-            commit_time,
-            wire::expect(&mut control, &mut buf, Kind::Accept),
-        )
-        .await
-        .map_err(|_| WireError::Timeout("waiting for the agent to accept"))??;
+        let buf = tokio::time::timeout(commit_time, control.expect(Kind::Accept))
+            .await
+            .map_err(|_| WireError::Timeout("waiting for the agent to accept"))??;
         let accept = Accept::decode(&buf)?;
         let rdma = if cfg.rdma {
             Some(RdmaLink::connect(&mut control, addr, image).await?)
@@ -136,7 +156,7 @@ impl Link {
         let mut channels = Vec::new();
         for i in 0..begin.channels {
             let to = addrs[i as usize % addrs.len()];
-            channels.push(open_channel(to, cfg, secret, accept.token, i).await?);
+            channels.push(open_channel(to, cfg, &session, i).await?);
         }
         Ok(Link {
             control,
@@ -147,26 +167,32 @@ impl Link {
     }
 }
 
-/// Opens data channel `i` to `addr` for the migration of `token`, waits until the destination
-/// is ready for it, and switches it to a blocking socket.
+/// Opens data channel `i` to `addr` for the migration of `session`, waits until the
+/// destination is ready for it, and switches it to a blocking socket.
 async fn open_channel(
     addr: SocketAddr,
     cfg: &RealConfig,
-    secret: &[u8],
-    token: [u8; 16],
+    session: &Session,
     i: u16,
 ) -> Result<Channel, WireError> {
     let mut s = connect(addr, &cfg.socket, i as usize).await?;
-    wire::client_handshake(&mut s, secret, Role::Data { token, channel: i }).await?;
+    let (out, mut inp) = secure::source_data(&mut s, session, i).await?;
     let mut buf = Vec::new();
-    tokio::time::timeout(SETUP_TIMEOUT, wire::expect(&mut s, &mut buf, Kind::Ready))
-        .await
-        .map_err(|_| WireError::Timeout("waiting for a channel to be ready"))??;
+    tokio::time::timeout(
+        SETUP_TIMEOUT,
+        wire::recv_expect(&mut s, &mut inp, &mut buf, Kind::Ready),
+    )
+    .await
+    .map_err(|_| WireError::Timeout("waiting for a channel to be ready"))??;
     let stream = s.into_std()?;
     stream.set_nonblocking(false)?;
     // A destination that stops reading fails the channel instead of hanging the run.
     stream.set_write_timeout(Some(ACK_TIMEOUT))?;
-    Ok(Channel { index: i, stream })
+    Ok(Channel {
+        index: i,
+        stream,
+        out,
+    })
 }
 
 /// What one pass moved.
@@ -190,7 +216,7 @@ struct Sent {
 /// switch-over and checks as methods.
 struct Sender<'a> {
     cfg: &'a RealConfig,
-    control: TcpStream,
+    control: Control,
     /// The live data channels (none with RDMA).
     channels: Vec<Channel>,
     rdma: Option<RdmaLink>,
@@ -464,10 +490,14 @@ impl<'a> Sender<'a> {
         pass: u32,
         sent: Vec<Sent>,
     ) -> Result<Vec<Sent>, WireError> {
-        let end = PassEnd { pass }.frame();
         let mut ended = Vec::new();
         for mut s in sent {
-            match std::io::Write::write_all(&mut s.ch.stream, &end) {
+            let mut end = PassEnd { pass }.frame().to_vec();
+            let sent =
+                s.ch.out
+                    .seal_in_place(&mut end)
+                    .and_then(|()| Ok(std::io::Write::write_all(&mut s.ch.stream, &end)?));
+            match sent {
                 Ok(()) => ended.push(s),
                 Err(e) => self.channel_failed(s, &e.to_string()).await?,
             }
@@ -494,7 +524,7 @@ impl<'a> Sender<'a> {
         let lost = ChannelLost {
             channel: s.ch.index,
         };
-        write_frame(&mut self.control, Kind::ChannelLost, &lost.encode()).await
+        self.control.send(Kind::ChannelLost, &lost.encode()).await
     }
 
     /// Marks the pages a lost channel sent dirty again and records the loss.
@@ -514,14 +544,10 @@ impl<'a> Sender<'a> {
     /// mask of channels whose share the destination has applied.
     async fn await_ack(&mut self, pass: u32) -> Result<u64, WireError> {
         let end = PassEnd { pass };
-        write_frame(&mut self.control, Kind::PassEnd, &end.encode()).await?;
-        let mut buf = Vec::new();
-        tokio::time::timeout(
-            ACK_TIMEOUT,
-            wire::expect(&mut self.control, &mut buf, Kind::PassAck),
-        )
-        .await
-        .map_err(|_| WireError::Timeout("waiting for the pass acknowledgement"))??;
+        self.control.send(Kind::PassEnd, &end.encode()).await?;
+        let buf = tokio::time::timeout(ACK_TIMEOUT, self.control.expect(Kind::PassAck))
+            .await
+            .map_err(|_| WireError::Timeout("waiting for the pass acknowledgement"))??;
         let ack = PassAck::decode(&buf)?;
         if ack.pass != pass {
             return Err(proto(format!(
@@ -535,21 +561,17 @@ impl<'a> Sender<'a> {
     /// Asks the destination for the check `mode` against our `digest`.
     async fn verify(&mut self, mode: VerifyMode, digest: u64) -> Result<Verified, WireError> {
         let v = Verify { mode, digest };
-        write_frame(&mut self.control, Kind::Verify, &v.encode()).await?;
-        let mut buf = Vec::new();
-        tokio::time::timeout(
-            ACK_TIMEOUT,
-            wire::expect(&mut self.control, &mut buf, Kind::Verified),
-        )
-        .await
-        .map_err(|_| WireError::Timeout("waiting for the destination's check"))??;
+        self.control.send(Kind::Verify, &v.encode()).await?;
+        let buf = tokio::time::timeout(ACK_TIMEOUT, self.control.expect(Kind::Verified))
+            .await
+            .map_err(|_| WireError::Timeout("waiting for the destination's check"))??;
         Verified::decode(&buf)
     }
 
     /// Closes every connection. Failures are ignored: the outcome is already recorded, and a
     /// broken socket has nothing left to close.
     async fn close(&mut self) {
-        let _ = self.control.shutdown().await;
+        let _ = self.control.s.shutdown().await;
         for c in &self.channels {
             let _ = c.stream.shutdown(std::net::Shutdown::Both);
         }
@@ -577,12 +599,11 @@ fn rdma_failed(e: RdmaError) -> WireError {
 impl RdmaLink {
     /// Connects to the RDMA port the destination announced and receives its image's regions.
     async fn connect(
-        control: &mut TcpStream,
+        control: &mut Control,
         addr: SocketAddr,
         image: &Arc<Image>,
     ) -> Result<RdmaLink, WireError> {
-        let mut buf = Vec::new();
-        wire::expect(control, &mut buf, Kind::RdmaReady).await?;
+        let buf = control.expect(Kind::RdmaReady).await?;
         let port = wire::RdmaReady::decode(&buf)?.port;
         let local = image.chunk_regions();
         let host = addr.ip().to_string();
@@ -593,7 +614,7 @@ impl RdmaLink {
         .await
         .map_err(|e| proto(format!("RDMA connect failed: {e}")))?
         .map_err(rdma_failed)?;
-        wire::expect(control, &mut buf, Kind::RdmaRegions).await?;
+        let buf = control.expect(Kind::RdmaRegions).await?;
         let regions = wire::RdmaRegion::decode_all(&buf)?;
         if regions.len() != image.chunk_regions().len() {
             return Err(proto("the destination's image has a different shape"));
@@ -660,7 +681,7 @@ fn write_runs(
 #[cfg(not(all(feature = "rdma", target_os = "linux")))]
 impl RdmaLink {
     async fn connect(
-        _control: &mut TcpStream,
+        _control: &mut Control,
         _addr: SocketAddr,
         _image: &Arc<Image>,
     ) -> Result<RdmaLink, WireError> {
@@ -761,8 +782,9 @@ impl Share {
     fn send_batches(&self, done: &mut ShareDone) -> Result<(), WireError> {
         let batch = MAX_PAGES_PER_BATCH as usize;
         let mut head = Vec::with_capacity(FRAME_HEAD_LEN + PAGES_HEAD_LEN + 8 * batch);
-        let mut frame =
-            Vec::with_capacity(FRAME_HEAD_LEN + PAGES_HEAD_LEN + 8 * batch + batch * PAGE);
+        let mut frame = Vec::with_capacity(
+            FRAME_HEAD_LEN + PAGES_HEAD_LEN + 8 * batch + batch * PAGE + secure::TAG_LEN,
+        );
         let mut raw = Vec::with_capacity(batch * PAGE);
         let ch = &mut done.sent.ch;
         let idx = ch.index as usize;
@@ -776,10 +798,13 @@ impl Share {
                 let _ = ch.stream.shutdown(std::net::Shutdown::Both);
                 return Err(proto("dropped by fault injection"));
             }
-            let wire_len = if self.codec == Codec::None {
+            // Sealed batches are built in a buffer and encrypted there; plain uncompressed ones
+            // go straight from the image.
+            let wire_len = if self.codec == Codec::None && !ch.out.is_sealed() {
                 self.send_plain(&mut ch.stream, &mut head, pages)?
             } else {
                 self.build_packed(&mut frame, &mut raw, pages);
+                ch.out.seal_in_place(&mut frame)?;
                 std::io::Write::write_all(&mut ch.stream, &frame)?;
                 frame.len()
             };

@@ -1,20 +1,28 @@
-//! The real transport's wire protocol (version 1), shared by the source and the agent.
+//! The real transport's wire protocol (version 2), shared by the source and the agent.
 //!
-//! Every connection starts with the 8-byte magic `LMLABRT1`, then frames of
-//! `[type: u8][length: u32 LE][payload]`, payloads little-endian. Authentication is a mutual
-//! HMAC-SHA256 challenge–response over fresh 32-byte nonces; the secret never crosses the wire.
-//! Every length and index read from a peer is checked before it is used: a malformed frame is an
-//! error for that connection, never a panic or an unbounded allocation.
+//! Every connection starts with the 8-byte magic `LMLABRT2`, then frames of
+//! `[type: u8][length: u32 LE][payload]`, payloads little-endian. The handshake (`Hello`,
+//! `Reply`, `Confirm`) is in [`crate::secure`]: SPAKE2 and key confirmation on the control
+//! connection, a session-bound proof on each data connection; with encryption every later frame
+//! is sealed (AES-256-GCM, its head authenticated, a 16-byte tag after the payload). Every length
+//! and index read from a peer is checked before it is used: a malformed frame is an error for
+//! that connection, never a panic or an unbounded allocation.
 
-use hmac::{KeyInit, Mac};
+pub use crate::secure::{FrameIn, FrameOut};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub const MAGIC: &[u8; 8] = b"LMLABRT1";
+pub const MAGIC: &[u8; 8] = b"LMLABRT2";
 /// Largest frame a peer may send: a batch of 256 pages plus its index, with room to spare.
 pub const MAX_FRAME: u32 = 4 << 20;
 pub const MAX_PAGES_PER_BATCH: u32 = 256;
+/// Largest frame on a data channel: a full batch (header, index, 256 pages) and a seal's tag.
+pub const MAX_BATCH_FRAME: usize = PAGES_HEAD_LEN
+    + 8 * MAX_PAGES_PER_BATCH as usize
+    + MAX_PAGES_PER_BATCH as usize * super::image::PAGE
+    + crate::secure::TAG_LEN;
 pub const MAX_CHANNELS: u16 = 64;
+/// How long the source waits for any step of a handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Index entry flag: the page is all zeros and has no bytes in the blob.
 pub const ZERO_FLAG: u64 = 1 << 63;
@@ -29,6 +37,9 @@ pub enum WireError {
     Auth(String),
     #[error("peer refused: {0}")]
     Refused(String),
+    /// What this end refused (the text says so).
+    #[error("{0}")]
+    Denied(String),
     #[error("timed out {0}")]
     Timeout(&'static str),
 }
@@ -48,9 +59,12 @@ pub fn proto(msg: impl Into<String>) -> WireError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
+    /// Source → agent: a connection's first frame (`secure::Hello`).
     Hello = 1,
-    Challenge = 2,
-    Auth = 3,
+    /// Agent → source: its SPAKE2 message (control) or its nonce (data).
+    Reply = 2,
+    /// Either way: key confirmation (the source's first, the agent's only after checking it).
+    Confirm = 3,
     Begin = 4,
     Accept = 5,
     Ready = 6,
@@ -72,8 +86,8 @@ impl Kind {
         use Kind::*;
         Some(match b {
             1 => Hello,
-            2 => Challenge,
-            3 => Auth,
+            2 => Reply,
+            3 => Confirm,
             4 => Begin,
             5 => Accept,
             6 => Ready,
@@ -194,7 +208,7 @@ pub async fn expect<R: AsyncReadExt + Unpin>(
     expect_max(r, buf, want, MAX_FRAME as usize).await
 }
 
-/// Largest handshake frame (Auth: proof, role, token, channel; an Error text fits too).
+/// Largest handshake frame (a Hello is at most 51 bytes; an Error text fits too).
 pub const MAX_HANDSHAKE_FRAME: usize = 1024;
 
 /// [`expect`] with a smaller bound on the frame's length: before a peer has authenticated,
@@ -296,166 +310,56 @@ impl<'a> Reader<'a> {
     }
 }
 
-// ---- authentication -------------------------------------------------------------------------
+// ---- randomness and framing of authenticated connections ---------------------------------
 
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
-
+/// 32 fresh random bytes from the OS.
 pub fn nonce() -> Result<[u8; 32], WireError> {
     let mut n = [0u8; 32];
     getrandom::fill(&mut n).map_err(|e| WireError::Io(std::io::Error::other(e.to_string())))?;
     Ok(n)
 }
 
-fn mac(secret: &[u8], label: &[u8], a: &[u8; 32], b: &[u8; 32]) -> HmacSha256 {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut m =
-        <HmacSha256 as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable_hmac());
-    m.update(label);
-    m.update(a);
-    m.update(b);
-    m
-}
-
-#[cold]
-fn unreachable_hmac() -> HmacSha256 {
-    // new_from_slice only fails for fixed-size keys; HMAC has none. Keep a defined value anyway.
-    <HmacSha256 as KeyInit>::new(&Default::default())
-}
-
-pub fn proof(secret: &[u8], label: &[u8], a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-    let out = mac(secret, label, a, b).finalize().into_bytes();
-    let mut p = [0u8; 32];
-    p.copy_from_slice(&out);
-    p
-}
-
-/// Constant-time check of a peer's proof.
-pub fn check_proof(secret: &[u8], label: &[u8], a: &[u8; 32], b: &[u8; 32], got: &[u8]) -> bool {
-    mac(secret, label, a, b).verify_slice(got).is_ok()
-}
-
-/// A peer's role on a connection, declared in its `Auth` frame and covered by its proof.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Control,
-    Data { token: [u8; 16], channel: u16 },
-}
-
-impl Role {
-    fn encode(self) -> Vec<u8> {
-        match self {
-            Role::Control => vec![0],
-            Role::Data { token, channel } => {
-                let mut v = vec![1];
-                v.extend_from_slice(&token);
-                v.extend_from_slice(&channel.to_le_bytes());
-                v
-            }
-        }
-    }
-    fn decode(b: &[u8]) -> Result<Role, WireError> {
-        let mut r = Reader::new(b);
-        let role = match r.u8()? {
-            0 => Role::Control,
-            1 => Role::Data {
-                token: r.array()?,
-                channel: r.u16()?,
-            },
-            x => return Err(proto(format!("unknown role {x}"))),
-        };
-        r.done()?;
-        Ok(role)
-    }
-}
-
-/// The client's proof: HMAC over both nonces and the role it asks for, so the role cannot be
-/// changed on the way.
-fn role_proof(secret: &[u8], sn: &[u8; 32], cn: &[u8; 32], role: &[u8]) -> [u8; 32] {
-    let mut m = mac(secret, b"lmlab client", sn, cn);
-    m.update(role);
-    let mut p = [0u8; 32];
-    p.copy_from_slice(&m.finalize().into_bytes());
-    p
-}
-
-/// Client side of the handshake: magic, Hello, verify the agent's proof, send ours and the role.
-pub async fn client_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
-    s: &mut S,
-    secret: &[u8],
-    role: Role,
+/// Sends one frame on an authenticated connection (sealed if it is encrypted).
+pub async fn send<W: AsyncWriteExt + Unpin>(
+    w: &mut W,
+    out: &mut FrameOut,
+    kind: Kind,
+    payload: &[u8],
 ) -> Result<(), WireError> {
-    let run = async {
-        let mut buf = Vec::new();
-        s.write_all(MAGIC).await?;
-        let cn = nonce()?;
-        write_frame(s, Kind::Hello, &cn).await?;
-        expect_max(s, &mut buf, Kind::Challenge, MAX_HANDSHAKE_FRAME).await?;
-        let mut r = Reader::new(&buf);
-        let sn: [u8; 32] = r.array()?;
-        let agent_proof: [u8; 32] = r.array()?;
-        r.done()?;
-        if !check_proof(secret, b"lmlab agent", &cn, &sn, &agent_proof) {
-            return Err(WireError::Auth(
-                "the agent does not know our secret (wrong secret or not an lmlab agent)".into(),
-            ));
-        }
-        let role_bytes = role.encode();
-        let mut p = role_proof(secret, &sn, &cn, &role_bytes).to_vec();
-        p.extend_from_slice(&role_bytes);
-        write_frame(s, Kind::Auth, &p).await?;
-        Ok(())
-    };
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, run)
-        .await
-        .map_err(|_| WireError::Timeout("during the handshake"))?
+    let f = out.frame(kind, payload)?;
+    w.write_all(&f).await?;
+    Ok(())
 }
 
-/// Agent side of the handshake; returns the role the authenticated peer asked for.
-pub async fn server_handshake<S: AsyncReadExt + AsyncWriteExt + Unpin>(
-    s: &mut S,
-    secret: &[u8],
-) -> Result<Role, WireError> {
-    let run = async {
-        let mut magic = [0u8; 8];
-        s.read_exact(&mut magic).await?;
-        if &magic != MAGIC {
-            return Err(proto(format!(
-                "not an lmlab peer (first bytes {:?})",
-                String::from_utf8_lossy(&magic)
-            )));
-        }
-        let mut buf = Vec::new();
-        expect_max(s, &mut buf, Kind::Hello, MAX_HANDSHAKE_FRAME).await?;
-        let mut r = Reader::new(&buf);
-        let cn: [u8; 32] = r.array()?;
-        r.done()?;
-        let sn = nonce()?;
-        let mut ch = sn.to_vec();
-        ch.extend_from_slice(&proof(secret, b"lmlab agent", &cn, &sn));
-        write_frame(s, Kind::Challenge, &ch).await?;
-        match expect_max(s, &mut buf, Kind::Auth, MAX_HANDSHAKE_FRAME).await {
-            Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(WireError::Auth(
-                    "the peer left after our challenge (it does not share our secret)".into(),
-                ));
-            }
-            r => r?,
-        }
-        let mut r = Reader::new(&buf);
-        let got = r.bytes(32)?;
-        let role_bytes = r.rest();
-        let mut m = mac(secret, b"lmlab client", &sn, &cn);
-        m.update(role_bytes);
-        if m.verify_slice(got).is_err() {
-            // Best effort: a peer without the secret may not wait to read why.
-            let _ = write_frame(s, Kind::Error, b"authentication failed").await;
-            return Err(WireError::Auth("wrong secret".into()));
-        }
-        Role::decode(role_bytes)
-    };
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, run)
-        .await
-        .map_err(|_| WireError::Timeout("during the handshake"))?
+/// Reads one frame of an authenticated connection into `buf` (opened if it is sealed) and
+/// returns its kind.
+pub async fn recv<R: AsyncReadExt + Unpin>(
+    r: &mut R,
+    inp: &mut FrameIn,
+    buf: &mut Vec<u8>,
+) -> Result<Kind, WireError> {
+    let mut head = [0u8; FRAME_HEAD_LEN];
+    r.read_exact(&mut head).await?;
+    let kind = kind_of(head[0])?;
+    let len = frame_len(&head)?;
+    buf.resize(len, 0);
+    r.read_exact(buf).await?;
+    inp.open_in_place(&head, buf)?;
+    Ok(kind)
+}
+
+/// [`recv`] that requires the frame's kind; an `Error` frame from the peer becomes `Refused`.
+pub async fn recv_expect<R: AsyncReadExt + Unpin>(
+    r: &mut R,
+    inp: &mut FrameIn,
+    buf: &mut Vec<u8>,
+    want: Kind,
+) -> Result<(), WireError> {
+    match recv(r, inp, buf).await? {
+        k if k == want => Ok(()),
+        Kind::Error => Err(WireError::Refused(error_text(buf))),
+        k => Err(proto(format!("expected {want:?}, got {k:?}"))),
+    }
 }
 
 // ---- session messages -----------------------------------------------------------------------
@@ -507,25 +411,22 @@ impl Begin {
     }
 }
 
-/// The destination's answer to `Begin`: the token data channels present, and its core count.
+/// The destination's answer to `Begin`: its core count. (Data channels name the session by the
+/// id both ends derived in the handshake.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Accept {
-    pub token: [u8; 16],
     pub cores: u16,
 }
 
 impl Accept {
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = self.token.to_vec();
-        v.extend_from_slice(&self.cores.to_le_bytes());
-        v
+        self.cores.to_le_bytes().to_vec()
     }
     pub fn decode(b: &[u8]) -> Result<Accept, WireError> {
         let mut r = Reader::new(b);
-        let token = r.array()?;
         let cores = r.u16()?;
         r.done()?;
-        Ok(Accept { token, cores })
+        Ok(Accept { cores })
     }
 }
 
@@ -825,7 +726,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn session_messages_keep_their_version_1_layout() {
+    fn session_messages_keep_their_version_2_layout() {
         assert_eq!(
             PassEnd { pass: 0x0403_0201 }.frame(),
             [Kind::PassEnd as u8, 4, 0, 0, 0, 1, 2, 3, 4]
@@ -835,11 +736,8 @@ mod tests {
         assert_eq!(PassAck::decode(&ack.encode()).unwrap(), ack);
         assert_eq!(ChannelLost { channel: 3 }.encode(), [3, 0]);
         assert_eq!(RdmaReady::decode(&[0x34, 0x12]).unwrap().port, 0x1234);
-        let a = Accept {
-            token: [9; 16],
-            cores: 8,
-        };
-        assert_eq!(a.encode().len(), 18);
+        let a = Accept { cores: 8 };
+        assert_eq!(a.encode(), [8, 0]);
         assert_eq!(Accept::decode(&a.encode()).unwrap(), a);
         let v = Verify {
             mode: VerifyMode::Outcome,

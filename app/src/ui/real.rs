@@ -88,6 +88,9 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                 )
                 .labelled_by(l.id);
                 ui.end_row();
+                ui.label("Encryption");
+                ui.checkbox(&mut p.encrypt, "encrypt every connection (AES-256-GCM)");
+                ui.end_row();
             }
         });
     let busy = lab.work().is_some();

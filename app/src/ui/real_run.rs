@@ -36,6 +36,7 @@ pub fn request(lab: &LabState) -> Result<RealRequest, String> {
             .map_err(|e| e.to_string())?;
     config.channels = p.channels;
     config.codec = p.codec;
+    config.encrypt = p.use_agent && p.encrypt;
     config.validate().map_err(|e| e.to_string())?;
     let target = if p.use_agent {
         if p.secret.len() < 8 {

@@ -110,6 +110,8 @@ pub struct RealSettings {
     pub use_agent: bool,
     pub agent_addr: String,
     pub secret: String,
+    /// Seal every connection to the agent (`lmlab real --encrypt`).
+    pub encrypt: bool,
 }
 
 impl Default for RealSettings {
@@ -123,6 +125,7 @@ impl Default for RealSettings {
             use_agent: false,
             agent_addr: "192.0.2.10:7400".into(),
             secret: String::new(),
+            encrypt: false,
         }
     }
 }

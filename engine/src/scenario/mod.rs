@@ -42,11 +42,11 @@ pub(crate) fn path_to_string(path: &[Seg]) -> String {
 /// Why a scenario was refused. `Display` gives the one line a user sees.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("{file}: cannot read the scenario: {source}")]
+    #[error("{file}: cannot read the scenario: {error}")]
     Io {
         file: String,
-        #[source]
-        source: std::io::Error,
+        // Not a `source`: the message already holds it, and error chains would print it twice.
+        error: std::io::Error,
     },
     #[error(transparent)]
     Invalid(Located),
@@ -87,9 +87,9 @@ impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = read_text(path, MAX_FILE_BYTES, "scenarios").map_err(|e| match e {
-            ReadError::Io(source) => ScenarioError::Io {
+            ReadError::Io(error) => ScenarioError::Io {
                 file: path.display().to_string(),
-                source,
+                error,
             },
             ReadError::Invalid(l) => ScenarioError::Invalid(l),
         })?;

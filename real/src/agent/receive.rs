@@ -1,13 +1,13 @@
 //! Reading a data connection: `Pages` batches applied to the destination image with pass
-//! ordering (uncompressed batches read straight into the image with `readv`), `PassEnd`s passed
-//! on to the control session.
+//! ordering (uncompressed batches read straight into the image with `readv`; sealed ones opened
+//! first), `PassEnd`s passed on to the control session.
 
 use super::image::DestImage;
 use super::{DataEvent, IDLE_LIMIT, Log, Migration};
 use crate::image::{CHUNK_PAGES, DIGEST_GROUP, PAGE, page_digest, zero_page_digest};
 use crate::wire::{
-    self, Codec, FRAME_HEAD_LEN, Kind, PAGES_HEAD_LEN, PagesHead, PassEnd, Reader, WireError,
-    parse_index_entry, proto, write_frame,
+    self, Codec, FRAME_HEAD_LEN, FrameIn, FrameOut, Kind, MAX_BATCH_FRAME, PAGES_HEAD_LEN,
+    PagesHead, PassEnd, Reader, WireError, parse_index_entry, proto, send,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,9 +21,11 @@ pub(super) async fn serve_channel(
     mut s: TcpStream,
     peer: SocketAddr,
     channel: u16,
+    mut out: FrameOut,
+    inp: FrameIn,
     log: &Log,
 ) -> Result<(), WireError> {
-    write_frame(&mut s, Kind::Ready, &[]).await?;
+    send(&mut s, &mut out, Kind::Ready, &[]).await?;
     let mut s = s.into_std()?;
     s.set_nonblocking(false)?;
     s.set_read_timeout(Some(IDLE_LIMIT))?;
@@ -32,7 +34,7 @@ pub(super) async fn serve_channel(
             .sockets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(c),
+            .push((channel, c)),
         // Without a clone the end of the migration cannot wake this receiver: it stops at its
         // next frame or the idle limit instead.
         Err(e) => log(format!(
@@ -43,9 +45,17 @@ pub(super) async fn serve_channel(
         return Ok(());
     }
     let m = migration.clone();
-    let result = tokio::task::spawn_blocking(move || receive(&m, &mut s, channel))
-        .await
-        .map_err(|e| proto(format!("receiver thread failed: {e}")))?;
+    let result = tokio::task::spawn_blocking(move || {
+        let r = receive(&m, &mut s, channel, inp);
+        if r.is_err() {
+            // Closed at once (this handle and the migration's), so the source's next write
+            // fails instead of filling a socket nobody reads.
+            m.forget_socket(channel);
+        }
+        r
+    })
+    .await
+    .map_err(|e| proto(format!("receiver thread failed: {e}")))?;
     match result {
         // The source closing its channels after the migration is the normal end.
         Ok(()) if migration.is_finished() => {}
@@ -68,9 +78,11 @@ fn receive(
     migration: &Migration,
     s: &mut std::net::TcpStream,
     channel: u16,
+    mut inp: FrameIn,
 ) -> Result<(), WireError> {
     use std::io::Read;
     let mut bufs = RecvBufs::default();
+    let mut sealed = Vec::new();
     loop {
         let mut head = [0u8; FRAME_HEAD_LEN];
         match s.read_exact(&mut head) {
@@ -80,17 +92,35 @@ fn receive(
         }
         let kind = wire::kind_of(head[0])?;
         let len = wire::frame_len(&head)?;
+        if len > MAX_BATCH_FRAME {
+            return Err(proto(format!(
+                "frame of {len} bytes on a data channel (at most {MAX_BATCH_FRAME})"
+            )));
+        }
         if migration.is_finished() {
             return Ok(());
         }
         migration.touch();
-        if kind == Kind::Pages {
-            read_batch(&migration.image, s, len, &mut bufs)?;
-            continue;
-        }
-        let buf = &mut bufs.buf;
-        buf.resize(len, 0);
-        s.read_exact(buf)?;
+        let buf = if inp.is_sealed() {
+            // The whole frame is read and opened before any of it is used.
+            sealed.resize(len, 0);
+            s.read_exact(&mut sealed)?;
+            inp.open_in_place(&head, &mut sealed)?;
+            if kind == Kind::Pages {
+                let n = sealed.len();
+                read_batch(&migration.image, &mut sealed.as_slice(), n, &mut bufs)?;
+                continue;
+            }
+            &sealed
+        } else {
+            if kind == Kind::Pages {
+                read_batch(&migration.image, s, len, &mut bufs)?;
+                continue;
+            }
+            bufs.buf.resize(len, 0);
+            s.read_exact(&mut bufs.buf)?;
+            &bufs.buf
+        };
         match kind {
             Kind::PassEnd => {
                 let end = PassEnd::decode(buf)?;

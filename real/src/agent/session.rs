@@ -6,8 +6,8 @@ use super::{DataEvent, IDLE_LIMIT, Migration, THREAD_PREFIX, WRITE_LIMIT};
 use crate::RdmaError;
 use crate::cpu::{self, CoreSampler};
 use crate::wire::{
-    self, Accept, ChannelLost, Kind, PassAck, PassEnd, Verified, Verify, VerifyMode, WireError,
-    proto, read_frame, write_frame,
+    self, Accept, ChannelLost, FrameIn, FrameOut, Kind, PassAck, PassEnd, Verified, Verify,
+    VerifyMode, WireError, proto, recv, send,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,9 +23,11 @@ type Frame = Result<(Kind, Vec<u8>), WireError>;
 pub(super) async fn run(
     migration: &Arc<Migration>,
     s: TcpStream,
+    out: FrameOut,
+    inp: FrameIn,
     events: mpsc::UnboundedReceiver<DataEvent>,
 ) -> Result<bool, WireError> {
-    ControlSession::start(migration, s, events)
+    ControlSession::start(migration, s, out, inp, events)
         .await?
         .serve()
         .await
@@ -107,6 +109,7 @@ type RdmaHold = ();
 struct ControlSession {
     migration: Arc<Migration>,
     wr: OwnedWriteHalf,
+    out: FrameOut,
     /// The control connection's frames, read by their own task: a read cut short by `select!`
     /// would lose bytes.
     frames: mpsc::Receiver<Frame>,
@@ -135,26 +138,28 @@ impl ControlSession {
     async fn start(
         migration: &Arc<Migration>,
         mut s: TcpStream,
+        mut out: FrameOut,
+        inp: FrameIn,
         events: mpsc::UnboundedReceiver<DataEvent>,
     ) -> Result<ControlSession, WireError> {
         let cpu0 = cpu::thread_group_cpu_s(THREAD_PREFIX).0;
         let t0 = Instant::now();
         let cores = CoreSampler::new();
         let accept = Accept {
-            token: migration.token,
             cores: cpu::cores() as u16,
         };
-        write_frame(&mut s, Kind::Accept, &accept.encode()).await?;
+        send(&mut s, &mut out, Kind::Accept, &accept.encode()).await?;
         let rdma = if migration.rdma {
-            Some(rdma_setup(migration, &mut s).await?)
+            Some(rdma_setup(migration, &mut s, &mut out).await?)
         } else {
             None
         };
         let (rd, wr) = s.into_split();
-        let (frames, reader) = spawn_reader(rd);
+        let (frames, reader) = spawn_reader(rd, inp);
         Ok(ControlSession {
             migration: migration.clone(),
             wr,
+            out,
             frames,
             _reader: reader,
             events,
@@ -244,7 +249,13 @@ impl ControlSession {
             cores: cpu::cores() as u16,
             per_core_pct: self.cores.mean_per_core(),
         };
-        timed(write_frame(&mut self.wr, Kind::Verified, &answer.encode())).await?;
+        timed(send(
+            &mut self.wr,
+            &mut self.out,
+            Kind::Verified,
+            &answer.encode(),
+        ))
+        .await?;
         if v.mode == VerifyMode::Outcome {
             self.full_ok = Some(ok);
         }
@@ -273,7 +284,13 @@ impl ControlSession {
     /// Acknowledges the pass the source waits for once every live channel has ended it.
     async fn acknowledge(&mut self) -> Result<(), WireError> {
         if let Some(ack) = self.passes.ready(self.migration.channels) {
-            timed(write_frame(&mut self.wr, Kind::PassAck, &ack.encode())).await?;
+            timed(send(
+                &mut self.wr,
+                &mut self.out,
+                Kind::PassAck,
+                &ack.encode(),
+            ))
+            .await?;
             self.passes.acknowledged(ack.pass);
         }
         Ok(())
@@ -281,12 +298,12 @@ impl ControlSession {
 }
 
 /// Reads the control connection's frames on their own task, until the first error.
-fn spawn_reader(mut rd: OwnedReadHalf) -> (mpsc::Receiver<Frame>, AbortOnDrop) {
+fn spawn_reader(mut rd: OwnedReadHalf, mut inp: FrameIn) -> (mpsc::Receiver<Frame>, AbortOnDrop) {
     let (tx, frames) = mpsc::channel::<Frame>(4);
     let task = tokio::spawn(async move {
         let mut b = Vec::new();
         loop {
-            let r = read_frame(&mut rd, &mut b)
+            let r = recv(&mut rd, &mut inp, &mut b)
                 .await
                 .map(|k| (k, std::mem::take(&mut b)));
             let stop = r.is_err();
@@ -305,12 +322,16 @@ fn rdma_refused(e: RdmaError) -> WireError {
 
 /// Listens for the source's RDMA connection, registers the image's chunks for remote write and
 /// sends their keys.
-async fn rdma_setup(migration: &Arc<Migration>, s: &mut TcpStream) -> Result<RdmaHold, WireError> {
+async fn rdma_setup(
+    migration: &Arc<Migration>,
+    s: &mut TcpStream,
+    out: &mut FrameOut,
+) -> Result<RdmaHold, WireError> {
     #[cfg(all(feature = "rdma", target_os = "linux"))]
     {
         use crate::rdma::Listener;
         let (listener, port) = Listener::bind(0).map_err(rdma_refused)?;
-        write_frame(s, Kind::RdmaReady, &wire::RdmaReady { port }.encode()).await?;
+        send(s, out, Kind::RdmaReady, &wire::RdmaReady { port }.encode()).await?;
         let regions = migration.image.image.chunk_regions();
         let accept = tokio::task::spawn_blocking(move || {
             let r: Vec<(*mut u8, usize)> =
@@ -323,13 +344,19 @@ async fn rdma_setup(migration: &Arc<Migration>, s: &mut TcpStream) -> Result<Rdm
             .map_err(|_| WireError::Timeout("waiting for the source's RDMA connection"))?
             .map_err(|e| proto(format!("RDMA accept failed: {e}")))?
             .map_err(rdma_refused)?;
-        write_frame(s, Kind::RdmaRegions, &wire::RdmaRegion::encode_all(&keys)).await?;
+        send(
+            s,
+            out,
+            Kind::RdmaRegions,
+            &wire::RdmaRegion::encode_all(&keys),
+        )
+        .await?;
         Ok(ep)
     }
     #[cfg(not(all(feature = "rdma", target_os = "linux")))]
     {
         // Unused without RDMA support, which the listener refuses before a session starts.
-        let _ = (migration, s);
+        let _ = (migration, s, out);
         super::rdma_possible().map_err(rdma_refused)
     }
 }
