@@ -22,7 +22,7 @@ pub const MAX_SWITCHES: usize = 256;
 pub const MAX_STORAGE: usize = 256;
 /// Most entries of a script, of a session's commands and of a comparison's configurations.
 pub const MAX_SCRIPT: usize = 100_000;
-pub const MAX_CONFIGURATIONS: usize = 1_000;
+pub const MAX_CONFIGURATIONS: usize = 10_000;
 
 /// How far to run: more than zero and at most a year.
 pub fn check_until(until: SimDuration) -> Result<(), String> {
