@@ -122,8 +122,11 @@ fn a_migration_started_from_the_menu_runs_and_completes() {
     h.run();
     assert_eq!(h.state().lab.sim().migrations().len(), 1);
     play_until(&mut h, 50);
-    let lm = &h.state().lab.sim().series().columns["lm_gbps"];
-    assert!(lm.iter().any(|&g| g > 1.0), "throughput series is empty");
+    let lm = h.state().lab.sim().series().column("lm_gbps").unwrap();
+    assert!(
+        lm.changes().iter().any(|&(_, g)| g > 1.0),
+        "throughput series is empty"
+    );
     h.get_by_label_contains("completed in");
     assert_eq!(
         h.state()

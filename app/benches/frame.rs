@@ -35,10 +35,11 @@ fn main() {
     }
     lab.run_to(SimTime::from_secs(3600));
     println!(
-        "frame: 64 nodes, 8,000 VMs, {} events, {} series samples x {} columns",
+        "frame: 64 nodes, 8,000 VMs, {} events, {} series samples x {} columns ({} change points stored)",
         lab.sim().events().len(),
-        lab.sim().series().t_s.len(),
-        lab.sim().series().columns.len()
+        lab.sim().series().len(),
+        lab.sim().series().columns().count(),
+        lab.sim().series().stored_points()
     );
     let input = || egui::RawInput {
         screen_rect: Some(egui::Rect::from_min_size(

@@ -6,7 +6,7 @@ use crate::output;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lmlab_engine::compare::CompareSort;
-use lmlab_engine::report::{Report, events_csv, series_csv};
+use lmlab_engine::report::{Report, events_csv, write_series_csv};
 use lmlab_engine::time::parse_duration;
 use lmlab_engine::{SimDuration, SimTime, Simulation};
 use std::io::Write;
@@ -270,24 +270,23 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if let Some(dir) = &args.csv {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the CSV folder", dir.display()))?;
-        output::write_file(
-            &dir.join("series.csv"),
-            series_csv(&report.series).as_bytes(),
-        )?;
+        output::write_file_with(&dir.join("series.csv"), |w| {
+            write_series_csv(&report.series, w)
+        })?;
         output::write_file(
             &dir.join("events.csv"),
             events_csv(&report.events).as_bytes(),
         )?;
     }
-    let json = || report.to_json().context("cannot write the report as JSON");
     match args.json.as_deref() {
         Some("-") => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(json()?.as_bytes())
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report
+                .write_json(&mut out)
                 .and_then(|()| out.flush())
                 .context("cannot write the report to standard output")?;
         }
-        Some(path) => output::write_file(Path::new(path), json()?.as_bytes())?,
+        Some(path) => output::write_file_with(Path::new(path), |w| report.write_json(w))?,
         None => print_summary(&report),
     }
     Ok(())

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, anyhow, bail};
 use lmlab_engine::compare::{CompareReport, CompareSort, compare_csv};
 use lmlab_engine::export::{Chart, Drawing, TimeWindow, png, svg, time_chart};
-use lmlab_engine::report::{Report, events_csv, series_csv};
+use lmlab_engine::report::{Report, events_csv, write_series_csv};
 use lmlab_engine::session::SessionFile;
 use lmlab_engine::{Scenario, SimTime, Simulation};
 use std::path::{Path, PathBuf};
@@ -77,6 +77,15 @@ pub fn run_to(sim: &mut Simulation, until: SimTime, progress: OnProgress<'_>) {
 /// file (the session module's atomic write).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     lmlab_engine::session::atomic_write(path, bytes)
+        .with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// [`write_file`] for content made while it is written.
+pub fn write_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
+    lmlab_engine::session::atomic_write_with(path, write)
         .with_context(|| format!("{}: cannot write", path.display()))
 }
 
@@ -200,6 +209,21 @@ impl<'p, 'q> Folder<'p, 'q> {
         Ok(true)
     }
 
+    /// [`Folder::put`] for a file written as it is made (series and report of a long run).
+    fn put_with(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<bool> {
+        if !self.next() {
+            return Ok(false);
+        }
+        let p = self.dir.join(name);
+        write_file_with(&p, write)?;
+        self.written.push(p);
+        Ok(true)
+    }
+
     /// A chart as `name.png`, `name@2x.png` (twice the pixels, for print and high-density
     /// screens) and `name.svg`.
     fn chart(&mut self, name: &str, d: &Drawing<'_>, size: (u32, u32)) -> Result<bool> {
@@ -316,14 +340,9 @@ fn fill_export(
         }
     }
     let report = Report::from_simulation(sim);
-    let done = out.put("series.csv", || Ok(series_csv(&report.series).into_bytes()))?
+    let done = out.put_with("series.csv", |w| write_series_csv(&report.series, w))?
         && out.put("events.csv", || Ok(events_csv(&report.events).into_bytes()))?
-        && out.put("report.json", || {
-            Ok(report
-                .to_json()
-                .context("cannot write the report as JSON")?
-                .into_bytes())
-        })?;
+        && out.put_with("report.json", |w| report.write_json(w))?;
     if !done {
         return Ok(None);
     }

@@ -7,7 +7,7 @@
 //! NIC and each migration's own rate (a reader can hover and zoom), a report the total and each
 //! host's receive traffic. [`Audience`] says which.
 
-use crate::sim::{Series, SeriesKey, Simulation};
+use crate::sim::{Column, Series, SeriesKey, Simulation};
 use std::borrow::Cow;
 
 /// A time chart.
@@ -57,8 +57,8 @@ pub enum LineColor {
 /// A line's data.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LineData<'a> {
-    /// One value per sample of the series (`Series::t_s`).
-    Sampled(Cow<'a, [f64]>),
+    /// A column of the series: one value per sample, stored as change points.
+    Sampled(Cow<'a, Column>),
     /// Points (t_s, value) in time order.
     Points(Vec<[f64; 2]>),
 }
@@ -76,7 +76,7 @@ impl ChartLine<'_> {
     /// The line as (t_s, value) points.
     pub fn points(&self, series: &Series) -> Vec<(f64, f64)> {
         match &self.data {
-            LineData::Sampled(v) => series.t_s.iter().copied().zip(v.iter().copied()).collect(),
+            LineData::Sampled(c) => series.polyline(c),
             LineData::Points(p) => p.iter().map(|p| (p[0], p[1])).collect(),
         }
     }
@@ -109,7 +109,7 @@ pub fn lines(
     }
 }
 
-fn sampled(v: &[f64]) -> LineData<'_> {
+fn sampled(v: &Column) -> LineData<'_> {
     LineData::Sampled(Cow::Borrowed(v))
 }
 
@@ -130,7 +130,7 @@ fn host_receive(
     color: usize,
 ) -> Option<ChartLine<'static>> {
     let rx = s.host_rx_gbps(h);
-    rx.iter().any(|&x| x > 0.0).then(|| ChartLine {
+    rx.any_positive().then(|| ChartLine {
         label: format!("{} receive (wire)", h.name),
         role: LineRole::HostReceive,
         color: LineColor::Palette(color),
@@ -169,7 +169,7 @@ fn throughput_window(sim: &Simulation) -> Vec<ChartLine<'_>> {
                     (SeriesKey::NicSend { host, nic }, LineRole::NicSend, "send"),
                 ] {
                     if let Some(col) = s.get(key)
-                        && col.iter().any(|&x| x > 0.0)
+                        && col.any_positive()
                     {
                         out.push(ChartLine {
                             label: format!("{host} {nic} {word}"),
@@ -225,7 +225,7 @@ fn throughput_window(sim: &Simulation) -> Vec<ChartLine<'_>> {
     out
 }
 
-fn host_cpu<'a>(sim: &'a Simulation, k: usize, col: &'a [f64]) -> ChartLine<'a> {
+fn host_cpu<'a>(sim: &'a Simulation, k: usize, col: &'a Column) -> ChartLine<'a> {
     ChartLine {
         label: sim.scenario().spec.hosts[k].name.clone(),
         role: LineRole::HostCpu,
@@ -240,7 +240,7 @@ fn cpu_report(sim: &Simulation) -> Vec<ChartLine<'_>> {
     let mut out = Vec::new();
     for (k, h) in spec.hosts.iter().enumerate() {
         if let Some(col) = s.get(SeriesKey::HostCpu { host: &h.name })
-            && (col.iter().any(|&x| x > 0.0) || spec.hosts.len() <= REPORT_ALL_HOSTS)
+            && (col.any_positive() || spec.hosts.len() <= REPORT_ALL_HOSTS)
             && out.len() < MAX_CPU_LINES
         {
             out.push(host_cpu(sim, k, col));
@@ -252,30 +252,26 @@ fn cpu_report(sim: &Simulation) -> Vec<ChartLine<'_>> {
 /// Every host's CPU; with many hosts, the busiest in the visible range plus the average.
 fn cpu_window(sim: &Simulation, from_s: f64) -> Vec<ChartLine<'_>> {
     let s = sim.series();
-    let first = s.t_s.partition_point(|&t| t < from_s);
-    let cols: Vec<(usize, &[f64])> = sim
-        .scenario()
-        .spec
-        .hosts
+    let first = s.samples_before(from_s);
+    let hosts = &sim.scenario().spec.hosts;
+    let cols: Vec<(usize, &Column)> = hosts
         .iter()
         .enumerate()
         .filter_map(|(k, h)| s.get(SeriesKey::HostCpu { host: &h.name }).map(|c| (k, c)))
         .collect();
-    let peak = |c: &[f64]| {
-        c.get(first..)
-            .map_or(0.0, |w| w.iter().copied().fold(0.0, f64::max))
-    };
-    let mut shown: Vec<(usize, &[f64], f64)> = cols.iter().map(|&(k, c)| (k, c, peak(c))).collect();
+    let mut shown: Vec<(usize, &Column, f64)> = cols
+        .iter()
+        .map(|&(k, c)| (k, c, c.max_between(first, s.len())))
+        .collect();
     let mut out = Vec::new();
     if shown.len() > MAX_CPU_LINES {
         shown.retain(|x| x.2 > 0.0);
         shown.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
         shown.truncate(MAX_CPU_LINES);
-        let avg: Vec<f64> = (0..s.t_s.len())
-            .map(|i| {
-                cols.iter().filter_map(|(_, c)| c.get(i)).sum::<f64>() / cols.len().max(1) as f64
-            })
-            .collect();
+        let n = cols.len().max(1) as f64;
+        let avg = s
+            .sum_of(hosts.iter().map(|h| SeriesKey::HostCpu { host: &h.name }))
+            .map(|x| x / n);
         out.push(ChartLine {
             label: "average of all hosts".into(),
             role: LineRole::AverageCpu,

@@ -23,6 +23,25 @@ pub const MAX_STORAGE: usize = 256;
 /// Most entries of a script, of a session's commands and of a comparison's configurations.
 pub const MAX_SCRIPT: usize = 100_000;
 pub const MAX_CONFIGURATIONS: usize = 10_000;
+/// Longest lab name (it titles charts and reports) and longest description.
+pub const MAX_LAB_NAME_CHARS: usize = 200;
+pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
+
+/// A lab's name or description: at most `max` characters, and no control characters but line
+/// breaks and tabs.
+pub fn check_text(text: &str, max: usize) -> Result<(), String> {
+    let n = text.chars().count();
+    if n > max {
+        return Err(format!("{n} characters; at most {max} are allowed"));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("control characters are not allowed".into());
+    }
+    Ok(())
+}
 
 /// How far to run: more than zero and at most a year.
 pub fn check_until(until: SimDuration) -> Result<(), String> {

@@ -209,6 +209,12 @@ impl Report {
         s.push('\n');
         Ok(s)
     }
+
+    /// [`Report::to_json`] written as it is made (a long run's series is never held whole).
+    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self)?;
+        w.write_all(b"\n")
+    }
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).
@@ -220,25 +226,27 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// The series as CSV: `t_s` then one column per series, in name order.
-pub fn series_csv(series: &Series) -> String {
-    let mut out = String::from("t_s");
-    for name in series.columns.keys() {
-        out.push(',');
-        out.push_str(&csv_field(name));
+/// The series as CSV: `t_s` then one column per series, in name order; one row per sample,
+/// expanded from the change points while it is written.
+pub fn write_series_csv(series: &Series, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    w.write_all(b"t_s")?;
+    let mut cols = Vec::new();
+    for (name, col) in series.columns() {
+        write!(w, ",{}", csv_field(name))?;
+        cols.push(col.values(series.len()));
     }
-    out.push('\n');
-    for (row, t) in series.t_s.iter().enumerate() {
-        let _ = write!(out, "{t}");
-        for col in series.columns.values() {
-            out.push(',');
-            if let Some(v) = col.get(row) {
-                let _ = write!(out, "{v}");
+    w.write_all(b"\n")?;
+    for t in series.times() {
+        write!(w, "{t}")?;
+        for col in &mut cols {
+            match col.next() {
+                Some(v) => write!(w, ",{v}")?,
+                None => w.write_all(b",")?,
             }
         }
-        out.push('\n');
+        w.write_all(b"\n")?;
     }
-    out
+    Ok(())
 }
 
 /// The event log as CSV: `t_s,kind,subject,event_id,detail`. (Writing into a `String` cannot

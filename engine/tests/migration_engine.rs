@@ -207,8 +207,8 @@ fn a_third_migration_queues_and_starts_when_one_ends() {
             .all(|m| m.outcome == Some(Outcome::Completed))
     );
     assert_eq!(c.start_s, a.end_s, "c starts the instant a's slot frees");
-    let queued = &r.series.columns["migrations_queued"];
-    assert_eq!(queued[0], 1.0);
+    let queued = r.series.column("migrations_queued").unwrap();
+    assert_eq!(queued.value(0), 1.0);
 }
 
 /// Starts a migration, lets it run `after` seconds into pre-copy, applies `fault`, runs on.

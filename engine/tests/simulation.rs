@@ -111,12 +111,41 @@ fn series_are_sampled_at_the_scenario_step() {
     let mut sim = Simulation::new(preset("resiliency-lab.toml"), 1);
     sim.advance_to(SimTime::from_secs(120));
     let s = sim.series();
-    assert_eq!(s.t_s.len(), 121);
-    assert_eq!(s.t_s[60], 60.0);
-    assert!(s.columns.values().all(|c| c.len() == s.t_s.len()));
+    assert_eq!(s.len(), 121);
+    assert_eq!(s.t(60), 60.0);
+    assert_eq!(s.times().count(), 121);
     // node1's service is down from 60 s to 90 s.
-    let h = &s.columns["node1.healthy"];
+    let h: Vec<f64> = s.column("node1.healthy").unwrap().values(s.len()).collect();
+    assert_eq!(h.len(), 121);
     assert_eq!((h[59], h[60], h[89], h[90]), (1.0, 0.0, 0.0, 1.0));
+}
+
+#[test]
+fn what_a_run_holds_grows_with_what_happens_not_with_simulated_time() {
+    // The resiliency lab's story is over within 3 h; a day later it holds exactly as much series
+    // and log, though it has 7 times as many samples.
+    let run = |until: u64| {
+        let mut sim = Simulation::new(preset("resiliency-lab.toml"), 1);
+        sim.advance_to(SimTime::from_secs(until));
+        (
+            sim.series().len(),
+            sim.series().stored_points(),
+            sim.events().len(),
+            sim.series().column("lm_gbps").unwrap().last(),
+        )
+    };
+    let (short, long) = (run(3 * 3600), run(24 * 3600));
+    assert_eq!(short.0, 3 * 3600 + 1);
+    assert_eq!(long.0, 24 * 3600 + 1);
+    assert_eq!((short.1, short.2), (long.1, long.2));
+    assert_eq!(long.3, 0.0);
+    // And what it holds is small: a few change points per column and event.
+    assert!(
+        short.1 < 50 * short.2,
+        "{} points for {} events",
+        short.1,
+        short.2
+    );
 }
 
 proptest! {

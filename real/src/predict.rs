@@ -146,11 +146,10 @@ pub fn predict(
             return 0.0;
         };
         let picked: Vec<f64> = series
-            .t_s
-            .iter()
-            .zip(vals)
-            .filter(|(t, _)| **t >= start && **t <= end)
-            .map(|(_, v)| *v)
+            .times()
+            .zip(vals.values(series.len()))
+            .filter(|(t, _)| *t >= start && *t <= end)
+            .map(|(_, v)| v)
             .collect();
         if picked.is_empty() {
             0.0

@@ -96,7 +96,7 @@ impl Checkpoints {
 /// share per VM and node for the model's state.
 pub fn approx_bytes(sim: &Simulation) -> usize {
     let series = sim.series();
-    let samples = series.t_s.len() * (series.columns.len() + 1) * 8;
+    let samples = series.stored_points() * 16 + series.columns().count() * 64;
     let events = sim.events().len() * 160;
     let changes: usize = sim.node_timeline().iter().map(Vec::len).sum::<usize>()
         + sim.vm_timeline().iter().map(Vec::len).sum::<usize>();

@@ -481,7 +481,7 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
         .sim()
         .series()
         .get(SeriesKey::HostCpu { host: &h.name })
-        .and_then(|c| c.last())
+        .map(lmlab_engine::sim::Column::last)
     {
         ui.label(format!("Live-migration CPU now: {cpu:.1} %"));
     }

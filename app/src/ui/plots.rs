@@ -549,9 +549,9 @@ fn readout(ui: &mut egui::Ui, lab: &LabState, hover_t: Option<f64>, from_s: f64)
 /// A line's value at `t`: the latest sample (or step) at or before it.
 fn value_at(line: &ChartLine<'_>, series: &lmlab_engine::sim::Series, t: f64) -> Option<f64> {
     match &line.data {
-        LineData::Sampled(v) => {
-            let i = series.t_s.partition_point(|&x| x <= t).checked_sub(1)?;
-            v.get(i).copied()
+        LineData::Sampled(c) => {
+            let i = series.samples_until(t).checked_sub(1)?;
+            Some(c.value(i))
         }
         LineData::Points(p) => {
             let i = p.partition_point(|q| q[0] <= t).checked_sub(1)?;
@@ -641,12 +641,13 @@ fn row_names<S: Copy>(
     }
 }
 
-/// Min/max per bucket so a long series keeps its peaks with a bounded number of points.
-pub fn decimate(t: &[f64], v: &[f64], max: usize) -> Vec<[f64; 2]> {
-    let n = t.len().min(v.len());
+/// Min/max per bucket so a long line keeps its peaks with a bounded number of points.
+pub fn decimate(pts: &[(f64, f64)], max: usize) -> Vec<[f64; 2]> {
+    let n = pts.len();
     if n <= max {
-        return (0..n).map(|i| [t[i], v[i]]).collect();
+        return pts.iter().map(|&(t, v)| [t, v]).collect();
     }
+    let (t, v): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
     let buckets = max / 2;
     let per = n.div_ceil(buckets);
     let mut out = Vec::with_capacity(buckets * 2);
@@ -672,10 +673,10 @@ pub fn decimate(t: &[f64], v: &[f64], max: usize) -> Vec<[f64; 2]> {
 
 /// Draws the chart description's lines in the window's styles.
 fn draw_lines(p: &mut PlotUi, lab: &LabState, lines: &[ChartLine<'_>]) {
-    let t = &lab.sim().series().t_s;
+    let series = lab.sim().series();
     for l in lines {
         let pts = match &l.data {
-            LineData::Sampled(v) => decimate(t, v, MAX_POINTS),
+            LineData::Sampled(c) => decimate(&series.polyline(c), MAX_POINTS),
             LineData::Points(pts) => pts.clone(),
         };
         let color = match l.color {
@@ -766,7 +767,7 @@ fn vm_counts(p: &mut PlotUi, lab: &LabState) {
             .map(|h| SeriesKey::VmsRunning { host: &h.name }),
     );
     p.line(
-        Line::new("VMs running", decimate(&s.t_s, &running, MAX_POINTS))
+        Line::new("VMs running", decimate(&s.polyline(&running), MAX_POINTS))
             .color(vm_color(VmState::Running)),
     );
 }

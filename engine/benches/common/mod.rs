@@ -44,13 +44,19 @@ pub fn lab(
 /// benchmark that includes this file uses it.)
 #[allow(dead_code)]
 pub fn session_lab() -> lmlab_engine::Scenario {
+    lmlab_engine::Scenario::from_toml(&session_lab_toml(), "big.toml")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The TOML text of [`session_lab`].
+#[allow(dead_code)]
+pub fn session_lab_toml() -> String {
     let header = "name = \"big\"\nsample_step = \"1s\"\n[cluster]\nwitness = \"Disk\"\n[migration]\nperformance_option = \"SMB\"\n[[switches]]\nname = \"sw\"\n[[storage]]\nname = \"sofs\"\nkind = \"SMB3\"";
-    let text = lab(
+    lab(
         header,
         125,
         "",
         |_| String::new(),
         |_| "memory = \"8GiB\"\nstorage = \"sofs\"".into(),
-    );
-    lmlab_engine::Scenario::from_toml(&text, "big.toml").unwrap_or_else(|e| panic!("{e}"))
+    )
 }

@@ -57,11 +57,7 @@ pub fn time_chart(sim: &Simulation, chart: Chart, window: TimeWindow) -> TimeCha
                 LineRole::HostCpu | LineRole::Migration => (false, 2.0),
             };
             SeriesLine {
-                points: l
-                    .points(sim.series())
-                    .into_iter()
-                    .filter(|p| p.0 >= window.from_s - 1.0 && p.0 <= window.to_s + 1.0)
-                    .collect(),
+                points: clip(&l.points(sim.series()), window.from_s, window.to_s),
                 color: match l.color {
                     LineColor::Palette(i) => SERIES_RGB[i % SERIES_RGB.len()],
                     LineColor::Grey => GREY_RGB,
@@ -99,6 +95,32 @@ struct Page {
 
 /// Rows of the marker key at most (more are counted, and events.csv has them all).
 const MAX_KEY_ROWS: usize = 8;
+
+/// The part of a polyline (points in time order) inside `from..=to`, cut exactly at the edges.
+pub(super) fn clip(points: &[(f64, f64)], from: f64, to: f64) -> Vec<(f64, f64)> {
+    let lerp =
+        |p: (f64, f64), q: (f64, f64), t: f64| (t, p.1 + (q.1 - p.1) * (t - p.0) / (q.0 - p.0));
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    if let [p] = points {
+        if p.0 >= from && p.0 <= to {
+            out.push(*p);
+        }
+        return out;
+    }
+    for w in points.windows(2) {
+        let (p, q) = (w[0], w[1]);
+        if q.0 < from || p.0 > to {
+            continue;
+        }
+        let a = if p.0 < from { lerp(p, q, from) } else { p };
+        let b = if q.0 > to { lerp(p, q, to) } else { q };
+        if out.last() != Some(&a) {
+            out.push(a);
+        }
+        out.push(b);
+    }
+    out
+}
 
 fn marker_cols(width: f64) -> usize {
     if width >= 1400.0 { 3 } else { 2 }
@@ -629,4 +651,22 @@ where
         .map_err(err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_cut_exactly_at_the_window_edges() {
+        let line = [(0.0, 0.0), (10.0, 10.0), (20.0, 10.0), (30.0, 0.0)];
+        assert_eq!(
+            clip(&line, 5.0, 25.0),
+            [(5.0, 5.0), (10.0, 10.0), (20.0, 10.0), (25.0, 5.0)]
+        );
+        // A flat stretch whose corners are both outside the window still crosses it.
+        assert_eq!(clip(&line, 12.0, 18.0), [(12.0, 10.0), (18.0, 10.0)]);
+        assert!(clip(&line, 31.0, 40.0).is_empty());
+        assert_eq!(clip(&[(3.0, 1.0)], 0.0, 5.0), [(3.0, 1.0)]);
+    }
 }

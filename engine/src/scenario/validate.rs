@@ -96,6 +96,9 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
     let r = P::root();
     use crate::limits;
     limits::check_until(s.until).or_else(|e| r.k("until").fail(e))?;
+    limits::check_text(&s.name, limits::MAX_LAB_NAME_CHARS).or_else(|e| r.k("name").fail(e))?;
+    limits::check_text(&s.description, limits::MAX_DESCRIPTION_CHARS)
+        .or_else(|e| r.k("description").fail(e))?;
     limits::check_sample_step(s.sample_step, s.until).or_else(|e| r.k("sample_step").fail(e))?;
     for (key, n, max) in [
         ("hosts", s.hosts.len(), limits::MAX_HOSTS),

@@ -20,7 +20,7 @@ use cluster::{ClusterState, Membership, NodeTimer, Role, VmTimer};
 pub use cluster::{DrainStatus, RoleState, quarantine_cap};
 use migration::MigrationState;
 pub use migration::{Migration, Outcome, Phase};
-pub use series::{Series, SeriesKey};
+pub use series::{Column, Series, SeriesKey};
 
 use crate::command::{Command, CommandKind, TimedCommand};
 use crate::kernel::{EventClass, EventQueue};
@@ -421,10 +421,7 @@ impl Simulation {
             queue.schedule(at, EventClass::Command, Scheduled::Script(i));
         }
         queue.schedule(SimTime::ZERO, EventClass::Sample, Scheduled::Sample);
-        let series = Series {
-            step_s: spec.sample_step.as_secs_f64(),
-            ..Series::default()
-        };
+        let series = Series::new(spec.sample_step);
         let mut sim = Simulation {
             storage_online: vec![true; spec.storage.len()],
 
@@ -1024,6 +1021,11 @@ impl Simulation {
         values.push((SeriesKey::MigrationsActive, active as f64));
         values.push((SeriesKey::MigrationsQueued, queued as f64));
         values.push((SeriesKey::AllMigrationsGbps, lm * 8.0 / 1e9));
-        self.series.push_row(self.now.as_secs_f64(), values);
+        debug_assert_eq!(
+            self.series.t(self.series.len()),
+            self.now.as_secs_f64(),
+            "samples fall on multiples of the step"
+        );
+        self.series.push_row(values);
     }
 }
