@@ -626,6 +626,18 @@ fn compare_export_writes_the_bar_chart() {
         texts.contains("18.1") && texts.contains("9.9"),
         "no value labels"
     );
+    // A lab without measured references does not promise one in the key.
+    let o = lmlab(&[
+        "compare",
+        "assets/scenarios/rdma-one-host.toml",
+        "--export",
+        t.0.join("rdma").to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(t.0.join("rdma/compare.svg")).expect("svg");
+    let texts = svg_texts(&svg).join(" ");
+    assert!(texts.contains("source host CPU"), "{texts}");
+    assert!(!texts.contains("measured reference"), "{texts}");
 }
 
 #[test]

@@ -67,22 +67,25 @@ where
         .iter()
         .filter_map(|x| x.reference.as_ref())
         .any(|f| f.throughput_range_gbps.is_some() || f.cpu_range_pct.is_some());
-    let keys = vec![
+    let mut keys = vec![
         (
             format!("model throughput (median of {trials} trials; whisker: their range)"),
             KeyMark::Fill(MODEL),
         ),
         ("source host CPU".to_string(), KeyMark::Fill(SRC_CPU)),
         ("destination host CPU".to_string(), KeyMark::Fill(DST_CPU)),
-        (
+    ];
+    // The reference's key only where there is one to read.
+    if r.rows.iter().any(|x| x.reference.is_some()) {
+        keys.push((
             if ranged {
                 "measured reference (bar: the range measured)".to_string()
             } else {
                 "measured reference".to_string()
             },
             KeyMark::Diamond(REFERENCE),
-        ),
-    ];
+        ));
+    }
     key(root, px, &keys, 44.0)?;
     let throughput = Panel {
         title: "Throughput",

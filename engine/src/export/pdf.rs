@@ -13,8 +13,6 @@ use std::fmt::Write as _;
 
 /// A page in SVG pixels (A4 landscape's proportions).
 const PAGE: (u32, u32) = (1600, 1131);
-/// Migrations listed per page.
-const ROWS_PER_PAGE: usize = 28;
 
 /// The report of a run as PDF bytes. `report` is the run's report (as `report.json` holds it),
 /// `compare` the comparison of the lab's configurations when it has any; `command` is how to
@@ -84,11 +82,13 @@ impl Sheet {
         self.rule(y + 10.0);
         y += 36.0;
         for r in rows {
-            for (k, (x, cell)) in xs.iter().zip(r).enumerate() {
-                let room = xs.get(k + 1).map_or(1540.0 - x, |next| next - x - 12.0);
-                self.text(*x, y, 18.0, false, &clip(cell, room, 18.0));
+            let cells = cell_lines(xs, r);
+            for (x, lines) in xs.iter().zip(&cells) {
+                for (i, line) in lines.iter().enumerate() {
+                    self.text(*x, y + LINE * i as f64, 18.0, false, line);
+                }
             }
-            y += 30.0;
+            y += row_height(&cells);
         }
         y
     }
@@ -107,13 +107,70 @@ impl Sheet {
     }
 }
 
-/// `text` cut with "…" to about `w` pixels at `size` (by an average glyph width).
+/// Line spacing inside a table cell, and the most lines a cell wraps to.
+const LINE: f64 = 22.0;
+const CELL_LINES: usize = 3;
+
+/// Each cell of a table row as its lines, wrapped to the room before the next column.
+fn cell_lines(xs: &[f64], row: &[String]) -> Vec<Vec<String>> {
+    xs.iter()
+        .zip(row)
+        .enumerate()
+        .map(|(k, (x, cell))| {
+            let room = xs.get(k + 1).map_or(1540.0 - x, |next| next - x - 12.0);
+            wrap(cell, room, 18.0, CELL_LINES)
+        })
+        .collect()
+}
+
+/// The height of a table row whose cells are `cells`.
+fn row_height(cells: &[Vec<String>]) -> f64 {
+    let lines = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    30.0 + LINE * (lines - 1) as f64
+}
+
+/// `text` on one line, cut with "…" to about `w` pixels at `size`.
 fn clip(text: &str, w: f64, size: f64) -> String {
+    wrap(text, w, size, 1).concat()
+}
+
+/// `text` wrapped at spaces to about `w` pixels at `size` (by an average glyph width), in at most
+/// `max_lines` lines; what does not fit ends the last line with "…".
+fn wrap(text: &str, w: f64, size: f64, max_lines: usize) -> Vec<String> {
     let max = (w / (size * 0.5)).max(4.0) as usize;
-    if text.chars().count() <= max {
-        return text.to_string();
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > max {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
     }
-    text.chars().take(max - 1).collect::<String>() + "…"
+    lines.push(line);
+    let cut = lines.len() > max_lines;
+    lines.truncate(max_lines);
+    for l in &mut lines {
+        if l.chars().count() > max {
+            *l = l.chars().take(max - 1).collect::<String>() + "…";
+        }
+    }
+    if cut && let Some(last) = lines.last_mut() {
+        // Drop the words that leave no room for the mark (or cut a single long word).
+        while last.chars().count() >= max {
+            match last.trim_end_matches('…').rfind(' ') {
+                Some(i) => last.truncate(i),
+                None => *last = last.chars().take(max - 1).collect(),
+            }
+        }
+        if !last.ends_with('…') {
+            last.push('…');
+        }
+    }
+    lines
 }
 
 fn escape(text: &str) -> String {
@@ -243,7 +300,7 @@ fn compare_page(c: &CompareReport) -> String {
             ]
         })
         .collect();
-    let xs = [60.0, 560.0, 790.0, 910.0, 1030.0, 1340.0];
+    let xs = [60.0, 500.0, 680.0, 780.0, 880.0, 1390.0];
     let header = [
         "Configuration",
         "Gbit/s (range)",
@@ -308,11 +365,13 @@ fn migration_pages(report: &Report) -> Vec<String> {
         s.text(60.0, 150.0, 20.0, false, "No migration in this run.");
         return vec![s.finish()];
     }
-    rows.chunks(ROWS_PER_PAGE)
+    let chunks = paginate(&rows, &xs);
+    let pages = chunks.len();
+    chunks
+        .iter()
         .enumerate()
         .map(|(k, chunk)| {
             let mut s = Sheet::new();
-            let pages = rows.len().div_ceil(ROWS_PER_PAGE);
             s.heading(&if pages > 1 {
                 format!("Migrations ({} of {pages})", k + 1)
             } else {
@@ -322,6 +381,23 @@ fn migration_pages(report: &Report) -> Vec<String> {
             s.finish()
         })
         .collect()
+}
+
+/// Rows split into pages: as many as fit under a page's heading.
+fn paginate<'r>(rows: &'r [Vec<String>], xs: &[f64]) -> Vec<&'r [Vec<String>]> {
+    let room = f64::from(PAGE.1) - 186.0 - 60.0;
+    let mut pages = Vec::new();
+    let (mut start, mut used) = (0, 0.0);
+    for (i, r) in rows.iter().enumerate() {
+        let h = row_height(&cell_lines(xs, r));
+        if used + h > room && i > start {
+            pages.push(&rows[start..i]);
+            (start, used) = (i, 0.0);
+        }
+        used += h;
+    }
+    pages.push(&rows[start..]);
+    pages
 }
 
 /// What the model assumes, in short; the model documents have each parameter's basis.
@@ -411,4 +487,25 @@ fn to_pdf(pages: &[String]) -> Result<Vec<u8>, ChartError> {
     }
     doc.finish()
         .map_err(|e| ChartError::Draw(format!("cannot write the PDF: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_wraps_at_spaces_and_marks_what_does_not_fit() {
+        // 10 characters to a line at 18 px in 90 px.
+        assert_eq!(
+            wrap("SMB Direct over nic1", 90.0, 18.0, 3),
+            ["SMB Direct", "over nic1"]
+        );
+        assert_eq!(wrap("short", 90.0, 18.0, 3), ["short"]);
+        assert_eq!(
+            wrap("one two three four five six seven", 90.0, 18.0, 2),
+            ["one two", "three…"]
+        );
+        assert_eq!(wrap("abcdefghijklmnop", 90.0, 18.0, 2), ["abcdefghi…"]);
+        assert_eq!(clip("one two three four", 90.0, 18.0), "one two…");
+    }
 }

@@ -49,12 +49,16 @@ pub fn time_chart(sim: &Simulation, chart: Chart, window: TimeWindow) -> TimeCha
     };
     let lines = lines(sim, kind, Audience::Report, window.from_s)
         .into_iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, l)| {
             let (dashed, width) = match l.role {
                 LineRole::Total => (false, 3.0),
                 LineRole::HostReceive | LineRole::NicReceive | LineRole::AverageCpu => (true, 2.0),
                 LineRole::NicSend => (true, 1.5),
-                LineRole::HostCpu | LineRole::Migration => (false, 2.0),
+                // Every other host dashed: two hosts with the same CPU (both ends of an RDMA
+                // migration) then show both colours instead of one line hiding the other.
+                LineRole::HostCpu => (i % 2 == 1, 2.0),
+                LineRole::Migration => (false, 2.0),
             };
             SeriesLine {
                 points: clip(&l.points(sim.series()), window.from_s, window.to_s),
