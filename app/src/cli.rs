@@ -44,6 +44,38 @@ pub enum Cmd {
     Real(Box<crate::real_cli::RealArgs>),
     /// Serve as the destination of `lmlab real --to` on this host.
     Agent(crate::real_cli::AgentArgs),
+    /// Turn a cluster inventory (from assets/collect/Get-LmlabInventory.ps1, schema
+    /// lmlab.inventory/1) into a scenario, resolving which network live migration really uses.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The inventory (JSON; UTF-8, UTF-16 or Windows-1252).
+    pub inventory: PathBuf,
+    /// The scenario to write (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `lmlab import`: writes the scenario (after checking it loads), prints each resolved setting
+/// with its rule and each warning.
+pub fn import(args: &ImportArgs) -> Result<()> {
+    use lmlab_engine::inventory;
+    let file = args.inventory.display().to_string();
+    let v = inventory::load(&args.inventory)?;
+    let imported = inventory::import(&v, &file)?;
+    lmlab_engine::Scenario::from_toml(&imported.toml, &args.out.display().to_string())
+        .map_err(|e| anyhow::anyhow!("the lab imported from {file} does not load: {e}"))?;
+    output::write_file(&args.out, imported.toml.as_bytes())?;
+    for d in &imported.decisions {
+        println!("{}: {} = {} ({})", d.subject, d.what, d.value, d.rule);
+    }
+    for w in &imported.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!("lmlab import: wrote {}", args.out.display());
+    Ok(())
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Some(Cmd::Report(args)) => lmlab_app::cli::report(&args),
         Some(Cmd::Real(args)) => lmlab_app::real_cli::real(&args),
         Some(Cmd::Agent(args)) => lmlab_app::real_cli::agent(&args),
+        Some(Cmd::Import(args)) => lmlab_app::cli::import(&args),
         None => lmlab_app::gui::open(cli.file.as_deref()),
     };
     match result {

@@ -12,6 +12,7 @@ pub mod chart;
 pub mod command;
 pub mod compare;
 pub mod export;
+pub mod inventory;
 pub mod kernel;
 pub mod limits;
 pub mod located;

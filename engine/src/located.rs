@@ -57,6 +57,26 @@ pub enum ReadError {
 /// Reads `path` as UTF-8 text of at most `max_bytes`; `kinds` names what such files are in the
 /// size message ("scenarios", "sessions").
 pub fn read_text(path: &Path, max_bytes: u64, kinds: &str) -> Result<String, ReadError> {
+    let file = path.display().to_string();
+    let mut bytes = read_bytes(path, max_bytes, kinds)?;
+    // A byte-order mark (Notepad writes one) is not part of the text.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        ReadError::Invalid(Located::at_offset(
+            &file,
+            e.as_bytes(),
+            at,
+            "the file is not valid UTF-8 text",
+        ))
+    })
+}
+
+/// The bytes of a file: regular files only (not devices or pipes), at most `max_bytes` (one more
+/// is read, so a file that grows meanwhile is still refused).
+pub fn read_bytes(path: &Path, max_bytes: u64, kinds: &str) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
     let file = path.display().to_string();
     let too_big = |len: u64| {
@@ -88,19 +108,7 @@ pub fn read_text(path: &Path, max_bytes: u64, kinds: &str) -> Result<String, Rea
     if bytes.len() as u64 > max_bytes {
         return Err(too_big(bytes.len() as u64));
     }
-    // A byte-order mark (Notepad writes one) is not part of the text.
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        bytes.drain(..3);
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        ReadError::Invalid(Located::at_offset(
-            &file,
-            e.as_bytes(),
-            at,
-            "the file is not valid UTF-8 text",
-        ))
-    })
+    Ok(bytes)
 }
 
 /// (line, column), 1-based, of byte `offset` in `bytes`; columns count characters.
