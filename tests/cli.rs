@@ -1248,3 +1248,90 @@ fn until_on_the_command_line_is_held_to_the_same_limits_as_in_a_file() {
         &["--until"],
     );
 }
+
+#[test]
+fn import_writes_a_lab_that_runs_and_says_which_network_live_migration_uses() {
+    let t = Tmp::new("import");
+    let out = t.0.join("clu08.toml");
+    let o = lmlab(&[
+        "import",
+        "tests/fixtures/inventory-8node-lbfo.json",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("node1: live-migration networks = 'Management'")
+            && said.contains("'LM' is excluded by MigrationExcludeNetworks"),
+        "{said}"
+    );
+    assert!(stderr(&o).contains("warning: guest dirty rates"));
+    let o = lmlab(&["compare", out.to_str().expect("utf8"), "--json", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let g = c["rows"][0]["throughput_gbps"].as_f64().expect("gbps");
+    assert!(
+        (0.8..=1.0).contains(&g),
+        "about 1 Gbit/s on the management team, got {g}"
+    );
+    let o = lmlab(&["run", out.to_str().expect("utf8"), "--until", "3m"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("completed"));
+    // A broken inventory: one clear error naming the JSON path, nothing written.
+    let bad = t.0.join("bad.json");
+    std::fs::write(&bad, "{\"schema\":\"lmlab.inventory/1\",\"hosts\":[]}").expect("write");
+    let again = t.0.join("again.toml");
+    refused_in_one_line(
+        &lmlab(&[
+            "import",
+            bad.to_str().expect("utf8"),
+            "--out",
+            again.to_str().expect("utf8"),
+        ]),
+        &["bad.json: at $.hosts: expected an object, found a list"],
+    );
+    assert!(!again.exists());
+}
+
+#[test]
+fn check_passes_warns_and_fails_with_reasons_and_a_non_zero_exit_on_failure() {
+    let o = lmlab(&["check", "tests/fixtures/inventory-2node.json"]);
+    assert!(!o.status.success(), "RoCE without PFC must fail the check");
+    let table = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "FAIL  RoCE without PFC",
+        "WARN  VM configuration version below the isolation threshold",
+        "WARN  Bandwidth limit below the links",
+        "WARN  DCBX Willing on RDMA NICs",
+        "PASS  RDMA NIC in an LBFO team",
+    ] {
+        assert!(table.contains(line), "{line} missing in\n{table}");
+    }
+    assert!(stderr(&o).contains("4 check(s) failed"), "{}", stderr(&o));
+    let o = lmlab(&[
+        "check",
+        "tests/fixtures/inventory-8node-lbfo.json",
+        "--json",
+        "-",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let mgmt: Vec<&serde_json::Value> = f
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|x| x["rule"] == "Live migration on the management network")
+        .collect();
+    assert_eq!(mgmt.len(), 8);
+    assert_eq!(mgmt[0]["verdict"], "warn");
+    assert!(
+        mgmt[0]["reason"]
+            .as_str()
+            .expect("text")
+            .contains("'LM' is excluded by MigrationExcludeNetworks")
+    );
+    let o = lmlab(&["check", "tests/fixtures/inventory-4node-hci.json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("FAIL"));
+}

@@ -47,6 +47,79 @@ pub enum Cmd {
     /// Turn a cluster inventory (from assets/collect/Get-LmlabInventory.ps1, schema
     /// lmlab.inventory/1) into a scenario, resolving which network live migration really uses.
     Import(ImportArgs),
+    /// Pre-flight checks of a lab (scenario, or an inventory, which adds the checks only an
+    /// inventory can answer): each rule passes, warns or fails, with its reason and source. The
+    /// exit code is non-zero when a rule fails.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A scenario (.toml) or an inventory (.json, schema lmlab.inventory/1).
+    pub file: PathBuf,
+    /// Also write the findings as JSON to PATH (`-` for standard output instead of the table).
+    #[arg(long, value_name = "PATH|-")]
+    pub json: Option<String>,
+}
+
+/// `lmlab check`: the findings as a table (or JSON); an error when any rule fails.
+pub fn check(args: &CheckArgs) -> Result<()> {
+    use lmlab_engine::check::{Verdict, check};
+    use lmlab_engine::inventory;
+    let file = args.file.display().to_string();
+    let inventory_file = args
+        .file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let findings = if inventory_file {
+        let v = inventory::load(&args.file)?;
+        let imported = inventory::import(&v, &file)?;
+        let lab = lmlab_engine::Scenario::from_toml(&imported.toml, &file)
+            .map_err(|e| anyhow::anyhow!("the lab imported from {file} does not load: {e}"))?;
+        check(&lab.spec, Some(&imported.facts))
+    } else {
+        check(&output::load_scenario(&args.file)?.spec, None)
+    };
+    let json = || -> Result<String> {
+        Ok(
+            serde_json::to_string_pretty(&findings).context("cannot write the findings as JSON")?
+                + "\n",
+        )
+    };
+    match args.json.as_deref() {
+        Some("-") => print!("{}", json()?),
+        other => {
+            if let Some(path) = other {
+                output::write_file(Path::new(path), json()?.as_bytes())?;
+            }
+            for f in &findings {
+                println!(
+                    "{}  {:<56} {:<14} {} ({})",
+                    f.verdict.word(),
+                    f.rule,
+                    f.subject,
+                    f.reason,
+                    f.source
+                );
+            }
+        }
+    }
+    let failed = findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Fail)
+        .count();
+    let warned = findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Warn)
+        .count();
+    eprintln!(
+        "lmlab check: {file}: {failed} failed, {warned} warnings, {} findings",
+        findings.len()
+    );
+    if failed > 0 {
+        anyhow::bail!("{failed} check(s) failed");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]

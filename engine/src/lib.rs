@@ -9,6 +9,7 @@
 //! files is the caller's part.
 
 pub mod chart;
+pub mod check;
 pub mod command;
 pub mod compare;
 pub mod export;

@@ -27,6 +27,23 @@ pub struct Imported {
     pub toml: String,
     pub warnings: Vec<String>,
     pub decisions: Vec<Decision>,
+    pub facts: Facts,
+}
+
+/// What the inventory says that a scenario does not hold, for `lmlab check`.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// The cluster's `MaximumParallelMigrations` (WS2022 CU and later).
+    pub parallel_limit: Option<i64>,
+    /// Each node's `MaximumVirtualMachineMigrations`.
+    pub host_parallel: Vec<(String, i64)>,
+    /// Each node's SMB bandwidth limit for live migration (bytes/s) and its live-migration NICs'
+    /// total speed (bit/s).
+    pub lm_limits: Vec<(String, f64, f64)>,
+    /// Nodes whose live migration runs on the management network, with the rule that sent it there.
+    pub lm_on_management: Vec<(String, String)>,
+    /// RDMA NICs whose DCBX is `Willing` (node, NIC).
+    pub dcbx_willing: Vec<(String, String)>,
 }
 
 type R<T> = Result<T, InventoryError>;
@@ -661,6 +678,7 @@ pub fn import(v: &serde_json::Value, file: &str) -> R<Imported> {
         nodes.push(node(&root, h, &clean(name), &at, &mut w)?);
     }
     let limits = smb_limits(&hosts)?;
+    let facts = facts(&hosts, &nodes, &d, parallel)?;
     let switches = switches_toml(&nodes, &nets, &mut w);
     let (storage, vms, first_vm) = vms_toml(&root, &hosts, &mut w)?;
     let mut out = header(file, &w, &d, &limits);
@@ -682,6 +700,7 @@ pub fn import(v: &serde_json::Value, file: &str) -> R<Imported> {
         toml: out,
         warnings: w,
         decisions: d,
+        facts,
     })
 }
 
@@ -756,6 +775,65 @@ fn header(file: &str, w: &[String], d: &[Decision], limits: &[String]) -> String
     }
     t.push('\n');
     t
+}
+
+/// The facts `lmlab check` needs beyond the lab.
+fn facts(
+    hosts: &[(String, J<'_>)],
+    nodes: &[Node],
+    d: &[Decision],
+    parallel: Option<i64>,
+) -> R<Facts> {
+    let mut f = Facts {
+        parallel_limit: parallel,
+        ..Facts::default()
+    };
+    for ((name, h), n) in hosts.iter().zip(nodes) {
+        if let Some(m) = h
+            .k("vmhost")
+            .k("MaximumVirtualMachineMigrations")
+            .opt_int()?
+        {
+            f.host_parallel.push((n.name.clone(), m));
+        }
+        let adapters = h.k("net_adapters").items()?;
+        let mut link = 0.0;
+        for (nic, _) in &n.nics {
+            for a in &adapters {
+                if a.k("Name").opt_str()?.as_deref() == Some(nic.as_str()) {
+                    link += a.k("ReceiveLinkSpeed").opt_num()?.unwrap_or(0.0);
+                }
+            }
+        }
+        for l in h.k("smb_bandwidth_limits").items()? {
+            let cat = l.k("CategoryName").opt_str()?.unwrap_or_default();
+            if cat.eq_ignore_ascii_case("LiveMigration")
+                || (cat.is_empty() && l.k("Category").opt_int()? == Some(2))
+            {
+                f.lm_limits
+                    .push((n.name.clone(), l.k("BytesPerSecond").num()?, link));
+            }
+        }
+        let rdma: Vec<String> = h
+            .k("rdma")
+            .items()?
+            .iter()
+            .filter(|r| r.k("Enabled").opt_bool().ok().flatten() == Some(true))
+            .filter_map(|r| r.k("Name").opt_str().ok().flatten())
+            .collect();
+        for x in h.k("qos_dcbx").items()? {
+            let alias = x.k("InterfaceAlias").opt_str()?.unwrap_or_default();
+            if x.k("Willing").opt_bool()? == Some(true) && rdma.contains(&alias) {
+                f.dcbx_willing.push((name.clone(), alias));
+            }
+        }
+    }
+    f.lm_on_management = d
+        .iter()
+        .filter(|x| x.what == "live-migration networks" && x.rule.contains("management network"))
+        .map(|x| (x.subject.clone(), x.rule.clone()))
+        .collect();
+    Ok(f)
 }
 
 /// SMB bandwidth limits for live migration: read, reported (not modelled yet).

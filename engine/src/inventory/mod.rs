@@ -8,7 +8,7 @@
 mod import;
 mod read;
 
-pub use import::{Decision, Imported, import};
+pub use import::{Decision, Facts, Imported, import};
 pub use read::decode;
 
 use crate::located::{ReadError, read_bytes};
