@@ -64,6 +64,8 @@ fn run(out: &mut Vec<Finding>, r: &Rule, found: Vec<(Verdict, String, String)>) 
 }
 
 type Found = Vec<(Verdict, String, String)>;
+/// A rule on the lab alone.
+type LabRule = fn(&ScenarioSpec) -> Found;
 
 fn rdma_on_lbfo(s: &ScenarioSpec) -> Found {
     let mut f = Vec::new();
@@ -351,7 +353,7 @@ fn inventory_rules(out: &mut Vec<Finding>, facts: &Facts) {
 /// Every rule on `spec`, and on the inventory's `facts` when the lab was imported.
 pub fn check(spec: &ScenarioSpec, facts: Option<&Facts>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let rules: [(Rule, fn(&ScenarioSpec) -> Found); 8] = [
+    let rules: [(Rule, LabRule); 8] = [
         (
             Rule {
                 name: "RDMA NIC in an LBFO team",
