@@ -279,3 +279,69 @@ fn a_50_mb_inventory_is_refused_before_it_is_read() {
     assert!(e.contains("not a regular file"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every object key of `v` (not the names of `hosts.*`, which are node names).
+fn keys(v: &serde_json::Value, parent: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                if parent != "hosts" {
+                    out.insert(k.clone());
+                }
+                keys(x, k, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, parent, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_collector_writes_every_field_of_the_fixtures() {
+    // PowerShell cannot run here: the fixtures pin the format, and the collector must name every
+    // field they hold (the importer's tests above read them).
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/collect/Get-LmlabInventory.ps1"),
+    )
+    .unwrap();
+    assert!(script.contains("READ-ONLY") && script.contains("'lmlab.inventory/1'"));
+    for f in [
+        "inventory-2node.json",
+        "inventory-4node-hci.json",
+        "inventory-8node-lbfo.json",
+    ] {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture(f)).unwrap()).unwrap();
+        let mut all = std::collections::BTreeSet::new();
+        keys(&v, "", &mut all);
+        let missing: Vec<&String> = all
+            .iter()
+            .filter(|k| !script.contains(k.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{f}: the collector never writes {missing:?}"
+        );
+    }
+    // And it only reads: no cmdlet that changes a cluster, host, VM, network or SMB setting.
+    for verb in [
+        "Set-Cluster",
+        "Set-VM",
+        "Set-Net",
+        "Set-Smb",
+        "New-Net",
+        "New-VM",
+        "New-Cluster",
+        "Add-",
+        "Remove-",
+        "Enable-",
+        "Disable-",
+        "Start-",
+        "Stop-",
+        "Suspend-",
+        "Resume-",
+        "Move-",
+    ] {
+        assert!(!script.contains(verb), "the collector calls {verb}…");
+    }
+}
