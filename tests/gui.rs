@@ -1274,3 +1274,51 @@ fn a_jump_back_from_a_checkpoint_arrives_at_exactly_the_run_a_replay_from_zero_g
     let (fresh, _) = Simulation::replay(scenario, seed, &now_all, SimTime::from_secs(4500));
     same_run(lab.sim(), &fresh);
 }
+
+#[test]
+fn an_inventory_imported_from_the_file_menu_opens_as_a_new_lab_with_its_checks() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/inventory-8node-lbfo.json")
+        .canonicalize()
+        .unwrap();
+    let mut h = harness("seed-lab.toml");
+    h.run();
+    h.get_by_label("File").click();
+    h.run();
+    h.get_by_label("Import inventory…").click();
+    h.run();
+    type_path(&mut h, &fixture.display().to_string());
+    let lab = &h.state().lab;
+    assert_eq!(lab.spec().name, "clu08", "status {:?}", lab.status());
+    assert_eq!(lab.spec().hosts.len(), 8);
+    // A new, unsaved lab: Save asks where, so the inventory is never overwritten.
+    assert!(lab.dirty());
+    // The Check view opens on it: the rules, and how live migration was resolved.
+    h.get_by_label_contains("Pre-flight checks of clu08");
+    let on_mgmt = h
+        .query_all_by_label_contains("Live migration on the management network")
+        .count();
+    assert_eq!(on_mgmt, 8, "one warning per node");
+    assert!(
+        h.query_all_by_label_contains(
+            "because network 'LM' is excluded by MigrationExcludeNetworks"
+        )
+        .count()
+            >= 8
+    );
+    h.get_by_label("How live migration was resolved");
+    // Any lab can be checked: the seed lab passes the rule on RoCE without PFC.
+    h.state_mut()
+        .handle(FileAction::OpenPreset("seed-lab.toml"));
+    h.run();
+    h.get_by_label("Discard").click();
+    h.run();
+    h.get_by_label("Check").click();
+    h.run();
+    h.get_by_label_contains("Pre-flight checks of");
+    assert!(
+        h.query_by_label_contains("How live migration was resolved")
+            .is_none()
+    );
+    h.get_by_label_contains("every RoCE NIC is on a switch with PFC");
+}

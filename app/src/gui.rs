@@ -18,6 +18,8 @@ pub enum ShotView {
     Compare,
     /// The Real run view after a loopback run of the first VM (1 GiB, 4 channels).
     Real,
+    /// The Check view (pre-flight checks; with an inventory, how it was resolved).
+    Check,
 }
 
 /// A screenshot to take: the lab, the time to run it to, the window size and view, the PNG.
@@ -188,6 +190,7 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
             let report = lmlab_engine::compare::compare(lab.sim().scenario(), lab.seed());
             lab.show_comparison(report);
         }
+        ShotView::Check => lab.handle(ViewAction::SetView(View::Check)),
         ShotView::Real => {
             lab.handle(ViewAction::SetView(View::Real));
             let mut settings = lab.real_settings().clone();

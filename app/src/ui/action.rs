@@ -84,6 +84,8 @@ pub enum FileAction {
     OpenPreset(&'static str),
     /// Recover the autosaved session (true) or discard it.
     Recover(bool),
+    /// File → Import inventory: asks first when there are unsaved changes.
+    ImportInventory,
     Export,
     ExportTo(PathBuf),
     /// Export → Report (PDF): the file dialog (or a typed path) comes next.

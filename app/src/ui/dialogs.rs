@@ -152,6 +152,7 @@ pub fn unsaved(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
     let what = match then {
         Then::OpenPreset(_) => "opening the preset",
         Then::Open | Then::OpenPath(_) => "opening another file",
+        Then::ImportInventory => "importing an inventory",
         Then::Close => "closing lmlab",
     };
     centered("Unsaved changes")

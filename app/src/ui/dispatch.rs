@@ -182,6 +182,7 @@ impl LabState {
     fn file_action(&mut self, a: FileAction) {
         match a {
             FileAction::Open => self.unless_unsaved(Then::Open),
+            FileAction::ImportInventory => self.unless_unsaved(Then::ImportInventory),
             FileAction::OpenPath(p) => self.unless_unsaved(Then::OpenPath(p)),
             FileAction::OpenPreset(file) => self.unless_unsaved(Then::OpenPreset(file)),
             FileAction::Close => self.unless_unsaved(Then::Close),
@@ -280,6 +281,11 @@ impl LabState {
                 Err(e) => self.screen.status = Some(format!("{e:#}")),
             },
             Then::Open => match files::pick_open(self.places.dialogs) {
+                Some(Some(p)) => self.open_path(&p),
+                Some(None) => {}
+                None => self.prompt(PathFor::Open, String::new()),
+            },
+            Then::ImportInventory => match files::pick_inventory(self.places.dialogs) {
                 Some(Some(p)) => self.open_path(&p),
                 Some(None) => {}
                 None => self.prompt(PathFor::Open, String::new()),

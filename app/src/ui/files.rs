@@ -61,8 +61,49 @@ pub fn pick_folder(dialogs: bool) -> Option<Option<PathBuf>> {
     dialog(dialogs, || rfd::FileDialog::new().pick_folder())
 }
 
-/// Loads a session (`.json`, or any file starting with `{`) or a scenario (TOML) into a new lab.
+/// Whether `path` holds a cluster inventory (`lmlab.inventory/1` near its start, in any of the
+/// encodings PowerShell writes) rather than a session.
+fn is_inventory(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(8192).read_to_end(&mut head));
+    read.is_ok() && lmlab_engine::inventory::decode(&head).contains("lmlab.inventory/")
+}
+
+/// Imports an inventory as a new, unsaved lab (Save asks where: the inventory is never
+/// overwritten); what the import resolved and warned stays with the lab for the Check view.
+fn import(path: &Path) -> Result<LabState, String> {
+    use lmlab_engine::inventory;
+    let file = path.display().to_string();
+    let v = inventory::load(path).map_err(|e| e.to_string())?;
+    let imported = inventory::import(&v, &file).map_err(|e| e.to_string())?;
+    let sc = lmlab_engine::Scenario::from_toml(&imported.toml, &file)
+        .map_err(|e| format!("the lab imported from {file} does not load: {e}"))?;
+    let mut lab = LabState::new(sc);
+    lab.doc.dirty = true;
+    lab.results.inventory = Some(super::state::ImportedFrom {
+        file: path.to_path_buf(),
+        imported,
+    });
+    lab.screen.view = super::state::View::Check;
+    Ok(lab)
+}
+
+/// A native open dialog for an inventory, or `None` when there is none.
+pub fn pick_inventory(dialogs: bool) -> Option<Option<PathBuf>> {
+    dialog(dialogs, || {
+        rfd::FileDialog::new()
+            .add_filter("lmlab inventory (Get-LmlabInventory.ps1)", &["json"])
+            .pick_file()
+    })
+}
+
+/// Loads a session (`.json`, or any file starting with `{`), a cluster inventory, or a scenario
+/// (TOML) into a new lab.
 pub fn open(path: &Path) -> Result<LabState, String> {
+    if is_inventory(path) {
+        return import(path);
+    }
     let is_session = crate::output::is_session(path).map_err(|e| format!("{e:#}"))?;
     if is_session {
         let opened = crate::output::open_session(path).map_err(|e| format!("{e:#}"))?;

@@ -6,7 +6,7 @@ use super::canvas::{self, CanvasView};
 use super::log::{self, LogView};
 use super::plots::{PlotShown, TimelineView};
 use super::state::{LabState, View};
-use super::{compare, dialogs, inspector, keys, plots, real, theme, toolbar};
+use super::{check, compare, dialogs, inspector, keys, plots, real, theme, toolbar};
 
 /// The window's content: the lab's state and the panels' own view state.
 #[derive(Debug)]
@@ -91,9 +91,9 @@ impl Workbench {
                 .resizable(true)
                 .default_size(290.0)
                 .show(ui, |ui| inspector::show(ui, lab, actions));
-            // The comparison runs the transport model alone: no events to log, and its bars and
-            // table need the width.
-            if lab.screen.view != View::Compare {
+            // The comparison runs the transport model alone and the checks read the lab alone:
+            // no events to log, and their bars, tables and reasons need the width.
+            if !matches!(lab.screen.view, View::Compare | View::Check) {
                 let view = &mut self.log;
                 egui::Panel::right("log")
                     .resizable(true)
@@ -138,6 +138,7 @@ impl Workbench {
             }
             View::Compare => compare::show(ui, lab, actions),
             View::Real => real::show(ui, lab, actions),
+            View::Check => check::show(ui, lab),
         });
         let ctx = ui.ctx();
         dialogs::migration(ctx, lab, actions);

@@ -19,6 +19,7 @@
 
 pub mod action;
 mod canvas;
+mod check;
 mod checkpoints;
 mod clock;
 mod compare;

@@ -52,6 +52,21 @@ pub enum View {
     Lab,
     Compare,
     Real,
+    /// Pre-flight checks, and how an imported inventory was resolved.
+    Check,
+}
+
+/// The inventory a lab was imported from, with what the import resolved and warned.
+#[derive(Clone, Debug)]
+pub struct ImportedFrom {
+    pub file: PathBuf,
+    pub imported: lmlab_engine::inventory::Imported,
+}
+
+impl PartialEq for ImportedFrom {
+    fn eq(&self, other: &Self) -> bool {
+        self.file == other.file && self.imported.toml == other.imported.toml
+    }
 }
 
 /// A migration the user asked for, waiting for confirmation with its forecast.
@@ -79,6 +94,8 @@ pub enum Then {
     OpenPreset(&'static str),
     /// File → Open (the dialog or prompt comes next).
     Open,
+    /// File → Import inventory (the dialog or prompt comes next).
+    ImportInventory,
     OpenPath(PathBuf),
     /// Close the window.
     Close,
@@ -246,6 +263,8 @@ pub struct Screen {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Results {
     pub compare: Option<CompareReport>,
+    /// Set when the lab was imported from an inventory.
+    pub inventory: Option<ImportedFrom>,
     pub real: RealSettings,
     pub real_last: Option<RealRun>,
 }

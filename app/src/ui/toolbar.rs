@@ -14,6 +14,14 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                 actions.push(FileAction::Open);
                 ui.close();
             }
+            if ui
+                .button("Import inventory…")
+                .on_hover_text("A cluster inventory written by assets/collect/Get-LmlabInventory.ps1 becomes a new lab")
+                .clicked()
+            {
+                actions.push(FileAction::ImportInventory);
+                ui.close();
+            }
             if ui.button("Save").clicked() {
                 actions.push(FileAction::Save);
                 ui.close();
@@ -91,6 +99,13 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             .clicked()
         {
             actions.push(ViewAction::SetView(View::Real));
+        }
+        if ui
+            .selectable_label(lab.screen.view == View::Check, "Check")
+            .on_hover_text("Pre-flight checks of the lab, and how an imported inventory was resolved")
+            .clicked()
+        {
+            actions.push(ViewAction::SetView(View::Check));
         }
         ui.separator();
         if lab.clock.playing {

@@ -677,11 +677,11 @@ pub fn import(v: &serde_json::Value, file: &str) -> R<Imported> {
         };
         nodes.push(node(&root, h, &clean(name), &at, &mut w)?);
     }
-    let limits = smb_limits(&hosts)?;
+    w.extend(smb_limits(&hosts)?);
     let facts = facts(&hosts, &nodes, &d, parallel)?;
     let switches = switches_toml(&nodes, &nets, &mut w);
     let (storage, vms, first_vm) = vms_toml(&root, &hosts, &mut w)?;
-    let mut out = header(file, &w, &d, &limits);
+    let mut out = header(file, &w, &d);
     let name = root.k("cluster").k("Name").opt_str()?;
     let _ = writeln!(
         out,
@@ -756,11 +756,11 @@ fn size(bytes: f64) -> String {
 }
 
 /// The header comment: where it came from, what cannot be modelled, how settings were resolved.
-fn header(file: &str, w: &[String], d: &[Decision], limits: &[String]) -> String {
+fn header(file: &str, w: &[String], d: &[Decision]) -> String {
     let mut t = format!("# Imported by lmlab from {file} (schema lmlab.inventory/1).\n#\n");
-    if !w.is_empty() || !limits.is_empty() {
+    if !w.is_empty() {
         t.push_str("# Not modelled (warnings):\n");
-        for x in w.iter().chain(limits) {
+        for x in w {
             let _ = writeln!(t, "#   - {x}");
         }
         t.push_str("#\n");
