@@ -1335,3 +1335,24 @@ fn check_passes_warns_and_fails_with_reasons_and_a_non_zero_exit_on_failure() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!String::from_utf8_lossy(&o.stdout).contains("FAIL"));
 }
+
+#[test]
+fn explain_prints_each_setting_with_the_rule_that_decided_it() {
+    let o = lmlab(&["explain", "tests/fixtures/inventory-8node-lbfo.json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        "node1: live-migration networks = 'Management' (the management network (Role ClusterAndClient), because network 'LM' is excluded by MigrationExcludeNetworks)",
+        "cluster: VM Compute Resiliency = on",
+        "node1: live-migration path to node2 = TCP, 1 flow on SwitchIndependent team Mgmt1+Mgmt2",
+    ] {
+        assert!(text.contains(want), "{want} missing in\n{text}");
+    }
+    let o = lmlab(&["explain", "assets/scenarios/seed-lab.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("hv1: RDMA on nic1 = usable"));
+    refused(
+        &lmlab(&["explain", "no-such-file.toml"]),
+        &["no-such-file.toml"],
+    );
+}

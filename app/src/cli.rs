@@ -51,6 +51,45 @@ pub enum Cmd {
     /// inventory can answer): each rule passes, warns or fails, with its reason and source. The
     /// exit code is non-zero when a rule fails.
     Check(CheckArgs),
+    /// Each effective setting of a lab with the rule that decided it: cluster behaviour, each
+    /// host's live-migration settings, RDMA and RSS per NIC, the path from each host to the next;
+    /// for an inventory, first how each node's live-migration networks were resolved.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A scenario (.toml) or an inventory (.json, schema lmlab.inventory/1).
+    pub file: PathBuf,
+    /// Seed of the transport model's trials (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `lmlab explain`: one line per setting, `subject: what = value (rule)`.
+pub fn explain(args: &ExplainArgs) -> Result<()> {
+    use lmlab_engine::inventory;
+    let file = args.file.display().to_string();
+    let inventory_file = args
+        .file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let mut lines = Vec::new();
+    let lab = if inventory_file {
+        let v = inventory::load(&args.file)?;
+        let imported = inventory::import(&v, &file)?;
+        lines.extend(imported.decisions.iter().cloned());
+        lmlab_engine::Scenario::from_toml(&imported.toml, &file)
+            .map_err(|e| anyhow::anyhow!("the lab imported from {file} does not load: {e}"))?
+    } else {
+        output::load_scenario(&args.file)?
+    };
+    let seed = args.seed.unwrap_or(lab.spec.seed);
+    lines.extend(lmlab_engine::explain::explain(&lab, seed));
+    for d in &lines {
+        println!("{}: {} = {} ({})", d.subject, d.what, d.value, d.rule);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Some(Cmd::Agent(args)) => lmlab_app::real_cli::agent(&args),
         Some(Cmd::Import(args)) => lmlab_app::cli::import(&args),
         Some(Cmd::Check(args)) => lmlab_app::cli::check(&args),
+        Some(Cmd::Explain(args)) => lmlab_app::cli::explain(&args),
         None => lmlab_app::gui::open(cli.file.as_deref()),
     };
     match result {

@@ -12,6 +12,7 @@ pub mod chart;
 pub mod check;
 pub mod command;
 pub mod compare;
+pub mod explain;
 pub mod export;
 pub mod inventory;
 pub mod kernel;

@@ -345,3 +345,46 @@ fn the_collector_writes_every_field_of_the_fixtures() {
         assert!(!script.contains(verb), "the collector calls {verb}…");
     }
 }
+
+#[test]
+fn explain_says_why_the_8_node_cluster_migrates_over_its_1_gbe_team() {
+    let (imp, lab) = import("inventory-8node-lbfo.json");
+    let all: Vec<_> = imp
+        .decisions
+        .iter()
+        .cloned()
+        .chain(lmlab_engine::explain::explain(&lab, 1))
+        .collect();
+    let find = |subject: &str, what: &str| {
+        all.iter()
+            .find(|d| d.subject == subject && d.what == what)
+            .unwrap_or_else(|| panic!("no {subject}: {what} in {all:#?}"))
+    };
+    assert!(
+        find("node1", "live-migration networks")
+            .rule
+            .contains("'LM' is excluded")
+    );
+    assert_eq!(find("node1", "performance option").value, "TCPIP");
+    let path = find("node1", "live-migration path to node2");
+    assert!(path.value.contains("team Mgmt1+Mgmt2"), "{}", path.value);
+    assert!(path.rule.contains("0.9 Gbit/s"), "{}", path.rule);
+    // A level-8 cluster has no VM Compute Resiliency, and explain says why.
+    let mut old = lab.clone();
+    old.spec.cluster.functional_level = 8;
+    let e = lmlab_engine::explain::explain(&old, 1);
+    let r = e
+        .iter()
+        .find(|d| d.what == "VM Compute Resiliency")
+        .unwrap();
+    assert_eq!(r.value, "off");
+    assert!(r.rule.contains("functional level 8"), "{}", r.rule);
+    // RDMA in an LBFO team is lost, and said so.
+    let hci = import("inventory-4node-hci.json").1;
+    let e = lmlab_engine::explain::explain(&hci, 1);
+    let r = e
+        .iter()
+        .find(|d| d.subject == "hci1" && d.what == "RDMA on pNIC1")
+        .unwrap();
+    assert_eq!(r.value, "usable");
+}
