@@ -77,10 +77,16 @@ fn the_two_node_inventory_becomes_a_lab_with_its_rdma_nics_rss_and_roles() {
         imp.warnings
     );
     // What cannot be modelled is at the top of the file.
-    assert!(imp.toml.starts_with("# Imported by lmlab"));
     assert!(
         imp.toml
-            .contains("SMB bandwidth limit for live migration 367 MB/s")
+            .contains("hv1: SMB bandwidth limit for live migration = 2.94 Gbit/s")
+    );
+    assert_eq!(
+        s.migration
+            .with(&hv1.migration)
+            .smb_bandwidth_limit
+            .map(|l| l.0),
+        Some(367_001_600.0)
     );
     // Roles: sql01 High on the cluster's period; app02 Low with its own 600 s, config 5.0.
     let vm = |n: &str| s.vms.iter().find(|v| v.name == n).unwrap();
@@ -114,13 +120,30 @@ fn an_imported_lab_runs_its_first_migration_and_compares_the_performance_options
     let c = compare(&lab, 1);
     let ids: Vec<&str> = c.rows.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["as-imported", "smb-no-rdma", "tcpip", "compression"]);
-    // Two 10 GbE RDMA NICs: about 20 Gbit/s; one TCP flow gets one NIC's share at most.
+    // Two 10 GbE RDMA NICs would carry about 20 Gbit/s; the SMB bandwidth limit for live
+    // migration (367,001,600 B/s = 2.94 Gbit/s) holds SMB Direct and SMB over TCP to it, not
+    // TCP/IP or compression (not SMB).
+    for row in &c.rows[..2] {
+        assert!(
+            (2.85..=2.94).contains(&row.throughput_gbps),
+            "{}: {}",
+            row.id,
+            row.throughput_gbps
+        );
+        assert!(row.path.contains("SMB bandwidth limit"), "{}", row.path);
+    }
+    assert!(c.rows[2].throughput_gbps > 3.0 && c.rows[2].throughput_gbps < 10.0);
+    // Without the limit, SMB Direct takes both links.
+    let mut free = lab.clone();
+    for h in &mut free.spec.hosts {
+        h.migration.smb_bandwidth_limit = None;
+    }
+    let c = compare(&free, 1);
     assert!(
         (18.0..=20.0).contains(&c.rows[0].throughput_gbps),
         "{}",
         c.rows[0].throughput_gbps
     );
-    assert!(c.rows[2].throughput_gbps < 10.0);
 }
 
 #[test]

@@ -367,6 +367,12 @@ fn node(root: &J<'_>, h: &J<'_>, name: &str, at: &Place<'_>, w: &mut Vec<String>
     if let Some(n) = at.parallel.or(host_max) {
         over.push(format!("max_simultaneous = {}", n.clamp(1, 64)));
     }
+    if let Some(b) = lm_limit(h)? {
+        over.push(format!(
+            "smb_bandwidth_limit = \"{}MiB/s\"",
+            (b / 1_048_576.0 * 1000.0).round() / 1000.0
+        ));
+    }
     if !over.is_empty() {
         let _ = writeln!(t, "migration = {{ {} }}", over.join(", "));
     }
@@ -677,7 +683,16 @@ pub fn import(v: &serde_json::Value, file: &str) -> R<Imported> {
         };
         nodes.push(node(&root, h, &clean(name), &at, &mut w)?);
     }
-    w.extend(smb_limits(&hosts)?);
+    for (name, h) in &hosts {
+        if let Some(b) = lm_limit(h)? {
+            d.push(Decision {
+                subject: clean(name),
+                what: "SMB bandwidth limit for live migration".into(),
+                value: format!("{:.2} Gbit/s", b * 8.0 / 1e9),
+                rule: "Get-SmbBandwidthLimit -Category LiveMigration: caps the SMB and SMB Direct live-migration traffic the node sends".into(),
+            });
+        }
+    }
     let facts = facts(&hosts, &nodes, &d, parallel)?;
     let switches = switches_toml(&nodes, &nets, &mut w);
     let (storage, vms, first_vm) = vms_toml(&root, &hosts, &mut w)?;
@@ -805,14 +820,8 @@ fn facts(
                 }
             }
         }
-        for l in h.k("smb_bandwidth_limits").items()? {
-            let cat = l.k("CategoryName").opt_str()?.unwrap_or_default();
-            if cat.eq_ignore_ascii_case("LiveMigration")
-                || (cat.is_empty() && l.k("Category").opt_int()? == Some(2))
-            {
-                f.lm_limits
-                    .push((n.name.clone(), l.k("BytesPerSecond").num()?, link));
-            }
+        if let Some(b) = lm_limit(h)? {
+            f.lm_limits.push((n.name.clone(), b, link));
         }
         let rdma: Vec<String> = h
             .k("rdma")
@@ -836,25 +845,19 @@ fn facts(
     Ok(f)
 }
 
-/// SMB bandwidth limits for live migration: read, reported (not modelled yet).
-fn smb_limits(hosts: &[(String, J<'_>)]) -> R<Vec<String>> {
-    let mut out = Vec::new();
-    for (name, h) in hosts {
-        for l in h.k("smb_bandwidth_limits").items()? {
-            let cat = l.k("CategoryName").opt_str()?.unwrap_or_default();
-            let live = cat.eq_ignore_ascii_case("LiveMigration")
-                || (cat.is_empty() && l.k("Category").opt_int()? == Some(2));
-            if live {
-                let b = l.k("BytesPerSecond").num()?;
-                out.push(format!(
-                    "{name}: SMB bandwidth limit for live migration {:.0} MB/s ({:.2} Gbit/s) is not applied by the transport model",
-                    b / 1e6,
-                    b * 8.0 / 1e9
-                ));
-            }
+/// A node's SMB bandwidth limit for live migration (bytes/s), if it has one.
+fn lm_limit(h: &J<'_>) -> R<Option<f64>> {
+    for l in h.k("smb_bandwidth_limits").items()? {
+        let cat = l.k("CategoryName").opt_str()?.unwrap_or_default();
+        // Category numbers per the MSFT_SmbBandwidthLimit class page (2 = LiveMigration); the
+        // collector also writes the name, which wins (your-cluster.md §3, CONFLICT).
+        let live = cat.eq_ignore_ascii_case("LiveMigration")
+            || (cat.is_empty() && l.k("Category").opt_int()? == Some(2));
+        if live {
+            return Ok(Some(l.k("BytesPerSecond").num()?));
         }
     }
-    Ok(out)
+    Ok(None)
 }
 
 /// One switch per live-migration network that has NICs on it, PFC where every node has it.

@@ -307,6 +307,10 @@ pub struct MigrationSettings {
     pub switchover_overhead: SimDuration,
     /// Source clean-up after the VM runs on the destination.
     pub cleanup: SimDuration,
+    /// `Set-SmbBandwidthLimit -Category LiveMigration`: the most SMB live-migration traffic a host
+    /// sends (SMB over TCP and SMB Direct); none by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smb_bandwidth_limit: Option<ByteRate>,
 }
 
 impl Default for MigrationSettings {
@@ -321,6 +325,7 @@ impl Default for MigrationSettings {
             device_state: Bytes::mib(2),
             switchover_overhead: SimDuration::from_millis(15),
             cleanup: SimDuration::from_millis(500),
+            smb_bandwidth_limit: None,
         }
     }
 }
@@ -347,6 +352,8 @@ pub struct MigrationOverrides {
     pub switchover_overhead: Option<SimDuration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<SimDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smb_bandwidth_limit: Option<ByteRate>,
 }
 
 impl MigrationSettings {
@@ -361,6 +368,7 @@ impl MigrationSettings {
             device_state: o.device_state.unwrap_or(self.device_state),
             switchover_overhead: o.switchover_overhead.unwrap_or(self.switchover_overhead),
             cleanup: o.cleanup.unwrap_or(self.cleanup),
+            smb_bandwidth_limit: o.smb_bandwidth_limit.or(self.smb_bandwidth_limit),
         }
     }
 }

@@ -542,6 +542,14 @@ fn validate_migration(p: &P, m: &MigrationSettings) -> Result<(), Fail> {
     if m.device_state.0 > 64 * crate::units::Bytes::GIB {
         return p.k("device_state").fail("is more than 64GiB");
     }
+    // Set-SmbBandwidthLimit takes at least 1 MB/s.
+    if let Some(l) = m.smb_bandwidth_limit
+        && !(l.0 >= 1e6 && l.0.is_finite())
+    {
+        return p
+            .k("smb_bandwidth_limit")
+            .fail("is below 1MB/s, the least Set-SmbBandwidthLimit takes");
+    }
     Ok(())
 }
 

@@ -16,6 +16,8 @@ pub(super) enum Res {
     Socket(usize, usize),
     /// The memory-copy workers of one group of migrations (per-VM ceiling times its VMs).
     Copy(usize),
+    /// A host's SMB bandwidth limit for live migration (bytes of SMB payload per second).
+    SmbLimit(usize),
 }
 
 /// A small, fast, deterministic hasher for resource keys (FxHash's multiply-rotate).

@@ -546,6 +546,14 @@ impl FlowBuilder<'_> {
                 .any(|f| f.lbfo()),
             pfc_note,
         });
+        let limit = self.spec.migration.with(&src.migration).smb_bandwidth_limit;
+        let path = match limit {
+            Some(l) => format!(
+                "{path}, at most {:.2} Gbit/s (SMB bandwidth limit for live migration)",
+                l.0 * 8.0 / 1e9
+            ),
+            None => path,
+        };
         let members = |list: &[(usize, Iface)]| -> Vec<usize> {
             list.iter()
                 .take(pairs)
@@ -576,7 +584,8 @@ impl FlowBuilder<'_> {
                     .is_some_and(|s| !s.dcb_pfc)
         };
         let degraded = lossy(src, conn.s_nic) || lossy(dst, conn.d_nic);
-        let coefs = vec![(conn.tx, 1.0 / eff), (conn.rx, 1.0 / eff)];
+        let mut coefs = vec![(conn.tx, 1.0 / eff), (conn.rx, 1.0 / eff)];
+        coefs.extend(self.smb_limit(job));
         let copy = p.lm_memcopy_cpb;
         let pool = vec![
             (Res::Host(job.to), p.rdma_cpb + copy),
@@ -589,6 +598,18 @@ impl FlowBuilder<'_> {
         degraded
     }
 
+    /// The source host's SMB bandwidth limit for live migration, when it has one: every SMB
+    /// payload byte it sends counts against it.
+    fn smb_limit(&mut self, job: Job) -> Option<(usize, f64)> {
+        let host = &self.spec.hosts[job.from];
+        let limit = self
+            .spec
+            .migration
+            .with(&host.migration)
+            .smb_bandwidth_limit?;
+        Some((self.res.res(Res::SmbLimit(job.from), limit.0), 1.0))
+    }
+
     /// One SMB connection over TCP: receive work on its RSS processor, SMB server work on that
     /// processor's socket (the server queues work per NUMA node), the memory-copy worker and
     /// the client anywhere on their hosts.
@@ -596,6 +617,7 @@ impl FlowBuilder<'_> {
         let p = self.p;
         let wire = 1.0 / tcp_efficiency(p, conn.mtu);
         let mut coefs = vec![(conn.tx, wire), (conn.rx, wire)];
+        coefs.extend(self.smb_limit(job));
         let (lp, remote) = self.rx_lp(job, conn);
         let lbfo_d = if d_if.lbfo() { p.lbfo_cpb } else { 0.0 };
         let lbfo_s = if s_if.lbfo() { p.lbfo_cpb } else { 0.0 };
