@@ -1307,6 +1307,22 @@ fn an_inventory_imported_from_the_file_menu_opens_as_a_new_lab_with_its_checks()
             >= 8
     );
     h.get_by_label("How live migration was resolved");
+    // The inspector says the same for a selected host, with every effective setting and its rule.
+    h.state_mut()
+        .handle(ViewAction::Select(lmlab_app::ui::Selection::Host(
+            "node1".into(),
+        )));
+    h.run();
+    let shown = |h: &Harness<'static, Workbench>| {
+        h.query_all_by_label("live-migration networks = 'Management'")
+            .count()
+    };
+    assert_eq!(shown(&h), 8, "the Check view's lines, one per node");
+    h.get_by_label("Effective settings, and why").click();
+    h.run();
+    assert_eq!(shown(&h), 9, "and the inspector's");
+    h.get_by_label("performance option = TCPIP");
+    assert!(h.query_all_by_label_contains("the host's own setting").count() >= 2);
     // Any lab can be checked: the seed lab passes the rule on RoCE without PFC.
     h.state_mut()
         .handle(FileAction::OpenPreset("seed-lab.toml"));

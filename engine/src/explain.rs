@@ -215,11 +215,17 @@ fn paths(s: &Scenario, seed: u64, out: &mut Vec<Decision>) {
     }
 }
 
-/// Every effective setting of `s` with its rule.
-pub fn explain(s: &Scenario, seed: u64) -> Vec<Decision> {
+/// The settings that need no transport solve (cluster and hosts), cheap enough for every frame.
+pub fn settings(s: &Scenario) -> Vec<Decision> {
     let mut out = Vec::new();
     cluster(s, &mut out);
     hosts(s, &mut out);
+    out
+}
+
+/// Every effective setting of `s` with its rule, and the transport path from each host.
+pub fn explain(s: &Scenario, seed: u64) -> Vec<Decision> {
+    let mut out = settings(s);
     paths(s, seed, &mut out);
     out
 }

@@ -475,6 +475,30 @@ fn transport(ui: &mut egui::Ui, t: &mut lmlab_engine::transport::TransportParams
     count(ui, "Comparison trials", &mut t.compare_trials, 1, 101);
 }
 
+/// The host's effective settings with the rule behind each (`lmlab explain`), and for an
+/// imported lab how its live-migration networks were resolved.
+fn effective(ui: &mut egui::Ui, host: &str, lab: &LabState) {
+    egui::CollapsingHeader::new("Effective settings, and why")
+        .id_salt(("effective", host))
+        .show(ui, |ui| {
+            let imported = lab
+                .results
+                .inventory
+                .iter()
+                .flat_map(|i| i.imported.decisions.iter());
+            let settings = lmlab_engine::explain::settings(lab.sim().scenario());
+            for d in imported
+                .chain(settings.iter())
+                .filter(|d| d.subject == host)
+            {
+                ui.add(egui::Label::new(format!("{} = {}", d.what, d.value)).wrap());
+                ui.indent(("why", &d.what), |ui| {
+                    ui.add(egui::Label::new(egui::RichText::new(&d.rule).weak()).wrap());
+                });
+            }
+        });
+}
+
 fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState) {
     ui.strong(format!("Host {}", h.name));
     if let Some(cpu) = lab
@@ -533,6 +557,7 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
             (LoadBalancingAlgorithm::Dynamic, "Dynamic"),
         ],
     );
+    effective(ui, &h.name, lab);
     ui.separator();
     ui.strong("NICs");
     let mut remove = None;
