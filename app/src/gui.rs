@@ -184,7 +184,7 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
         lab.handle(ViewAction::TogglePresentation);
     }
     match shot.view {
-        ShotView::Lab => {}
+        ShotView::Lab => lab.handle(ViewAction::SetView(View::Lab)),
         ShotView::Compare => {
             lab.handle(ViewAction::SetView(View::Compare));
             let report = lmlab_engine::compare::compare(lab.sim().scenario(), lab.seed());
