@@ -10,8 +10,10 @@
 //! - rates are recomputed (all active migrations together) whenever a transfer starts or stops or
 //!   the network changes; bytes already sent are settled at the old rate first.
 
-use super::{EventKind, Mark, Scheduled, Simulation, VmState};
-use crate::kernel::EventClass;
+use super::cluster::ClusterState;
+use super::effects::{ClusterWork, Effects, MigrationWork};
+use super::world::World;
+use super::{EventKind, Mark, Scheduled, VmState};
 use crate::precopy::{self, Forecast, Next, RemedyHints};
 use crate::scenario::{MigrationSettings, PerformanceOption, RdmaKind, TeamingMode};
 use crate::time::{SimDuration, SimTime};
@@ -133,13 +135,18 @@ impl Migration {
     }
 }
 
-impl Simulation {
-    /// Requests a live migration; it starts now or queues behind others. Errors change nothing.
+impl MigrationState {
     /// Whether `vm` may live-migrate to `to` now; the source host if so.
-    fn check_migration(&self, vm: usize, to: usize) -> Result<usize, super::CommandError> {
+    fn check_migration(
+        &self,
+        w: &World,
+        cluster: &ClusterState,
+        vm: usize,
+        to: usize,
+    ) -> Result<usize, super::CommandError> {
         use super::CommandError as E;
-        let spec = &self.scenario.spec;
-        let v = &self.vms[vm];
+        let spec = &w.scenario.spec;
+        let v = &w.vms[vm];
         let vm_name = spec.vms[vm].name.clone();
         if v.host == to {
             return Err(E::AlreadyThere {
@@ -147,7 +154,7 @@ impl Simulation {
                 host: spec.hosts[to].name.clone(),
             });
         }
-        if self.lm.vm_busy[vm] {
+        if self.vm_busy[vm] {
             return Err(E::Refused(format!("{vm_name} is already being migrated")));
         }
         if !matches!(v.state, VmState::Running) {
@@ -156,13 +163,13 @@ impl Simulation {
                 v.state
             )));
         }
-        if let Some(why) = self.host_unavailable(to) {
+        if let Some(why) = host_unavailable(w, to) {
             return Err(E::Refused(format!("{} {why}", spec.hosts[to].name)));
         }
-        if !self.accepts_roles(to) {
+        if !cluster.accepts_roles(w, to) {
             return Err(E::Refused(format!(
                 "{} does not accept roles now ({:?})",
-                spec.hosts[to].name, self.nodes[to].state
+                spec.hosts[to].name, w.nodes[to].state
             )));
         }
         Ok(v.host)
@@ -170,37 +177,177 @@ impl Simulation {
 
     /// The convergence forecast for migrating `vm` to `to` now, without starting anything (what
     /// the GUI shows before the user confirms).
-    pub fn preview_migration(&self, vm: usize, to: usize) -> Result<Forecast, super::CommandError> {
-        let from = self.check_migration(vm, to)?;
-        let settings = self.scenario.migration_settings(from);
-        Ok(self.forecast_for(vm, from, to, &settings))
+    pub fn preview_migration(
+        &self,
+        w: &World,
+        cluster: &ClusterState,
+        vm: usize,
+        to: usize,
+    ) -> Result<Forecast, super::CommandError> {
+        let from = self.check_migration(w, cluster, vm, to)?;
+        let settings = w.scenario.migration_settings(from);
+        Ok(self.forecast_for(w, vm, from, to, &settings))
     }
 
-    /// Requests a live migration; it starts now or queues behind others. Errors change nothing.
-    pub(super) fn request_migration(
+    /// The convergence forecast for migrating `vm` now, with everything else that is running.
+    fn forecast_for(
+        &self,
+        w: &World,
+        vm: usize,
+        from: usize,
+        to: usize,
+        settings: &MigrationSettings,
+    ) -> Forecast {
+        let spec = &w.scenario.spec;
+        // The migrations already running on the same two hosts share its resources.
+        let mut reqs: Vec<MigrationReq> = self
+            .holding
+            .iter()
+            .map(|&i| &self.migrations[i])
+            .filter(|m| {
+                m.phase != Phase::Cleanup && [m.from, m.to].iter().any(|h| *h == from || *h == to)
+            })
+            .map(|m| MigrationReq {
+                vm: m.vm,
+                from: m.from,
+                to: m.to,
+            })
+            .collect();
+        reqs.push(MigrationReq { vm, from, to });
+        let sol = solve(spec, &reqs, &w.net_state(), w.seed);
+        let rate = sol.migrations.last().map_or(0.0, |r| r.memory_bytes_per_s);
+        let v = &spec.vms[vm];
+        let memory = v.memory.as_f64();
+        let ws = v.working_set.map_or(memory, |w| w.as_f64());
+        let rdma_both = [from, to]
+            .iter()
+            .all(|&h| spec.hosts[h].nics.iter().any(|n| n.rdma != RdmaKind::None));
+        let opt = settings.performance_option;
+        let hints = RemedyHints {
+            smb_direct_possible: rdma_both
+                && !(opt == PerformanceOption::Smb && settings.smb_direct),
+            more_channels_possible: spec.hosts[from].nics.len() > 1
+                && (opt != PerformanceOption::Smb
+                    || spec.hosts[from].teaming.mode != TeamingMode::None),
+            compression_possible: opt != PerformanceOption::Compression,
+        };
+        precopy::forecast(memory, ws, v.dirty_rate.0, rate, settings, hints)
+    }
+}
+
+/// Why a host cannot take part in a migration right now, if it cannot.
+pub(super) fn host_unavailable(w: &World, h: usize) -> Option<&'static str> {
+    let n = &w.nodes[h];
+    if !n.powered {
+        Some("is powered off")
+    } else if n.service != super::ServiceState::Running {
+        Some("has no running cluster service")
+    } else if n.networks_cut {
+        Some("has its networks cut")
+    } else {
+        None
+    }
+}
+
+/// One call into the migration model: its state, the world, and the effects so far.
+struct MigrationHandler<'a> {
+    lm: &'a mut MigrationState,
+    w: &'a mut World,
+    fx: Effects,
+}
+
+impl MigrationState {
+    /// Runs `f` on a handler for this state and returns the effects it wants applied.
+    fn handle<R>(
         &mut self,
+        w: &mut World,
+        f: impl FnOnce(&mut MigrationHandler<'_>) -> R,
+    ) -> (R, Effects) {
+        let mut h = MigrationHandler {
+            fx: Effects::new(w.now),
+            lm: self,
+            w,
+        };
+        let r = f(&mut h);
+        (r, h.fx)
+    }
+
+    /// Requests a live migration of `vm` to `to`; it starts now or queues behind others.
+    /// Refused requests change nothing.
+    pub fn request(
+        &mut self,
+        w: &mut World,
+        cluster: &ClusterState,
+        vm: usize,
+        to: usize,
+    ) -> Result<Effects, super::CommandError> {
+        let (r, fx) = self.handle(w, |x| x.request_migration(cluster, vm, to));
+        r.map(|()| fx)
+    }
+
+    /// A migration's timer fired: it moves to its next phase.
+    pub fn step(&mut self, w: &mut World, id: usize, generation: u64) -> Effects {
+        self.handle(w, |x| x.migration_step(id, generation)).1
+    }
+
+    /// Recomputes the rates of the transferring migrations connected to `seeds` (hosts).
+    pub fn recompute_rates_of(
+        &mut self,
+        w: &mut World,
+        seeds: std::collections::BTreeSet<usize>,
+    ) -> Effects {
+        self.handle(w, |x| x.recompute_rates_of(seeds)).1
+    }
+
+    /// After a fault: fail what can no longer continue, then let the rest re-route.
+    pub fn after_fault(&mut self, w: &mut World) -> Effects {
+        self.handle(w, |x| {
+            let net = x.w.net_state();
+            let holding: Vec<usize> = x.lm.holding.iter().copied().collect();
+            x.after_fault_rest(holding, net);
+        })
+        .1
+    }
+
+    /// Work asked of the migration model (by the cluster model, or the rest of its own work).
+    pub fn work(&mut self, w: &mut World, work: MigrationWork) -> Effects {
+        self.handle(w, |x| match work {
+            MigrationWork::Fail { ids, reason } => x.fail_each(ids, reason),
+            MigrationWork::StartQueuedOn(hosts) => x.start_queued_on(&hosts),
+            MigrationWork::StartQueuedRest(ids) => x.start_queued_ids(ids),
+            MigrationWork::AfterFaultRest { ids, net } => x.after_fault_rest(ids, net),
+        })
+        .1
+    }
+}
+
+impl MigrationHandler<'_> {
+    /// Requests a live migration; it starts now or queues behind others. Errors change nothing.
+    fn request_migration(
+        &mut self,
+        cluster: &ClusterState,
         vm: usize,
         to: usize,
     ) -> Result<(), super::CommandError> {
-        let from = self.check_migration(vm, to)?;
-        let vm_name = self.scenario.spec.vms[vm].name.clone();
-        let settings = self.scenario.migration_settings(from);
-        let forecast = self.forecast_for(vm, from, to, &settings);
+        let from = self.lm.check_migration(self.w, cluster, vm, to)?;
+        let vm_name = self.w.scenario.spec.vms[vm].name.clone();
+        let settings = self.w.scenario.migration_settings(from);
+        let forecast = self.lm.forecast_for(self.w, vm, from, to, &settings);
         let m = Migration {
             vm,
             from,
             to,
             settings,
             phase: Phase::Queued,
-            requested: self.now,
+            requested: self.w.now,
             started: None,
             ended: None,
             passes: 0,
             stage_bytes: 0.0,
             stage_left: 0.0,
-            stage_started: self.now,
+            stage_started: self.w.now,
             rate: 0.0,
-            last_settle: self.now,
+            last_settle: self.w.now,
             transferred: 0.0,
             wire_bytes: 0.0,
             ratio: 1.0,
@@ -223,93 +370,34 @@ impl Simulation {
         let detail = match &m.forecast.warning {
             Some(w) => format!(
                 "live migration to {} requested; forecast: {w}",
-                self.scenario.spec.hosts[to].name
+                self.w.scenario.spec.hosts[to].name
             ),
             None => format!(
                 "live migration to {} requested; forecast: {} pass(es), {:.1} s, pause {:.0} ms",
-                self.scenario.spec.hosts[to].name,
+                self.w.scenario.spec.hosts[to].name,
                 m.forecast.passes,
                 m.forecast.total_s,
                 m.forecast.pause_ms
             ),
         };
-        let id = self.migrations.len();
-        self.migrations.push(m);
+        let id = self.lm.migrations.len();
+        self.lm.migrations.push(m);
         self.lm.queued.insert(id);
         self.lm.queued_by_host[from].insert(id);
         self.lm.queued_by_host[to].insert(id);
         self.lm.vm_busy[vm] = true;
-        self.push_event(EventKind::Operation, vm_name, detail, None);
+        self.fx.log(EventKind::Operation, vm_name, detail, None);
         self.start_queued_on(&[from, to]);
         Ok(())
     }
 
-    /// Why a host cannot take part in a migration right now, if it cannot.
-    pub(super) fn host_unavailable(&self, h: usize) -> Option<&'static str> {
-        let n = &self.nodes[h];
-        if !n.powered {
-            Some("is powered off")
-        } else if n.service != super::ServiceState::Running {
-            Some("has no running cluster service")
-        } else if n.networks_cut {
-            Some("has its networks cut")
-        } else {
-            None
-        }
-    }
-
-    /// The convergence forecast for migrating `vm` now, with everything else that is running.
-    fn forecast_for(
-        &self,
-        vm: usize,
-        from: usize,
-        to: usize,
-        settings: &MigrationSettings,
-    ) -> Forecast {
-        let spec = &self.scenario.spec;
-        // The migrations already running on the same two hosts share its resources.
-        let mut reqs: Vec<MigrationReq> = self
-            .lm
-            .holding
-            .iter()
-            .map(|&i| &self.migrations[i])
-            .filter(|m| {
-                m.phase != Phase::Cleanup && [m.from, m.to].iter().any(|h| *h == from || *h == to)
-            })
-            .map(|m| MigrationReq {
-                vm: m.vm,
-                from: m.from,
-                to: m.to,
-            })
-            .collect();
-        reqs.push(MigrationReq { vm, from, to });
-        let sol = solve(spec, &reqs, &self.net_state(), self.seed);
-        let rate = sol.migrations.last().map_or(0.0, |r| r.memory_bytes_per_s);
-        let v = &spec.vms[vm];
-        let memory = v.memory.as_f64();
-        let ws = v.working_set.map_or(memory, |w| w.as_f64());
-        let rdma_both = [from, to]
-            .iter()
-            .all(|&h| spec.hosts[h].nics.iter().any(|n| n.rdma != RdmaKind::None));
-        let opt = settings.performance_option;
-        let hints = RemedyHints {
-            smb_direct_possible: rdma_both
-                && !(opt == PerformanceOption::Smb && settings.smb_direct),
-            more_channels_possible: spec.hosts[from].nics.len() > 1
-                && (opt != PerformanceOption::Smb
-                    || spec.hosts[from].teaming.mode != TeamingMode::None),
-            compression_possible: opt != PerformanceOption::Compression,
-        };
-        precopy::forecast(memory, ws, v.dirty_rate.0, rate, settings, hints)
-    }
-
     /// Moves a migration to a new phase, keeping slots and the phase indexes in step.
     fn set_phase(&mut self, id: usize, phase: Phase) {
-        let old = self.migrations[id].phase;
+        let old = self.lm.migrations[id].phase;
         let (from, to, vm) = (
-            self.migrations[id].from,
-            self.migrations[id].to,
-            self.migrations[id].vm,
+            self.lm.migrations[id].from,
+            self.lm.migrations[id].to,
+            self.lm.migrations[id].vm,
         );
         if old.holds_slot() && !phase.holds_slot() {
             self.lm.slots[from] -= 1;
@@ -326,8 +414,8 @@ impl Simulation {
             } else {
                 self.lm.transferring.remove(&id);
             }
-            self.lm.hosts_to_rerate.insert(from);
-            self.lm.hosts_to_rerate.insert(to);
+            self.fx.rerate(from);
+            self.fx.rerate(to);
         }
         if old == Phase::Queued {
             self.lm.queued.remove(&id);
@@ -337,12 +425,12 @@ impl Simulation {
         if phase.finished() {
             self.lm.vm_busy[vm] = false;
         }
-        self.migrations[id].phase = phase;
+        self.lm.migrations[id].phase = phase;
     }
 
     /// Starts queued migrations, oldest first, while both of their hosts have a free slot.
     pub(super) fn start_queued(&mut self) {
-        let all: Vec<usize> = (0..self.nodes.len()).collect();
+        let all: Vec<usize> = (0..self.w.nodes.len()).collect();
         self.start_queued_on(&all);
     }
 
@@ -353,24 +441,37 @@ impl Simulation {
         for &h in hosts {
             // Walk a host's queue only while it has a free slot: the rest cannot start anyway.
             let free = self.lm.slots[h] < self.lm.max_simultaneous[h];
-            if free || self.host_unavailable(h).is_some() {
+            if free || host_unavailable(self.w, h).is_some() {
                 queued.extend(self.lm.queued_by_host[h].iter().copied());
             }
         }
         queued.sort_unstable();
         queued.dedup();
-        for id in queued {
-            if self.migrations[id].phase != Phase::Queued {
+        self.start_queued_ids(queued);
+    }
+
+    /// Starts the queued migrations among `ids`, in order, where both hosts have a free slot.
+    fn start_queued_ids(&mut self, ids: Vec<usize>) {
+        let mut ids = ids.into_iter();
+        while let Some(id) = ids.next() {
+            if self.lm.migrations[id].phase != Phase::Queued {
                 continue;
             }
-            let (from, to) = (self.migrations[id].from, self.migrations[id].to);
-            if let Some((h, why)) = self
-                .host_unavailable(to)
+            let (from, to) = (self.lm.migrations[id].from, self.lm.migrations[id].to);
+            if let Some((h, why)) = host_unavailable(self.w, to)
                 .map(|w| (to, w))
-                .or(self.host_unavailable(from).map(|w| (from, w)))
+                .or(host_unavailable(self.w, from).map(|w| (from, w)))
             {
-                let reason = format!("{} {why}", self.scenario.spec.hosts[h].name);
+                let reason = format!("{} {why}", self.w.scenario.spec.hosts[h].name);
                 self.fail(id, reason);
+                if self.fx.asks_work() {
+                    // The rest waits for what the failure set off.
+                    let rest: Vec<usize> = ids.collect();
+                    if !rest.is_empty() {
+                        self.fx.migration(MigrationWork::StartQueuedRest(rest));
+                    }
+                    return;
+                }
                 continue;
             }
             let max_from = self.lm.max_simultaneous[from];
@@ -378,56 +479,55 @@ impl Simulation {
             if self.lm.slots[from] >= max_from || self.lm.slots[to] >= max_to {
                 continue;
             }
-            let now = self.now;
+            let now = self.w.now;
             self.set_phase(id, Phase::Setup);
-            let m = &mut self.migrations[id];
+            let m = &mut self.lm.migrations[id];
             m.started = Some(now);
             m.stage_started = now;
             let setup = m.settings.setup;
             let vm = m.vm;
             let detail = format!(
                 "{} → {}: setup",
-                self.scenario.spec.hosts[from].name, self.scenario.spec.hosts[to].name
+                self.w.scenario.spec.hosts[from].name, self.w.scenario.spec.hosts[to].name
             );
             self.schedule_step(id, now + setup);
-            let name = self.scenario.spec.vms[vm].name.clone();
-            self.push_event(EventKind::MigrationStart, name, detail, None);
+            let name = self.w.scenario.spec.vms[vm].name.clone();
+            self.fx.log(EventKind::MigrationStart, name, detail, None);
         }
     }
 
     fn schedule_step(&mut self, id: usize, at: SimTime) {
-        let m = &mut self.migrations[id];
+        let m = &mut self.lm.migrations[id];
         m.generation += 1;
         let generation = m.generation;
-        self.queue.schedule(
-            at,
-            EventClass::Model,
-            Scheduled::Migration { id, generation },
-        );
+        self.fx.timer(at, Scheduled::Migration { id, generation });
     }
 
     /// A migration's timer fired: move it to its next phase.
     pub(super) fn migration_step(&mut self, id: usize, generation: u64) {
         if self
+            .lm
             .migrations
             .get(id)
             .is_none_or(|m| m.generation != generation)
         {
             return; // superseded by a rate change or a failure
         }
-        let now = self.now;
-        let name = self.scenario.spec.vms[self.migrations[id].vm].name.clone();
-        match self.migrations[id].phase {
+        let now = self.w.now;
+        let name = self.w.scenario.spec.vms[self.lm.migrations[id].vm]
+            .name
+            .clone();
+        match self.lm.migrations[id].phase {
             Phase::Setup => {
-                let m = &mut self.migrations[id];
+                let m = &mut self.lm.migrations[id];
                 m.setup_time = Some(now.since(m.started.unwrap_or(now)));
-                let mem = self.scenario.spec.vms[m.vm].memory.as_f64();
+                let mem = self.w.scenario.spec.vms[m.vm].memory.as_f64();
                 m.stage_bytes = mem;
                 m.stage_left = mem;
                 m.stage_started = now;
                 m.last_settle = now;
                 self.set_phase(id, Phase::Precopy);
-                self.push_marked(
+                self.fx.marked(
                     EventKind::MigrationPhase,
                     name,
                     format!("pass 1: {}", fmt_bytes(mem)),
@@ -437,8 +537,8 @@ impl Simulation {
             }
             Phase::Precopy => {
                 self.settle(id);
-                let spec = &self.scenario.spec;
-                let m = &mut self.migrations[id];
+                let spec = &self.w.scenario.spec;
+                let m = &mut self.lm.migrations[id];
                 let v = &spec.vms[m.vm];
                 let ws = v.working_set.map_or(v.memory.as_f64(), |w| w.as_f64());
                 let dt = now.since(m.stage_started).as_secs_f64();
@@ -472,34 +572,34 @@ impl Simulation {
                         (text, Mark::SwitchOver)
                     }
                 };
-                if self.migrations[id].pause_started == Some(now) {
+                if self.lm.migrations[id].pause_started == Some(now) {
                     self.set_phase(id, Phase::SwitchOver);
                 }
-                self.push_marked(EventKind::MigrationPhase, name, detail, None, mark);
+                self.fx
+                    .marked(EventKind::MigrationPhase, name, detail, None, mark);
                 self.reschedule(id);
             }
             Phase::SwitchOver => {
                 self.settle(id);
                 self.set_phase(id, Phase::Resume); // its connections close
-                let m = &mut self.migrations[id];
+                let m = &mut self.lm.migrations[id];
                 m.stage_left = 0.0;
                 let overhead = m.settings.switchover_overhead;
                 self.schedule_step(id, now + overhead);
             }
             Phase::Resume => {
-                let m = &mut self.migrations[id];
+                let m = &mut self.lm.migrations[id];
                 let pause = now.since(m.pause_started.unwrap_or(now));
                 m.downtime = Some(pause);
                 let (vm, to, cleanup) = (m.vm, m.to, m.settings.cleanup);
                 self.set_phase(id, Phase::Cleanup);
                 // The one instant ownership moves.
-                self.vms[vm].host = to;
-                self.vms[vm].state = VmState::Running;
-                self.note_vm_state(vm);
-                self.cluster.roles[vm].unmonitored = false;
-                self.cluster.roles[vm].state = super::RoleState::Online;
-                let to_name = self.scenario.spec.hosts[to].name.clone();
-                self.push_marked(
+                self.w.vms[vm].host = to;
+                self.w.vms[vm].state = VmState::Running;
+                self.w.note_vm_state(vm);
+                self.fx.cluster(ClusterWork::MigratedIn(vm));
+                let to_name = self.w.scenario.spec.hosts[to].name.clone();
+                self.fx.marked(
                     EventKind::MigrationPhase,
                     name,
                     format!(
@@ -513,7 +613,7 @@ impl Simulation {
             }
             Phase::Cleanup => {
                 self.set_phase(id, Phase::Completed);
-                let m = &mut self.migrations[id];
+                let m = &mut self.lm.migrations[id];
                 m.ended = Some(now);
                 m.outcome = Some(Outcome::Completed);
                 m.generation += 1;
@@ -544,10 +644,11 @@ impl Simulation {
                     None
                 };
                 let mark = Mark::MigrationEnded(Outcome::Completed);
-                self.push_marked(EventKind::MigrationEnd, name, detail, event_id, mark);
-                let (from, to) = (self.migrations[id].from, self.migrations[id].to);
+                self.fx
+                    .marked(EventKind::MigrationEnd, name, detail, event_id, mark);
+                let (from, to) = (self.lm.migrations[id].from, self.lm.migrations[id].to);
                 self.start_queued_on(&[from, to]);
-                self.check_drains();
+                self.fx.cluster(ClusterWork::CheckDrains);
             }
             Phase::Queued | Phase::Completed | Phase::Failed => {}
         }
@@ -555,8 +656,8 @@ impl Simulation {
 
     /// Counts bytes sent since the last settlement at the current rate.
     fn settle(&mut self, id: usize) {
-        let now = self.now;
-        let m = &mut self.migrations[id];
+        let now = self.w.now;
+        let m = &mut self.lm.migrations[id];
         if m.phase.transfers() {
             let dt = now.since(m.last_settle).as_secs_f64();
             let sent = (m.rate * dt).min(m.stage_left);
@@ -570,29 +671,20 @@ impl Simulation {
 
     /// Schedules the end of the current stage of one migration at its current rate.
     fn reschedule(&mut self, id: usize) {
-        let m = &self.migrations[id];
+        let m = &self.lm.migrations[id];
         if m.rate > 0.0 && m.phase.transfers() {
             let secs = m.stage_left / m.rate;
-            let at = self.now + SimDuration::from_secs_f64(secs).max(SimDuration::from_micros(1));
+            let at = self.w.now + SimDuration::from_secs_f64(secs).max(SimDuration::from_micros(1));
             self.schedule_step(id, at);
         } else {
             // Stalled: no event until the rate changes.
-            self.migrations[id].generation += 1;
+            self.lm.migrations[id].generation += 1;
         }
     }
 
     /// Recomputes rates where something changed: the transferring migrations connected (through
-    /// shared hosts) to the hosts marked since the last recomputation. Components that share no
-    /// host share no resource, so solving them apart gives the same rates as solving everything.
-    pub(super) fn recompute_rates(&mut self) {
-        let mut guard = 0;
-        while !self.lm.hosts_to_rerate.is_empty() && guard < 8 {
-            guard += 1;
-            let seeds = std::mem::take(&mut self.lm.hosts_to_rerate);
-            self.recompute_rates_of(seeds);
-        }
-    }
-
+    /// shared hosts) to the hosts in `seeds`. Components that share no host share no resource,
+    /// so solving them apart gives the same rates as solving everything.
     fn recompute_rates_of(&mut self, seeds: std::collections::BTreeSet<usize>) {
         // Grow the host set over transferring migrations until it is closed.
         let mut hosts = seeds;
@@ -604,13 +696,13 @@ impl Simulation {
                 .iter()
                 .copied()
                 .filter(|&i| {
-                    hosts.contains(&self.migrations[i].from)
-                        || hosts.contains(&self.migrations[i].to)
+                    hosts.contains(&self.lm.migrations[i].from)
+                        || hosts.contains(&self.lm.migrations[i].to)
                 })
                 .collect();
             for &i in &ids {
-                hosts.insert(self.migrations[i].from);
-                hosts.insert(self.migrations[i].to);
+                hosts.insert(self.lm.migrations[i].from);
+                hosts.insert(self.lm.migrations[i].to);
             }
             if hosts.len() == before {
                 break ids;
@@ -622,7 +714,7 @@ impl Simulation {
         let reqs: Vec<MigrationReq> = ids
             .iter()
             .map(|&i| {
-                let m = &self.migrations[i];
+                let m = &self.lm.migrations[i];
                 MigrationReq {
                     vm: m.vm,
                     from: m.from,
@@ -630,7 +722,12 @@ impl Simulation {
                 }
             })
             .collect();
-        let sol = solve(&self.scenario.spec, &reqs, &self.net_state(), self.seed);
+        let sol = solve(
+            &self.w.scenario.spec,
+            &reqs,
+            &self.w.net_state(),
+            self.w.seed,
+        );
         for &h in &hosts {
             self.lm.host_cpu[h] = sol.hosts[h].cpu_pct;
             self.lm.host_lp[h].clone_from(&sol.hosts[h].lp_pct);
@@ -639,8 +736,8 @@ impl Simulation {
         let mut no_path = Vec::new();
         for (k, &id) in ids.iter().enumerate() {
             let r = &sol.migrations[k];
-            let now = self.now;
-            let m = &mut self.migrations[id];
+            let now = self.w.now;
+            let m = &mut self.lm.migrations[id];
             if m.path.is_empty() {
                 m.path = r.path.clone();
                 m.tcp = r.tcp;
@@ -658,20 +755,35 @@ impl Simulation {
             m.peak_rate = m.peak_rate.max(m.rate);
             self.reschedule(id);
         }
-        for id in no_path {
-            self.fail(id, "no network path left between the hosts".into());
+        self.fail_each(no_path, "no network path left between the hosts".into());
+    }
+
+    /// Fails `ids` one after the other, each after what the one before set off.
+    fn fail_each(&mut self, ids: Vec<usize>, reason: String) {
+        let mut ids = ids.into_iter();
+        while let Some(id) = ids.next() {
+            self.fail(id, reason.clone());
+            if self.fx.asks_work() {
+                let rest: Vec<usize> = ids.collect();
+                if !rest.is_empty() {
+                    self.fx.migration(MigrationWork::Fail { ids: rest, reason });
+                }
+                return;
+            }
         }
     }
 
-    /// Ends a migration unsuccessfully. The VM stays on (or returns to) its source.
-    pub(super) fn fail(&mut self, id: usize, reason: String) {
-        if self.migrations[id].phase.finished() || self.migrations[id].phase == Phase::Cleanup {
+    /// Ends a migration unsuccessfully. The VM stays on (or returns to) its source. What follows
+    /// (the drain told, queued migrations started, drains checked) is asked for as work.
+    fn fail(&mut self, id: usize, reason: String) {
+        if self.lm.migrations[id].phase.finished() || self.lm.migrations[id].phase == Phase::Cleanup
+        {
             return; // after resume the VM already runs on the destination: nothing to undo
         }
         self.settle(id);
-        let now = self.now;
+        let now = self.w.now;
         self.set_phase(id, Phase::Failed);
-        let m = &mut self.migrations[id];
+        let m = &mut self.lm.migrations[id];
         m.ended = Some(now);
         m.outcome = Some(Outcome::Failed);
         m.reason = Some(reason.clone());
@@ -681,14 +793,14 @@ impl Simulation {
             m.downtime = Some(now.since(m.pause_started.unwrap_or(now)));
         }
         // The source stays the authoritative copy: the VM resumes there if the host is alive.
-        self.vms[vm].host = from;
-        if !self.nodes[from].powered {
-            self.vms[vm].state = VmState::Off;
-            self.note_vm_state(vm);
+        self.w.vms[vm].host = from;
+        if !self.w.nodes[from].powered {
+            self.w.vms[vm].state = VmState::Off;
+            self.w.note_vm_state(vm);
         }
-        let name = self.scenario.spec.vms[vm].name.clone();
-        let from_name = self.scenario.spec.hosts[from].name.clone();
-        self.push_marked(
+        let name = self.w.scenario.spec.vms[vm].name.clone();
+        let from_name = self.w.scenario.spec.hosts[from].name.clone();
+        self.fx.marked(
             EventKind::MigrationEnd,
             name,
             format!("failed: {reason}; the VM stays on {from_name}"),
@@ -696,38 +808,46 @@ impl Simulation {
             Mark::MigrationEnded(Outcome::Failed),
         );
         // A drain's live migration failed: the drain is Failed and retried (cluster.rs).
-        if self.cluster.members[from].drain == super::DrainStatus::InProgress
-            && self.vms[vm].host == from
-        {
-            let vm_name = self.scenario.spec.vms[vm].name.clone();
-            self.drain_failed(from, &format!("{vm_name} could not be moved ({reason})"));
-        }
-        let to = self.migrations[id].to;
-        self.start_queued_on(&[from, to]);
-        self.check_drains();
+        let vm_name = self.w.scenario.spec.vms[vm].name.clone();
+        self.fx.cluster(ClusterWork::LiveMigrationFailed {
+            vm,
+            from,
+            why: format!("{vm_name} could not be moved ({reason})"),
+        });
+        let to = self.lm.migrations[id].to;
+        self.fx
+            .migration(MigrationWork::StartQueuedOn(vec![from, to]));
+        self.fx.cluster(ClusterWork::CheckDrains);
     }
 
-    /// After a fault: fail what can no longer continue, then let the rest re-route.
-    pub(super) fn migrations_after_fault(&mut self) {
-        let net = self.net_state();
-        let holding: Vec<usize> = self.lm.holding.iter().copied().collect();
-        for id in holding {
-            let m = &self.migrations[id];
+    /// After a fault: fail what can no longer continue among `ids` (checked against the network
+    /// `net` as the fault left it), then let the rest re-route.
+    fn after_fault_rest(&mut self, ids: Vec<usize>, net: crate::transport::NetState) {
+        let mut ids = ids.into_iter();
+        while let Some(id) = ids.next() {
+            if self.fx.asks_work() {
+                // A failure set something off: the rest waits for it.
+                let ids = std::iter::once(id).chain(ids).collect();
+                self.fx
+                    .migration(MigrationWork::AfterFaultRest { ids, net });
+                return;
+            }
+            let m = &self.lm.migrations[id];
             if !m.phase.holds_slot() {
                 continue;
             }
             let (from, to) = (m.from, m.to);
-            if let Some(why) = self.host_unavailable(from) {
-                let r = format!("source {} {why}", self.scenario.spec.hosts[from].name);
+            if let Some(why) = host_unavailable(self.w, from) {
+                let r = format!("source {} {why}", self.w.scenario.spec.hosts[from].name);
                 self.fail(id, r);
                 continue;
             }
-            if let Some(why) = self.host_unavailable(to) {
-                let r = format!("destination {} {why}", self.scenario.spec.hosts[to].name);
+            if let Some(why) = host_unavailable(self.w, to) {
+                let r = format!("destination {} {why}", self.w.scenario.spec.hosts[to].name);
                 self.fail(id, r);
                 continue;
             }
-            let m = &self.migrations[id];
+            let m = &self.lm.migrations[id];
             if m.tcp && m.phase.transfers() {
                 // A TCP connection cannot move to another interface; a team re-hashes inside itself.
                 let down = |h: usize, nics: &[usize]| {
@@ -742,23 +862,33 @@ impl Simulation {
                 }
             }
         }
+        if self.fx.asks_work() {
+            self.fx.migration(MigrationWork::AfterFaultRest {
+                ids: Vec::new(),
+                net,
+            });
+            return;
+        }
         // The network changed: every transferring migration may re-route.
         let hosts: Vec<usize> = self
             .lm
             .transferring
             .iter()
-            .flat_map(|&i| [self.migrations[i].from, self.migrations[i].to])
+            .flat_map(|&i| [self.lm.migrations[i].from, self.lm.migrations[i].to])
             .collect();
-        self.lm.hosts_to_rerate.extend(hosts);
+        for h in hosts {
+            self.fx.rerate(h);
+        }
         self.start_queued();
     }
 }
 
-/// The live-migration model's own state: host slots, the queue and the phase indexes (which keep
-/// it fast with thousands of migrations), the hosts whose rates must be recomputed, and the
-/// latest transport results.
+/// The live-migration model's own state: every migration, host slots, the queue and the phase
+/// indexes (which keep it fast with thousands of migrations), and the latest transport results.
 #[derive(Clone, Debug, Default)]
 pub struct MigrationState {
+    /// Every migration ever requested, in request order.
+    pub migrations: Vec<Migration>,
     pub slots: Vec<u32>,
     pub max_simultaneous: Vec<u32>,
     pub queued: std::collections::BTreeSet<usize>,
@@ -767,8 +897,6 @@ pub struct MigrationState {
     pub holding: std::collections::BTreeSet<usize>,
     pub transferring: std::collections::BTreeSet<usize>,
     pub vm_busy: Vec<bool>,
-    /// Hosts whose migrations' rates must be recomputed before time moves on.
-    pub hosts_to_rerate: std::collections::BTreeSet<usize>,
     /// Latest live-migration CPU % and link use per host.
     pub host_cpu: Vec<f64>,
     pub host_links: Vec<Vec<crate::transport::LinkUse>>,
@@ -807,5 +935,54 @@ fn fmt_bytes(b: f64) -> String {
         format!("{:.1} MiB", b / MIB)
     } else {
         format!("{:.0} KiB", b / 1024.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::effects::Effect;
+    use super::super::world::test_lab;
+    use super::*;
+
+    #[test]
+    fn a_live_migration_request_logs_the_request_and_its_setup_and_sets_the_setup_timer() {
+        let (mut w, c, mut lm) = test_lab();
+        let fx = lm
+            .request(&mut w, &c, 0, 1)
+            .expect("vm-sofs-1 may move to node2");
+        let setup = lm.migrations[0].settings.setup;
+        match fx.list() {
+            [
+                Effect::Log(requested),
+                Effect::Timer {
+                    at,
+                    what: Scheduled::Migration { id: 0, generation },
+                },
+                Effect::Log(started),
+            ] => {
+                assert_eq!(requested.kind, EventKind::Operation);
+                assert!(
+                    requested
+                        .detail
+                        .starts_with("live migration to node2 requested; forecast:")
+                );
+                assert_eq!(started.kind, EventKind::MigrationStart);
+                assert_eq!(started.detail, "node1 → node2: setup");
+                assert_eq!(*at, w.now + setup);
+                assert_eq!(*generation, lm.migrations[0].generation);
+            }
+            other => panic!("unexpected effects {other:?}"),
+        }
+        assert_eq!(lm.migrations[0].phase, Phase::Setup);
+        assert_eq!((lm.slots[0], lm.slots[1]), (1, 1));
+        // The setup ends: pass 1 starts, and both hosts' rates are to be recomputed.
+        w.now = w.now + setup;
+        let generation = lm.migrations[0].generation;
+        let fx = lm.step(&mut w, 0, generation);
+        assert!(matches!(
+            fx.list(),
+            [Effect::Rerate(0), Effect::Rerate(1), Effect::Log(l)]
+                if l.mark == Mark::PassStarted { pass: 1 }
+        ));
     }
 }

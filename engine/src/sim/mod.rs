@@ -8,27 +8,34 @@
 //! - A VM is always owned by exactly one host.
 //!
 //! The models plug in here: the transport (`crate::transport`, steady-state rates), the live
-//! migration (`migration.rs`, pre-copy) and the failover cluster (`cluster.rs`, resiliency and
-//! quorum). Commands change the components they name and the models react to the change.
+//! migration (`migration.rs`, pre-copy) and the failover cluster (`cluster.rs` and `quorum.rs`,
+//! resiliency and quorum). Each model owns its state beside the shared [`World`] (`world.rs`:
+//! nodes, VMs, storage, the clock); its handlers change the world and their own state and
+//! return [`Effects`] (`effects.rs`: log entries, timers, hosts to re-rate, work asked of a
+//! model), which [`Simulation`] applies in order. Commands change the components they name and
+//! the models react to the change.
 
 mod cluster;
+mod effects;
 mod migration;
 mod quorum;
 mod series;
+mod world;
 
-use cluster::{ClusterState, Membership, NodeTimer, Role, VmTimer};
+use cluster::{ClusterState, Membership, NodeCommand, NodeTimer, VmTimer};
 pub use cluster::{DrainStatus, RoleState, quarantine_cap};
+use effects::{ClusterWork, Effect, Effects};
 use migration::MigrationState;
 pub use migration::{Migration, Outcome, Phase};
 pub use series::{Column, Series, SeriesKey};
 
 use crate::command::{Command, CommandKind, TimedCommand};
 use crate::kernel::{EventClass, EventQueue};
-use crate::rng::SimRng;
-use crate::scenario::{InitialVmState, Scenario};
+use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use crate::transport::NetState;
 use serde::Serialize;
+use world::World;
 
 /// Node State as `Get-ClusterNode` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -232,10 +239,8 @@ enum Reaction {
     /// A reboot takes longer than any heartbeat threshold: the node left membership.
     PowerOn(usize),
     Storage,
-    Stop(usize),
-    Pause(usize),
-    Resume(usize),
-    ClearQuarantine(usize),
+    /// A node command the cluster model may refuse.
+    Command(NodeCommand, usize),
 }
 
 /// Why a command was refused. The world is unchanged when this is returned.
@@ -278,47 +283,27 @@ enum Scheduled {
     },
 }
 
-#[derive(Clone, Debug)]
-struct Node {
-    service: ServiceState,
-    powered: bool,
-    networks_cut: bool,
-    nic_plugged: Vec<bool>,
-    storage_lost: Vec<bool>,
-    state: NodeState,
-}
-
-#[derive(Clone, Debug)]
-struct Vm {
-    host: usize,
-    state: VmState,
-}
-
 /// A running lab. See the module documentation for its invariants. A clone is an independent
 /// copy that goes on exactly as the original would (the GUI exports a clone on a worker).
 #[derive(Clone, Debug)]
 pub struct Simulation {
-    scenario: Scenario,
-    seed: u64,
-    now: SimTime,
+    /// The scenario, the clock, nodes, VMs and storage: what both models read and change.
+    world: World,
     queue: EventQueue<Scheduled>,
-    nodes: Vec<Node>,
-    vms: Vec<Vm>,
-    storage_online: Vec<bool>,
     log: Vec<LogEvent>,
     series: Series,
     /// Commands applied through [`Simulation::apply`] (not the script), for sessions.
     history: Vec<TimedCommand>,
-    /// Every migration ever requested, in request order.
-    migrations: Vec<Migration>,
-    /// Slots, phase indexes and the latest transport results.
+    /// The live-migration model's own state (migration.rs): every migration, slots, phase
+    /// indexes and the latest transport results.
     lm: MigrationState,
+    /// Hosts whose migrations' rates must be recomputed before time moves on.
+    rerate: std::collections::BTreeSet<usize>,
     vm_index: std::collections::HashMap<String, usize>,
     /// The failover-cluster model's own state (cluster.rs, quorum.rs).
     cluster: ClusterState,
-    /// State changes per node and per VM, for state bands in plots and exports.
+    /// State changes per node, for state bands in plots and exports.
     node_timeline: Vec<Vec<(SimTime, NodeDisplay)>>,
-    vm_timeline: Vec<Vec<(SimTime, VmState)>>,
 }
 
 /// What a node looks like in Failover Cluster Manager: its State, or the status that explains it.
@@ -361,59 +346,11 @@ impl Simulation {
     pub fn new(scenario: Scenario, seed: u64) -> Simulation {
         let spec = &scenario.spec;
         let lm = MigrationState::new(spec);
-        let mut hb = SimRng::fork(seed, "heartbeat-phase");
-        let delay = spec.cluster.same_subnet_delay.as_micros().max(1);
-        let members = spec
-            .hosts
-            .iter()
-            .map(|_| Membership {
-                member: true,
-                isolated: false,
-                quarantined: None,
-                paused: false,
-                drain: DrainStatus::NotInitiated,
-                stopping: false,
-                failures: Vec::new(),
-                lost_pending: false,
-                generation: 0,
-                heartbeat_phase: SimDuration::from_micros(hb.below(delay)),
-                vote: true,
-                drain_retries_used: 0,
-            })
-            .collect();
-        let roles = spec
-            .vms
-            .iter()
-            .map(|v| Role::new(v.state == InitialVmState::Running))
-            .collect();
         let vm_index = spec
             .vms
             .iter()
             .enumerate()
             .map(|(i, v)| (v.name.clone(), i))
-            .collect();
-        let nodes = spec
-            .hosts
-            .iter()
-            .map(|h| Node {
-                service: ServiceState::Running,
-                powered: true,
-                networks_cut: false,
-                nic_plugged: vec![true; h.nics.len()],
-                storage_lost: vec![false; spec.storage.len()],
-                state: NodeState::Up,
-            })
-            .collect();
-        let vms = spec
-            .vms
-            .iter()
-            .map(|v| Vm {
-                host: scenario.host(&v.host).map_or(0, |(i, _)| i),
-                state: match v.state {
-                    InitialVmState::Running => VmState::Running,
-                    InitialVmState::Off => VmState::Off,
-                },
-            })
             .collect();
         let mut queue = EventQueue::new();
         for i in 0..scenario.script.len() {
@@ -422,49 +359,81 @@ impl Simulation {
         }
         queue.schedule(SimTime::ZERO, EventClass::Sample, Scheduled::Sample);
         let series = Series::new(spec.sample_step);
+        let cluster = ClusterState::new(spec, seed);
         let mut sim = Simulation {
-            storage_online: vec![true; spec.storage.len()],
-
-            scenario,
-            seed,
-            now: SimTime::ZERO,
+            world: World::new(scenario, seed),
             queue,
-            nodes,
-            vms,
             log: Vec::new(),
             series,
             history: Vec::new(),
-            migrations: Vec::new(),
             lm,
+            rerate: Default::default(),
             vm_index,
-            cluster: ClusterState {
-                members,
-                roles,
-                down: false,
-                witness_vote: false,
-                zeroed: None,
-                quorum_rng: SimRng::fork(seed, "quorum"),
-            },
+            cluster,
             node_timeline: Vec::new(),
-            vm_timeline: Vec::new(),
         };
         // The votes as the cluster starts: not an event worth a log line.
-        sim.reweigh();
-        sim.log.clear();
-        sim.node_timeline = (0..sim.nodes.len())
+        let _ = sim.cluster.reweigh(&mut sim.world, &sim.lm);
+        sim.node_timeline = (0..sim.world.nodes.len())
             .map(|h| vec![(SimTime::ZERO, sim.node_display(h))])
-            .collect();
-        sim.vm_timeline = sim
-            .vms
-            .iter()
-            .map(|v| vec![(SimTime::ZERO, v.state)])
             .collect();
         sim
     }
 
+    /// Applies what a model's handler returned, in order; work asked of a model runs, with
+    /// everything it returns, before the next effect.
+    fn apply_effects(&mut self, fx: Effects) {
+        let mut todo: Vec<Effect> = fx.into_list();
+        todo.reverse();
+        while let Some(e) = todo.pop() {
+            let more = match e {
+                Effect::Log(ev) => {
+                    self.log.push(ev);
+                    continue;
+                }
+                Effect::Timer { at, what } => {
+                    self.queue.schedule(at, EventClass::Model, what);
+                    continue;
+                }
+                Effect::Rerate(h) => {
+                    self.rerate.insert(h);
+                    continue;
+                }
+                Effect::Cluster(work) => self.cluster.work(&mut self.world, &self.lm, work),
+                Effect::Migration(work) => self.lm.work(&mut self.world, work),
+                Effect::DrainMigrate { vm, to, mut rest } => {
+                    match self.lm.request(&mut self.world, &self.cluster, vm, to) {
+                        Ok(fx) => {
+                            todo.push(Effect::Cluster(ClusterWork::Drain(rest)));
+                            fx
+                        }
+                        Err(e) => {
+                            rest.failed = Some(e.to_string());
+                            self.cluster
+                                .work(&mut self.world, &self.lm, ClusterWork::Drain(rest))
+                        }
+                    }
+                }
+            };
+            todo.extend(more.into_list().into_iter().rev());
+        }
+    }
+
+    /// Recomputes migration rates where something changed (the hosts marked since the last
+    /// recomputation), until nothing is left to re-rate.
+    fn recompute_rates(&mut self) {
+        let mut guard = 0;
+        while !self.rerate.is_empty() && guard < 8 {
+            guard += 1;
+            let seeds = std::mem::take(&mut self.rerate);
+            let fx = self.lm.recompute_rates_of(&mut self.world, seeds);
+            self.apply_effects(fx);
+        }
+    }
+
     /// Every migration requested so far, in request order.
     pub fn migrations(&self) -> &[Migration] {
-        &self.migrations
+        &self.lm.migrations
     }
 
     /// Live-migration CPU % of each logical processor of host `h` now (empty when idle).
@@ -479,7 +448,7 @@ impl Simulation {
 
     /// State changes of each VM (index = VM), starting at time zero.
     pub fn vm_timeline(&self) -> &[Vec<(SimTime, VmState)>] {
-        &self.vm_timeline
+        &self.world.vm_timeline
     }
 
     /// A new run of `scenario` that re-applies `history` at the same times and stops at `until`.
@@ -513,7 +482,8 @@ impl Simulation {
             .get(vm)
             .ok_or_else(|| CommandError::UnknownVm(vm.to_string()))?;
         let ti = self.node_index(to)?;
-        self.preview_migration(vi, ti)
+        self.lm
+            .preview_migration(&self.world, &self.cluster, vi, ti)
     }
 
     fn node_display(&self, h: usize) -> NodeDisplay {
@@ -523,7 +493,7 @@ impl Simulation {
         } else if m.isolated {
             NodeDisplay::Isolated
         } else {
-            match self.nodes[h].state {
+            match self.world.nodes[h].state {
                 NodeState::Up => NodeDisplay::Up,
                 NodeState::Down => NodeDisplay::Down,
                 NodeState::Paused => NodeDisplay::Paused,
@@ -533,47 +503,27 @@ impl Simulation {
     }
 
     fn note_node_states(&mut self) {
-        for h in 0..self.nodes.len() {
+        for h in 0..self.world.nodes.len() {
             let d = self.node_display(h);
             if self.node_timeline[h].last().is_none_or(|l| l.1 != d) {
-                self.node_timeline[h].push((self.now, d));
+                self.node_timeline[h].push((self.world.now, d));
             }
-        }
-    }
-
-    fn note_vm_state(&mut self, v: usize) {
-        let st = self.vms[v].state;
-        if let Some(tl) = self.vm_timeline.get_mut(v)
-            && tl.last().is_none_or(|l| l.1 != st)
-        {
-            tl.push((self.now, st));
         }
     }
 
     /// Which NICs carry traffic now: plugged, on a powered node whose networks are not cut.
     pub fn net_state(&self) -> NetState {
-        NetState {
-            nic_up: self
-                .nodes
-                .iter()
-                .map(|n| {
-                    n.nic_plugged
-                        .iter()
-                        .map(|&p| p && n.powered && !n.networks_cut)
-                        .collect()
-                })
-                .collect(),
-        }
+        self.world.net_state()
     }
 
     pub fn scenario(&self) -> &Scenario {
-        &self.scenario
+        &self.world.scenario
     }
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.world.seed
     }
     pub fn now(&self) -> SimTime {
-        self.now
+        self.world.now
     }
     pub fn events(&self) -> &[LogEvent] {
         &self.log
@@ -593,7 +543,7 @@ impl Simulation {
         self.note_node_states();
         r?;
         self.history.push(TimedCommand {
-            at: self.now.since(SimTime::ZERO),
+            at: self.world.now.since(SimTime::ZERO),
             command: cmd,
         });
         Ok(())
@@ -601,14 +551,14 @@ impl Simulation {
 
     /// Runs every event due at or before `t`, in order, and moves the clock to `t`.
     pub fn advance_to(&mut self, t: SimTime) {
-        if t < self.now {
+        if t < self.world.now {
             return;
         }
         while let Some((at, ev)) = self.queue.pop_due(t) {
-            self.now = at;
+            self.world.now = at;
             match ev {
                 Scheduled::Script(i) => {
-                    let cmd = self.scenario.script[i].command.clone();
+                    let cmd = self.world.scenario.script[i].command.clone();
                     if let Err(e) = self.execute(&cmd) {
                         // The loader checked names, so this only happens for state the script did
                         // not foresee; log it rather than stop the run.
@@ -623,21 +573,36 @@ impl Simulation {
                 Scheduled::Sample => {
                     self.recompute_rates();
                     self.sample();
-                    let step = self.scenario.spec.sample_step;
+                    let step = self.world.scenario.spec.sample_step;
                     self.queue
                         .schedule(at + step, EventClass::Sample, Scheduled::Sample);
                 }
-                Scheduled::Migration { id, generation } => self.migration_step(id, generation),
+                Scheduled::Migration { id, generation } => {
+                    let fx = self.lm.step(&mut self.world, id, generation);
+                    self.apply_effects(fx);
+                }
                 Scheduled::Node {
                     node,
                     generation,
                     what,
-                } => self.node_timer_fired(node, generation, what),
+                } => {
+                    let timer = (node, generation, what);
+                    let fx = self
+                        .cluster
+                        .node_timer_fired(&mut self.world, &self.lm, timer);
+                    self.apply_effects(fx);
+                }
                 Scheduled::Vm {
                     vm,
                     generation,
                     what,
-                } => self.vm_timer_fired(vm, generation, what),
+                } => {
+                    let timer = (vm, generation, what);
+                    let fx = self
+                        .cluster
+                        .vm_timer_fired(&mut self.world, &self.lm, timer);
+                    self.apply_effects(fx);
+                }
             }
             // Rates change once per instant, after everything that happens at it.
             if self.queue.peek_time().is_none_or(|next| next > at) {
@@ -645,12 +610,12 @@ impl Simulation {
                 self.note_node_states();
             }
         }
-        self.now = t;
+        self.world.now = t;
     }
 
     /// Convenience: advance by a duration.
     pub fn advance_by(&mut self, d: SimDuration) {
-        self.advance_to(self.now + d);
+        self.advance_to(self.world.now + d);
     }
 
     /// The time of the next thing that will happen, if anything is pending.
@@ -660,7 +625,7 @@ impl Simulation {
 
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
-            now: self.now,
+            now: self.world.now,
             nodes: self.node_statuses(),
             vms: self.vm_statuses(),
             storage: self.storage_statuses(),
@@ -670,10 +635,10 @@ impl Simulation {
 
     /// Every node's state (the `nodes` part of a snapshot).
     pub fn node_statuses(&self) -> Vec<NodeStatus> {
-        let spec = &self.scenario.spec;
+        let spec = &self.world.scenario.spec;
         spec.hosts
             .iter()
-            .zip(&self.nodes)
+            .zip(&self.world.nodes)
             .zip(&self.cluster.members)
             .map(|((h, n), m)| NodeStatus {
                 name: h.name.clone(),
@@ -704,10 +669,10 @@ impl Simulation {
 
     /// Every VM's state (the `vms` part of a snapshot), in scenario order.
     pub fn vm_statuses(&self) -> Vec<VmStatus> {
-        let spec = &self.scenario.spec;
+        let spec = &self.world.scenario.spec;
         spec.vms
             .iter()
-            .zip(&self.vms)
+            .zip(&self.world.vms)
             .zip(&self.cluster.roles)
             .map(|((v, s), r)| VmStatus {
                 name: v.name.clone(),
@@ -719,11 +684,13 @@ impl Simulation {
                 role: r.state,
                 unmonitored: r.unmonitored,
                 outage_s: (r.outage.as_micros()
-                    + r.outage_since.map_or(0, |t| self.now.since(t).as_micros()))
+                    + r.outage_since
+                        .map_or(0, |t| self.world.now.since(t).as_micros()))
                     as f64
                     / 1e6,
                 frozen_s: (r.frozen.as_micros()
-                    + r.frozen_since.map_or(0, |t| self.now.since(t).as_micros()))
+                    + r.frozen_since
+                        .map_or(0, |t| self.world.now.since(t).as_micros()))
                     as f64
                     / 1e6,
             })
@@ -732,10 +699,10 @@ impl Simulation {
 
     /// Every storage's state (the `storage` part of a snapshot).
     pub fn storage_statuses(&self) -> Vec<StorageStatus> {
-        let spec = &self.scenario.spec;
+        let spec = &self.world.scenario.spec;
         spec.storage
             .iter()
-            .zip(&self.storage_online)
+            .zip(&self.world.storage_online)
             .map(|(s, &online)| StorageStatus {
                 name: s.name.clone(),
                 online,
@@ -745,7 +712,7 @@ impl Simulation {
 
     /// Host index, state and Unmonitored flag of VM `i`, without allocating (for drawing).
     pub fn vm_view(&self, i: usize) -> Option<(usize, VmState, bool)> {
-        let v = self.vms.get(i)?;
+        let v = self.world.vms.get(i)?;
         Some((
             v.host,
             v.state,
@@ -754,14 +721,16 @@ impl Simulation {
     }
 
     fn node_index(&self, name: &str) -> Result<usize, CommandError> {
-        self.scenario
+        self.world
+            .scenario
             .host(name)
             .map(|(i, _)| i)
             .ok_or_else(|| CommandError::UnknownNode(name.to_string()))
     }
 
     fn storage_index(&self, name: &str) -> Result<usize, CommandError> {
-        self.scenario
+        self.world
+            .scenario
             .spec
             .storage
             .iter()
@@ -781,55 +750,50 @@ impl Simulation {
                     .ok_or_else(|| CommandError::UnknownVm(vm.clone()))?;
                 let ti = self.node_index(to)?;
                 // Logs its own request line (with the forecast).
-                return self.request_migration(vi, ti);
+                let fx = self.lm.request(&mut self.world, &self.cluster, vi, ti)?;
+                self.apply_effects(fx);
+                return Ok(());
             }
             CrashClusterService { node } => {
                 let i = self.node_index(node)?;
-                self.nodes[i].service = ServiceState::Crashed;
+                self.world.nodes[i].service = ServiceState::Crashed;
                 reaction = Reaction::Node(i);
             }
             RestartClusterService { node } | StartClusterService { node } => {
                 let i = self.node_index(node)?;
-                if self.nodes[i].powered {
-                    self.nodes[i].service = ServiceState::Running;
+                if self.world.nodes[i].powered {
+                    self.world.nodes[i].service = ServiceState::Running;
                 }
                 reaction = Reaction::Node(i);
             }
             StopClusterService { node } => {
                 let i = self.node_index(node)?;
-                reaction = Reaction::Stop(i);
+                reaction = Reaction::Command(NodeCommand::Stop, i);
             }
             PowerOff { node } => {
                 let i = self.node_index(node)?;
-                self.nodes[i].powered = false;
-                let vms: Vec<usize> = (0..self.vms.len())
-                    .filter(|&v| self.vms[v].host == i)
-                    .collect();
-                for v in vms {
-                    if self.vms[v].state != VmState::Off {
-                        self.power_off_vm(v);
-                    }
-                }
-                self.retry_failed_roles();
+                self.world.nodes[i].powered = false;
+                let fx = self.cluster.host_lost_power(&mut self.world, &self.lm, i);
+                self.apply_effects(fx);
                 reaction = Reaction::Node(i);
             }
             PowerOn { node } => {
                 let i = self.node_index(node)?;
-                if self.nodes[i].powered {
+                if self.world.nodes[i].powered {
                     return Err(CommandError::Refused(format!(
                         "{node} is already powered on"
                     )));
                 }
-                self.nodes[i].powered = true;
+                self.world.nodes[i].powered = true;
                 // The node boots and its cluster service starts (unless it was stopped cleanly).
-                if self.nodes[i].service == ServiceState::Crashed {
-                    self.nodes[i].service = ServiceState::Running;
+                if self.world.nodes[i].service == ServiceState::Crashed {
+                    self.world.nodes[i].service = ServiceState::Running;
                 }
                 reaction = Reaction::PowerOn(i);
             }
             PullNic { node, nic } | PlugNic { node, nic } => {
                 let i = self.node_index(node)?;
-                let ni = self.scenario.spec.hosts[i]
+                let ni = self.world.scenario.spec.hosts[i]
                     .nics
                     .iter()
                     .position(|n| &n.name == nic)
@@ -837,12 +801,12 @@ impl Simulation {
                         node: node.clone(),
                         nic: nic.clone(),
                     })?;
-                self.nodes[i].nic_plugged[ni] = matches!(cmd, PlugNic { .. });
+                self.world.nodes[i].nic_plugged[ni] = matches!(cmd, PlugNic { .. });
                 reaction = Reaction::Node(i);
             }
             CutNetworks { node } | HealNetworks { node } => {
                 let i = self.node_index(node)?;
-                self.nodes[i].networks_cut = matches!(cmd, CutNetworks { .. });
+                self.world.nodes[i].networks_cut = matches!(cmd, CutNetworks { .. });
                 reaction = Reaction::Node(i);
             }
             LoseStorage { storage, node } | RestoreStorage { storage, node } => {
@@ -851,16 +815,20 @@ impl Simulation {
                 match node {
                     Some(n) => {
                         let i = self.node_index(n)?;
-                        self.nodes[i].storage_lost[si] = lost;
+                        self.world.nodes[i].storage_lost[si] = lost;
                     }
-                    None => self.storage_online[si] = !lost,
+                    None => self.world.storage_online[si] = !lost,
                 }
                 reaction = Reaction::Storage;
             }
-            PauseNode { node } => reaction = Reaction::Pause(self.node_index(node)?),
-            ResumeNode { node } => reaction = Reaction::Resume(self.node_index(node)?),
+            PauseNode { node } => {
+                reaction = Reaction::Command(NodeCommand::Pause, self.node_index(node)?)
+            }
+            ResumeNode { node } => {
+                reaction = Reaction::Command(NodeCommand::Resume, self.node_index(node)?)
+            }
             ClearQuarantine { node } => {
-                reaction = Reaction::ClearQuarantine(self.node_index(node)?)
+                reaction = Reaction::Command(NodeCommand::ClearQuarantine, self.node_index(node)?)
             }
             Caption { text, pause } => {
                 let mark = Mark::Caption { pause: *pause };
@@ -883,69 +851,34 @@ impl Simulation {
         // The command is logged first, then what the cluster does about it.
         let mark = self.log.len();
         self.push_event(kind, cmd.subject().to_string(), cmd.describe(), None);
+        let (cluster, w, lm) = (&mut self.cluster, &mut self.world, &self.lm);
         let result = match reaction {
             Reaction::Node(i) => {
-                if !self.migrations.is_empty() {
-                    self.migrations_after_fault();
+                if !self.lm.migrations.is_empty() {
+                    let fx = self.lm.after_fault(&mut self.world);
+                    self.apply_effects(fx);
                 }
-                self.node_changed(i);
-                Ok(())
+                Ok(self.cluster.node_changed(&mut self.world, &self.lm, i))
             }
             Reaction::PowerOn(i) => {
-                if self.cluster.members[i].member {
-                    self.power_cycled(i);
+                if cluster.members[i].member {
+                    let fx = cluster.power_cycled(w, lm, i);
+                    self.apply_effects(fx);
                 }
-                self.node_changed(i);
-                Ok(())
+                Ok(self.cluster.node_changed(&mut self.world, &self.lm, i))
             }
-            Reaction::Storage => {
-                self.refresh_all_storage();
-                Ok(())
-            }
-            Reaction::Stop(i) => self.stop_node_cleanly(i),
-            Reaction::Pause(i) => self.pause_node(i),
-            Reaction::Resume(i) => self.resume_node(i),
-            Reaction::ClearQuarantine(i) => self.clear_quarantine(i),
+            Reaction::Storage => Ok(cluster.storage_changed(w, lm)),
+            Reaction::Command(what, i) => cluster.node_command(w, lm, (what, i)),
         };
-        if result.is_err() {
-            self.log.truncate(mark);
-        }
-        result
-    }
-
-    /// A VM's instance stops (its host lost power).
-    fn power_off_vm(&mut self, v: usize) {
-        let starting = self.vms[v].state == VmState::Starting;
-        // Through the one state setter, so frozen time ends with the instance.
-        self.set_vm_state(v, VmState::Off);
-        if starting {
-            // Its start failed with the host: the role is placed again (elsewhere).
-            let r = &mut self.cluster.roles[v];
-            r.generation += 1;
-            r.moving = false;
-            r.state = RoleState::Failed;
-            let host = self.scenario.spec.hosts[self.vms[v].host].name.clone();
-            self.push_event(
-                EventKind::VmState,
-                self.scenario.spec.vms[v].name.clone(),
-                format!("start on {host} failed: the host lost power; role Failed"),
-                None,
-            );
-            return;
-        }
-        if self.cluster.roles[v].state == RoleState::Online {
-            // The role still counts as online until the cluster notices.
-            self.cluster.roles[v].generation += 1;
-        }
-        self.roles_outage_start(v);
-    }
-
-    fn roles_outage_start(&mut self, v: usize) -> bool {
-        if self.cluster.roles[v].outage_since.is_none() {
-            self.cluster.roles[v].outage_since = Some(self.now);
-            true
-        } else {
-            false
+        match result {
+            Ok(fx) => {
+                self.apply_effects(fx);
+                Ok(())
+            }
+            Err(e) => {
+                self.log.truncate(mark);
+                Err(e)
+            }
         }
     }
 
@@ -975,7 +908,7 @@ impl Simulation {
         mark: Mark,
     ) {
         self.log.push(LogEvent {
-            t: self.now,
+            t: self.world.now,
             kind,
             subject,
             detail,
@@ -986,17 +919,23 @@ impl Simulation {
 
     /// Records one row of the series.
     fn sample(&mut self) {
-        let mut running = vec![0usize; self.nodes.len()];
-        for v in &self.vms {
+        let mut running = vec![0usize; self.world.nodes.len()];
+        for v in &self.world.vms {
             if v.state == VmState::Running
                 && let Some(c) = running.get_mut(v.host)
             {
                 *c += 1;
             }
         }
-        let spec = &self.scenario.spec;
+        let spec = &self.world.scenario.spec;
         let mut values: Vec<(SeriesKey<'_>, f64)> = Vec::new();
-        for (hi, ((h, n), vms)) in spec.hosts.iter().zip(&self.nodes).zip(running).enumerate() {
+        for (hi, ((h, n), vms)) in spec
+            .hosts
+            .iter()
+            .zip(&self.world.nodes)
+            .zip(running)
+            .enumerate()
+        {
             let host = h.name.as_str();
             let healthy = n.powered && n.service == ServiceState::Running && !n.networks_cut;
             values.push((SeriesKey::Healthy { host }, f64::from(u8::from(healthy))));
@@ -1016,14 +955,14 @@ impl Simulation {
             .lm
             .transferring
             .iter()
-            .map(|&i| self.migrations[i].rate)
+            .map(|&i| self.lm.migrations[i].rate)
             .sum();
         values.push((SeriesKey::MigrationsActive, active as f64));
         values.push((SeriesKey::MigrationsQueued, queued as f64));
         values.push((SeriesKey::AllMigrationsGbps, lm * 8.0 / 1e9));
         debug_assert_eq!(
             self.series.t(self.series.len()),
-            self.now.as_secs_f64(),
+            self.world.now.as_secs_f64(),
             "samples fall on multiples of the step"
         );
         self.series.push_row(values);
