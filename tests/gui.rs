@@ -1322,7 +1322,11 @@ fn an_inventory_imported_from_the_file_menu_opens_as_a_new_lab_with_its_checks()
     h.run();
     assert_eq!(shown(&h), 9, "and the inspector's");
     h.get_by_label("performance option = TCPIP");
-    assert!(h.query_all_by_label_contains("the host's own setting").count() >= 2);
+    assert!(
+        h.query_all_by_label_contains("the host's own setting")
+            .count()
+            >= 2
+    );
     // Any lab can be checked: the seed lab passes the rule on RoCE without PFC.
     h.state_mut()
         .handle(FileAction::OpenPreset("seed-lab.toml"));

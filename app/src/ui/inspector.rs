@@ -499,7 +499,8 @@ fn effective(ui: &mut egui::Ui, host: &str, lab: &LabState) {
         });
 }
 
-fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState) {
+/// The host's name and its live-migration CPU now.
+fn host_now(ui: &mut egui::Ui, h: &HostSpec, lab: &LabState) {
     ui.strong(format!("Host {}", h.name));
     if let Some(cpu) = lab
         .sim()
@@ -509,6 +510,10 @@ fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState
     {
         ui.label(format!("Live-migration CPU now: {cpu:.1} %"));
     }
+}
+
+fn host(ui: &mut egui::Ui, h: &mut HostSpec, switches: &[String], lab: &LabState) {
+    host_now(ui, h, lab);
     count(ui, "Sockets", &mut h.sockets, 1, 16);
     count(ui, "Cores per socket", &mut h.cores_per_socket, 1, 512);
     hints::on(
