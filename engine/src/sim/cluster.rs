@@ -2,6 +2,11 @@
 //! Unmonitored, Running-Critical / Paused-Critical, resiliency periods), quarantine, failover,
 //! drains, clean stops and quorum. Behaviour and every assumption: docs/cluster-model.md.
 //!
+//! The model owns [`ClusterState`]; its handlers (methods on it, run through a
+//! `ClusterHandler`) change the shared [`World`] and that state, read the migration model's
+//! state, and return [`Effects`]: log entries, timers, and work asked of the migration model (a
+//! drain's live migrations, failing every migration when quorum is lost).
+//!
 //! Invariants:
 //! - a node is in active membership only while its heartbeats flow and it has joined;
 //! - no more nodes are quarantined at once than the cap (20 % or 25 % of nodes, at least one);

@@ -40,7 +40,7 @@ pub(super) enum Effect {
 pub(super) enum ClusterWork {
     /// Mark drains complete and finish clean stops (after a migration ended).
     CheckDrains,
-    /// The rest of [`ClusterWork::CheckDrains`], from host `0` on.
+    /// The rest of [`ClusterWork::CheckDrains`], from this host on.
     CheckDrainsFrom(usize),
     /// A live migration of `vm` from `from` failed; a drain of `from` is Failed and retried.
     LiveMigrationFailed { vm: usize, from: usize, why: String },
@@ -54,8 +54,8 @@ pub(super) enum ClusterWork {
     Drain(DrainRest),
 }
 
-/// Where a drain is: the VMs still to move off `host`, memory as the drain has placed it so far,
-/// and why the drain failed, if it has.
+/// Where a drain is: the VMs still to move off `host` (the next one last), memory as the drain
+/// has placed it so far, and why the drain failed, if it has.
 #[derive(Clone, Debug)]
 pub(super) struct DrainRest {
     pub host: usize,
@@ -83,6 +83,8 @@ pub(super) struct Effects {
     /// The instant the handler ran at (log entries carry it).
     now: SimTime,
     list: Vec<Effect>,
+    /// Whether `list` holds work asked of a model.
+    asks_work: bool,
 }
 
 impl Effects {
@@ -90,6 +92,7 @@ impl Effects {
         Effects {
             now,
             list: Vec::new(),
+            asks_work: false,
         }
     }
 
@@ -131,25 +134,24 @@ impl Effects {
     }
 
     pub fn cluster(&mut self, work: ClusterWork) {
-        self.list.push(Effect::Cluster(work));
+        self.push(Effect::Cluster(work));
     }
 
     pub fn migration(&mut self, work: MigrationWork) {
-        self.list.push(Effect::Migration(work));
+        self.push(Effect::Migration(work));
     }
 
     pub fn push(&mut self, e: Effect) {
+        self.asks_work |= matches!(
+            e,
+            Effect::Cluster(_) | Effect::Migration(_) | Effect::DrainMigrate { .. }
+        );
         self.list.push(e);
     }
 
     /// Whether work was asked of a model: whatever the handler does next must be asked for too.
     pub fn asks_work(&self) -> bool {
-        self.list.iter().any(|e| {
-            matches!(
-                e,
-                Effect::Cluster(_) | Effect::Migration(_) | Effect::DrainMigrate { .. }
-            )
-        })
+        self.asks_work
     }
 
     /// The effects, in order.

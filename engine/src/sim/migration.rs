@@ -9,6 +9,11 @@
 //!   end; queued migrations start in request order when both hosts have a free slot;
 //! - rates are recomputed (all active migrations together) whenever a transfer starts or stops or
 //!   the network changes; bytes already sent are settled at the old rate first.
+//!
+//! The model owns [`MigrationState`] (every migration among it); its handlers (methods on it,
+//! run through a `MigrationHandler`) change the shared [`World`] and that state and return
+//! [`Effects`]: log entries, timers, hosts to re-rate, and work asked of the cluster model (a
+//! drain's migration failed, drains to check, a migrated VM's role).
 
 use super::cluster::ClusterState;
 use super::effects::{ClusterWork, Effects, MigrationWork};
