@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod kernel;
 pub mod limits;
 pub mod located;
+pub mod measured;
 pub mod precopy;
 pub mod report;
 pub mod rng;
