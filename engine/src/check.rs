@@ -201,12 +201,8 @@ fn version_below_isolation(s: &ScenarioSpec) -> Found {
 }
 
 fn quarantine_cap(s: &ScenarioSpec) -> Found {
-    let share = match s.cluster.quarantine_cap {
-        crate::scenario::QuarantineCap::Pct20 => 0.20,
-        crate::scenario::QuarantineCap::Pct25 => 0.25,
-    };
     let n = s.hosts.len();
-    let cap = ((n as f64 * share).floor() as usize).max(1);
+    let cap = s.cluster.quarantine_cap.nodes(n);
     if n > 0 && cap * 2 >= n {
         vec![(
             Verdict::Warn,

@@ -7,7 +7,7 @@
 use crate::compare::run_configuration;
 use crate::inventory::Decision;
 use crate::scenario::{
-    ConfigurationSpec, QuarantineCap, QuarantineDuration, RdmaKind, RssMode, Scenario, TeamingMode,
+    ConfigurationSpec, QuarantineDuration, RdmaKind, RssMode, Scenario, TeamingMode,
 };
 
 fn d(subject: &str, what: &str, value: String, rule: String) -> Decision {
@@ -67,11 +67,8 @@ fn cluster(s: &Scenario, out: &mut Vec<Decision>) {
         "DynamicQuorum, WitnessDynamicWeight and the quorum resource".into(),
     ));
     let n = s.spec.hosts.len();
-    let share = match c.quarantine_cap {
-        QuarantineCap::Pct20 => 0.20,
-        QuarantineCap::Pct25 => 0.25,
-    };
-    let cap = ((n as f64 * share).floor() as usize).max(1);
+    let share = c.quarantine_cap.share();
+    let cap = c.quarantine_cap.nodes(n);
     let duration = match c.quarantine_duration {
         QuarantineDuration::UntilCleared => "until cleared".to_string(),
         QuarantineDuration::For(t) => format!("for {:.0} s", t.as_secs_f64()),

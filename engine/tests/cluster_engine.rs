@@ -621,10 +621,12 @@ fn check_invariants(sim: &Simulation) -> Result<(), TestCaseError> {
         .count();
     prop_assert!(
         quarantined
-            <= lmlab_engine::sim::quarantine_cap(
-                sim.scenario().spec.cluster.quarantine_cap,
-                snap.nodes.len()
-            )
+            <= sim
+                .scenario()
+                .spec
+                .cluster
+                .quarantine_cap
+                .nodes(snap.nodes.len())
     );
     for v in &snap.vms {
         prop_assert_eq!(

@@ -627,10 +627,12 @@ fn check(
     seen: usize,
 ) -> Result<(), TestCaseError> {
     let snap = sim.snapshot();
-    let cap = lmlab_engine::sim::quarantine_cap(
-        sim.scenario().spec.cluster.quarantine_cap,
-        snap.nodes.len(),
-    );
+    let cap = sim
+        .scenario()
+        .spec
+        .cluster
+        .quarantine_cap
+        .nodes(snap.nodes.len());
     let quarantined = snap
         .nodes
         .iter()

@@ -683,12 +683,17 @@ fn draw_lines(p: &mut PlotUi, lab: &LabState, lines: &[ChartLine<'_>]) {
             LineColor::Palette(i) => series_color(i),
             LineColor::Grey => egui::Color32::GRAY,
         };
-        let line = Line::new(l.label.clone(), pts).color(color);
+        // Lines are corners only (a series' change points): egui_plot's band drawing, made for
+        // dense samples, would join the envelope of far-apart corners into slopes that are not
+        // there.
+        let line = Line::new(l.label.clone(), pts)
+            .color(color)
+            .allow_band(false);
         p.line(match l.role {
             LineRole::Total | LineRole::AverageCpu => line.width(2.0),
             LineRole::NicReceive | LineRole::HostReceive => line.style(LineStyle::dashed_dense()),
             LineRole::NicSend => line.style(LineStyle::dotted_dense()),
-            LineRole::Migration => line.width(1.2).allow_band(false),
+            LineRole::Migration => line.width(1.2),
             LineRole::HostCpu => line,
         });
     }
@@ -768,7 +773,8 @@ fn vm_counts(p: &mut PlotUi, lab: &LabState) {
     );
     p.line(
         Line::new("VMs running", decimate(&s.polyline(&running), MAX_POINTS))
-            .color(vm_color(VmState::Running)),
+            .color(vm_color(VmState::Running))
+            .allow_band(false),
     );
 }
 

@@ -401,10 +401,9 @@ fn node(root: &J<'_>, h: &J<'_>, name: &str, at: &Place<'_>, w: &mut Vec<String>
             None => a.starts_with("vEthernet"),
         };
         if virtual_ {
-            let (members, spec) = team_of(h, &a, w, name)?;
             vnics += 1;
-            let n = vnics.min(members.len().max(1));
-            team = Some(spec.replace("host_vnics = 1", &format!("host_vnics = {n}")));
+            let (members, spec) = team_of(h, (&a, vnics), w, name)?;
+            team = Some(spec);
             on_net.extend(members.into_iter().map(|m| (m, net)));
         } else {
             on_net.push((a, net));
@@ -453,8 +452,15 @@ fn node(root: &J<'_>, h: &J<'_>, name: &str, at: &Place<'_>, w: &mut Vec<String>
     })
 }
 
-/// The team behind host vNIC `vnic` (SET, or LBFO): its member NIC names and its `teaming` value.
-fn team_of(h: &J<'_>, vnic: &str, w: &mut Vec<String>, node: &str) -> R<(Vec<String>, String)> {
+/// The team behind host vNIC `vnic`, the `vnics`-th on the live-migration networks (SET, or
+/// LBFO): its member NIC names and its `teaming` value (SET: that many host vNICs, at most one per
+/// member).
+fn team_of(
+    h: &J<'_>,
+    (vnic, vnics): (&str, usize),
+    w: &mut Vec<String>,
+    node: &str,
+) -> R<(Vec<String>, String)> {
     let adapters = h.k("net_adapters").items()?;
     let by_desc = |d: &str| -> R<Option<String>> {
         for a in &adapters {
@@ -480,9 +486,10 @@ fn team_of(h: &J<'_>, vnic: &str, w: &mut Vec<String>, node: &str) -> R<(Vec<Str
         let alg = if alg == 4 { "HyperVPort" } else { "Dynamic" };
         let quoted: Vec<String> = members.iter().map(|m| q(m)).collect();
         let spec = format!(
-            "{{ mode = \"SET\", algorithm = {}, members = [{}], host_vnics = 1 }}",
+            "{{ mode = \"SET\", algorithm = {}, members = [{}], host_vnics = {} }}",
             q(alg),
-            quoted.join(", ")
+            quoted.join(", "),
+            vnics.min(members.len().max(1))
         );
         return Ok((members, spec));
     }

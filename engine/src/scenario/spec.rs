@@ -109,6 +109,21 @@ pub enum QuarantineCap {
     Pct25,
 }
 
+impl QuarantineCap {
+    /// The share of the node count.
+    pub fn share(self) -> f64 {
+        match self {
+            QuarantineCap::Pct20 => 0.20,
+            QuarantineCap::Pct25 => 0.25,
+        }
+    }
+
+    /// Most nodes that may be quarantined at once among `nodes`: the share, at least one.
+    pub fn nodes(self, nodes: usize) -> usize {
+        ((nodes as f64 * self.share()).floor() as usize).max(1)
+    }
+}
+
 /// `QuarantineDuration`: a time, or until `Start-ClusterNode -ClearQuarantine` (0xFFFFFFFF).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuarantineDuration {

@@ -20,8 +20,8 @@ use super::world::World;
 use super::{EventKind, NodeState, Scheduled, ServiceState, VmState};
 use crate::rng::SimRng;
 use crate::scenario::{
-    DrainMove, InitialVmState, Priority, QuarantineCap, QuarantineDuration, ResiliencyLevel,
-    ResiliencyPeriod, StorageKind, parse_config_version,
+    DrainMove, InitialVmState, Priority, QuarantineDuration, ResiliencyLevel, ResiliencyPeriod,
+    StorageKind, parse_config_version,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -703,7 +703,7 @@ impl ClusterHandler<'_> {
             .iter()
             .filter(|m| m.quarantined.is_some())
             .count();
-        let cap = quarantine_cap(c.quarantine_cap, self.w.nodes.len());
+        let cap = c.quarantine_cap.nodes(self.w.nodes.len());
         // Quarantine is a Windows Server 2016 feature: not at functional level 8.
         if c.functional_level >= 9
             && failures >= c.quarantine_threshold
@@ -1259,15 +1259,6 @@ impl ClusterHandler<'_> {
         self.leave_quarantine(h, "Start-ClusterNode -ClearQuarantine");
         Ok(())
     }
-}
-
-/// Most nodes that may be quarantined at once: the share of the node count, at least one.
-pub fn quarantine_cap(cap: QuarantineCap, nodes: usize) -> usize {
-    let share = match cap {
-        QuarantineCap::Pct20 => 0.20,
-        QuarantineCap::Pct25 => 0.25,
-    };
-    ((nodes as f64 * share).floor() as usize).max(1)
 }
 
 /// A VM role's resiliency period: its own (0 is read as "use the cluster default", like −1, the

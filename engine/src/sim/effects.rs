@@ -98,12 +98,7 @@ impl Effects {
 
     /// Logs an event; faults and repairs are marked as such.
     pub fn log(&mut self, kind: EventKind, subject: String, detail: String, event_id: Option<u32>) {
-        let mark = match kind {
-            EventKind::Fault => Mark::Fault,
-            EventKind::Repair => Mark::Repair,
-            _ => Mark::None,
-        };
-        self.marked(kind, subject, detail, event_id, mark);
+        self.marked(kind, subject, detail, event_id, Mark::of(kind));
     }
 
     /// Logs an event with what it marks on a timeline.

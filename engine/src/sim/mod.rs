@@ -23,7 +23,7 @@ mod series;
 mod world;
 
 use cluster::{ClusterState, Membership, NodeCommand, NodeTimer, VmTimer};
-pub use cluster::{DrainStatus, RoleState, quarantine_cap};
+pub use cluster::{DrainStatus, RoleState};
 use effects::{ClusterWork, Effect, Effects};
 use migration::MigrationState;
 pub use migration::{Migration, Outcome, Phase};
@@ -181,6 +181,15 @@ pub enum Mark {
 }
 
 impl Mark {
+    /// What an event of `kind` marks by itself: faults and repairs (captions mark themselves).
+    pub fn of(kind: EventKind) -> Mark {
+        match kind {
+            EventKind::Fault => Mark::Fault,
+            EventKind::Repair => Mark::Repair,
+            _ => Mark::None,
+        }
+    }
+
     /// A fault or a repair: drawn as a labelled marker across every time chart.
     pub fn is_fault_or_repair(self) -> bool {
         matches!(self, Mark::Fault | Mark::Repair)
@@ -890,12 +899,7 @@ impl Simulation {
         detail: String,
         event_id: Option<u32>,
     ) {
-        let mark = match kind {
-            EventKind::Fault => Mark::Fault,
-            EventKind::Repair => Mark::Repair,
-            _ => Mark::None,
-        };
-        self.push_marked(kind, subject, detail, event_id, mark);
+        self.push_marked(kind, subject, detail, event_id, Mark::of(kind));
     }
 
     /// Logs an event with what it marks on a timeline.
