@@ -55,6 +55,13 @@ pub enum Cmd {
     /// host's live-migration settings, RDMA and RSS per NIC, the path from each host to the next;
     /// for an inventory, first how each node's live-migration networks were resolved.
     Explain(ExplainArgs),
+    /// Set measured live migrations (PerfMon CSV, VMMS events, `lmlab real` JSON) beside the
+    /// model's migrations of the same VMs: the error table, and with --out the charts with the
+    /// measured lines.
+    Overlay(crate::measured_cli::OverlayArgs),
+    /// Fit the transport's cost parameters to measured runs (bounded least squares) and write
+    /// the lab with the fitted [transport] table.
+    Calibrate(crate::measured_cli::CalibrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +218,10 @@ pub struct ExportArgs {
     /// (cheapest first) or `name`.
     #[arg(long, default_value = "file", value_parser = parse_sort, value_name = "ORDER")]
     pub sort: CompareSort,
+    /// Measured runs to draw beside the model's lines (a scenario that does not migrate their
+    /// VMs gets those migrations added, as `lmlab overlay` does).
+    #[command(flatten)]
+    pub measured: crate::measured_cli::MeasuredArgs,
 }
 
 #[derive(Debug, Args)]
@@ -271,7 +282,15 @@ fn load_run(file: &Path, until: Option<SimDuration>) -> Result<Simulation> {
 }
 
 pub fn export(args: &ExportArgs) -> Result<()> {
-    let sim = load_run(&args.file, args.until)?;
+    let (sim, runs) = if args.measured.measured.is_empty() {
+        (load_run(&args.file, args.until)?, Vec::new())
+    } else {
+        let (sim, m, notes) = crate::measured_cli::run_beside(&args.file, &args.measured)?;
+        for n in &notes {
+            eprintln!("lab: {n}");
+        }
+        (sim, m.runs)
+    };
     let size = (args.size[0] as u32, args.size[1] as u32);
     let window = lmlab_engine::export::TimeWindow::parse(&args.window, &sim)
         .map_err(|e| anyhow::anyhow!("--window: {e}"))?;
@@ -279,6 +298,7 @@ pub fn export(args: &ExportArgs) -> Result<()> {
         size,
         window,
         sort: args.sort,
+        measured: &runs,
     };
     let files =
         output::export_all(&sim, &args.out, &opts, &mut output::no_progress())?.unwrap_or_default();
@@ -309,6 +329,9 @@ pub struct ScreenshotArgs {
     /// In presentation mode (large, uncluttered; side panels hidden).
     #[arg(long)]
     pub presentation: bool,
+    /// Measurement files to load beside the lab (as File → Load measurements…).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub measured: Vec<PathBuf>,
 }
 
 fn parse_size(s: &str) -> Result<[f32; 2], String> {
@@ -331,6 +354,7 @@ pub fn screenshot(args: &ScreenshotArgs) -> Result<()> {
         size: args.size,
         view: args.view,
         presentation: args.presentation,
+        measured: &args.measured,
     })?;
     eprintln!("lmlab screenshot: wrote {}", args.out.display());
     Ok(())

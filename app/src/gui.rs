@@ -4,6 +4,7 @@
 //! and saves one frame as PNG.
 
 use crate::presets;
+use crate::ui::action::FileAction;
 use crate::ui::prefs::PREFS_KEY;
 use crate::ui::{LabState, Prefs, View, ViewAction, Workbench};
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -20,6 +21,8 @@ pub enum ShotView {
     Real,
     /// The Check view (pre-flight checks; with an inventory, how it was resolved).
     Check,
+    /// The Calibrate view, after a calibration against the `--measured` files.
+    Calibrate,
 }
 
 /// A screenshot to take: the lab, the time to run it to, the window size and view, the PNG.
@@ -31,6 +34,8 @@ pub struct Shot<'a> {
     pub size: [f32; 2],
     pub view: ShotView,
     pub presentation: bool,
+    /// Measurement files loaded beside the lab.
+    pub measured: &'a [PathBuf],
 }
 
 /// A screenshot being taken: the frame to grab, where to save it, and what happened.
@@ -179,6 +184,12 @@ pub fn open(file: Option<&Path>) -> Result<()> {
 pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
     let mut lab = load(Some(shot.file))?;
     let title = format!("lmlab — {}", lab.spec().name);
+    if !shot.measured.is_empty() {
+        lab.handle(FileAction::AddMeasurements(shot.measured.to_vec()));
+        if lab.measured_runs().is_empty() {
+            bail!("{}", lab.status().unwrap_or("the measurements make no run"));
+        }
+    }
     lab.run_to(shot.at);
     if shot.presentation {
         lab.handle(ViewAction::TogglePresentation);
@@ -191,6 +202,10 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
             lab.show_comparison(report);
         }
         ShotView::Check => lab.handle(ViewAction::SetView(View::Check)),
+        ShotView::Calibrate => {
+            lab.handle(ViewAction::SetView(View::Calibrate));
+            lab.calibrate_now().map_err(|e| anyhow!(e))?;
+        }
         ShotView::Real => {
             lab.handle(ViewAction::SetView(View::Real));
             let mut settings = lab.real_settings().clone();

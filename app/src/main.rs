@@ -17,6 +17,8 @@ fn main() -> ExitCode {
         Some(Cmd::Import(args)) => lmlab_app::cli::import(&args),
         Some(Cmd::Check(args)) => lmlab_app::cli::check(&args),
         Some(Cmd::Explain(args)) => lmlab_app::cli::explain(&args),
+        Some(Cmd::Overlay(args)) => lmlab_app::measured_cli::overlay_cmd(&args),
+        Some(Cmd::Calibrate(args)) => lmlab_app::measured_cli::calibrate_cmd(&args),
         None => lmlab_app::gui::open(cli.file.as_deref()),
     };
     match result {

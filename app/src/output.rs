@@ -4,7 +4,8 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use lmlab_engine::compare::{CompareReport, CompareSort, compare_csv};
-use lmlab_engine::export::{Chart, Drawing, TimeWindow, png, svg, time_chart};
+use lmlab_engine::export::{Chart, Drawing, TimeWindow, png, svg, time_chart_with};
+use lmlab_engine::measured::MeasuredRun;
 use lmlab_engine::report::{Report, events_csv, write_series_csv};
 use lmlab_engine::session::SessionFile;
 use lmlab_engine::{Scenario, SimTime, Simulation};
@@ -124,12 +125,13 @@ fn beside(dir: &Path, suffix: &str) -> PathBuf {
 /// The files an export writes: a folder holding anything else is not replaced.
 fn is_export_file(name: &str) -> bool {
     const STEMS: [&str; 4] = ["throughput", "cpu", "states", "compare"];
-    const DATA: [&str; 5] = [
+    const DATA: [&str; 6] = [
         "series.csv",
         "events.csv",
         "report.json",
         "report.pdf",
         "compare.csv",
+        "measured-error.csv",
     ];
     DATA.contains(&name)
         || STEMS.iter().any(|s| {
@@ -288,10 +290,13 @@ const COMPARE_FILES: usize = 4;
 /// What an export draws: chart size (1× pixels), the time window of the time charts, the order
 /// of the comparison's rows.
 #[derive(Clone, Copy, Debug)]
-pub struct ExportOptions {
+pub struct ExportOptions<'a> {
     pub size: (u32, u32),
     pub window: TimeWindow,
     pub sort: CompareSort,
+    /// Measured runs to draw beside the model's lines (and their error table,
+    /// `measured-error.csv`); empty for none.
+    pub measured: &'a [MeasuredRun],
 }
 
 /// Writes every chart and data file of a run into `dir` (replacing an earlier export there);
@@ -299,11 +304,13 @@ pub struct ExportOptions {
 pub fn export_all(
     sim: &Simulation,
     dir: &Path,
-    opts: &ExportOptions,
+    opts: &ExportOptions<'_>,
     progress: OnProgress<'_>,
 ) -> Result<Option<Vec<PathBuf>>> {
     let compares = !sim.scenario().spec.configurations.is_empty();
-    let total = RUN_FILES + if compares { COMPARE_FILES } else { 0 };
+    let total = RUN_FILES
+        + if compares { COMPARE_FILES } else { 0 }
+        + usize::from(!opts.measured.is_empty());
     let mut out = Folder::create(dir, total, progress)?;
     match fill_export(&mut out, sim, opts, compares) {
         Ok(Some(())) => out.finish().map(Some),
@@ -322,16 +329,21 @@ pub fn export_all(
 fn fill_export(
     out: &mut Folder<'_, '_>,
     sim: &Simulation,
-    opts: &ExportOptions,
+    opts: &ExportOptions<'_>,
     compares: bool,
 ) -> Result<Option<()>> {
-    let ExportOptions { size, window, sort } = *opts;
+    let ExportOptions {
+        size,
+        window,
+        sort,
+        measured,
+    } = *opts;
     for chart in Chart::ALL {
         let tc;
         let d = match chart {
             Chart::States => Drawing::States(sim, window),
             c => {
-                tc = time_chart(sim, c, window);
+                tc = time_chart_with(sim, c, window, measured);
                 Drawing::Time(&tc)
             }
         };
@@ -342,7 +354,12 @@ fn fill_export(
     let report = Report::from_simulation(sim);
     let done = out.put_with("series.csv", |w| write_series_csv(&report.series, w))?
         && out.put("events.csv", || Ok(events_csv(&report.events).into_bytes()))?
-        && out.put_with("report.json", |w| report.write_json(w))?;
+        && out.put_with("report.json", |w| report.write_json(w))?
+        && (measured.is_empty()
+            || out.put("measured-error.csv", || {
+                let cs = lmlab_engine::measured::overlay::compare(sim, measured);
+                Ok(lmlab_engine::measured::overlay::error_csv(&cs).into_bytes())
+            })?);
     if !done {
         return Ok(None);
     }

@@ -45,6 +45,9 @@ pub enum LineRole {
     HostCpu,
     /// The average CPU of all hosts (large labs).
     AverageCpu,
+    /// A measured series (PerfMon, `lmlab real`) set beside the model's: drawn with a dot at
+    /// every sample, in the colour of the model's line it is compared with.
+    Measured,
 }
 
 /// A line's colour: an index into the shared palette ([`crate::export::SERIES_RGB`]) or grey.
@@ -280,5 +283,53 @@ fn cpu_window(sim: &Simulation, from_s: f64) -> Vec<ChartLine<'_>> {
         });
     }
     out.extend(shown.into_iter().map(|(k, col, _)| host_cpu(sim, k, col)));
+    out
+}
+
+/// The measured lines of `kind` for runs set beside the model ([`crate::measured::overlay`]):
+/// each run's throughput (the colour of the model's total) or each measured host's CPU (the
+/// colour of that host's line), from where the model's migration of the run's VM starts. Runs
+/// the lab does not migrate have no lines.
+pub fn measured_lines(
+    sim: &Simulation,
+    kind: TimeChartKind,
+    runs: &[crate::measured::MeasuredRun],
+) -> Vec<ChartLine<'static>> {
+    let hosts = &sim.scenario().spec.hosts;
+    let mut out = Vec::new();
+    for run in runs {
+        let Some(start) = crate::measured::overlay::model_migration(sim, run)
+            .and_then(|m| m.started)
+            .map(|t| t.as_secs_f64())
+        else {
+            continue;
+        };
+        let shifted = |p: &[(f64, f64)]| -> Vec<[f64; 2]> {
+            p.iter().map(|(t, v)| [start + t, *v]).collect()
+        };
+        match kind {
+            TimeChartKind::Throughput if !run.throughput.is_empty() => out.push(ChartLine {
+                label: format!("measured {}", run.vm),
+                role: LineRole::Measured,
+                color: LineColor::Palette(0),
+                data: LineData::Points(shifted(&run.throughput)),
+            }),
+            TimeChartKind::Cpu => {
+                for c in &run.cpu {
+                    let k = hosts.iter().position(|h| h.name == c.host).unwrap_or(0);
+                    out.push(ChartLine {
+                        label: match run.cpu_idle_pct(&c.host) {
+                            Some(idle) => format!("measured {} (idle {idle:.1} %)", c.host),
+                            None => format!("measured {}", c.host),
+                        },
+                        role: LineRole::Measured,
+                        color: LineColor::Palette(k),
+                        data: LineData::Points(shifted(&c.pct)),
+                    });
+                }
+            }
+            TimeChartKind::Throughput => {}
+        }
+    }
     out
 }

@@ -8,6 +8,7 @@
 //! this one. Exports draw charts into memory (PNG and SVG bytes) with plotters; writing them to
 //! files is the caller's part.
 
+pub mod calibrate;
 pub mod chart;
 pub mod check;
 pub mod command;

@@ -136,3 +136,128 @@ fn a_100_mb_log_is_refused_before_it_is_read() {
     assert!(e.contains("measurement files are limited to"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The lab `lmlab import` makes of the §9 inventory (hv1, hv2; app02 on hv2 after the move).
+fn lab() -> lmlab_engine::Scenario {
+    use lmlab_engine::inventory;
+    let f = fixture("inventory-2node.json");
+    let v = inventory::load(&f).unwrap();
+    let imported = inventory::import(&v, "inventory-2node.json").unwrap();
+    lmlab_engine::Scenario::from_toml(&imported.toml, "lab.toml").unwrap()
+}
+
+fn runs_of(files: &[&str]) -> measured::Measurements {
+    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    measured::load_all(&refs, &lab().spec, &measured::NameMap::default()).unwrap()
+}
+
+#[test]
+fn both_hosts_logs_and_the_vmms_event_make_one_run_with_throughput_cpu_pause_and_total() {
+    let m = runs_of(&["lm-hv1.csv", "lm-hv2.csv", "vmms-hv1.xml"]);
+    assert_eq!(m.runs.len(), 1, "{:?}", m.runs);
+    let r = &m.runs[0];
+    assert_eq!(r.vm, "app02");
+    assert_eq!(r.from.as_deref(), Some("hv1"));
+    assert_eq!(
+        r.to.as_deref(),
+        Some("hv2"),
+        "hv2's log overlaps, so it is the other end"
+    );
+    // 366.8 MB/s sent = 2.934 Gbit/s, just under the 2-node lab's SMB bandwidth limit.
+    let t = r.throughput_gbps().unwrap();
+    assert!((t - 2.9345).abs() < 0.002, "{t}");
+    let cpu1 = r.cpu_pct("hv1").unwrap();
+    let cpu2 = r.cpu_pct("hv2").unwrap();
+    assert!((3.2..3.45).contains(&cpu1), "{cpu1}");
+    assert!((2.9..3.2).contains(&cpu2), "{cpu2}");
+    // The event: 52 ms blackout at 20:14:08.412Z, 7.412 s after the first sample (20:14:01).
+    assert_eq!(r.pause_ms, Some(52.0));
+    assert!((r.total_s.unwrap() - 7.412).abs() < 1e-6, "{:?}", r.total_s);
+    assert_eq!(r.memory_bytes, Some(2 * 1024 * 1024 * 1024));
+    assert_eq!(r.files.len(), 3, "{:?}", r.files);
+    // RDMA Activity instances are the NICs' descriptions, which the importer kept.
+    let nics: Vec<&str> = r.nics.iter().map(|n| n.nic.as_str()).collect();
+    assert!(nics.contains(&"SMB1") && nics.contains(&"SMB2"), "{nics:?}");
+    // The Network Adapter instance "… _2" is the transformed description of SMB2.
+    assert!(
+        r.nics
+            .iter()
+            .any(|n| n.host == "hv1" && n.nic == "SMB2" && n.direction == "sent"),
+        "{:?}",
+        r.nics
+    );
+    assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
+}
+
+#[test]
+fn the_event_as_csv_gives_the_same_run_as_the_event_as_xml() {
+    let a = runs_of(&["lm-hv1.csv", "vmms-hv1.xml"]);
+    let b = runs_of(&["lm-hv1.csv", "vmms-hv1.csv"]);
+    assert_eq!(a.runs[0].pause_ms, b.runs[0].pause_ms);
+    assert_eq!(a.runs[0].total_s, b.runs[0].total_s);
+    // Without the event, the run ends at the first sample that no longer has the instance.
+    let c = runs_of(&["lm-hv1.csv"]);
+    assert_eq!(c.runs[0].pause_ms, None);
+    assert_eq!(c.runs[0].total_s, Some(8.0));
+    assert_eq!(
+        c.runs[0].to, None,
+        "one host's log does not say where it went"
+    );
+}
+
+#[test]
+fn names_that_differ_are_reported_and_a_map_file_maps_them() {
+    let text = text().replace("\\\\HV1\\", "\\\\SRV-A\\");
+    let log = measured::parse(&text, "srv-a.csv").unwrap();
+    let spec = lab().spec;
+    let files = vec![("srv-a.csv".to_string(), log)];
+    let m = measured::assemble(&files, &spec, &measured::NameMap::default());
+    assert!(m.runs.is_empty() || m.runs[0].from.is_none());
+    assert!(
+        m.unmapped
+            .iter()
+            .any(|u| u.kind == measured::NameKind::Host && u.name == "SRV-A"),
+        "{:?}",
+        m.unmapped
+    );
+    let names = measured::NameMap::parse("[hosts]\nSRV-A = \"hv1\"\n", "map.toml").unwrap();
+    let m = measured::assemble(&files, &spec, &names);
+    assert_eq!(m.runs[0].from.as_deref(), Some("hv1"));
+    assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
+    // A map onto a host the lab does not have maps nothing.
+    let bad = measured::NameMap::parse("[hosts]\nSRV-A = \"hv9\"\n", "map.toml").unwrap();
+    assert!(!measured::assemble(&files, &spec, &bad).unmapped.is_empty());
+}
+
+#[test]
+fn malformed_event_files_are_refused_with_the_line_and_the_reason() {
+    let cases = [
+        (
+            "\"TimeCreated\",\"Id\",\"VmName\",\"BlackoutSeconds\"\n\"12.03.2024 21:14:08\",\"20415\",\"app02\",\"0.052\"\n",
+            "ev.csv:2: TimeCreated \"12.03.2024 21:14:08\" is not an ISO 8601 time",
+        ),
+        (
+            "\"TimeCreated\",\"Id\",\"BlackoutSeconds\"\n",
+            "ev.csv:1: no VmName column",
+        ),
+        (
+            "\"TimeCreated\",\"Id\",\"VmName\",\"BlackoutSeconds\"\n\"2024-03-12T20:14:08Z\",\"20415\",\"app02\",\"0,052\"\n",
+            "ev.csv:2: event 20415: blackout (property 2) \"0,052\" is not a number of seconds",
+        ),
+        ("<Event><System><EventID>20415", "ev.csv:1: not XML"),
+        (
+            "<Event><System><EventID>20415</EventID></System></Event>",
+            "ev.csv:1: event 20415 without a TimeCreated SystemTime",
+        ),
+        (
+            "{\"verified\": true}",
+            "ev.csv:1: not the JSON of `lmlab real --json`",
+        ),
+        ("hello", "ev.csv:1: not a measurement file lmlab reads"),
+    ];
+    for (text, want) in cases {
+        let e = measured::parse(text, "ev.csv").unwrap_err().to_string();
+        assert!(e.starts_with(want), "want {want:?}, got {e}");
+    }
+}

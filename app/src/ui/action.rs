@@ -71,6 +71,12 @@ pub enum ViewAction {
     /// Show or hide the keyboard shortcuts window.
     ShowShortcuts(bool),
     CloseWelcome,
+    /// A name in the measurements that the lab lacks, mapped to one of the lab's.
+    MapMeasuredName {
+        kind: lmlab_engine::measured::NameKind,
+        name: String,
+        to: String,
+    },
 }
 
 /// Files: open, save, presets, recovery, export.
@@ -86,6 +92,10 @@ pub enum FileAction {
     Recover(bool),
     /// File → Import inventory: asks first when there are unsaved changes.
     ImportInventory,
+    /// Add measurement files (a dialog, or a typed path).
+    LoadMeasurements,
+    AddMeasurements(Vec<PathBuf>),
+    ClearMeasurements,
     Export,
     ExportTo(PathBuf),
     /// Export → Report (PDF): the file dialog (or a typed path) comes next.
@@ -107,6 +117,8 @@ pub enum JobAction {
     RunCompare,
     /// Start a real migration with the Real run view's settings.
     RunReal,
+    /// Fit the transport's costs to the loaded measurements.
+    Calibrate,
     /// Stop the running job at its next check.
     Cancel,
 }

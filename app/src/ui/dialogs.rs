@@ -60,10 +60,14 @@ pub fn path_prompt(ctx: &egui::Context, lab: &LabState, actions: &mut Actions) {
         PathFor::SaveAs => "Save the session as",
         PathFor::Export => "Export charts, CSV and report into folder",
         PathFor::Report => "Write the PDF report to",
+        PathFor::Measurements => {
+            "Add a measurement file (PerfMon CSV, VMMS events, lmlab real JSON)"
+        }
     };
     let hint = match p.purpose {
         PathFor::Export => "lmlab-export",
         PathFor::Report => "report.pdf",
+        PathFor::Measurements => "lm-hv1.csv",
         _ => "lab.lmlab.json",
     };
     let mut text = p.text.clone();

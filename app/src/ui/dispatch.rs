@@ -172,6 +172,9 @@ impl LabState {
             ViewAction::SetView(v) => self.screen.view = v,
             ViewAction::SetPrefs(p) => self.prefs = p,
             ViewAction::SetRealSettings(p) => self.results.real = *p,
+            ViewAction::MapMeasuredName { kind, name, to } => {
+                self.map_measured_name(kind, name, to)
+            }
             ViewAction::CloseWelcome => {
                 self.screen.show_welcome = false;
                 self.prefs.welcome_seen = true;
@@ -200,6 +203,13 @@ impl LabState {
                 None => self.prompt(PathFor::Export, String::new()),
             },
             FileAction::ExportTo(dir) => self.export_to(dir),
+            FileAction::LoadMeasurements => match files::pick_measurements(self.places.dialogs) {
+                Some(Some(ps)) => self.add_measurements(&ps),
+                Some(None) => {}
+                None => self.prompt(PathFor::Measurements, String::new()),
+            },
+            FileAction::AddMeasurements(ps) => self.add_measurements(&ps),
+            FileAction::ClearMeasurements => self.results.measured = None,
             FileAction::ExportReport => match files::pick_pdf(self.places.dialogs) {
                 Some(Some(p)) => self.report_to(p),
                 Some(None) => {}
@@ -222,6 +232,7 @@ impl LabState {
                     Some((PathFor::SaveAs, p)) => self.save_to(p),
                     Some((PathFor::Export, p)) => self.export_to(p),
                     Some((PathFor::Report, p)) => self.report_to(p),
+                    Some((PathFor::Measurements, p)) => self.add_measurements(&[p]),
                     None => {}
                 }
             }
@@ -232,6 +243,7 @@ impl LabState {
         match a {
             JobAction::RunCompare => self.run_compare(),
             JobAction::RunReal => self.run_real(),
+            JobAction::Calibrate => self.run_calibrate(),
             JobAction::Cancel => {
                 if let Some(w) = &self.work {
                     w.job().cancel();
@@ -363,6 +375,11 @@ impl LabState {
         if let Some(Work::Compare(job)) = &self.work {
             job.cancel();
         }
+        // Names may match the changed lab now (or no longer).
+        let spec = self.doc.sim.scenario().spec.clone();
+        if let Some(m) = &mut self.results.measured {
+            m.remap(&spec);
+        }
     }
 
     /// A renamed shape keeps its place on the canvas.
@@ -479,7 +496,7 @@ impl LabState {
     }
 
     /// Starts `work` unless another job runs.
-    fn start(&mut self, work: impl FnOnce(&Self) -> Result<Work, String>) {
+    pub(super) fn start(&mut self, work: impl FnOnce(&Self) -> Result<Work, String>) {
         if self.work.is_some() {
             self.screen.status = Some("wait for the running job to finish".into());
             return;
@@ -513,12 +530,15 @@ impl LabState {
             let sim = lab.sim().clone();
             let what = format!("Exporting into {}", dir.display());
             let d = dir.clone();
-            let opts = crate::output::ExportOptions {
-                size: EXPORT_SIZE,
-                window: lab.export_window(&sim),
-                sort: lab.prefs.compare_sort,
-            };
+            let (window, sort) = (lab.export_window(&sim), lab.prefs.compare_sort);
+            let runs = lab.measured_runs().to_vec();
             let job = Job::spawn(what, move |p| {
+                let opts = crate::output::ExportOptions {
+                    size: EXPORT_SIZE,
+                    window,
+                    sort,
+                    measured: &runs,
+                };
                 crate::output::export_all(&sim, &d, &opts, &mut p.callback())
                     .map(|files| files.map(|f| f.len()))
                     .map_err(|e| format!("{e:#}"))
@@ -635,6 +655,17 @@ impl LabState {
                     Some(Err(e)) => Some(e.to_string()),
                 }
             }
+            Some(Work::Calibrate(job)) => match job.try_finish() {
+                None => return,
+                Some(Ok(Ok(c))) => {
+                    if let Some(m) = &mut self.results.measured {
+                        m.calibration = Some(c);
+                    }
+                    None
+                }
+                Some(Ok(Err(e))) => Some(format!("calibration: {e}")),
+                Some(Err(e)) => Some(e.to_string()),
+            },
         };
         self.work = None;
         if status.is_some() {

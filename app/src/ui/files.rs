@@ -18,7 +18,7 @@ pub fn recovery_path() -> Option<PathBuf> {
 /// there is no dialog to show — dialogs are off, or the desktop has none (without an XDG desktop
 /// portal, rfd answers at once as if cancelled; no person cancels a dialog that fast), and then
 /// the caller asks for a typed path instead.
-fn dialog(dialogs: bool, run: impl FnOnce() -> Option<PathBuf>) -> Option<Option<PathBuf>> {
+fn dialog<T>(dialogs: bool, run: impl FnOnce() -> Option<T>) -> Option<Option<T>> {
     if !dialogs {
         return None;
     }
@@ -36,6 +36,18 @@ pub fn pick_open(dialogs: bool) -> Option<Option<PathBuf>> {
         rfd::FileDialog::new()
             .add_filter("lmlab session or scenario", &["json", "toml"])
             .pick_file()
+    })
+}
+
+/// Measurement files, several at once.
+pub fn pick_measurements(dialogs: bool) -> Option<Option<Vec<PathBuf>>> {
+    dialog(dialogs, || {
+        rfd::FileDialog::new()
+            .add_filter(
+                "PerfMon CSV, VMMS events (CSV, XML), lmlab real JSON",
+                &["csv", "xml", "json"],
+            )
+            .pick_files()
     })
 }
 
@@ -67,7 +79,15 @@ fn is_inventory(path: &Path) -> bool {
     use std::io::Read;
     let mut head = Vec::new();
     let read = std::fs::File::open(path).and_then(|f| f.take(8192).read_to_end(&mut head));
-    read.is_ok() && lmlab_engine::inventory::decode(&head).contains("lmlab.inventory/")
+    // JSON with the schema's name; a scenario `lmlab import` wrote names the schema in its
+    // header comment, and is TOML.
+    let text = lmlab_engine::inventory::decode(&head);
+    read.is_ok()
+        && text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with('{')
+        && text.contains("lmlab.inventory/")
 }
 
 /// Imports an inventory as a new, unsaved lab (Save asks where: the inventory is never

@@ -6,7 +6,7 @@ use super::canvas::{self, CanvasView};
 use super::log::{self, LogView};
 use super::plots::{PlotShown, TimelineView};
 use super::state::{LabState, View};
-use super::{check, compare, dialogs, inspector, keys, plots, real, theme, toolbar};
+use super::{calibrate, check, compare, dialogs, inspector, keys, plots, real, theme, toolbar};
 
 /// The window's content: the lab's state and the panels' own view state.
 #[derive(Debug)]
@@ -139,6 +139,7 @@ impl Workbench {
             View::Compare => compare::show(ui, lab, actions),
             View::Real => real::show(ui, lab, actions),
             View::Check => check::show(ui, lab),
+            View::Calibrate => calibrate::show(ui, lab, actions),
         });
         let ctx = ui.ctx();
         dialogs::migration(ctx, lab, actions);

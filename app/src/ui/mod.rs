@@ -18,6 +18,7 @@
 //! time, and comes back to the present — the same replay a saved session uses.
 
 pub mod action;
+mod calibrate;
 mod canvas;
 mod check;
 mod checkpoints;
@@ -33,6 +34,7 @@ pub mod jobs;
 mod keys;
 mod layout;
 mod log;
+mod measured;
 mod plots;
 pub mod prefs;
 mod real;

@@ -390,7 +390,12 @@ impl Pass<'_> {
         ];
         for (id, unit, kind, labels) in charts.into_iter().take(line_plots) {
             let markers = &self.markers;
-            let lines = lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, range.0);
+            let mut lines = lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, range.0);
+            lines.extend(lmlab_engine::chart::measured_lines(
+                lab.sim(),
+                kind,
+                lab.measured_runs(),
+            ));
             // The key sits above the plot, never over the data (presentation has no room for it:
             // the readout names the lines there).
             if !self.compact {
@@ -537,7 +542,13 @@ fn readout(ui: &mut egui::Ui, lab: &LabState, hover_t: Option<f64>, from_s: f64)
         (TimeChartKind::Throughput, "Gbit/s"),
         (TimeChartKind::Cpu, "%"),
     ] {
-        for l in lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, from_s) {
+        let mut lines = lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, from_s);
+        lines.extend(lmlab_engine::chart::measured_lines(
+            lab.sim(),
+            kind,
+            lab.measured_runs(),
+        ));
+        for l in lines {
             if let Some(v) = value_at(&l, series, t) {
                 parts.push(format!("{} {v:.1} {unit}", l.label));
             }
@@ -604,6 +615,15 @@ fn line_key(ui: &mut egui::Ui, lines: &[ChartLine<'_>]) {
                         [egui::pos2(r.right() - 5.0, y), egui::pos2(r.right(), y)],
                         stroke,
                     );
+                }
+                LineRole::Measured => {
+                    ui.painter().line_segment(
+                        [egui::pos2(r.left(), y), egui::pos2(r.right(), y)],
+                        egui::Stroke::new(1.0, color),
+                    );
+                    for x in [r.left() + 2.0, r.center().x, r.right() - 2.0] {
+                        ui.painter().circle_filled(egui::pos2(x, y), 2.5, color);
+                    }
                 }
                 _ => {
                     ui.painter()
@@ -686,10 +706,19 @@ fn draw_lines(p: &mut PlotUi, lab: &LabState, lines: &[ChartLine<'_>]) {
         // Lines are corners only (a series' change points): egui_plot's band drawing, made for
         // dense samples, would join the envelope of far-apart corners into slopes that are not
         // there.
+        if l.role == LineRole::Measured {
+            // A measurement: its samples as dots, joined by a thin line.
+            p.points(
+                egui_plot::Points::new(l.label.clone(), pts.clone())
+                    .color(color)
+                    .radius(3.0),
+            );
+        }
         let line = Line::new(l.label.clone(), pts)
             .color(color)
             .allow_band(false);
         p.line(match l.role {
+            LineRole::Measured => line.width(1.0),
             LineRole::Total | LineRole::AverageCpu => line.width(2.0),
             LineRole::NicReceive | LineRole::HostReceive => line.style(LineStyle::dashed_dense()),
             LineRole::NicSend => line.style(LineStyle::dotted_dense()),

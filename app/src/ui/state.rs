@@ -54,6 +54,8 @@ pub enum View {
     Real,
     /// Pre-flight checks, and how an imported inventory was resolved.
     Check,
+    /// Measured runs beside the model: errors, name mapping, calibration.
+    Calibrate,
 }
 
 /// The inventory a lab was imported from, with what the import resolved and warned.
@@ -86,6 +88,8 @@ pub enum PathFor {
     Export,
     /// The PDF report's file.
     Report,
+    /// A measurement file to add (PerfMon CSV, VMMS events, `lmlab real` JSON).
+    Measurements,
 }
 
 /// What to do once the user has answered the unsaved-changes question.
@@ -164,6 +168,7 @@ pub enum Work {
     Compare(Job<Option<CompareReport>>),
     Export { dir: PathBuf, job: Job<Exported> },
     Real(Job<Result<RealRun, String>>),
+    Calibrate(Job<Result<lmlab_engine::calibrate::Calibration, String>>),
 }
 
 impl Work {
@@ -173,6 +178,7 @@ impl Work {
             Work::Compare(j) => j,
             Work::Export { job, .. } => job,
             Work::Real(j) => j,
+            Work::Calibrate(j) => j,
         }
     }
 }
@@ -267,6 +273,28 @@ pub struct Results {
     pub inventory: Option<ImportedFrom>,
     pub real: RealSettings,
     pub real_last: Option<RealRun>,
+    /// Measurements loaded beside the lab (File → Load measurements…).
+    pub measured: Option<MeasuredSet>,
+}
+
+/// Measurement files loaded into the window: what they held, the names mapped to the lab's,
+/// the runs they make, and the last calibration against them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasuredSet {
+    pub files: Vec<PathBuf>,
+    /// The files as read, so a changed mapping applies without reading them again.
+    pub parsed: Vec<(String, lmlab_engine::measured::MeasuredFile)>,
+    pub names: lmlab_engine::measured::NameMap,
+    pub data: lmlab_engine::measured::Measurements,
+    pub calibration: Option<lmlab_engine::calibrate::Calibration>,
+}
+
+impl MeasuredSet {
+    /// The runs again from the parsed files with the current names, on `spec`.
+    pub fn remap(&mut self, spec: &ScenarioSpec) {
+        self.data = lmlab_engine::measured::assemble(&self.parsed, spec, &self.names);
+        self.calibration = None;
+    }
 }
 
 /// Where files go: autosave and whether native dialogs may be used.
@@ -336,6 +364,14 @@ impl LabState {
             prefs: Prefs::default(),
             places: FilePlaces::default(),
         }
+    }
+
+    /// The measured runs loaded beside the lab (none when nothing is loaded).
+    pub fn measured_runs(&self) -> &[lmlab_engine::measured::MeasuredRun] {
+        self.results
+            .measured
+            .as_ref()
+            .map_or(&[], |m| m.data.runs.as_slice())
     }
 
     /// Native file dialogs may be used (the window on a desktop; not in tests or screenshots).

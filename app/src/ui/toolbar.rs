@@ -22,6 +22,14 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                 actions.push(FileAction::ImportInventory);
                 ui.close();
             }
+            if ui
+                .button("Load measurements…")
+                .on_hover_text("PerfMon CSV logs, VMMS 20415/20417 events (CSV or XML) or lmlab real reports, set beside the model")
+                .clicked()
+            {
+                actions.push(FileAction::LoadMeasurements);
+                ui.close();
+            }
             if ui.button("Save").clicked() {
                 actions.push(FileAction::Save);
                 ui.close();
@@ -106,6 +114,13 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
             .clicked()
         {
             actions.push(ViewAction::SetView(View::Check));
+        }
+        if ui
+            .selectable_label(lab.screen.view == View::Calibrate, "Calibrate")
+            .on_hover_text("Measured runs beside the model, and the transport's costs fitted to them")
+            .clicked()
+        {
+            actions.push(ViewAction::SetView(View::Calibrate));
         }
         ui.separator();
         if lab.clock.playing {

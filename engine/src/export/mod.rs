@@ -11,7 +11,7 @@ mod time;
 pub use pdf::report_pdf;
 
 pub use axis::{Marker, MarkerKind, TimeWindow, WindowError, clock_label, ticks};
-pub use time::{SeriesLine, TimeChart, time_chart};
+pub use time::{SeriesLine, TimeChart, time_chart, time_chart_with};
 
 use crate::compare::CompareReport;
 use crate::sim::{NodeDisplay, Simulation, VmState};

@@ -24,6 +24,8 @@ pub struct SeriesLine {
     pub color: [u8; 3],
     pub dashed: bool,
     pub width: f64,
+    /// A dot at every point: a measured series (PerfMon, `lmlab real`) beside the model's lines.
+    pub dots: bool,
 }
 
 /// The lines and markers of a time chart, taken from a run.
@@ -38,6 +40,17 @@ pub struct TimeChart {
 
 /// The data of a time chart (throughput or CPU) of a run over `window`.
 pub fn time_chart(sim: &Simulation, chart: Chart, window: TimeWindow) -> TimeChart {
+    time_chart_with(sim, chart, window, &[])
+}
+
+/// [`time_chart`] with measured runs drawn beside the model's lines (from where the model's
+/// migration of each run's VM starts; [`crate::chart::measured_lines`]).
+pub fn time_chart_with(
+    sim: &Simulation,
+    chart: Chart,
+    window: TimeWindow,
+    measured: &[crate::measured::MeasuredRun],
+) -> TimeChart {
     let spec = &sim.scenario().spec;
     let (kind, title, y_label) = match chart {
         Chart::Cpu => (TimeChartKind::Cpu, "live-migration CPU per host", "CPU %"),
@@ -47,7 +60,9 @@ pub fn time_chart(sim: &Simulation, chart: Chart, window: TimeWindow) -> TimeCha
             "Gbit/s",
         ),
     };
-    let lines = lines(sim, kind, Audience::Report, window.from_s)
+    let mut all = lines(sim, kind, Audience::Report, window.from_s);
+    all.extend(crate::chart::measured_lines(sim, kind, measured));
+    let lines = all
         .into_iter()
         .enumerate()
         .map(|(i, l)| {
@@ -59,6 +74,7 @@ pub fn time_chart(sim: &Simulation, chart: Chart, window: TimeWindow) -> TimeCha
                 // migration) then show both colours instead of one line hiding the other.
                 LineRole::HostCpu => (i % 2 == 1, 2.0),
                 LineRole::Migration => (false, 2.0),
+                LineRole::Measured => (false, 1.5),
             };
             SeriesLine {
                 points: clip(&l.points(sim.series()), window.from_s, window.to_s),
@@ -68,6 +84,7 @@ pub fn time_chart(sim: &Simulation, chart: Chart, window: TimeWindow) -> TimeCha
                 },
                 dashed,
                 width,
+                dots: l.role == LineRole::Measured,
                 name: l.label,
             }
         })
@@ -85,9 +102,14 @@ type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoord
 
 /// A key entry: a line (solid or dashed) or a filled swatch.
 pub(super) enum KeyMark {
-    Line { color: [u8; 3], dashed: bool },
+    Line {
+        color: [u8; 3],
+        dashed: bool,
+    },
     Fill([u8; 3]),
     Diamond([u8; 3]),
+    /// A thin line with dots: a measured series.
+    Dots([u8; 3]),
 }
 
 /// The parts of a time chart's page: title, key of lines, plot, marker key.
@@ -245,6 +267,21 @@ pub(super) fn key<DB: DrawingBackend>(
                     root.draw(&PathElement::new(
                         vec![(px.i(x + a), px.i(mid)), (px.i(x + b), px.i(mid))],
                         c,
+                    ))
+                    .map_err(err)?;
+                }
+            }
+            KeyMark::Dots(color) => {
+                root.draw(&PathElement::new(
+                    vec![(px.i(x), px.i(mid)), (px.i(x + 26.0), px.i(mid))],
+                    rgb(*color).stroke_width(px.u(1.5)),
+                ))
+                .map_err(err)?;
+                for dx in [4.0, 13.0, 22.0] {
+                    root.draw(&Circle::new(
+                        (px.i(x + dx), px.i(mid)),
+                        px.i(3.5),
+                        rgb(*color).filled(),
                     ))
                     .map_err(err)?;
                 }
@@ -499,9 +536,13 @@ where
         .lines
         .iter()
         .map(|l| {
-            let mark = KeyMark::Line {
-                color: l.color,
-                dashed: l.dashed,
+            let mark = if l.dots {
+                KeyMark::Dots(l.color)
+            } else {
+                KeyMark::Line {
+                    color: l.color,
+                    dashed: l.dashed,
+                }
             };
             (l.name.clone(), mark)
         })
@@ -530,6 +571,16 @@ where
                 .map_err(err)?;
         } else {
             plot.draw_series(LineSeries::new(pts, style)).map_err(err)?;
+        }
+        if l.dots {
+            let dot = rgb(l.color).filled();
+            plot.draw_series(
+                l.points
+                    .iter()
+                    .filter(|p| w.contains(p.0))
+                    .map(|p| Circle::new(*p, px.i(3.5), dot)),
+            )
+            .map_err(err)?;
         }
     }
     let h = f64::from(root.dim_in_pixel().1) / px.0;

@@ -548,6 +548,9 @@ fn nic_toml(
         (speed / 1e6).round().max(1.0),
         q(&clean(net))
     );
+    if let Some(d) = a.k("InterfaceDescription").opt_str()? {
+        let _ = writeln!(t, "  description = {}", q(&clean(&d)));
+    }
     if let Some(r) = named(rdma, nic)
         && r.k("Enabled").opt_bool()?.unwrap_or(false)
     {

@@ -533,6 +533,10 @@ pub struct NicSpec {
     /// The socket (NUMA node) whose PCIe lanes the NIC hangs off.
     #[serde(default)]
     pub numa_node: u32,
+    /// The adapter's interface description (`Get-NetAdapter`'s InterfaceDescription), by which
+    /// PerfMon names it; kept by `lmlab import`, used to match measured counters to this NIC.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
 }
 
 impl NicSpec {
@@ -550,6 +554,7 @@ impl NicSpec {
             switch,
             mtu: 1500,
             numa_node: 0,
+            description: String::new(),
         }
     }
 }
