@@ -1356,3 +1356,202 @@ fn explain_prints_each_setting_with_the_rule_that_decided_it() {
         &["no-such-file.toml"],
     );
 }
+
+#[test]
+fn overlay_sets_the_measured_migration_beside_the_model_and_exports_its_error_table() {
+    let t = Tmp::new("overlay");
+    let out = t.0.join("ov");
+    // The imported lab has app02 on hv2 and migrates sql01: the overlay sets it up as measured.
+    let lab = t.0.join("lab.toml");
+    let o = lmlab(&[
+        "import",
+        "tests/fixtures/inventory-2node.json",
+        "--out",
+        lab.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = lmlab(&[
+        "overlay",
+        lab.to_str().expect("utf8"),
+        "--measured",
+        "tests/fixtures/lm-hv1.csv",
+        "tests/fixtures/lm-hv2.csv",
+        "tests/fixtures/vmms-hv1.xml",
+        "--out",
+        out.to_str().expect("utf8"),
+        "--json",
+        t.0.join("ov.json").to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("app02 starts on hv1, where the measurement found it")
+            && err.contains("left out"),
+        "{err}"
+    );
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("app02 hv1 → hv2 (lm-hv1.csv, lm-hv2.csv, vmms-hv1.xml)"),
+        "{said}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.0.join("ov.json")).expect("json"))
+            .expect("json");
+    let q = &j[0]["quantities"];
+    let get = |name: &str| {
+        q.as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["name"].as_str().is_some_and(|n| n.starts_with(name)))
+            .unwrap_or_else(|| panic!("{name} in {q}"))
+            .clone()
+    };
+    // Measured just under the SMB bandwidth limit; the model is held to that limit too.
+    let tp = get("throughput");
+    assert!(
+        (tp["measured"].as_f64().expect("f") - 2.9347).abs() < 1e-3,
+        "{tp}"
+    );
+    assert!(
+        (tp["model"].as_f64().expect("f") - 2.936).abs() < 0.01,
+        "{tp}"
+    );
+    assert_eq!(get("pause")["measured"].as_f64(), Some(52.0));
+    get("CPU hv1");
+    get("CPU hv2");
+    get("total time");
+    // The charts carry the measured lines; the error table is a file of the export.
+    let csv = std::fs::read_to_string(out.join("measured-error.csv")).expect("csv");
+    assert!(
+        csv.starts_with("run,vm,quantity,unit,measured,model,error,error_pct\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    let svg = std::fs::read_to_string(out.join("throughput.svg")).expect("svg");
+    assert!(
+        svg.contains("measured app02"),
+        "the key names the measured line"
+    );
+    // The same through `lmlab export --measured`.
+    let out2 = t.0.join("ex");
+    let o = lmlab(&[
+        "export",
+        lab.to_str().expect("utf8"),
+        "--measured",
+        "tests/fixtures/lm-hv1.csv",
+        "--out",
+        out2.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out2.join("measured-error.csv").exists());
+}
+
+#[test]
+fn calibrate_writes_the_lab_with_the_fitted_transport_table_that_compare_then_uses() {
+    let t = Tmp::new("calibrate");
+    let out = t.0.join("cal.toml");
+    let o = lmlab(&[
+        "calibrate",
+        "assets/scenarios/seed-lab.toml",
+        "--references",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("fitted") && said.contains("not constrained, kept; would need"),
+        "{said}"
+    );
+    assert!(said.contains("chi-square"), "{said}");
+    let text = std::fs::read_to_string(&out).expect("toml");
+    assert!(text.contains("# Calibrated by `lmlab calibrate`"), "{text}");
+    let o = lmlab(&["compare", out.to_str().expect("utf8"), "--json", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Against measurements: the 2-node lab's run.
+    let out2 = t.0.join("cal2.toml");
+    let o = lmlab(&[
+        "calibrate",
+        "tests/fixtures/lab-2node.toml",
+        "--measured",
+        "tests/fixtures/lm-hv1.csv",
+        "tests/fixtures/lm-hv2.csv",
+        "--out",
+        out2.to_str().expect("utf8"),
+        "--json",
+        "-",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let fitted: Vec<&str> = j["params"]
+        .as_array()
+        .expect("params")
+        .iter()
+        .filter(|p| p["status"] == "fitted")
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        fitted,
+        ["lm_memcopy_cpb"],
+        "CPU of an SMB Direct run at its bandwidth limit"
+    );
+}
+
+#[test]
+fn bad_measurement_input_is_refused_with_the_file_line_and_reason() {
+    let t = Tmp::new("measured-bad");
+    let comma = t.0.join("comma.csv");
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/lm-hv1.csv"))
+        .expect("fixture")
+        .replace("\"3.215625\"", "\"3,215625\"");
+    std::fs::write(&comma, text).expect("write");
+    let big = t.0.join("big.csv");
+    std::fs::File::create(&big)
+        .expect("big")
+        .set_len(100 * 1024 * 1024)
+        .expect("len");
+    let map = t.0.join("map.toml");
+    std::fs::write(&map, "[hosts]\nHV1 = \"hv1\"\n[nodes]\n").expect("write");
+    let lab = "tests/fixtures/lab-2node.toml";
+    let out = t.0.join("x.toml");
+    let o = out.to_str().expect("utf8");
+    for (args, needles) in [
+        (
+            vec!["overlay", lab, "--measured", comma.to_str().expect("utf8")],
+            vec!["comma.csv:3:", "decimal comma"],
+        ),
+        (
+            vec!["overlay", lab, "--measured", big.to_str().expect("utf8")],
+            vec!["big.csv", "limited to"],
+        ),
+        (
+            vec![
+                "overlay",
+                lab,
+                "--measured",
+                "tests/fixtures/lm-hv1.csv",
+                "--map",
+                map.to_str().expect("utf8"),
+            ],
+            vec!["map.toml:3:"],
+        ),
+        (
+            vec!["calibrate", lab, "--out", o],
+            vec!["give --measured FILE… or --references"],
+        ),
+        (
+            vec![
+                "calibrate",
+                lab,
+                "--measured",
+                "tests/fixtures/vmms-hv1.xml",
+                "--out",
+                o,
+            ],
+            vec!["no live migration of a VM of the lab"],
+        ),
+    ] {
+        refused(&lmlab(&args), &needles);
+    }
+    assert!(!out.exists(), "nothing written on a refusal");
+}

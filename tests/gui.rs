@@ -1342,3 +1342,109 @@ fn an_inventory_imported_from_the_file_menu_opens_as_a_new_lab_with_its_checks()
     );
     h.get_by_label_contains("every RoCE NIC is on a switch with PFC");
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+        .canonicalize()
+        .unwrap()
+}
+
+fn lab_2node() -> LabState {
+    LabState::new(lmlab_engine::Scenario::load(&fixture("lab-2node.toml")).unwrap())
+}
+
+#[test]
+fn measurements_loaded_from_the_file_menu_sit_beside_the_model_with_their_errors() {
+    let mut h = harness_on(lab_2node());
+    h.run();
+    h.get_by_label("File").click();
+    h.run();
+    h.get_by_label("Load measurements…").click();
+    h.run();
+    type_path(&mut h, &fixture("lm-hv1.csv").display().to_string());
+    // One file: the run, and the Calibrate view shows it; the model has not migrated yet.
+    assert_eq!(h.state().lab.measured_runs().len(), 1);
+    h.get_by_label_contains("Measured beside the model");
+    h.get_by_label_contains("the lab does not migrate app02 (yet)");
+    // The other host's log and the event join the same run.
+    h.state_mut().handle(FileAction::AddMeasurements(vec![
+        fixture("lm-hv2.csv"),
+        fixture("vmms-hv1.xml"),
+    ]));
+    h.run();
+    assert_eq!(h.state().lab.measured_runs().len(), 1);
+    h.get_by_label("app02 hv1 → hv2 (lm-hv1.csv, lm-hv2.csv, vmms-hv1.xml)");
+    // Past the lab's scripted migration of app02, the error table is there.
+    h.state_mut()
+        .handle(ViewAction::SetView(lmlab_app::ui::View::Lab));
+    play_until(&mut h, 25);
+    // The timeline draws the measured lines beside the model's, with their own key entries.
+    h.get_by_label("measured app02");
+    h.get_by_label_contains("measured hv2 (idle");
+    h.state_mut()
+        .handle(ViewAction::SetView(lmlab_app::ui::View::Calibrate));
+    h.run();
+    for q in ["throughput", "pause", "total time"] {
+        h.get_by_label(q);
+    }
+    h.get_by_label("2.935 Gbit/s");
+    h.get_by_label("52.000 ms");
+}
+
+#[test]
+fn a_measured_host_name_the_lab_lacks_is_mapped_from_a_drop_down() {
+    let dir = std::env::temp_dir().join(format!("lmlab-gui-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let renamed = dir.join("srv-a.csv");
+    let text = std::fs::read_to_string(fixture("lm-hv1.csv"))
+        .unwrap()
+        .replace("\\\\HV1\\", "\\\\SRV-A\\");
+    std::fs::write(&renamed, text).unwrap();
+    let mut h = harness_on(lab_2node());
+    h.state_mut()
+        .handle(FileAction::AddMeasurements(vec![renamed.clone()]));
+    h.run();
+    assert!(h.state().lab.measured_runs()[0].from.is_none());
+    h.get_by_label("SRV-A");
+    h.get_by_label("in the lab").click();
+    h.run();
+    h.get_by_label("hv1").click();
+    h.run();
+    let lab = &h.state().lab;
+    assert_eq!(lab.measured_runs()[0].from.as_deref(), Some("hv1"));
+    assert_eq!(h.query_all_by_label("in the lab").count(), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn calibrating_to_the_measured_run_shows_before_and_after_and_applies_to_the_lab() {
+    let mut h = harness_on(lab_2node());
+    h.state_mut().handle(FileAction::AddMeasurements(vec![
+        fixture("lm-hv1.csv"),
+        fixture("lm-hv2.csv"),
+        fixture("vmms-hv1.xml"),
+    ]));
+    h.run();
+    h.get_by_label("Fit the costs to these runs").click();
+    h.run();
+    wait_for_job(&mut h);
+    h.get_by_label_contains("Error of each measured number, before and after");
+    assert!(
+        h.query_all_by_label_contains("not constrained: would need")
+            .count()
+            >= 5
+    );
+    h.get_by_label_contains("moves with lm_memcopy_cpb");
+    let before = h.state().lab.spec().transport.clone();
+    h.get_by_label("Apply to the lab").click();
+    h.run();
+    let after = h.state().lab.spec().transport.clone();
+    assert_ne!(before, after, "the fitted costs are the lab's now");
+    h.get_by_label("Applied to the lab");
+    // Undo takes them back.
+    h.state_mut().handle(LabAction::Undo);
+    h.run();
+    assert_eq!(h.state().lab.spec().transport, before);
+}

@@ -100,6 +100,9 @@ fn costs_used_to_make_synthetic_measurements_are_recovered_within_tolerance() {
     );
 }
 
+/// A row's throughput range and CPU range (the busier host), tolerances applied.
+type Tolerance = (&'static str, f64, f64, Option<(f64, f64)>);
+
 #[test]
 fn fitting_the_seeds_nine_rows_stays_close_to_the_defaults_and_keeps_every_row_in_tolerance() {
     let sc = seed();
@@ -126,7 +129,7 @@ fn fitting_the_seeds_nine_rows_stays_close_to_the_defaults_and_keeps_every_row_i
         script: sc.script.clone(),
     };
     let report = lmlab_engine::compare::compare(&cal, cal.spec.seed);
-    let tol: [(&str, f64, f64, Option<(f64, f64)>); 9] = [
+    let tol: [Tolerance; 9] = [
         ("row1", 15.3, 18.7, Some((19.0, 25.0))),
         ("row2", 15.3, 18.7, Some((9.0, 25.0))),
         ("row3", 17.1, 20.9, Some((21.0, 27.0))),

@@ -88,8 +88,8 @@ fn names(ui: &mut egui::Ui, lab: &LabState, m: &MeasuredSet, actions: &mut Actio
                         .into_iter()
                         .collect(),
                 };
-                egui::ComboBox::from_id_salt(("map", k))
-                    .selected_text("map to…")
+                egui::ComboBox::new(("map", k), "in the lab")
+                    .selected_text("choose…")
                     .show_ui(ui, |ui| {
                         for c in choices {
                             if ui.selectable_label(false, &c).clicked() {
@@ -201,7 +201,7 @@ fn calibration(ui: &mut egui::Ui, lab: &LabState, m: &MeasuredSet, actions: &mut
     if ui
         .add_enabled(
             !busy && !m.data.runs.is_empty(),
-            egui::Button::new("Calibrate"),
+            egui::Button::new("Fit the costs to these runs"),
         )
         .clicked()
     {

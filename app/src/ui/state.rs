@@ -291,9 +291,13 @@ pub struct MeasuredSet {
 
 impl MeasuredSet {
     /// The runs again from the parsed files with the current names, on `spec`.
+    /// A calibration stays while the runs stay the same (an applied fit, an unrelated edit).
     pub fn remap(&mut self, spec: &ScenarioSpec) {
-        self.data = lmlab_engine::measured::assemble(&self.parsed, spec, &self.names);
-        self.calibration = None;
+        let data = lmlab_engine::measured::assemble(&self.parsed, spec, &self.names);
+        if data != self.data {
+            self.data = data;
+            self.calibration = None;
+        }
     }
 }
 

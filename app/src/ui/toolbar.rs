@@ -9,36 +9,7 @@ use lmlab_engine::sim::Phase;
 
 pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     egui::MenuBar::new().ui(ui, |ui| {
-        ui.menu_button("File", |ui| {
-            if ui.button("Open…").clicked() {
-                actions.push(FileAction::Open);
-                ui.close();
-            }
-            if ui
-                .button("Import inventory…")
-                .on_hover_text("A cluster inventory written by assets/collect/Get-LmlabInventory.ps1 becomes a new lab")
-                .clicked()
-            {
-                actions.push(FileAction::ImportInventory);
-                ui.close();
-            }
-            if ui
-                .button("Load measurements…")
-                .on_hover_text("PerfMon CSV logs, VMMS 20415/20417 events (CSV or XML) or lmlab real reports, set beside the model")
-                .clicked()
-            {
-                actions.push(FileAction::LoadMeasurements);
-                ui.close();
-            }
-            if ui.button("Save").clicked() {
-                actions.push(FileAction::Save);
-                ui.close();
-            }
-            if ui.button("Save as…").clicked() {
-                actions.push(FileAction::SaveAs);
-                ui.close();
-            }
-        });
+        ui.menu_button("File", |ui| file_menu(ui, actions));
         ui.menu_button("Edit", |ui| {
             let undo = lab.undo_label();
             let text = undo.map_or("Undo".to_string(), |l| format!("Undo {l}"));
@@ -110,14 +81,18 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         }
         if ui
             .selectable_label(lab.screen.view == View::Check, "Check")
-            .on_hover_text("Pre-flight checks of the lab, and how an imported inventory was resolved")
+            .on_hover_text(
+                "Pre-flight checks of the lab, and how an imported inventory was resolved",
+            )
             .clicked()
         {
             actions.push(ViewAction::SetView(View::Check));
         }
         if ui
             .selectable_label(lab.screen.view == View::Calibrate, "Calibrate")
-            .on_hover_text("Measured runs beside the model, and the transport's costs fitted to them")
+            .on_hover_text(
+                "Measured runs beside the model, and the transport's costs fitted to them",
+            )
             .clicked()
         {
             actions.push(ViewAction::SetView(View::Calibrate));
@@ -256,5 +231,37 @@ fn export_menu(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
     }
     if prefs != *lab.prefs() {
         actions.push(ViewAction::SetPrefs(prefs));
+    }
+}
+
+/// The File menu.
+fn file_menu(ui: &mut egui::Ui, actions: &mut Actions) {
+    if ui.button("Open…").clicked() {
+        actions.push(FileAction::Open);
+        ui.close();
+    }
+    if ui
+            .button("Import inventory…")
+            .on_hover_text("A cluster inventory written by assets/collect/Get-LmlabInventory.ps1 becomes a new lab")
+            .clicked()
+        {
+            actions.push(FileAction::ImportInventory);
+            ui.close();
+        }
+    if ui
+            .button("Load measurements…")
+            .on_hover_text("PerfMon CSV logs, VMMS 20415/20417 events (CSV or XML) or lmlab real reports, set beside the model")
+            .clicked()
+        {
+            actions.push(FileAction::LoadMeasurements);
+            ui.close();
+        }
+    if ui.button("Save").clicked() {
+        actions.push(FileAction::Save);
+        ui.close();
+    }
+    if ui.button("Save as…").clicked() {
+        actions.push(FileAction::SaveAs);
+        ui.close();
     }
 }

@@ -287,6 +287,7 @@ impl MeasuredRun {
             .map(|p| p.1)
             .collect();
         idle.sort_by(f64::total_cmp);
-        (!idle.is_empty()).then(|| idle[idle.len() / 2])
+        let n = idle.len();
+        (n > 0).then(|| (idle[(n - 1) / 2] + idle[n / 2]) / 2.0)
     }
 }
