@@ -1426,7 +1426,9 @@ fn overlay_sets_the_measured_migration_beside_the_model_and_exports_its_error_ta
         csv.starts_with("run,vm,quantity,unit,measured,model,error,error_pct\n"),
         "{csv}"
     );
-    assert_eq!(csv.lines().count(), 6, "{csv}");
+    // Throughput, two CPUs, the three measured RDMA NICs, pause and total time.
+    assert_eq!(csv.lines().count(), 9, "{csv}");
+    assert!(csv.contains(",hv2 SMB2 RDMA in,Gbit/s,"), "{csv}");
     let svg = std::fs::read_to_string(out.join("throughput.svg")).expect("svg");
     assert!(
         svg.contains("measured app02"),

@@ -289,7 +289,8 @@ fn cpu_window(sim: &Simulation, from_s: f64) -> Vec<ChartLine<'_>> {
 /// The measured lines of `kind` for runs set beside the model ([`crate::measured::overlay`]):
 /// each run's throughput (the colour of the model's total) or each measured host's CPU (the
 /// colour of that host's line), from where the model's migration of the run's VM starts. Runs
-/// the lab does not migrate have no lines.
+/// the lab does not migrate have no lines. (Each NIC's measured traffic is in the error table,
+/// [`crate::measured::overlay`]: beside every per-NIC line it made the key too long to read.)
 pub fn measured_lines(
     sim: &Simulation,
     kind: TimeChartKind,
@@ -308,12 +309,16 @@ pub fn measured_lines(
             p.iter().map(|(t, v)| [start + t, *v]).collect()
         };
         match kind {
-            TimeChartKind::Throughput if !run.throughput.is_empty() => out.push(ChartLine {
-                label: format!("measured {}", run.vm),
-                role: LineRole::Measured,
-                color: LineColor::Palette(0),
-                data: LineData::Points(shifted(&run.throughput)),
-            }),
+            TimeChartKind::Throughput => {
+                if !run.throughput.is_empty() {
+                    out.push(ChartLine {
+                        label: format!("measured {}", run.vm),
+                        role: LineRole::Measured,
+                        color: LineColor::Palette(0),
+                        data: LineData::Points(shifted(&run.throughput)),
+                    });
+                }
+            }
             TimeChartKind::Cpu => {
                 for c in &run.cpu {
                     let k = hosts.iter().position(|h| h.name == c.host).unwrap_or(0);
@@ -328,7 +333,6 @@ pub fn measured_lines(
                     });
                 }
             }
-            TimeChartKind::Throughput => {}
         }
     }
     out

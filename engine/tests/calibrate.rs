@@ -215,3 +215,154 @@ fn the_calibrated_file_is_the_same_lab_with_the_fitted_transport_table_and_says_
     assert!(text.contains("#   the seed's rows"));
     assert_eq!(text.matches("[transport]").count(), 1);
 }
+
+/// A lab unlike the seed's: one socket of 16 cores at 3.2 GHz per host, two 25 GbE RoCE NICs, no
+/// team; one VM over TCP/IP, Compression, SMB over TCP and SMB Direct.
+const OTHER_LAB: &str = r#"
+format_version = 1
+name = "one socket, 2 x 25 GbE"
+seed = 3
+[migration]
+performance_option = "SMB"
+smb_direct = true
+max_simultaneous = 2
+[[switches]]
+name = "sw"
+dcb_pfc = true
+[[storage]]
+name = "s"
+kind = "SMB3"
+[[hosts]]
+name = "a"
+sockets = 1
+cores_per_socket = 16
+smt = false
+clock_ghz = 3.2
+memory = "512GiB"
+  [[hosts.nics]]
+  name = "p1"
+  speed = "25Gbps"
+  rdma = "RoCE"
+  switch = "sw"
+  mtu = 9000
+  [[hosts.nics]]
+  name = "p2"
+  speed = "25Gbps"
+  rdma = "RoCE"
+  switch = "sw"
+  mtu = 9000
+[[hosts]]
+name = "b"
+sockets = 1
+cores_per_socket = 16
+smt = false
+clock_ghz = 3.2
+memory = "512GiB"
+  [[hosts.nics]]
+  name = "p1"
+  speed = "25Gbps"
+  rdma = "RoCE"
+  switch = "sw"
+  mtu = 9000
+  [[hosts.nics]]
+  name = "p2"
+  speed = "25Gbps"
+  rdma = "RoCE"
+  switch = "sw"
+  mtu = 9000
+[[vms]]
+name = "vm1"
+host = "a"
+memory = "64GiB"
+storage = "s"
+[[configurations]]
+id = "tcp"
+vms = 1
+performance_option = "TCPIP"
+reference = { throughput_gbps = 1.0 }
+[[configurations]]
+id = "compression"
+vms = 1
+performance_option = "Compression"
+reference = { throughput_gbps = 1.0 }
+[[configurations]]
+id = "smb"
+vms = 1
+performance_option = "SMB"
+smb_direct = false
+reference = { throughput_gbps = 1.0 }
+[[configurations]]
+id = "smb-direct"
+vms = 1
+performance_option = "SMB"
+smb_direct = true
+reference = { throughput_gbps = 1.0 }
+"#;
+
+#[test]
+fn on_a_one_socket_25_gbe_lab_compression_and_tcp_costs_are_recovered_too() {
+    let sc = Scenario::from_toml(OTHER_LAB, "other.toml").unwrap();
+    let base = TransportParams::default();
+    let mut truth = base.clone();
+    truth.compress_cpb *= 1.5;
+    truth.decompress_cpb *= 0.7;
+    truth.lm_worker_rx_cpb *= 1.2;
+    truth.rdma_cpb *= 2.0;
+    let mut obs = Observation::of_references(&sc);
+    assert_eq!(obs.len(), 4);
+    for o in &mut obs {
+        let (from, to) = (o.workload[0].from, o.workload[0].to);
+        o.targets = [Measure::Throughput, Measure::Cpu(from), Measure::Cpu(to)]
+            .into_iter()
+            .map(|measure| Target {
+                name: format!("{measure:?}"),
+                measure,
+                value: 0.0,
+                sigma: 1.0,
+            })
+            .collect();
+        let values = o.model(&truth);
+        for (t, v) in o.targets.iter_mut().zip(values) {
+            t.value = v;
+            t.sigma = match t.measure {
+                Measure::Throughput => (0.03 * v).max(0.05),
+                _ => (0.1 * v).max(0.5),
+            };
+        }
+    }
+    let c = calibrate(&obs, &base).unwrap();
+    let p = |n: &str| c.params.iter().find(|p| p.name == n).unwrap().clone();
+    // One core per VM: TCP/IP's and Compression's single workers set their rates.
+    for (n, want) in [
+        ("compress_cpb", truth.compress_cpb),
+        ("lm_worker_rx_cpb", truth.lm_worker_rx_cpb),
+    ] {
+        let q = p(n);
+        assert!(
+            matches!(q.status, Status::Fitted { .. }),
+            "{n}: {:?}",
+            q.status
+        );
+        assert!(
+            (q.after - want).abs() <= 0.01 * want,
+            "{n}: {} for {want}",
+            q.after
+        );
+    }
+    // No LBFO team and one socket: those costs are not constrained, and stay.
+    for n in ["lbfo_cpb", "remote_access_penalty_ns"] {
+        let q = p(n);
+        assert!(
+            matches!(q.status, Status::NotConstrained { .. }),
+            "{n}: {:?}",
+            q.status
+        );
+        assert_eq!(q.after, q.before);
+    }
+    assert!(
+        c.chi2_after < 0.05 * c.chi2_before,
+        "{} → {}",
+        c.chi2_before,
+        c.chi2_after
+    );
+}

@@ -250,7 +250,9 @@ fn residuals(ui: &mut egui::Ui, c: &Calibration) {
             }
             ui.end_row();
             for r in &c.residuals {
-                ui.label(lmlab_engine::limits::excerpt(&r.observation, 40));
+                // The run without its files (the table above names them).
+                let run = r.observation.split(" (").next().unwrap_or(&r.observation);
+                ui.label(lmlab_engine::limits::excerpt(run, 40));
                 ui.label(&r.quantity);
                 ui.label(format!("{:.3}", r.measured));
                 ui.label(format!(

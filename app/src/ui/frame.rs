@@ -92,8 +92,12 @@ impl Workbench {
                 .default_size(290.0)
                 .show(ui, |ui| inspector::show(ui, lab, actions));
             // The comparison runs the transport model alone and the checks read the lab alone:
-            // no events to log, and their bars, tables and reasons need the width.
-            if !matches!(lab.screen.view, View::Compare | View::Check) {
+            // no events to log, and their bars, tables and reasons need the width (so do the
+            // measured runs' tables).
+            if !matches!(
+                lab.screen.view,
+                View::Compare | View::Check | View::Calibrate
+            ) {
                 let view = &mut self.log;
                 egui::Panel::right("log")
                     .resizable(true)

@@ -391,11 +391,9 @@ impl Pass<'_> {
         for (id, unit, kind, labels) in charts.into_iter().take(line_plots) {
             let markers = &self.markers;
             let mut lines = lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, range.0);
-            lines.extend(lmlab_engine::chart::measured_lines(
-                lab.sim(),
-                kind,
-                lab.measured_runs(),
-            ));
+            let measured =
+                lmlab_engine::chart::measured_lines(lab.sim(), kind, lab.measured_runs());
+            lines.extend(measured);
             // The key sits above the plot, never over the data (presentation has no room for it:
             // the readout names the lines there).
             if !self.compact {
@@ -543,11 +541,8 @@ fn readout(ui: &mut egui::Ui, lab: &LabState, hover_t: Option<f64>, from_s: f64)
         (TimeChartKind::Cpu, "%"),
     ] {
         let mut lines = lmlab_engine::chart::lines(lab.sim(), kind, Audience::Window, from_s);
-        lines.extend(lmlab_engine::chart::measured_lines(
-            lab.sim(),
-            kind,
-            lab.measured_runs(),
-        ));
+        let measured = lmlab_engine::chart::measured_lines(lab.sim(), kind, lab.measured_runs());
+        lines.extend(measured);
         for l in lines {
             if let Some(v) = value_at(&l, series, t) {
                 parts.push(format!("{} {v:.1} {unit}", l.label));

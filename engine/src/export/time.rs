@@ -61,7 +61,8 @@ pub fn time_chart_with(
         ),
     };
     let mut all = lines(sim, kind, Audience::Report, window.from_s);
-    all.extend(crate::chart::measured_lines(sim, kind, measured));
+    let m = crate::chart::measured_lines(sim, kind, measured);
+    all.extend(m);
     let lines = all
         .into_iter()
         .enumerate()
