@@ -20,10 +20,10 @@ fn seed() -> Scenario {
     Scenario::from_toml(&seed_text(), "seed-lab.toml").unwrap()
 }
 
-/// The seed's configurations as observations of throughput and both hosts' CPU, measured on a
-/// lab whose costs are `truth`.
-fn synthetic(truth: &TransportParams) -> Vec<Observation> {
-    let mut obs = Observation::of_references(&seed());
+/// `sc`'s configurations as observations of throughput and both hosts' CPU, measured on a lab
+/// whose costs are `truth`.
+fn synthetic_on(sc: &Scenario, truth: &TransportParams) -> Vec<Observation> {
+    let mut obs = Observation::of_references(sc);
     for o in &mut obs {
         let (from, to) = (o.workload[0].from, o.workload[0].to);
         o.targets = [Measure::Throughput, Measure::Cpu(from), Measure::Cpu(to)]
@@ -45,6 +45,10 @@ fn synthetic(truth: &TransportParams) -> Vec<Observation> {
         }
     }
     obs
+}
+
+fn synthetic(truth: &TransportParams) -> Vec<Observation> {
+    synthetic_on(&seed(), truth)
 }
 
 #[test]
@@ -308,28 +312,8 @@ fn on_a_one_socket_25_gbe_lab_compression_and_tcp_costs_are_recovered_too() {
     truth.decompress_cpb *= 0.7;
     truth.lm_worker_rx_cpb *= 1.2;
     truth.rdma_cpb *= 2.0;
-    let mut obs = Observation::of_references(&sc);
+    let obs = synthetic_on(&sc, &truth);
     assert_eq!(obs.len(), 4);
-    for o in &mut obs {
-        let (from, to) = (o.workload[0].from, o.workload[0].to);
-        o.targets = [Measure::Throughput, Measure::Cpu(from), Measure::Cpu(to)]
-            .into_iter()
-            .map(|measure| Target {
-                name: format!("{measure:?}"),
-                measure,
-                value: 0.0,
-                sigma: 1.0,
-            })
-            .collect();
-        let values = o.model(&truth);
-        for (t, v) in o.targets.iter_mut().zip(values) {
-            t.value = v;
-            t.sigma = match t.measure {
-                Measure::Throughput => (0.03 * v).max(0.05),
-                _ => (0.1 * v).max(0.5),
-            };
-        }
-    }
     let c = calibrate(&obs, &base).unwrap();
     let p = |n: &str| c.params.iter().find(|p| p.name == n).unwrap().clone();
     // One core per VM: TCP/IP's and Compression's single workers set their rates.

@@ -288,6 +288,74 @@ proptest! {
     }
 }
 
+/// The measurement fixtures: PerfMon logs of both hosts, the VMMS event as XML and CSV, a real
+/// run's JSON.
+fn measured_corpus() -> Vec<(String, String)> {
+    let dir = root().join("tests/fixtures");
+    [
+        "lm-hv1.csv",
+        "lm-hv2.csv",
+        "vmms-hv1.xml",
+        "vmms-hv1.csv",
+        "real-app02.json",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), std::fs::read_to_string(dir.join(n)).unwrap()))
+    .collect()
+}
+
+/// A mutated measurement file is refused with one bounded error naming it, or it reads, makes
+/// runs on the 2-node lab, and sets them beside the model without a panic.
+fn check_measured(name: &str, text: &str, lab: &Scenario) {
+    use lmlab_engine::measured::{self, NameMap, overlay};
+    match measured::parse(text, name) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.starts_with(name), "{e}");
+            assert!(e.len() <= 1200, "{} characters", e.len());
+        }
+        Ok(f) => {
+            let m = measured::assemble(&[(name.to_string(), f)], &lab.spec, &NameMap::default());
+            let (prepared, _) = overlay::prepare(lab, &m.runs);
+            let seed = prepared.spec.seed;
+            let mut sim = Simulation::new(prepared.clone(), seed);
+            overlay::run_until_compared(&mut sim, &m.runs, 600);
+            for c in overlay::compare(&sim, &m.runs) {
+                assert!(
+                    c.quantities
+                        .iter()
+                        .all(|q| q.measured.is_finite() && q.model.is_finite())
+                );
+            }
+            for run in &m.runs {
+                if let Ok(o) = lmlab_engine::calibrate::Observation::of_run(&prepared, run) {
+                    assert!(
+                        o.model(&prepared.spec.transport)
+                            .iter()
+                            .all(|v| v.is_finite())
+                    );
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn a_mutated_measurement_file_is_refused_clearly_or_sits_beside_the_model(
+        pick in any::<usize>(),
+        ms in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let corpus = measured_corpus();
+        let lab = Scenario::load(&root().join("tests/fixtures/lab-2node.toml")).unwrap();
+        let (name, text) = &corpus[pick % corpus.len()];
+        let mutated = ms.iter().fold(text.clone(), |t, m| apply(&t, m));
+        check_measured(name, &mutated, &lab);
+    }
+}
+
 /// The generated part of the corpus (written with `LMLAB_BLESS=1`): sessions saved from
 /// built-in labs, one with commands, one without.
 fn bless_sessions() {

@@ -282,3 +282,43 @@ fn the_2_node_lab_fixture_is_the_import_with_app02_back_on_hv1_and_its_migration
     imported.spec.script = fixture_lab.spec.script.clone();
     assert_eq!(imported.spec, fixture_lab.spec);
 }
+
+#[test]
+fn a_real_runs_json_is_a_run_of_the_vm_and_hosts_its_model_block_names() {
+    // `lmlab real --scenario tests/fixtures/lab-2node.toml --vm app02 --memory 1GiB --channels 4
+    // --json tests/fixtures/real-app02.json`, on loopback.
+    let m = runs_of(&["real-app02.json"]);
+    assert_eq!(m.runs.len(), 1, "{:?}", m.notes);
+    let r = &m.runs[0];
+    assert_eq!(
+        (r.vm.as_str(), r.from.as_deref(), r.to.as_deref()),
+        ("app02", Some("hv1"), Some("hv2"))
+    );
+    assert_eq!(r.memory_bytes, Some(1024 * 1024 * 1024));
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("real-app02.json")).unwrap())
+            .unwrap();
+    assert_eq!(r.pause_ms, raw["downtime_ms"].as_f64());
+    assert_eq!(r.total_s, raw["total_s"].as_f64());
+    assert_eq!(r.throughput.len(), raw["series"].as_array().unwrap().len());
+    assert!(r.throughput_gbps().unwrap() > 0.0);
+    // Without its model block, the hosts are `source` and `destination`, to be mapped.
+    let mut bare = raw.clone();
+    bare.as_object_mut().unwrap().remove("model");
+    let f = measured::parse(&bare.to_string(), "bare.json").unwrap();
+    let spec = lab().spec;
+    let none = measured::assemble(
+        &[("bare.json".into(), f.clone())],
+        &spec,
+        &measured::NameMap::default(),
+    );
+    assert!(none.runs.is_empty() && !none.notes.is_empty());
+    let names = measured::NameMap::parse(
+        "[hosts]\nsource = \"hv1\"\ndestination = \"hv2\"\n[migration]\nvm = \"app02\"\n",
+        "map.toml",
+    )
+    .unwrap();
+    let mapped = measured::assemble(&[("bare.json".into(), f)], &spec, &names);
+    assert_eq!(mapped.runs[0].from.as_deref(), Some("hv1"));
+    assert_eq!(mapped.runs[0].to.as_deref(), Some("hv2"));
+}
