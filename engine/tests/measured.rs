@@ -322,3 +322,51 @@ fn a_real_runs_json_is_a_run_of_the_vm_and_hosts_its_model_block_names() {
     assert_eq!(mapped.runs[0].from.as_deref(), Some("hv1"));
     assert_eq!(mapped.runs[0].to.as_deref(), Some("hv2"));
 }
+
+#[test]
+fn the_measurement_collector_logs_every_counter_the_reader_uses_and_changes_nothing() {
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/collect/Measure-LmlabMigration.ps1"),
+    )
+    .unwrap();
+    for c in [
+        "\\Hyper-V VM Live Migration(*)\\SMB Transport: Bytes Sent/sec",
+        "\\Hyper-V VM Live Migration(*)\\TCP Transport: Bytes Sent/sec",
+        "\\Hyper-V VM Live Migration(*)\\Transfer pass: Number",
+        "\\Hyper-V VM Live Migration(*)\\Transfer pass: Dirty Page Count",
+        "\\SMB Direct Connection(_Total)\\Bytes RDMA Written/sec",
+        "\\SMB Direct(_Total)\\Bytes RDMA Read/sec",
+        "\\RDMA Activity(*)\\RDMA Outbound Bytes/sec",
+        "\\RDMA Activity(*)\\RDMA Inbound Bytes/sec",
+        "\\Network Adapter(*)\\Bytes Sent/sec",
+        "\\Network Adapter(*)\\Bytes Received/sec",
+        "\\Processor Information(_Total)\\% Processor Time",
+    ] {
+        assert!(script.contains(c), "the collector does not log {c}");
+        // Each is a counter path the reader splits (with the host typeperf puts in front).
+        assert!(
+            perfmon::counter_path(&format!("\\\\HV1{c}")).is_some(),
+            "{c}"
+        );
+    }
+    // It writes its own files (Set-Content) and nothing else: no cmdlet that changes a VM, a
+    // node, the network or SMB.
+    for verb in [
+        "Set-VM",
+        "Set-Net",
+        "Set-Smb",
+        "Set-Cluster",
+        "Move-",
+        "Start-VM",
+        "Stop-VM",
+        "Remove-VM",
+        "Enable-Net",
+        "Disable-Net",
+        "Restart-",
+        "Suspend-",
+        "Resume-",
+    ] {
+        assert!(!script.contains(verb), "the collector calls {verb}");
+    }
+    assert!(script.contains("20415, 20417"));
+}
