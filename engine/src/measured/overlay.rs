@@ -89,6 +89,19 @@ fn sampled_rate(r: &MigrationReport, start: f64, end: f64) -> Vec<(f64, f64)> {
     out
 }
 
+/// The mean of a model series over the samples in `from..=to` (only those are read: the window
+/// asks every frame, and a run may hold millions of samples).
+fn model_mean(sim: &Simulation, key: SeriesKey<'_>, from: f64, to: f64) -> Option<f64> {
+    let series = sim.series();
+    let col = series.get(key)?;
+    let (lo, hi) = (
+        series.samples_before(from - 1e-9),
+        series.samples_until(to + 1e-9),
+    );
+    let points: Vec<(f64, f64)> = (lo..hi).map(|i| (series.t(i), col.value(i))).collect();
+    mean_between(&points, from, to)
+}
+
 /// Sets every run beside the model's migration of its VM in `sim`.
 pub fn compare(sim: &Simulation, runs: &[MeasuredRun]) -> Vec<Comparison> {
     runs.iter().map(|run| compare_one(sim, run)).collect()
@@ -135,12 +148,7 @@ fn compare_one(sim: &Simulation, run: &MeasuredRun) -> Comparison {
         let (Some(measured), Some((a, b))) = (run.cpu_pct(&h.host), window) else {
             continue;
         };
-        let series = sim.series();
-        let Some(col) = series.get(SeriesKey::HostCpu { host: &h.host }) else {
-            continue;
-        };
-        let points: Vec<(f64, f64)> = series.times().zip(col.values(series.len())).collect();
-        if let Some(model) = mean_between(&points, a, b) {
+        if let Some(model) = model_mean(sim, SeriesKey::HostCpu { host: &h.host }, a, b) {
             c.quantities.push(Quantity {
                 name: match run.cpu_idle_pct(&h.host) {
                     Some(idle) => format!("CPU {} (above idle {idle:.1} %)", h.host),
@@ -170,10 +178,7 @@ fn compare_one(sim: &Simulation, run: &MeasuredRun) -> Comparison {
             "received" | "RDMA in" => SeriesKey::NicReceive { host, nic },
             _ => continue,
         };
-        let series = sim.series();
-        let Some(col) = series.get(key) else { continue };
-        let points: Vec<(f64, f64)> = series.times().zip(col.values(series.len())).collect();
-        if let Some(model) = mean_between(&points, a, b) {
+        if let Some(model) = model_mean(sim, key, a, b) {
             c.quantities.push(Quantity {
                 name: format!("{host} {nic} {}", n.direction),
                 unit: "Gbit/s",
