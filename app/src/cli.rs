@@ -6,7 +6,7 @@ use crate::output;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lmlab_engine::compare::CompareSort;
-use lmlab_engine::report::{Report, events_csv, write_series_csv};
+use lmlab_engine::report::{Report, backup_jobs_csv, events_csv, write_series_csv};
 use lmlab_engine::time::parse_duration;
 use lmlab_engine::{SimDuration, SimTime, Simulation};
 use std::io::Write;
@@ -421,6 +421,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
             &dir.join("events.csv"),
             events_csv(&report.events).as_bytes(),
         )?;
+        // Labs with backup sets only, so other labs' folders do not change.
+        if !sim.backup_jobs().is_empty() {
+            output::write_file(
+                &dir.join("backup-jobs.csv"),
+                backup_jobs_csv(&sim).as_bytes(),
+            )?;
+        }
     }
     match args.json.as_deref() {
         Some("-") => {

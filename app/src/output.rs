@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, anyhow, bail};
 use lmlab_engine::compare::{CompareReport, CompareSort, compare_csv};
 use lmlab_engine::export::{Chart, Drawing, TimeWindow, png, svg, time_chart};
-use lmlab_engine::report::{Report, events_csv, write_series_csv};
+use lmlab_engine::report::{Report, backup_jobs_csv, events_csv, write_series_csv};
 use lmlab_engine::session::SessionFile;
 use lmlab_engine::{Scenario, SimTime, Simulation};
 use std::path::{Path, PathBuf};
@@ -124,9 +124,10 @@ fn beside(dir: &Path, suffix: &str) -> PathBuf {
 /// The files an export writes: a folder holding anything else is not replaced.
 fn is_export_file(name: &str) -> bool {
     const STEMS: [&str; 4] = ["throughput", "cpu", "states", "compare"];
-    const DATA: [&str; 5] = [
+    const DATA: [&str; 6] = [
         "series.csv",
         "events.csv",
+        "backup-jobs.csv",
         "report.json",
         "report.pdf",
         "compare.csv",
@@ -303,7 +304,8 @@ pub fn export_all(
     progress: OnProgress<'_>,
 ) -> Result<Option<Vec<PathBuf>>> {
     let compares = !sim.scenario().spec.configurations.is_empty();
-    let total = RUN_FILES + if compares { COMPARE_FILES } else { 0 };
+    let backups = usize::from(!sim.backup_jobs().is_empty());
+    let total = RUN_FILES + backups + if compares { COMPARE_FILES } else { 0 };
     let mut out = Folder::create(dir, total, progress)?;
     match fill_export(&mut out, sim, opts, compares) {
         Ok(Some(())) => out.finish().map(Some),
@@ -342,7 +344,9 @@ fn fill_export(
     let report = Report::from_simulation(sim);
     let done = out.put_with("series.csv", |w| write_series_csv(&report.series, w))?
         && out.put("events.csv", || Ok(events_csv(&report.events).into_bytes()))?
-        && out.put_with("report.json", |w| report.write_json(w))?;
+        && out.put_with("report.json", |w| report.write_json(w))?
+        && (sim.backup_jobs().is_empty()
+            || out.put("backup-jobs.csv", || Ok(backup_jobs_csv(sim).into_bytes()))?);
     if !done {
         return Ok(None);
     }
