@@ -1398,17 +1398,12 @@ fn the_timeline_has_a_backup_lane_with_job_outcomes_and_vss_conflict_markers() {
         .iter()
         .map(|(id, _)| *id)
         .collect();
-    assert_eq!(ids, ["throughput", "cpu", "nodes", "backups", "vms"]);
+    assert_eq!(ids, ["throughput", "cpu", "backups", "nodes", "vms"]);
     h.get_by_label("Backup jobs");
     let lane = lmlab_engine::chart::backup_lane(h.state().lab.sim());
     assert_eq!(
         lane.rows,
-        [
-            "rm-node1-vms",
-            "rm-csv1",
-            "rm-node2-legacy",
-            "third-party node1"
-        ]
+        ["rm-node1", "rm-csv1", "rm-legacy", "third-party node1"]
     );
     use lmlab_engine::chart::{LaneBand, LaneMark};
     use lmlab_engine::sim::JobOutcome;

@@ -309,6 +309,9 @@ pub struct ScreenshotArgs {
     /// In presentation mode (large, uncluttered; side panels hidden).
     #[arg(long)]
     pub presentation: bool,
+    /// Select this VM first (the inspector shows it), like vm-xp-2.
+    #[arg(long, value_name = "VM")]
+    pub select: Option<String>,
 }
 
 fn parse_size(s: &str) -> Result<[f32; 2], String> {
@@ -331,6 +334,7 @@ pub fn screenshot(args: &ScreenshotArgs) -> Result<()> {
         size: args.size,
         view: args.view,
         presentation: args.presentation,
+        select: args.select.as_deref(),
     })?;
     eprintln!("lmlab screenshot: wrote {}", args.out.display());
     Ok(())

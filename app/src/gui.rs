@@ -5,7 +5,7 @@
 
 use crate::presets;
 use crate::ui::prefs::PREFS_KEY;
-use crate::ui::{LabState, Prefs, View, ViewAction, Workbench};
+use crate::ui::{LabState, Prefs, Selection, View, ViewAction, Workbench};
 use anyhow::{Context as _, Result, anyhow, bail};
 use lmlab_engine::SimTime;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,8 @@ pub struct Shot<'a> {
     pub size: [f32; 2],
     pub view: ShotView,
     pub presentation: bool,
+    /// A VM to select first.
+    pub select: Option<&'a str>,
 }
 
 /// A screenshot being taken: the frame to grab, where to save it, and what happened.
@@ -182,6 +184,12 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
     lab.run_to(shot.at);
     if shot.presentation {
         lab.handle(ViewAction::TogglePresentation);
+    }
+    if let Some(vm) = shot.select {
+        if !lab.spec().vms.iter().any(|v| v.name == vm) {
+            bail!("{}: no VM named `{vm}`", shot.file.display());
+        }
+        lab.handle(ViewAction::Select(Selection::Vm(vm.to_string())));
     }
     match shot.view {
         ShotView::Lab => lab.handle(ViewAction::SetView(View::Lab)),

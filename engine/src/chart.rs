@@ -297,7 +297,7 @@ pub enum LaneBand {
 pub enum LaneMark {
     /// A requester found a snapshot set in creation (0x80042316).
     VssConflict,
-    /// A failed job will be retried.
+    /// A failed job's retry runs.
     Retry,
     /// The queue was full: a job was discarded.
     Discarded,
@@ -352,6 +352,11 @@ pub fn backup_lane(sim: &Simulation) -> BackupLane {
     let mut bands = Vec::new();
     let mut marks = Vec::new();
     for j in sim.backup_jobs() {
+        // A retry is marked when it runs (its failure is marked by the job's band and, for a VSS
+        // conflict, by the conflict's marker).
+        if let Some(at) = j.retry_at.map(|t| t.as_secs_f64()).filter(|&t| t <= now) {
+            marks.push((j.set, at, LaneMark::Retry));
+        }
         let to = j.ended.map_or(now, |t| t.as_secs_f64());
         match (j.started, j.outcome) {
             (_, Some(JobOutcome::Discarded)) => {
@@ -373,7 +378,6 @@ pub fn backup_lane(sim: &Simulation) -> BackupLane {
     for e in sim.events() {
         let what = match e.mark {
             Mark::VssConflict => LaneMark::VssConflict,
-            Mark::BackupRetry => LaneMark::Retry,
             _ => continue,
         };
         if let Some(row) = spec.backup_sets.iter().position(|s| s.name == e.subject) {

@@ -594,14 +594,14 @@ fn the_backup_night_preset_tells_its_story() {
             .collect()
     };
     use JobOutcome::*;
-    let node1 = of("rm-node1-vms");
+    let node1 = of("rm-node1");
     // 1:00 ok, 2:00 collides and the retry saves it, then the VMs are gone from node1.
     assert_eq!(node1[0], (1, Some(Succeeded)));
     assert_eq!(node1[1], (1, Some(Failed)));
     assert_eq!(node1[2], (2, Some(Succeeded)));
     assert!(node1[3..].iter().all(|x| x.1 == Some(Failed)), "{node1:?}");
     assert!(of("rm-csv1").iter().all(|x| x.1 == Some(Succeeded)));
-    let legacy = of("rm-node2-legacy");
+    let legacy = of("rm-legacy");
     assert_eq!(legacy.last().unwrap().1, Some(Succeeded), "{legacy:?}");
     assert!(
         legacy[..legacy.len() - 1]

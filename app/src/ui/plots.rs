@@ -279,9 +279,12 @@ fn time_controls(ui: &mut egui::Ui, lab: &LabState, go_to: &mut String, actions:
 
 /// The node and VM state keys, for presentation mode's side column (the bands have no room for
 /// them there).
-pub fn state_keys(ui: &mut egui::Ui) {
+pub fn state_keys(ui: &mut egui::Ui, lab: &LabState) {
     node_key(ui);
     vm_key(ui);
+    if !lab.spec().backup_sets.is_empty() {
+        backup_key(ui);
+    }
 }
 
 fn node_key(ui: &mut egui::Ui) {
@@ -353,9 +356,22 @@ fn backup_bands(p: &mut PlotUi, lane: &lmlab_engine::chart::BackupLane) {
     }
 }
 
-/// Height of the throughput plot in presentation mode.
-fn compact_line_h(ui: &egui::Ui) -> f32 {
-    (ui.ctx().content_rect().height() * 0.16).max(90.0)
+/// Height of the throughput plot in presentation mode (lower when the backup lane needs room).
+fn compact_line_h(ui: &egui::Ui, lab: &LabState) -> f32 {
+    if backup_rows(lab) > 0 {
+        (ui.ctx().content_rect().height() * 0.10).max(60.0)
+    } else {
+        (ui.ctx().content_rect().height() * 0.16).max(90.0)
+    }
+}
+
+/// Height of the backup lane: thinner rows than the state bands in presentation mode.
+fn lane_rows(n: usize, compact: bool) -> f32 {
+    if compact {
+        (n as f32 * 8.0 + 14.0).clamp(30.0, 120.0)
+    } else {
+        band_rows(n, false)
+    }
 }
 
 /// The height presentation mode's timeline needs to show every plot without scrolling: the
@@ -370,11 +386,11 @@ fn compact_height(ui: &egui::Ui, lab: &LabState) -> f32 {
     let rows = 2.0 * row + 6.0;
     let backups = backup_rows(lab);
     let lane = if backups > 0 {
-        band_rows(backups, true) + gap
+        lane_rows(backups, true) + gap
     } else {
         0.0
     };
-    rows + compact_line_h(ui)
+    rows + compact_line_h(ui, lab)
         + band_rows(nodes, true)
         + band_rows(vms, true)
         + lane
@@ -460,14 +476,14 @@ impl Pass<'_> {
         let (line_plots, min_h) = if self.compact { (1, 90.0) } else { (2, 130.0) };
         let backups = backup_rows(lab);
         let lane = if backups > 0 {
-            band_rows(backups, self.compact) + 30.0
+            lane_rows(backups, self.compact) + 30.0
         } else {
             0.0
         };
         let bands =
             band_rows(nodes, self.compact) + band_rows(vms.min(MAX_VM_BANDS), self.compact) + lane;
         let line_h = if self.compact {
-            compact_line_h(ui)
+            compact_line_h(ui, lab)
         } else {
             ((avail - bands - 60.0) / line_plots as f32).max(min_h)
         };
@@ -500,8 +516,9 @@ impl Pass<'_> {
         if lab.prefs().per_core && !self.compact {
             per_core(ui, lab);
         }
-        self.node_bands(ui);
+        // The backup lane (labs with backup sets) first: it is what such a lab is about.
         self.backup_plot(ui);
+        self.node_bands(ui);
         self.vm_plot(ui);
     }
 
@@ -518,7 +535,11 @@ impl Pass<'_> {
         }
         let markers = &self.markers;
         let rows = lane.rows.len();
-        let r = band_plot("backups", rows, self.compact)
+        let r = time_plot("backups", lane_rows(rows, self.compact))
+            .y_axis_formatter(|_, _| String::new())
+            .show_grid([true, false])
+            .include_y(-0.5)
+            .include_y(rows as f64 - 0.5)
             .show_axes([!self.compact, true])
             .show(ui, |p| {
                 p.set_plot_bounds_x(range.0..=range.1);
