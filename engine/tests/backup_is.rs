@@ -569,12 +569,8 @@ fn the_loader_refuses_a_volume_set_on_an_smb_share_and_unknown_sets_in_the_scrip
         .unwrap_err()
         .to_string();
     assert!(e.contains("volume-based sets snapshot CSVs"), "{e}");
-    let text = format!(
-        "format_version = 1\n[[hosts]]\nname = \"h\"\nsockets = 1\ncores_per_socket = 1\nclock_ghz = 1.0\nmemory = \"1GiB\"\n[[script]]\nat = \"1s\"\naction = \"run_backup_set\"\nset = \"nope\"\n"
-    );
-    let e = Scenario::from_toml(&text, "s.toml")
-        .unwrap_err()
-        .to_string();
+    let text = "format_version = 1\n[[hosts]]\nname = \"h\"\nsockets = 1\ncores_per_socket = 1\nclock_ghz = 1.0\nmemory = \"1GiB\"\n[[script]]\nat = \"1s\"\naction = \"run_backup_set\"\nset = \"nope\"\n";
+    let e = Scenario::from_toml(text, "s.toml").unwrap_err().to_string();
     assert!(e.contains("no backup set named `nope`"), "{e}");
 }
 

@@ -279,7 +279,7 @@ impl IntegrationState {
         }
     }
 
-    fn vm_name<'w>(w: &'w World, vm: usize) -> &'w str {
+    fn vm_name(w: &World, vm: usize) -> &str {
         &w.scenario.spec.vms[vm].name
     }
 
