@@ -1448,3 +1448,87 @@ fn calibrating_to_the_measured_run_shows_before_and_after_and_applies_to_the_lab
     h.run();
     assert_eq!(h.state().lab.spec().transport, before);
 }
+
+#[test]
+fn the_inspector_shows_a_vms_integration_services_like_get_vmintegrationservice() {
+    use lmlab_app::ui::Selection;
+    let mut h = harness("backup-night.toml");
+    h.run();
+    h.state_mut()
+        .handle(ViewAction::Select(Selection::Vm("vm-xp-2".into())));
+    h.run();
+    h.get_by_label("Guest OS: Windows XP SP3 x86");
+    h.get_by_label("IntegrationServicesVersion: 6.2.9200.16433");
+    h.get_by_label("Host's version: 6.3.9600.16384");
+    h.get_by_label("IntegrationServicesState: Update required");
+    for column in [
+        "Name",
+        "Enabled",
+        "PrimaryStatusDescription",
+        "SecondaryStatusDescription",
+    ] {
+        h.get_by_label(column);
+    }
+    h.get_by_label("Guest Service Interface");
+    h.get_by_label("Key-Value Pair Exchange");
+    // Every component (six) speaks an older protocol.
+    assert_eq!(h.get_all_by_label("Protocol Mismatch").count(), 6);
+    assert_eq!(lmlab_app::ui::hints::missing(), Vec::<String>::new());
+    // Upgrade is a command to the lab: setup runs in the guest.
+    h.get_by_label("Upgrade").click();
+    h.run();
+    h.get_by_label("In progress: upgrading");
+    let i = h
+        .state()
+        .lab
+        .spec()
+        .vms
+        .iter()
+        .position(|v| v.name == "vm-xp-2")
+        .unwrap();
+    let st = h.state().lab.sim().integration_status(i).unwrap();
+    assert!(st.activity.is_some(), "{st:?}");
+}
+
+#[test]
+fn the_timeline_has_a_backup_lane_with_job_outcomes_and_vss_conflict_markers() {
+    let mut h = harness("backup-night.toml");
+    h.run();
+    h.state_mut()
+        .handle(ViewAction::GoTo(SimTime::from_secs(2 * 3600 + 30 * 60)));
+    h.run();
+    h.run();
+    let ids: Vec<&str> = h
+        .state()
+        .timeline_ranges()
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(ids, ["throughput", "cpu", "backups", "nodes", "vms"]);
+    h.get_by_label("Backup jobs");
+    let lane = lmlab_engine::chart::backup_lane(h.state().lab.sim());
+    assert_eq!(
+        lane.rows,
+        ["rm-node1", "rm-csv1", "rm-legacy", "third-party node1"]
+    );
+    use lmlab_engine::chart::{LaneBand, LaneMark};
+    use lmlab_engine::sim::JobOutcome;
+    assert!(lane.marks.iter().any(|m| m.2 == LaneMark::VssConflict));
+    assert!(lane.marks.iter().any(|m| m.2 == LaneMark::Retry));
+    assert!(
+        lane.bands
+            .iter()
+            .any(|b| b.3 == LaneBand::Job(Some(JobOutcome::Failed)))
+    );
+    assert!(lane.bands.iter().any(|b| b.3 == LaneBand::ThirdParty));
+    // Other labs have no lane.
+    let mut plain = harness("resiliency-lab.toml");
+    plain.run();
+    let ids: Vec<&str> = plain
+        .state()
+        .timeline_ranges()
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(!ids.contains(&"backups"));
+}

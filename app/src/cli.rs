@@ -6,7 +6,7 @@ use crate::output;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lmlab_engine::compare::CompareSort;
-use lmlab_engine::report::{Report, events_csv, write_series_csv};
+use lmlab_engine::report::{Report, backup_jobs_csv, events_csv, write_series_csv};
 use lmlab_engine::time::parse_duration;
 use lmlab_engine::{SimDuration, SimTime, Simulation};
 use std::io::Write;
@@ -332,6 +332,9 @@ pub struct ScreenshotArgs {
     /// Measurement files to load beside the lab (as File → Load measurements…).
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub measured: Vec<PathBuf>,
+    /// Select this VM first (the inspector shows it), like vm-xp-2.
+    #[arg(long, value_name = "VM")]
+    pub select: Option<String>,
 }
 
 fn parse_size(s: &str) -> Result<[f32; 2], String> {
@@ -355,6 +358,7 @@ pub fn screenshot(args: &ScreenshotArgs) -> Result<()> {
         view: args.view,
         presentation: args.presentation,
         measured: &args.measured,
+        select: args.select.as_deref(),
     })?;
     eprintln!("lmlab screenshot: wrote {}", args.out.display());
     Ok(())
@@ -445,6 +449,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
             &dir.join("events.csv"),
             events_csv(&report.events).as_bytes(),
         )?;
+        // Labs with backup sets only, so other labs' folders do not change.
+        if !sim.backup_jobs().is_empty() {
+            output::write_file(
+                &dir.join("backup-jobs.csv"),
+                backup_jobs_csv(&sim).as_bytes(),
+            )?;
+        }
     }
     match args.json.as_deref() {
         Some("-") => {

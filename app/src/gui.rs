@@ -6,7 +6,7 @@
 use crate::presets;
 use crate::ui::action::FileAction;
 use crate::ui::prefs::PREFS_KEY;
-use crate::ui::{LabState, Prefs, View, ViewAction, Workbench};
+use crate::ui::{LabState, Prefs, Selection, View, ViewAction, Workbench};
 use anyhow::{Context as _, Result, anyhow, bail};
 use lmlab_engine::SimTime;
 use std::path::{Path, PathBuf};
@@ -36,6 +36,8 @@ pub struct Shot<'a> {
     pub presentation: bool,
     /// Measurement files loaded beside the lab.
     pub measured: &'a [PathBuf],
+    /// A VM to select first.
+    pub select: Option<&'a str>,
 }
 
 /// A screenshot being taken: the frame to grab, where to save it, and what happened.
@@ -193,6 +195,12 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
     lab.run_to(shot.at);
     if shot.presentation {
         lab.handle(ViewAction::TogglePresentation);
+    }
+    if let Some(vm) = shot.select {
+        if !lab.spec().vms.iter().any(|v| v.name == vm) {
+            bail!("{}: no VM named `{vm}`", shot.file.display());
+        }
+        lab.handle(ViewAction::Select(Selection::Vm(vm.to_string())));
     }
     match shot.view {
         ShotView::Lab => lab.handle(ViewAction::SetView(View::Lab)),

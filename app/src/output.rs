@@ -6,7 +6,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use lmlab_engine::compare::{CompareReport, CompareSort, compare_csv};
 use lmlab_engine::export::{Chart, Drawing, TimeWindow, png, svg, time_chart_with};
 use lmlab_engine::measured::MeasuredRun;
-use lmlab_engine::report::{Report, events_csv, write_series_csv};
+use lmlab_engine::report::{Report, backup_jobs_csv, events_csv, write_series_csv};
 use lmlab_engine::session::SessionFile;
 use lmlab_engine::{Scenario, SimTime, Simulation};
 use std::path::{Path, PathBuf};
@@ -125,9 +125,10 @@ fn beside(dir: &Path, suffix: &str) -> PathBuf {
 /// The files an export writes: a folder holding anything else is not replaced.
 fn is_export_file(name: &str) -> bool {
     const STEMS: [&str; 4] = ["throughput", "cpu", "states", "compare"];
-    const DATA: [&str; 6] = [
+    const DATA: [&str; 7] = [
         "series.csv",
         "events.csv",
+        "backup-jobs.csv",
         "report.json",
         "report.pdf",
         "compare.csv",
@@ -308,7 +309,9 @@ pub fn export_all(
     progress: OnProgress<'_>,
 ) -> Result<Option<Vec<PathBuf>>> {
     let compares = !sim.scenario().spec.configurations.is_empty();
+    let backups = usize::from(!sim.backup_jobs().is_empty());
     let total = RUN_FILES
+        + backups
         + if compares { COMPARE_FILES } else { 0 }
         + usize::from(!opts.measured.is_empty());
     let mut out = Folder::create(dir, total, progress)?;
@@ -359,7 +362,9 @@ fn fill_export(
             || out.put("measured-error.csv", || {
                 let cs = lmlab_engine::measured::overlay::compare(sim, measured);
                 Ok(lmlab_engine::measured::overlay::error_csv(&cs).into_bytes())
-            })?);
+            })?)
+        && (sim.backup_jobs().is_empty()
+            || out.put("backup-jobs.csv", || Ok(backup_jobs_csv(sim).into_bytes()))?);
     if !done {
         return Ok(None);
     }

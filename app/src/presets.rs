@@ -42,6 +42,11 @@ pub const PRESETS: &[Preset] = &[
         text: include_str!("../../assets/scenarios/rdma-one-host.toml"),
     },
     Preset {
+        file: "backup-night.toml",
+        title: "Backup night: Replay Manager, VSS and Integration Services",
+        text: include_str!("../../assets/scenarios/backup-night.toml"),
+    },
+    Preset {
         file: "two-1gbe-netns.toml",
         title: "2 x 1 GbE links: one TCP connection vs Multichannel",
         text: include_str!("../../assets/scenarios/two-1gbe-netns.toml"),

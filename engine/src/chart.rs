@@ -337,3 +337,107 @@ pub fn measured_lines(
     }
     out
 }
+
+/// What a band of the backup lane stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneBand {
+    /// A backup job, by outcome (none while it runs).
+    Job(Option<crate::sim::JobOutcome>),
+    /// A third-party requester holding a node's VSS provider.
+    ThirdParty,
+}
+
+/// A marker on the backup lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneMark {
+    /// A requester found a snapshot set in creation (0x80042316).
+    VssConflict,
+    /// A failed job's retry runs.
+    Retry,
+    /// The queue was full: a job was discarded.
+    Discarded,
+}
+
+impl LaneMark {
+    /// The short label readers draw beside the marker.
+    pub fn label(self) -> &'static str {
+        match self {
+            LaneMark::VssConflict => "VSS conflict",
+            LaneMark::Retry => "retry",
+            LaneMark::Discarded => "discarded",
+        }
+    }
+}
+
+/// The backup lane: one row per backup set, then one per node a third-party requester used;
+/// job bands by outcome and conflict and retry markers. The window and exports both read it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupLane {
+    pub rows: Vec<String>,
+    /// (row, from t_s, to t_s, what).
+    pub bands: Vec<(usize, f64, f64, LaneBand)>,
+    /// (row, t_s, what).
+    pub marks: Vec<(usize, f64, LaneMark)>,
+}
+
+impl BackupLane {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// The backup lane of a run up to now; empty when the lab has no backup sets.
+pub fn backup_lane(sim: &Simulation) -> BackupLane {
+    use crate::sim::{JobOutcome, Mark};
+    let spec = &sim.scenario().spec;
+    if spec.backup_sets.is_empty() {
+        return BackupLane::default();
+    }
+    let now = sim.now().as_secs_f64();
+    let mut rows: Vec<String> = spec.backup_sets.iter().map(|s| s.name.clone()).collect();
+    let sets = rows.len();
+    let mut tp_rows: Vec<usize> = Vec::new();
+    for r in sim.third_party_backups() {
+        if !tp_rows.contains(&r.node) {
+            tp_rows.push(r.node);
+            rows.push(format!("third-party {}", spec.hosts[r.node].name));
+        }
+    }
+    let tp_row = |node: usize| sets + tp_rows.iter().position(|&n| n == node).unwrap_or(0);
+    let mut bands = Vec::new();
+    let mut marks = Vec::new();
+    for j in sim.backup_jobs() {
+        // A retry is marked when it runs (its failure is marked by the job's band and, for a VSS
+        // conflict, by the conflict's marker).
+        if let Some(at) = j.retry_at.map(|t| t.as_secs_f64()).filter(|&t| t <= now) {
+            marks.push((j.set, at, LaneMark::Retry));
+        }
+        let to = j.ended.map_or(now, |t| t.as_secs_f64());
+        match (j.started, j.outcome) {
+            (_, Some(JobOutcome::Discarded)) => {
+                marks.push((j.set, j.queued.as_secs_f64(), LaneMark::Discarded));
+            }
+            (Some(from), o) => bands.push((j.set, from.as_secs_f64(), to, LaneBand::Job(o))),
+            (None, _) => {}
+        }
+    }
+    for r in sim.third_party_backups() {
+        let row = tp_row(r.node);
+        if r.failed {
+            marks.push((row, r.start.as_secs_f64(), LaneMark::VssConflict));
+        } else {
+            let to = r.end.as_secs_f64().min(now);
+            bands.push((row, r.start.as_secs_f64(), to, LaneBand::ThirdParty));
+        }
+    }
+    for e in sim.events() {
+        let what = match e.mark {
+            Mark::VssConflict => LaneMark::VssConflict,
+            _ => continue,
+        };
+        if let Some(row) = spec.backup_sets.iter().position(|s| s.name == e.subject) {
+            marks.push((row, e.t.as_secs_f64(), what));
+        }
+    }
+    BackupLane { rows, bands, marks }
+}

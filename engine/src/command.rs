@@ -75,6 +75,39 @@ pub enum Command {
     ClearQuarantine {
         node: String,
     },
+    /// Run the Integration Services setup over outdated ones (Action → Insert Integration Services
+    /// Setup Disk, then setup in the guest); on the seed's old guests it can end with error 1603.
+    UpgradeIntegrationServices {
+        vm: String,
+    },
+    /// Remove the Integration Services from the guest (a restart finishes the removal).
+    UninstallIntegrationServices {
+        vm: String,
+    },
+    /// Restart the guest operating system: its Heartbeat is No Contact until it is back.
+    RebootGuest {
+        vm: String,
+    },
+    /// Install the Integration Services on a guest that has none (after an uninstall and restart).
+    InstallIntegrationServices {
+        vm: String,
+    },
+    /// Run a Replay Manager backup set now (a manual run).
+    RunBackupSet {
+        set: String,
+    },
+    /// A third-party backup (Veeam, DPM) uses the hardware VSS provider on a node: its shadow-copy
+    /// set is in creation for `duration`.
+    ThirdPartyBackup {
+        node: String,
+        duration: crate::time::SimDuration,
+    },
+    /// Modify a backup set in place (Replay Manager 7.6): new restore points are kept `keep`;
+    /// existing ones keep the retention they were created with.
+    ModifyBackupSet {
+        set: String,
+        keep: u32,
+    },
     /// A trainer's caption: text shown at this time (and a marker on the time axis); with `pause`,
     /// the window pauses the clock there. Changes nothing in the lab.
     Caption {
@@ -113,6 +146,13 @@ pub const ACTIONS: &[(&str, &[&str])] = &[
     ("resume_node", &["node"]),
     ("clear_quarantine", &["node"]),
     ("caption", &["text"]),
+    ("upgrade_integration_services", &["vm"]),
+    ("uninstall_integration_services", &["vm"]),
+    ("reboot_guest", &["vm"]),
+    ("install_integration_services", &["vm"]),
+    ("run_backup_set", &["set"]),
+    ("third_party_backup", &["node", "duration"]),
+    ("modify_backup_set", &["set", "keep"]),
 ];
 
 impl Command {
@@ -123,7 +163,8 @@ impl Command {
             | PowerOff { .. }
             | PullNic { .. }
             | CutNetworks { .. }
-            | LoseStorage { .. } => CommandKind::Fault,
+            | LoseStorage { .. }
+            | ThirdPartyBackup { .. } => CommandKind::Fault,
             RestartClusterService { .. }
             | PowerOn { .. }
             | PlugNic { .. }
@@ -134,7 +175,13 @@ impl Command {
             | StopClusterService { .. }
             | StartClusterService { .. }
             | PauseNode { .. }
-            | ResumeNode { .. } => CommandKind::Operation,
+            | ResumeNode { .. }
+            | UpgradeIntegrationServices { .. }
+            | UninstallIntegrationServices { .. }
+            | RebootGuest { .. }
+            | InstallIntegrationServices { .. }
+            | RunBackupSet { .. }
+            | ModifyBackupSet { .. } => CommandKind::Operation,
             Caption { .. } => CommandKind::Caption,
         }
     }
@@ -143,7 +190,13 @@ impl Command {
     pub fn subject(&self) -> &str {
         use Command::*;
         match self {
-            Migrate { vm, .. } => vm,
+            Migrate { vm, .. }
+            | UpgradeIntegrationServices { vm }
+            | UninstallIntegrationServices { vm }
+            | RebootGuest { vm }
+            | InstallIntegrationServices { vm } => vm,
+            RunBackupSet { set } | ModifyBackupSet { set, .. } => set,
+            ThirdPartyBackup { node, .. } => node,
             CrashClusterService { node }
             | RestartClusterService { node }
             | StopClusterService { node }
@@ -199,6 +252,23 @@ impl Command {
             ResumeNode { node } => format!("{node} resumed"),
             ClearQuarantine { node } => {
                 format!("quarantine of {node} cleared (Start-ClusterNode -ClearQuarantine)")
+            }
+            UpgradeIntegrationServices { vm } => {
+                format!("Integration Services setup disk inserted in {vm}: upgrade started")
+            }
+            UninstallIntegrationServices { vm } => {
+                format!("Integration Services removal started in {vm}")
+            }
+            RebootGuest { vm } => format!("guest of {vm} restarted"),
+            InstallIntegrationServices { vm } => {
+                format!("Integration Services setup started in {vm}")
+            }
+            RunBackupSet { set } => format!("backup set {set} run now (manual)"),
+            ThirdPartyBackup { node, duration } => format!(
+                "a third-party backup on {node} uses the hardware VSS provider for {duration}"
+            ),
+            ModifyBackupSet { set, keep } => {
+                format!("backup set {set} modified: keep {keep} restore points")
             }
             Caption { text, .. } => text.clone(),
         }

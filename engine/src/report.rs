@@ -141,7 +141,108 @@ pub struct Report {
     pub migrations: Vec<MigrationReport>,
     pub nodes: Named<NodeReport>,
     pub vms: Named<VmReport>,
+    /// Backup jobs (retries are jobs of their own), only in labs with backup sets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backup_jobs: Vec<BackupJobReport>,
+    /// Restore points, only in labs with backup sets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restore_points: Vec<RestorePointReport>,
+    /// Every VM's Integration Services at the end, only in labs that state them.
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub integration_services: Named<crate::sim::IntegrationStatus>,
     pub series: Series,
+}
+
+/// One backup job: its set, timing, outcome and how each VM was backed up.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BackupJobReport {
+    pub set: String,
+    pub attempt: u32,
+    pub manual: bool,
+    pub queued_s: f64,
+    pub start_s: Option<f64>,
+    pub end_s: Option<f64>,
+    /// `succeeded`, `failed`, `discarded`, or null while it runs.
+    pub outcome: Option<crate::sim::JobOutcome>,
+    /// The VSS error as hex (`0x80042316`), if the job failed with one.
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub retry_at_s: Option<f64>,
+    pub vms: Named<crate::sim::VmBackup>,
+}
+
+/// One restore point (a replay per volume).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RestorePointReport {
+    pub set: String,
+    pub created_s: f64,
+    pub replays: u32,
+    pub keep_points: u32,
+    pub expired_s: Option<f64>,
+}
+
+impl<T> Named<T> {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl BackupJobReport {
+    pub fn of(sim: &Simulation, j: &crate::sim::BackupJob) -> BackupJobReport {
+        let spec = &sim.scenario().spec;
+        let secs = |t: Option<crate::SimTime>| t.map(|t| t.as_secs_f64());
+        BackupJobReport {
+            set: spec.backup_sets[j.set].name.clone(),
+            attempt: j.attempt,
+            manual: j.manual,
+            queued_s: j.queued.as_secs_f64(),
+            start_s: secs(j.started),
+            end_s: secs(j.ended),
+            outcome: j.outcome,
+            code: j.code.map(|c| format!("0x{c:08X}")),
+            error: j.error.clone(),
+            retry_at_s: secs(j.retry_at),
+            vms: Named(
+                j.vms
+                    .iter()
+                    .map(|(v, how)| (spec.vms[*v].name.clone(), *how))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The backup jobs as CSV: `set,attempt,manual,queued_s,start_s,end_s,outcome,code,vms,error`
+/// (`vms` as `name:how` separated by spaces).
+pub fn backup_jobs_csv(sim: &Simulation) -> String {
+    let mut out =
+        String::from("set,attempt,manual,queued_s,start_s,end_s,outcome,code,vms,error\n");
+    let opt = |t: Option<f64>| t.map(|t| t.to_string()).unwrap_or_default();
+    for j in sim.backup_jobs() {
+        let r = BackupJobReport::of(sim, j);
+        let outcome = r.outcome.map(|o| o.name().to_string()).unwrap_or_default();
+        let vms: Vec<String> = r
+            .vms
+            .0
+            .iter()
+            .map(|(n, how)| format!("{n}:{}", how.name()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            csv_field(&r.set),
+            r.attempt,
+            r.manual,
+            r.queued_s,
+            opt(r.start_s),
+            opt(r.end_s),
+            outcome,
+            r.code.unwrap_or_default(),
+            csv_field(&vms.join(" ")),
+            csv_field(&r.error.unwrap_or_default())
+        );
+    }
+    out
 }
 
 impl Report {
@@ -199,6 +300,33 @@ impl Report {
                 .collect(),
             nodes: Named(nodes),
             vms: Named(vms),
+            backup_jobs: sim
+                .backup_jobs()
+                .iter()
+                .map(|j| BackupJobReport::of(sim, j))
+                .collect(),
+            restore_points: sim
+                .restore_points()
+                .iter()
+                .map(|p| RestorePointReport {
+                    set: sim.scenario().spec.backup_sets[p.set].name.clone(),
+                    created_s: p.created.as_secs_f64(),
+                    replays: p.replays,
+                    keep_points: p.keep_points,
+                    expired_s: p.expired.map(|t| t.as_secs_f64()),
+                })
+                .collect(),
+            integration_services: Named(if sim.has_backup_or_is_data() {
+                sim.scenario()
+                    .spec
+                    .vms
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| Some((v.name.clone(), sim.integration_status(i)?)))
+                    .collect()
+            } else {
+                Vec::new()
+            }),
             series: sim.series().clone(),
         }
     }

@@ -117,7 +117,7 @@ impl Workbench {
                 .show(ui, |ui| {
                     // The trainer's caption heads the story column, covering nothing.
                     dialogs::caption(ui, lab, actions);
-                    plots::state_keys(ui);
+                    plots::state_keys(ui, lab);
                     ui.separator();
                     log::latest(ui, lab, 14, actions);
                 });

@@ -368,6 +368,77 @@ const HINTS: &[(&str, &str)] = &[
         "Go to",
         "Type a time (0:05:00, 5m, 90s) and press Enter to see the lab at that time.",
     ),
+    // A VM's Integration Services (Get-VM, Get-VMIntegrationService).
+    (
+        "Guest OS",
+        "The guest operating system as Key-Value Pair Exchange reports it.",
+    ),
+    (
+        "IntegrationServicesVersion",
+        "The guest's Integration Services version (registry HKLM\\Software\\Microsoft\\Virtual \
+             Machine\\Auto, IntegrationServicesVersion); none after a removal.",
+    ),
+    (
+        "Host's version",
+        "The hosts' Integration Services version. A guest with another version negotiates an \
+             older protocol: Protocol Mismatch, and no online (VSS) backup.",
+    ),
+    (
+        "IntegrationServicesState",
+        "Get-VM's IntegrationServicesState: Up to date, or Update required while the guest's \
+             components differ from the host's.",
+    ),
+    (
+        "In progress",
+        "What the guest is doing to its Integration Services: setup, removal or a restart \
+             (Heartbeat No Contact meanwhile).",
+    ),
+    (
+        "Last setup",
+        "The last setup's Windows Installer error. 1603 is ERROR_INSTALL_FAILURE; the seed's \
+             repair is uninstall, restart, reinstall, restart.",
+    ),
+    (
+        "Name",
+        "The Integration Services component (Get-VMIntegrationService Name).",
+    ),
+    (
+        "Enabled",
+        "Whether the component is enabled on the VM (Guest Service Interface is off by default).",
+    ),
+    (
+        "PrimaryStatusDescription",
+        "The component's primary status: OK, No Contact (not installed, not answering, or the \
+             guest is booting), Lost Communication (stopped answering).",
+    ),
+    (
+        "SecondaryStatusDescription",
+        "The secondary status: OK on Heartbeat; Protocol Mismatch (32775) when the guest's \
+             components run another protocol version than the host's.",
+    ),
+    (
+        "Backup in progress",
+        "A backup job is between PrepareForSnapshot and PostSnapshot for this VM: live \
+             migration is refused until it ends.",
+    ),
+    (
+        "Upgrade",
+        "Insert the Integration Services setup disk and run setup over outdated components \
+             (on the seed's old guests this can end with error 1603).",
+    ),
+    (
+        "Uninstall",
+        "Remove the Integration Services from the guest; a restart finishes the removal.",
+    ),
+    (
+        "Restart guest",
+        "Restart the guest operating system: Heartbeat is No Contact until it is back.",
+    ),
+    (
+        "Install",
+        "Install the Integration Services on a guest that has none (after a removal and a \
+             restart); setup restarts the guest.",
+    ),
     (
         "Filter",
         "Show only the events whose subject or text contains this.",

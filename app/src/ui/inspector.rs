@@ -97,6 +97,7 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                         }
                     }
                     vm_actions(ui, lab, name, actions);
+                    integration_services(ui, lab, name, actions);
                 }
             }
             if let Some(e) = edited {
@@ -767,6 +768,95 @@ fn vm_actions(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: &mut Actio
                     to: h.name.clone(),
                 });
                 ui.close();
+            }
+        }
+    });
+}
+
+/// The VM's Integration Services like `Get-VMIntegrationService` (VMName, Name, Enabled,
+/// PrimaryStatusDescription, SecondaryStatusDescription), `Get-VM`'s version and state, and the
+/// guest's setup, removal and restart.
+fn integration_services(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: &mut Actions) {
+    let Some(i) = lab.spec().vms.iter().position(|v| v.name == name) else {
+        return;
+    };
+    let Some(st) = lab.sim().integration_status(i) else {
+        return;
+    };
+    ui.separator();
+    ui.strong("Integration Services");
+    let show = |ui: &mut egui::Ui, label: &str, value: String| {
+        hints::on(ui.label(format!("{label}: {value}")), label);
+    };
+    let os = if st.guest_os.is_empty() {
+        "(not stated)".to_string()
+    } else {
+        st.guest_os.clone()
+    };
+    show(ui, "Guest OS", os);
+    let version = st.version.clone().unwrap_or_else(|| "(none)".into());
+    show(ui, "IntegrationServicesVersion", version);
+    show(ui, "Host's version", st.host_version.clone());
+    show(ui, "IntegrationServicesState", st.state.to_string());
+    if let Some(a) = st.activity {
+        let what = match a {
+            lmlab_engine::sim::IsActivity::Installing { upgrade: true } => "upgrading",
+            lmlab_engine::sim::IsActivity::Installing { upgrade: false } => "installing",
+            lmlab_engine::sim::IsActivity::Uninstalling => "removing",
+            lmlab_engine::sim::IsActivity::Rebooting => "the guest is restarting",
+        };
+        show(ui, "In progress", what.to_string());
+    }
+    if let Some(code) = st.last_error {
+        let text = format!("error code {code} (ERROR_INSTALL_FAILURE)");
+        let r = ui.colored_label(ui.visuals().error_fg_color, format!("Last setup: {text}"));
+        hints::on(r, "Last setup");
+    }
+    let status = |s: Option<lmlab_engine::sim::IsStatus>| s.map_or("", |s| s.description());
+    egui::Grid::new(("is-table", name))
+        .striped(true)
+        .num_columns(4)
+        .show(ui, |ui| {
+            for h in [
+                "Name",
+                "Enabled",
+                "PrimaryStatusDescription",
+                "SecondaryStatusDescription",
+            ] {
+                hints::on(ui.strong(h), h);
+            }
+            ui.end_row();
+            for c in &st.components {
+                ui.label(c.name);
+                ui.label(if c.enabled { "True" } else { "False" });
+                ui.label(status(c.primary));
+                let sec = status(c.secondary);
+                if c.secondary == Some(lmlab_engine::sim::IsStatus::ProtocolMismatch) {
+                    ui.colored_label(ui.visuals().warn_fg_color, sec);
+                } else {
+                    ui.label(sec);
+                }
+                ui.end_row();
+            }
+        });
+    if lab.sim().vm_in_backup(i) {
+        hints::on(ui.label("Backup in progress"), "Backup in progress");
+    }
+    ui.horizontal_wrapped(|ui| {
+        let vm = || name.to_string();
+        use lmlab_engine::Command;
+        let buttons = [
+            ("Upgrade", Command::UpgradeIntegrationServices { vm: vm() }),
+            (
+                "Uninstall",
+                Command::UninstallIntegrationServices { vm: vm() },
+            ),
+            ("Restart guest", Command::RebootGuest { vm: vm() }),
+            ("Install", Command::InstallIntegrationServices { vm: vm() }),
+        ];
+        for (label, cmd) in buttons {
+            if hints::on(ui.button(label), label).clicked() {
+                actions.push(LabAction::Apply(cmd));
             }
         }
     });

@@ -4,7 +4,7 @@
 use super::action::{Actions, ViewAction};
 use super::state::LabState;
 use super::widgets::labeled;
-use lmlab_engine::sim::EventKind;
+use lmlab_engine::sim::{EventKind, JobOutcome, Mark};
 
 /// Which kinds of lines are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +33,8 @@ impl Kinds {
                 self.faults
             }
             EventKind::NodeState => self.nodes,
-            EventKind::VmState => self.vms,
+            // A guest's Integration Services and its backups are VM lines.
+            EventKind::VmState | EventKind::Backup | EventKind::IntegrationServices => self.vms,
             EventKind::MigrationStart | EventKind::MigrationPhase | EventKind::MigrationEnd => {
                 self.migrations
             }
@@ -59,6 +60,14 @@ fn line_color(ui: &egui::Ui, e: &lmlab_engine::sim::LogEvent) -> egui::Color32 {
         EventKind::Repair => egui::Color32::from_rgb(46, 160, 90),
         EventKind::Caption => egui::Color32::from_rgb(86, 180, 233),
         EventKind::NodeState if e.event_id.is_some() => ui.visuals().warn_fg_color,
+        EventKind::Backup | EventKind::IntegrationServices
+            if matches!(
+                e.mark,
+                Mark::VssConflict | Mark::BackupEnded(JobOutcome::Failed | JobOutcome::Discarded)
+            ) || e.event_id.is_some() =>
+        {
+            ui.visuals().warn_fg_color
+        }
         _ => ui.visuals().text_color(),
     }
 }

@@ -7,7 +7,7 @@
 
 use super::action::{Actions, ViewAction};
 use super::state::LabState;
-use super::theme::{node_color, series_color, text_on, vm_color};
+use super::theme::{backup_color, is_color, node_color, series_color, text_on, vm_color};
 use egui_plot::{Line, LineStyle, Plot, PlotPoint, PlotUi, Polygon, Text, VLine};
 use lmlab_engine::chart::{Audience, ChartLine, LineColor, LineData, LineRole, TimeChartKind};
 use lmlab_engine::sim::{NodeDisplay, SeriesKey, VmState};
@@ -279,9 +279,12 @@ fn time_controls(ui: &mut egui::Ui, lab: &LabState, go_to: &mut String, actions:
 
 /// The node and VM state keys, for presentation mode's side column (the bands have no room for
 /// them there).
-pub fn state_keys(ui: &mut egui::Ui) {
+pub fn state_keys(ui: &mut egui::Ui, lab: &LabState) {
     node_key(ui);
     vm_key(ui);
+    if !lab.spec().backup_sets.is_empty() {
+        backup_key(ui);
+    }
 }
 
 fn node_key(ui: &mut egui::Ui) {
@@ -300,9 +303,75 @@ fn vm_key(ui: &mut egui::Ui) {
     );
 }
 
-/// Height of the throughput plot in presentation mode.
-fn compact_line_h(ui: &egui::Ui) -> f32 {
-    (ui.ctx().content_rect().height() * 0.16).max(90.0)
+/// The backup lane's colour key.
+fn backup_key(ui: &mut egui::Ui) {
+    use lmlab_engine::chart::LaneBand;
+    use lmlab_engine::sim::JobOutcome;
+    let entries = [
+        ("succeeded", LaneBand::Job(Some(JobOutcome::Succeeded))),
+        ("failed", LaneBand::Job(Some(JobOutcome::Failed))),
+        ("running", LaneBand::Job(None)),
+        ("third-party VSS", LaneBand::ThirdParty),
+    ]
+    .map(|(n, b)| (n.to_string(), backup_color(b)));
+    let is = lmlab_engine::sim::IsSummary::LEGEND.map(|s| (s.label().to_string(), is_color(s)));
+    let all: Vec<(String, egui::Color32)> = entries.into_iter().chain(is).collect();
+    key(ui, "Backup jobs", &all);
+}
+
+/// Job and third-party bands (at least 3 px wide, so a 20-second job shows on a night's axis),
+/// and the lane's markers with their labels.
+fn backup_bands(p: &mut PlotUi, lane: &lmlab_engine::chart::BackupLane) {
+    let b = p.plot_bounds();
+    let per_px = (b.max()[0] - b.min()[0]) / f64::from(p.response().rect.width().max(1.0));
+    for &(row, a, z, what) in &lane.bands {
+        band(
+            p,
+            row as f64,
+            a,
+            z.max(a + 3.0 * per_px),
+            backup_color(what),
+        );
+    }
+    for &(row, t, what) in &lane.marks {
+        let y = row as f64;
+        let w = 4.0 * per_px;
+        let diamond = vec![[t - w, y], [t, y + 0.42], [t + w, y], [t, y - 0.42]];
+        let color = match what {
+            lmlab_engine::chart::LaneMark::VssConflict => egui::Color32::from_rgb(220, 60, 60),
+            lmlab_engine::chart::LaneMark::Retry => egui::Color32::from_rgb(240, 228, 66),
+            lmlab_engine::chart::LaneMark::Discarded => egui::Color32::GRAY,
+        };
+        p.polygon(
+            Polygon::new("", diamond)
+                .fill_color(color)
+                .stroke(egui::Stroke::new(1.0, egui::Color32::BLACK))
+                .allow_hover(false),
+        );
+        p.text(
+            Text::new("", PlotPoint::new(t + 2.0 * w, y), what.label())
+                .color(color)
+                .anchor(egui::Align2::LEFT_CENTER),
+        );
+    }
+}
+
+/// Height of the throughput plot in presentation mode (lower when the backup lane needs room).
+fn compact_line_h(ui: &egui::Ui, lab: &LabState) -> f32 {
+    if backup_rows(lab) > 0 {
+        (ui.ctx().content_rect().height() * 0.10).max(60.0)
+    } else {
+        (ui.ctx().content_rect().height() * 0.16).max(90.0)
+    }
+}
+
+/// Height of the backup lane: thinner rows than the state bands in presentation mode.
+fn lane_rows(n: usize, compact: bool) -> f32 {
+    if compact {
+        (n as f32 * 8.0 + 14.0).clamp(30.0, 120.0)
+    } else {
+        band_rows(n, false)
+    }
 }
 
 /// The height presentation mode's timeline needs to show every plot without scrolling: the
@@ -315,7 +384,35 @@ fn compact_height(ui: &egui::Ui, lab: &LabState) -> f32 {
     let axis = 24.0;
     // The separator and the control row (the keys are in the side column).
     let rows = 2.0 * row + 6.0;
-    rows + compact_line_h(ui) + band_rows(nodes, true) + band_rows(vms, true) + axis + 3.0 * gap
+    let backups = backup_rows(lab);
+    let lane = if backups > 0 {
+        lane_rows(backups, true) + gap
+    } else {
+        0.0
+    };
+    rows + compact_line_h(ui, lab)
+        + band_rows(nodes, true)
+        + band_rows(vms, true)
+        + lane
+        + axis
+        + 3.0 * gap
+}
+
+/// Rows of the backup lane: one per set and per node a third-party requester used.
+fn backup_rows(lab: &LabState) -> usize {
+    let sets = lab.spec().backup_sets.len();
+    if sets == 0 {
+        return 0;
+    }
+    let mut nodes: Vec<usize> = lab
+        .sim()
+        .third_party_backups()
+        .iter()
+        .map(|r| r.node)
+        .collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    sets + nodes.len()
 }
 
 /// Height of a band plot with `n` rows.
@@ -377,9 +474,16 @@ impl Pass<'_> {
         let vms = lab.spec().vms.len();
         // Presentation shows throughput only, above the bands, all without scrolling.
         let (line_plots, min_h) = if self.compact { (1, 90.0) } else { (2, 130.0) };
-        let bands = band_rows(nodes, self.compact) + band_rows(vms.min(MAX_VM_BANDS), self.compact);
+        let backups = backup_rows(lab);
+        let lane = if backups > 0 {
+            lane_rows(backups, self.compact) + 30.0
+        } else {
+            0.0
+        };
+        let bands =
+            band_rows(nodes, self.compact) + band_rows(vms.min(MAX_VM_BANDS), self.compact) + lane;
         let line_h = if self.compact {
-            compact_line_h(ui)
+            compact_line_h(ui, lab)
         } else {
             ((avail - bands - 60.0) / line_plots as f32).max(min_h)
         };
@@ -415,8 +519,48 @@ impl Pass<'_> {
         if lab.prefs().per_core && !self.compact {
             per_core(ui, lab);
         }
+        // The backup lane (labs with backup sets) first: it is what such a lab is about.
+        self.backup_plot(ui);
         self.node_bands(ui);
         self.vm_plot(ui);
+    }
+
+    /// The backup lane: one row per backup set (and per node a third-party requester used), job
+    /// bands by outcome, VSS conflicts and retries marked. Only in labs with backup sets.
+    fn backup_plot(&mut self, ui: &mut egui::Ui) {
+        let (lab, range, cursor) = (self.lab, self.range, self.cursor);
+        let lane = lmlab_engine::chart::backup_lane(lab.sim());
+        if lane.is_empty() {
+            return;
+        }
+        if !self.compact {
+            backup_key(ui);
+        }
+        let markers = &self.markers;
+        let rows = lane.rows.len();
+        let r = time_plot("backups", lane_rows(rows, self.compact))
+            .y_axis_formatter(|_, _| String::new())
+            .show_grid([true, false])
+            .include_y(-0.5)
+            .include_y(rows as f64 - 0.5)
+            .show_axes([!self.compact, true])
+            .show(ui, |p| {
+                p.set_plot_bounds_x(range.0..=range.1);
+                backup_bands(p, &lane);
+                let x0 = p.plot_bounds().min()[0];
+                for (i, n) in lane.rows.iter().enumerate() {
+                    p.text(
+                        Text::new(
+                            "",
+                            PlotPoint::new(x0, i as f64),
+                            egui::RichText::new(n).strong(),
+                        )
+                        .anchor(egui::Align2::LEFT_CENTER),
+                    );
+                }
+                draw_markers(p, markers, cursor, false);
+            });
+        self.shown.push(("backups", self.gesture.read(&r, range)));
     }
 
     fn node_bands(&mut self, ui: &mut egui::Ui) {
@@ -783,6 +927,34 @@ fn vm_bands(p: &mut PlotUi, lab: &LabState, now: f64) {
         for (k, (t, s)) in tl.iter().enumerate() {
             let end = tl.get(k + 1).map_or(now, |n| n.0.as_secs_f64());
             band(p, row, t.as_secs_f64(), end, vm_color(*s));
+        }
+    }
+    if !lab.sim().has_backup_or_is_data() {
+        return;
+    }
+    // Integration Services that are not up to date: a strip over the band's upper part.
+    for (i, tl) in lab.sim().is_timeline().iter().enumerate() {
+        let row = i as f64;
+        for (k, (t, s)) in tl.iter().enumerate() {
+            if *s == lmlab_engine::sim::IsSummary::UpToDate {
+                continue;
+            }
+            let end = tl.get(k + 1).map_or(now, |n| n.0.as_secs_f64());
+            let (a, b) = (t.as_secs_f64(), end);
+            if b > a {
+                let pts = vec![
+                    [a, row + 0.12],
+                    [b, row + 0.12],
+                    [b, row + 0.38],
+                    [a, row + 0.38],
+                ];
+                p.polygon(
+                    Polygon::new("", pts)
+                        .fill_color(is_color(*s))
+                        .stroke(egui::Stroke::NONE)
+                        .allow_hover(false),
+                );
+            }
         }
     }
 }

@@ -62,6 +62,14 @@ pub fn vm_color(s: VmState) -> egui::Color32 {
     rgb(lmlab_engine::export::vm_rgb(s))
 }
 
+pub fn is_color(s: lmlab_engine::sim::IsSummary) -> egui::Color32 {
+    rgb(lmlab_engine::export::is_rgb(s))
+}
+
+pub fn backup_color(b: lmlab_engine::chart::LaneBand) -> egui::Color32 {
+    rgb(lmlab_engine::export::backup_rgb(b))
+}
+
 /// Black or white text, whichever reads better on `bg` (badges, chips, band labels).
 pub fn text_on(bg: egui::Color32) -> egui::Color32 {
     rgb(lmlab_engine::export::text_rgb_on([bg.r(), bg.g(), bg.b()]))

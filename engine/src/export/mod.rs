@@ -59,6 +59,33 @@ pub fn vm_rgb(s: VmState) -> [u8; 3] {
     }
 }
 
+/// Backup lane colours, shared with the window: a succeeded job bluish green, a failed one
+/// vermillion, a discarded one grey, a running one sky blue; a third-party requester's use of the
+/// VSS provider reddish purple.
+pub fn backup_rgb(band: crate::chart::LaneBand) -> [u8; 3] {
+    use crate::chart::LaneBand;
+    use crate::sim::JobOutcome;
+    match band {
+        LaneBand::Job(Some(JobOutcome::Succeeded)) => [0, 158, 115],
+        LaneBand::Job(Some(JobOutcome::Failed)) => [213, 94, 0],
+        LaneBand::Job(Some(JobOutcome::Discarded)) => [140, 140, 140],
+        LaneBand::Job(None) => [86, 180, 233],
+        LaneBand::ThirdParty => [204, 121, 167],
+    }
+}
+
+/// Integration Services summary colours (a strip over a VM's state band): Protocol Mismatch
+/// orange, setup yellow, No Contact dark grey; up to date is not drawn.
+pub fn is_rgb(s: crate::sim::IsSummary) -> [u8; 3] {
+    use crate::sim::IsSummary;
+    match s {
+        IsSummary::UpToDate => [0, 158, 115],
+        IsSummary::Mismatch => [230, 159, 0],
+        IsSummary::Busy => [240, 228, 66],
+        IsSummary::NoContact => [60, 60, 60],
+    }
+}
+
 /// Black or white, whichever reads better on `c` (WCAG relative luminance).
 pub fn text_rgb_on(c: [u8; 3]) -> [u8; 3] {
     let lin = |v: u8| {

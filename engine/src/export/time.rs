@@ -606,14 +606,31 @@ where
     } else {
         0
     };
-    let rows = spec.hosts.len() + vm_rows;
+    // The backup lane (labs with backup sets only) sits between the nodes and the VMs.
+    let lane = crate::chart::backup_lane(sim);
+    let rows = spec.hosts.len() + lane.rows.len() + vm_rows;
     let names: Vec<String> = spec
         .hosts
         .iter()
         .map(|h| h.name.clone())
+        .chain(lane.rows.iter().cloned())
         .chain(spec.vms.iter().take(vm_rows).map(|v| v.name.clone()))
         .collect();
-    let keys = state_keys(sim, vm_rows > 0);
+    let mut keys = state_keys(sim, vm_rows > 0);
+    if !lane.is_empty() {
+        keys.extend(lane_keys());
+    }
+    if sim.has_backup_or_is_data() && vm_rows > 0 {
+        for s in crate::sim::IsSummary::LEGEND {
+            if sim
+                .is_timeline()
+                .iter()
+                .any(|tl| tl.iter().any(|x| x.1 == s))
+            {
+                keys.push((s.label().to_string(), KeyMark::Fill(super::is_rgb(s))));
+            }
+        }
+    }
     let ms = markers(sim, w);
     let p = page(root, px, &keys, ms.len());
     title(root, px, &format!("{}: node and VM states", spec.name))?;
@@ -646,14 +663,119 @@ where
     for (i, tl) in sim.node_timeline().iter().enumerate() {
         bands(&mut plot, row_of(i), tl, now, w, |d| node_rgb(*d))?;
     }
+    let first_vm = spec.hosts.len() + lane.rows.len();
     for (i, tl) in sim.vm_timeline().iter().enumerate().take(vm_rows) {
-        bands(&mut plot, row_of(spec.hosts.len() + i), tl, now, w, |s| {
-            vm_rgb(*s)
-        })?;
+        bands(&mut plot, row_of(first_vm + i), tl, now, w, |s| vm_rgb(*s))?;
+    }
+    lane_bands(&mut plot, &lane, |r| row_of(spec.hosts.len() + r), w)?;
+    if sim.has_backup_or_is_data() {
+        for (i, tl) in sim.is_timeline().iter().enumerate().take(vm_rows) {
+            is_strips(&mut plot, row_of(first_vm + i), tl, now, w)?;
+        }
     }
     let h = f64::from(root.dim_in_pixel().1) / px.0;
     marker_key(root, px, &ms, h - p.markers_h)?;
     root.present().map_err(err)
+}
+
+/// The backup lane's key: job outcomes, a third-party requester, the markers.
+fn lane_keys() -> Vec<(String, KeyMark)> {
+    use crate::chart::LaneBand;
+    use crate::sim::JobOutcome;
+    [
+        (
+            "backup succeeded",
+            LaneBand::Job(Some(JobOutcome::Succeeded)),
+        ),
+        ("backup failed", LaneBand::Job(Some(JobOutcome::Failed))),
+        ("third-party VSS", LaneBand::ThirdParty),
+    ]
+    .into_iter()
+    .map(|(n, b)| (n.to_string(), KeyMark::Fill(super::backup_rgb(b))))
+    .chain([
+        ("VSS conflict".to_string(), KeyMark::Diamond(LANE_CONFLICT)),
+        ("retry".to_string(), KeyMark::Diamond(LANE_RETRY)),
+    ])
+    .collect()
+}
+
+const LANE_CONFLICT: [u8; 3] = [220, 60, 60];
+const LANE_RETRY: [u8; 3] = [190, 170, 40];
+
+/// The backup lane's bands (at least 1/400 of the window wide, so a 20-second job shows on a
+/// night's axis) and its markers as diamonds.
+fn lane_bands<DB: DrawingBackend>(
+    plot: &mut Plot<'_, DB>,
+    lane: &crate::chart::BackupLane,
+    row_of: impl Fn(usize) -> f64,
+    w: TimeWindow,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let min_w = (w.to_s - w.from_s) / 400.0;
+    for &(r, a, z, what) in &lane.bands {
+        let (a, b) = (a.max(w.from_s), z.max(a + min_w).min(w.to_s));
+        if b <= a {
+            continue;
+        }
+        let row = row_of(r);
+        plot.draw_series(std::iter::once(Rectangle::new(
+            [(a, row - 0.36), (b, row + 0.36)],
+            rgb(super::backup_rgb(what)).filled(),
+        )))
+        .map_err(err)?;
+    }
+    for &(r, t, what) in &lane.marks {
+        if t < w.from_s || t > w.to_s {
+            continue;
+        }
+        let color = match what {
+            crate::chart::LaneMark::VssConflict => LANE_CONFLICT,
+            crate::chart::LaneMark::Retry => LANE_RETRY,
+            crate::chart::LaneMark::Discarded => [140, 140, 140],
+        };
+        let (row, dx) = (row_of(r), min_w);
+        let diamond = vec![
+            (t - dx, row),
+            (t, row + 0.42),
+            (t + dx, row),
+            (t, row - 0.42),
+        ];
+        plot.draw_series(std::iter::once(Polygon::new(diamond, rgb(color).filled())))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A VM's Integration Services summary as a strip over the upper part of its state band (up to
+/// date is not drawn).
+fn is_strips<DB: DrawingBackend>(
+    plot: &mut Plot<'_, DB>,
+    row: f64,
+    timeline: &[(crate::time::SimTime, crate::sim::IsSummary)],
+    now: crate::time::SimTime,
+    w: TimeWindow,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    for (k, (t, s)) in timeline.iter().enumerate() {
+        if *s == crate::sim::IsSummary::UpToDate {
+            continue;
+        }
+        let end = timeline.get(k + 1).map_or(now, |n| n.0).as_secs_f64();
+        let (a, b) = (t.as_secs_f64().max(w.from_s), end.min(w.to_s));
+        if b <= a {
+            continue;
+        }
+        plot.draw_series(std::iter::once(Rectangle::new(
+            [(a, row + 0.12), (b, row + 0.36)],
+            rgb(super::is_rgb(*s)).filled(),
+        )))
+        .map_err(err)?;
+    }
+    Ok(())
 }
 
 /// The key of the states that appear in the run.

@@ -218,10 +218,20 @@ impl ScenarioSpec {
             .chain(self.vms.iter().map(|v| v.name.clone()))
             .chain(self.storage.iter().map(|v| v.name.clone()))
             .collect();
+        // Backup sets lose the VMs and volumes that are gone; a set defined on a gone host, or
+        // left with no components, goes, and so do script lines that name it.
+        for b in &mut self.backup_sets {
+            b.vms.retain(|v| names.contains(v));
+            b.volumes.retain(|v| names.contains(v));
+        }
+        self.backup_sets
+            .retain(|b| names.contains(&b.host) && !(b.vms.is_empty() && b.volumes.is_empty()));
+        let sets: Vec<String> = self.backup_sets.iter().map(|b| b.name.clone()).collect();
         self.script.retain(|e| {
             [&e.node, &e.vm, &e.to, &e.storage]
                 .iter()
                 .all(|f| f.as_ref().is_none_or(|n| names.contains(n)))
+                && e.set.as_ref().is_none_or(|n| sets.contains(n))
         });
         let (hosts, vms) = (&self.hosts, &self.vms);
         self.configurations.retain(|c| {
@@ -264,6 +274,9 @@ impl ScenarioSpec {
                 if &self.cluster.lower_quorum_priority_node == old {
                     self.cluster.lower_quorum_priority_node = to.clone();
                 }
+                for b in self.backup_sets.iter_mut().filter(|b| &b.host == old) {
+                    b.host = to.clone();
+                }
                 for e in &mut self.script {
                     follow(&mut e.node, old);
                     follow(&mut e.to, old);
@@ -288,6 +301,15 @@ impl ScenarioSpec {
                 for v in self.vms.iter_mut().filter(|v| &v.storage == old) {
                     v.storage = to.clone();
                 }
+                for n in self
+                    .backup_sets
+                    .iter_mut()
+                    .flat_map(|b| b.volumes.iter_mut())
+                {
+                    if n == old {
+                        *n = to.clone();
+                    }
+                }
                 for e in &mut self.script {
                     follow(&mut e.storage, old);
                 }
@@ -298,6 +320,11 @@ impl ScenarioSpec {
                     .name = to.clone();
                 for e in &mut self.script {
                     follow(&mut e.vm, old);
+                }
+                for n in self.backup_sets.iter_mut().flat_map(|b| b.vms.iter_mut()) {
+                    if n == old {
+                        *n = to.clone();
+                    }
                 }
             }
         }

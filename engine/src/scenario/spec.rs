@@ -43,6 +43,15 @@ pub struct ScenarioSpec {
     pub hosts: Vec<HostSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vms: Vec<VmSpec>,
+    /// Integration Services of the hosts and the update path (`[integration]`).
+    #[serde(default, skip_serializing_if = "IntegrationSettings::is_default")]
+    pub integration: IntegrationSettings,
+    /// Replay Manager and VSS settings (`[backup]`).
+    #[serde(default, skip_serializing_if = "BackupSettings::is_default")]
+    pub backup: BackupSettings,
+    /// Replay Manager backup sets (`[[backup_sets]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backup_sets: Vec<BackupSetSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub script: Vec<ScriptEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -773,6 +782,14 @@ pub struct VmSpec {
     pub resiliency_period: ResiliencyPeriod,
     #[serde(default)]
     pub state: InitialVmState,
+    /// The guest operating system as Key-Value Pair Exchange reports it ("Windows Server 2003 R2
+    /// SP2 x64"); empty = not stated.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub guest_os: String,
+    /// The guest's Integration Services version (registry `IntegrationServicesVersion`); absent
+    /// = the hosts' version (up to date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_services: Option<String>,
 }
 
 fn default_config_version() -> String {
@@ -811,6 +828,177 @@ pub struct ScriptEntry {
     /// A caption pauses the clock in the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<bool>,
+    /// A backup set's name (`run_backup_set`, `modify_backup_set`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+    /// How long a third-party requester holds its shadow-copy set (`third_party_backup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<SimDuration>,
+    /// Restore points a modified set keeps (`modify_backup_set`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<u32>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integration Services and backups (backup-and-is.md)
+
+/// The hosts' Integration Services and how a guest's are updated (backup-and-is.md §6).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegrationSettings {
+    /// The hosts' Integration Services version (WS2012 R2 RTM: 6.3.9600.16384).
+    pub host_version: String,
+    /// Chance that an in-place upgrade of outdated Integration Services ends with error 1603
+    /// (0.015: 3 of > 200 VMs in the seed; the seed preset uses 1.0).
+    pub p_1603: f64,
+    /// Setup from the Integration Services disk, in the guest (assumption).
+    pub install_time: SimDuration,
+    /// Removing the Integration Services (assumption).
+    pub uninstall_time: SimDuration,
+    /// A guest restart, No Contact meanwhile (assumption).
+    pub guest_reboot_time: SimDuration,
+}
+
+impl Default for IntegrationSettings {
+    fn default() -> Self {
+        IntegrationSettings {
+            host_version: "6.3.9600.16384".into(),
+            p_1603: 0.015,
+            install_time: SimDuration::from_secs(180),
+            uninstall_time: SimDuration::from_secs(120),
+            guest_reboot_time: SimDuration::from_secs(120),
+        }
+    }
+}
+
+impl IntegrationSettings {
+    pub fn is_default(&self) -> bool {
+        *self == IntegrationSettings::default()
+    }
+}
+
+/// What a VM-based set does when one of its VMs runs on another host than the set's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VmMoved {
+    /// VSS has no partial backups: the whole job fails (the doc's default).
+    #[default]
+    FailJob,
+    /// The moved VM is left out with a warning.
+    SkipVm,
+}
+
+/// What a backup does with a VM whose guest cannot take an online (VSS) backup.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupFallback {
+    /// The VM is saved for the snapshot (Hyper-V 2012 R2's offline path).
+    SavedState,
+    /// A crash-consistent copy with a warning (current Veeam; the doc's default).
+    #[default]
+    CrashConsistent,
+    /// The job fails (Veeam "require successful processing", NetApp SMHV default).
+    Fail,
+}
+
+/// Replay Manager's queue, retries and the VSS timings of a job (backup-and-is.md §3-§5, §7.1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// Jobs the Replay Manager server's queue holds; more are discarded (Dell guide: 10).
+    pub queue_max: u32,
+    /// A warning event when more than this many jobs are queued (Dell guide: 5).
+    pub queue_warn_above: u32,
+    /// Retries of a job that failed with a retryable VSS error (UNCONFIRMED; MS advice: 3).
+    pub retry_attempts: u32,
+    /// Wait before a retry (UNCONFIRMED; MS advice: ten minutes).
+    pub retry_delay: SimDuration,
+    /// Whether manual runs are retried too (Veeam does not).
+    pub retry_manual_runs: bool,
+    /// A VM-based set's VM that runs elsewhere: the job fails or skips it (UNCONFIRMED).
+    pub vm_moved: VmMoved,
+    /// The path for a guest without working VSS Integration Services.
+    pub fallback: BackupFallback,
+    /// Writer metadata and the component check (assumption).
+    pub prepare_time: SimDuration,
+    /// The guest's own VSS snapshot during PrepareForSnapshot (assumption).
+    pub guest_vss_time: SimDuration,
+    /// How long a saved-state backup keeps the VM saved (assumption).
+    pub saved_state_pause: SimDuration,
+    /// Freeze, commit of the array snapshots and thaw (CommitSnapshots: under a second).
+    pub commit_time: SimDuration,
+    /// PostSnapshot: VMs back to their state, the restore point recorded (assumption).
+    pub post_time: SimDuration,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            queue_max: 10,
+            queue_warn_above: 5,
+            retry_attempts: 3,
+            retry_delay: SimDuration::from_secs(600),
+            retry_manual_runs: false,
+            vm_moved: VmMoved::FailJob,
+            fallback: BackupFallback::CrashConsistent,
+            prepare_time: SimDuration::from_secs(5),
+            guest_vss_time: SimDuration::from_secs(10),
+            saved_state_pause: SimDuration::from_secs(10),
+            commit_time: SimDuration::from_millis(500),
+            post_time: SimDuration::from_secs(5),
+        }
+    }
+}
+
+impl BackupSettings {
+    pub fn is_default(&self) -> bool {
+        *self == BackupSettings::default()
+    }
+}
+
+/// Which components a backup set names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupSetKind {
+    /// Components are VMs, found through the set's host.
+    Vm,
+    /// Components are CSVs: one array snapshot per CSV, whichever node runs the VMs.
+    Volume,
+}
+
+/// When a set runs: first at `start`, then every `every` (absent = once).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSchedule {
+    pub start: SimDuration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<SimDuration>,
+}
+
+/// A Replay Manager backup set (Hyper-V extension).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSetSpec {
+    pub name: String,
+    pub kind: BackupSetKind,
+    /// The host the set was defined on: its VSS requester runs there.
+    pub host: String,
+    /// A VM-based set's VMs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<String>,
+    /// A volume-based set's CSVs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
+    /// Absent = runs only when asked (`run_backup_set`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<BackupSchedule>,
+    /// Restore points kept: a point expires once this many newer ones exist (assumption: 7).
+    #[serde(default = "default_keep_points")]
+    pub keep_points: u32,
+}
+
+fn default_keep_points() -> u32 {
+    7
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -162,11 +162,18 @@ pub(super) fn validate(s: &ScenarioSpec) -> Result<Vec<TimedCommand>, Fail> {
         nics_of.insert(h.name.as_str(), nics);
     }
     let vms = validate_vms(&r, s, &hosts, &storages)?;
+    let sets = validate_backup(&r, s, &hosts, &vms)?;
 
     let mut script = Vec::with_capacity(s.script.len());
     for (si, e) in s.script.iter().enumerate() {
         let sp = r.k("script").i(si);
-        let cmd = script_command(&sp, e, &hosts, &vms, &storages, &nics_of)?;
+        let names = Names {
+            hosts: &hosts,
+            vms: &vms,
+            storages: &storages,
+            sets: &sets,
+        };
+        let cmd = script_command(&sp, e, &names, &nics_of)?;
         script.push(TimedCommand {
             at: e.at,
             command: cmd,
@@ -558,14 +565,144 @@ fn validate_migration_overrides(p: &P, m: &MigrationOverrides) -> Result<(), Fai
     validate_migration(p, &MigrationSettings::default().with(m))
 }
 
+/// The names a script line may refer to.
+struct Names<'a, 's> {
+    hosts: &'a HashSet<&'s str>,
+    vms: &'a HashSet<&'s str>,
+    storages: &'a HashSet<&'s str>,
+    sets: &'a HashSet<&'s str>,
+}
+
+/// Integration Services, the backup settings and the backup sets (backup-and-is.md): names,
+/// references, ranges. Returns the sets' names.
+fn validate_backup<'s>(
+    r: &P,
+    s: &'s ScenarioSpec,
+    hosts: &HashSet<&str>,
+    vms: &HashSet<&str>,
+) -> Result<HashSet<&'s str>, Fail> {
+    let ip = r.k("integration");
+    let is = &s.integration;
+    if is.host_version.trim().is_empty() || is.host_version.len() > 32 {
+        return ip
+            .k("host_version")
+            .fail("a version like \"6.3.9600.16384\" is required");
+    }
+    if !(0.0..=1.0).contains(&is.p_1603) {
+        return ip
+            .k("p_1603")
+            .fail(format!("must be from 0 to 1, found {}", is.p_1603));
+    }
+    for (key, d) in [
+        ("install_time", is.install_time),
+        ("uninstall_time", is.uninstall_time),
+        ("guest_reboot_time", is.guest_reboot_time),
+    ] {
+        range_ms(&ip.k(key), d, 1000, 86_400_000)?;
+    }
+    let bp = r.k("backup");
+    let b = &s.backup;
+    range_u32(&bp.k("queue_max"), b.queue_max, 1, 1000)?;
+    range_u32(&bp.k("queue_warn_above"), b.queue_warn_above, 0, 1000)?;
+    range_u32(&bp.k("retry_attempts"), b.retry_attempts, 0, 100)?;
+    range_ms(&bp.k("retry_delay"), b.retry_delay, 0, 86_400_000)?;
+    for (key, d) in [
+        ("prepare_time", b.prepare_time),
+        ("guest_vss_time", b.guest_vss_time),
+        ("saved_state_pause", b.saved_state_pause),
+        ("commit_time", b.commit_time),
+        ("post_time", b.post_time),
+    ] {
+        range_ms(&bp.k(key), d, 1, 3_600_000)?;
+    }
+    for (i, v) in s.vms.iter().enumerate() {
+        let vp = r.k("vms").i(i);
+        crate::limits::check_text(&v.guest_os, 100).or_else(|e| vp.k("guest_os").fail(e))?;
+        if let Some(ver) = &v.integration_services
+            && (ver.trim().is_empty() || ver.len() > 32)
+        {
+            return vp
+                .k("integration_services")
+                .fail("a version like \"6.2.9200.16433\" is required");
+        }
+    }
+    let sets = unique(
+        "backup set",
+        s.backup_sets
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (r.k("backup_sets").i(i).k("name"), x.name.as_str())),
+    )?;
+    for (i, set) in s.backup_sets.iter().enumerate() {
+        let sp = r.k("backup_sets").i(i);
+        known(&sp.k("host"), "host", &set.host, hosts)?;
+        range_u32(&sp.k("keep_points"), set.keep_points, 1, 10_000)?;
+        match set.kind {
+            BackupSetKind::Vm => {
+                if set.vms.is_empty() {
+                    return sp.k("vms").fail("a VM-based set needs at least one VM");
+                }
+                if !set.volumes.is_empty() {
+                    return sp
+                        .k("volumes")
+                        .fail("a VM-based set names VMs, not volumes");
+                }
+                for (j, v) in set.vms.iter().enumerate() {
+                    known(&sp.k("vms").i(j), "VM", v, vms)?;
+                }
+            }
+            BackupSetKind::Volume => {
+                if set.volumes.is_empty() {
+                    return sp
+                        .k("volumes")
+                        .fail("a volume-based set needs at least one CSV");
+                }
+                if !set.vms.is_empty() {
+                    return sp.k("vms").fail("a volume-based set names CSVs, not VMs");
+                }
+                for (j, name) in set.volumes.iter().enumerate() {
+                    match s.storage.iter().find(|x| &x.name == name) {
+                        Some(st) if st.kind == StorageKind::Csv => {}
+                        Some(_) => {
+                            return sp.k("volumes").i(j).fail(format!(
+                                "`{name}` is an SMB3 share: volume-based sets snapshot CSVs"
+                            ));
+                        }
+                        None => {
+                            let csvs: HashSet<&str> = s
+                                .storage
+                                .iter()
+                                .filter(|x| x.kind == StorageKind::Csv)
+                                .map(|x| x.name.as_str())
+                                .collect();
+                            return known(&sp.k("volumes").i(j), "CSV", name, &csvs)
+                                .map(|()| HashSet::new());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(sch) = &set.schedule
+            && let Some(every) = sch.every
+        {
+            range_ms(
+                &sp.k("schedule").k("every"),
+                every,
+                60_000,
+                366 * 86_400_000,
+            )?;
+        }
+    }
+    Ok(sets)
+}
+
 fn script_command(
     p: &P,
     e: &ScriptEntry,
-    hosts: &HashSet<&str>,
-    vms: &HashSet<&str>,
-    storages: &HashSet<&str>,
+    names: &Names<'_, '_>,
     nics_of: &HashMap<&str, HashSet<&str>>,
 ) -> Result<Command, Fail> {
+    let (hosts, vms, storages) = (names.hosts, names.vms, names.storages);
     let Some((_, needs)) = ACTIONS.iter().find(|(a, _)| *a == e.action) else {
         let names: Vec<&str> = ACTIONS.iter().map(|(a, _)| *a).collect();
         return p.k("action").fail(format!(
@@ -583,6 +720,9 @@ fn script_command(
         ("storage", e.storage.is_some()),
         ("text", e.text.is_some()),
         ("pause", e.pause.is_some()),
+        ("set", e.set.is_some()),
+        ("duration", e.duration.is_some()),
+        ("keep", e.keep.is_some()),
     ];
     for (field, present) in given {
         if needs.contains(&field) && !present {
@@ -626,6 +766,19 @@ fn script_command(
             None => Ok(None),
         }
     };
+    let vm = || -> Result<String, Fail> {
+        let v = e.vm.clone().unwrap_or_default();
+        known(&p.k("vm"), "VM", &v, vms)?;
+        Ok(v)
+    };
+    let set = || -> Result<String, Fail> {
+        let v = e.set.clone().unwrap_or_default();
+        known(&p.k("set"), "backup set", &v, names.sets)?;
+        Ok(v)
+    };
+    if let Some(c) = backup_command(p, e, &vm, &set, &node)? {
+        return Ok(c);
+    }
     Ok(match e.action.as_str() {
         "migrate" => {
             let vm = e.vm.clone().unwrap_or_default();
@@ -685,4 +838,35 @@ fn script_command(
                 .fail(format!("action `{other}` is not implemented"));
         }
     })
+}
+
+/// The Integration Services and backup verbs; `None` for every other action.
+fn backup_command(
+    p: &P,
+    e: &ScriptEntry,
+    vm: &dyn Fn() -> Result<String, Fail>,
+    set: &dyn Fn() -> Result<String, Fail>,
+    node: &dyn Fn() -> Result<String, Fail>,
+) -> Result<Option<Command>, Fail> {
+    Ok(Some(match e.action.as_str() {
+        "upgrade_integration_services" => Command::UpgradeIntegrationServices { vm: vm()? },
+        "uninstall_integration_services" => Command::UninstallIntegrationServices { vm: vm()? },
+        "reboot_guest" => Command::RebootGuest { vm: vm()? },
+        "install_integration_services" => Command::InstallIntegrationServices { vm: vm()? },
+        "run_backup_set" => Command::RunBackupSet { set: set()? },
+        "third_party_backup" => {
+            let duration = e.duration.unwrap_or_default();
+            range_ms(&p.k("duration"), duration, 1000, 86_400_000)?;
+            Command::ThirdPartyBackup {
+                node: node()?,
+                duration,
+            }
+        }
+        "modify_backup_set" => {
+            let keep = e.keep.unwrap_or_default();
+            range_u32(&p.k("keep"), keep, 1, 10_000)?;
+            Command::ModifyBackupSet { set: set()?, keep }
+        }
+        _ => return Ok(None),
+    }))
 }

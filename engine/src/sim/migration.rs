@@ -162,6 +162,11 @@ impl MigrationState {
         if self.vm_busy[vm] {
             return Err(E::Refused(format!("{vm_name} is already being migrated")));
         }
+        if v.in_backup {
+            return Err(E::Refused(format!(
+                "{vm_name} is being backed up (Hyper-V VSS writer, PrepareForSnapshot to PostSnapshot): it cannot be live-migrated now"
+            )));
+        }
         if !matches!(v.state, VmState::Running) {
             return Err(E::Refused(format!(
                 "{vm_name} is {:?}: only running VMs live-migrate",

@@ -15,16 +15,28 @@
 //! model), which [`Simulation`] applies in order. Commands change the components they name and
 //! the models react to the change.
 
+mod backup;
 mod cluster;
 mod effects;
+mod integration;
 mod migration;
 mod quorum;
 mod series;
 mod world;
 
+pub use backup::{
+    BackupJob, JobOutcome, JobPhase, RestorePoint, ThirdPartyRun, VSS_E_SNAPSHOT_SET_IN_PROGRESS,
+    VSS_E_WRITERERROR_NONRETRYABLE, VmBackup,
+};
+use backup::{BackupState, BackupTimer};
 use cluster::{ClusterState, Membership, NodeCommand, NodeTimer, VmTimer};
 pub use cluster::{DrainStatus, RoleState};
 use effects::{ClusterWork, Effect, Effects};
+pub use integration::{
+    COMPONENTS, ERROR_INSTALL_FAILURE, IntegrationStatus, IsActivity, IsComponent, IsStatus,
+    IsSummary,
+};
+use integration::{IntegrationState, IsTimer};
 use migration::MigrationState;
 pub use migration::{Migration, Outcome, Phase};
 pub use series::{Column, Series, SeriesKey};
@@ -122,6 +134,10 @@ pub enum EventKind {
     Operation,
     /// A trainer's caption from the script.
     Caption,
+    /// Replay Manager and VSS: backup jobs, snapshot sets, restore points.
+    Backup,
+    /// A guest's Integration Services: setup, removal, restarts.
+    IntegrationServices,
 }
 
 impl EventKind {
@@ -137,6 +153,8 @@ impl EventKind {
             EventKind::Repair => "repair",
             EventKind::Operation => "operation",
             EventKind::Caption => "caption",
+            EventKind::Backup => "backup",
+            EventKind::IntegrationServices => "integration_services",
         }
     }
 }
@@ -178,6 +196,12 @@ pub enum Mark {
     MigrationEnded(Outcome),
     /// A caption for the audience; `pause` stops the clock in the window.
     Caption { pause: bool },
+    /// A requester found another shadow-copy set in creation (0x80042316).
+    VssConflict,
+    /// A failed backup job will be retried.
+    BackupRetry,
+    /// A backup job ended.
+    BackupEnded(JobOutcome),
 }
 
 impl Mark {
@@ -263,6 +287,8 @@ pub enum CommandError {
     UnknownNic { node: String, nic: String },
     #[error("no storage named `{0}`")]
     UnknownStorage(String),
+    #[error("no backup set named `{0}`")]
+    UnknownSet(String),
     #[error("{vm} already runs on {host}")]
     AlreadyThere { vm: String, host: String },
     #[error("{0}")]
@@ -290,6 +316,10 @@ enum Scheduled {
         generation: u64,
         what: VmTimer,
     },
+    /// A guest's Integration Services activity ends.
+    Integration(IsTimer),
+    /// A backup set, job or third-party requester's timer.
+    Backup(BackupTimer),
 }
 
 /// A running lab. See the module documentation for its invariants. A clone is an independent
@@ -313,6 +343,10 @@ pub struct Simulation {
     cluster: ClusterState,
     /// State changes per node, for state bands in plots and exports.
     node_timeline: Vec<Vec<(SimTime, NodeDisplay)>>,
+    /// The guests' Integration Services (integration.rs).
+    is: IntegrationState,
+    /// Replay Manager's backup sets, jobs and VSS locks (backup.rs).
+    backup: BackupState,
 }
 
 /// What a node looks like in Failover Cluster Manager: its State, or the status that explains it.
@@ -369,8 +403,16 @@ impl Simulation {
         queue.schedule(SimTime::ZERO, EventClass::Sample, Scheduled::Sample);
         let series = Series::new(spec.sample_step);
         let cluster = ClusterState::new(spec, seed);
+        let world = World::new(scenario, seed);
+        for (at, t) in BackupState::first_timers(&world) {
+            queue.schedule(at, EventClass::Model, Scheduled::Backup(t));
+        }
+        let is = IntegrationState::new(&world);
+        let backup = BackupState::new(&world);
         let mut sim = Simulation {
-            world: World::new(scenario, seed),
+            world,
+            is,
+            backup,
             queue,
             log: Vec::new(),
             series,
@@ -443,6 +485,42 @@ impl Simulation {
     /// Every migration requested so far, in request order.
     pub fn migrations(&self) -> &[Migration] {
         &self.lm.migrations
+    }
+
+    /// Every backup job so far (retries are jobs of their own), in the order they were made.
+    pub fn backup_jobs(&self) -> &[BackupJob] {
+        &self.backup.jobs
+    }
+
+    /// Every restore point made so far, with its expiry.
+    pub fn restore_points(&self) -> &[RestorePoint] {
+        &self.backup.points
+    }
+
+    /// Every third-party requester's use of a hardware VSS provider.
+    pub fn third_party_backups(&self) -> &[ThirdPartyRun] {
+        &self.backup.third_party
+    }
+
+    /// VM `vm`'s Integration Services as `Get-VM` and `Get-VMIntegrationService` show them.
+    pub fn integration_status(&self, vm: usize) -> Option<IntegrationStatus> {
+        (vm < self.world.vms.len()).then(|| self.is.status(&self.world, vm))
+    }
+
+    /// Whether the lab has backups or Integration Services to report (reports carry them only
+    /// then, so other labs' files do not change).
+    pub fn has_backup_or_is_data(&self) -> bool {
+        self.is.has_data(&self.world) || !self.backup.jobs.is_empty()
+    }
+
+    /// Each VM's Integration Services summary over time (index = VM), starting at time zero.
+    pub fn is_timeline(&self) -> &[Vec<(SimTime, IsSummary)>] {
+        &self.is.timeline
+    }
+
+    /// Whether VM `vm` is being backed up now (PrepareForSnapshot to PostSnapshot).
+    pub fn vm_in_backup(&self, vm: usize) -> bool {
+        self.world.vms.get(vm).is_some_and(|v| v.in_backup)
     }
 
     /// Live-migration CPU % of each logical processor of host `h` now (empty when idle).
@@ -610,6 +688,14 @@ impl Simulation {
                     let fx = self
                         .cluster
                         .vm_timer_fired(&mut self.world, &self.lm, timer);
+                    self.apply_effects(fx);
+                }
+                Scheduled::Integration(t) => {
+                    let fx = self.is.timer_fired(&self.world, t);
+                    self.apply_effects(fx);
+                }
+                Scheduled::Backup(t) => {
+                    let fx = self.backup.timer_fired(&mut self.world, &self.is, t);
                     self.apply_effects(fx);
                 }
             }
@@ -839,6 +925,13 @@ impl Simulation {
             ClearQuarantine { node } => {
                 reaction = Reaction::Command(NodeCommand::ClearQuarantine, self.node_index(node)?)
             }
+            UpgradeIntegrationServices { .. }
+            | UninstallIntegrationServices { .. }
+            | RebootGuest { .. }
+            | InstallIntegrationServices { .. }
+            | RunBackupSet { .. }
+            | ModifyBackupSet { .. }
+            | ThirdPartyBackup { .. } => return self.guest_or_backup(cmd),
             Caption { text, pause } => {
                 let mark = Mark::Caption { pause: *pause };
                 self.push_marked(
@@ -889,6 +982,78 @@ impl Simulation {
                 Err(e)
             }
         }
+    }
+
+    /// The Integration Services and backup commands: each asks its model, then is logged with
+    /// what the model returned; nothing changes on error.
+    fn guest_or_backup(&mut self, cmd: &Command) -> Result<(), CommandError> {
+        use Command::*;
+        let fx = match cmd {
+            UpgradeIntegrationServices { vm }
+            | UninstallIntegrationServices { vm }
+            | RebootGuest { vm }
+            | InstallIntegrationServices { vm } => {
+                let vi = self.vm_of(vm)?;
+                let what = match cmd {
+                    UpgradeIntegrationServices { .. } => IsActivity::Installing { upgrade: true },
+                    UninstallIntegrationServices { .. } => IsActivity::Uninstalling,
+                    RebootGuest { .. } => IsActivity::Rebooting,
+                    _ => IsActivity::Installing { upgrade: false },
+                };
+                self.is.command(&self.world, vi, what)?
+            }
+            RunBackupSet { set } => {
+                let si = self.set_of(set)?;
+                self.backup.run_now(&self.world, si)
+            }
+            ModifyBackupSet { set, keep } => {
+                let si = self.set_of(set)?;
+                self.backup.modify(&self.world, si, *keep)
+            }
+            ThirdPartyBackup { node, duration } => {
+                let i = self.node_index(node)?;
+                self.backup.third_party(&self.world, i, *duration)
+            }
+            _ => {
+                return Err(CommandError::Refused(format!(
+                    "{} is not a backup command",
+                    cmd.describe()
+                )));
+            }
+        };
+        self.logged(cmd, fx);
+        Ok(())
+    }
+
+    /// A VM's index by name.
+    fn vm_of(&self, name: &str) -> Result<usize, CommandError> {
+        self.vm_index
+            .get(name)
+            .copied()
+            .ok_or_else(|| CommandError::UnknownVm(name.to_string()))
+    }
+
+    /// A backup set's index by name.
+    fn set_of(&self, name: &str) -> Result<usize, CommandError> {
+        self.world
+            .scenario
+            .spec
+            .backup_sets
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| CommandError::UnknownSet(name.to_string()))
+    }
+
+    /// Logs a command, then applies what its model returned.
+    fn logged(&mut self, cmd: &Command, fx: Effects) {
+        let kind = match cmd.kind() {
+            CommandKind::Fault => EventKind::Fault,
+            CommandKind::Repair => EventKind::Repair,
+            CommandKind::Operation => EventKind::Operation,
+            CommandKind::Caption => EventKind::Caption,
+        };
+        self.push_event(kind, cmd.subject().to_string(), cmd.describe(), None);
+        self.apply_effects(fx);
     }
 
     /// Logs an event; faults and repairs are marked as such.

@@ -26,6 +26,9 @@ pub(super) struct Node {
 pub(super) struct Vm {
     pub host: usize,
     pub state: VmState,
+    /// A backup job is between PrepareForSnapshot and PostSnapshot for this VM: live migration
+    /// is refused (backup-and-is.md §5, `lm_blocked_during: prepare..post`).
+    pub in_backup: bool,
 }
 
 /// The nodes, VMs and storage of a running lab, with the scenario they come from and the time.
@@ -66,6 +69,7 @@ impl World {
                     InitialVmState::Running => VmState::Running,
                     InitialVmState::Off => VmState::Off,
                 },
+                in_backup: false,
             })
             .collect();
         let vm_timeline = vms.iter().map(|v| vec![(SimTime::ZERO, v.state)]).collect();

@@ -92,6 +92,8 @@ pub(super) fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
                 priority: Default::default(),
                 resiliency_period: Default::default(),
                 state: Default::default(),
+                guest_os: String::new(),
+                integration_services: None,
             };
             add(Edit::AddVm(Box::new(vm)), Selection::Vm(name));
         }
