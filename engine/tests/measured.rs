@@ -370,3 +370,33 @@ fn the_measurement_collector_logs_every_counter_the_reader_uses_and_changes_noth
     }
     assert!(script.contains("20415, 20417"));
 }
+
+#[test]
+fn counters_of_a_localized_windows_are_read_through_the_maps_counter_names() {
+    // A German Windows names the sets and counters in German (your-cluster.md §5).
+    let text = std::fs::read_to_string(fixture("lm-hv2.csv"))
+        .unwrap()
+        .replace("Processor Information", "Prozessorinformationen")
+        .replace("% Processor Time", "Prozessorzeit (%)");
+    let spec = lab().spec;
+    let files = |t: &str| {
+        let mut f = vec![(
+            "lm-hv1.csv".to_string(),
+            measured::parse(&self::text(), "lm-hv1.csv").unwrap(),
+        )];
+        f.push(("de.csv".to_string(), measured::parse(t, "de.csv").unwrap()));
+        f
+    };
+    let plain = measured::assemble(&files(&text), &spec, &measured::NameMap::default());
+    assert!(
+        plain.runs[0].cpu_pct("hv2").is_none(),
+        "an unknown set is not read"
+    );
+    let names = measured::NameMap::parse(
+        "[counters]\n\"Prozessorinformationen\" = \"Processor Information\"\n\"Prozessorzeit (%)\" = \"% Processor Time\"\n",
+        "map.toml",
+    )
+    .unwrap();
+    let mapped = measured::assemble(&files(&text), &spec, &names);
+    assert!(mapped.runs[0].cpu_pct("hv2").is_some());
+}

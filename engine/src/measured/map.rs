@@ -16,6 +16,8 @@
 //! vm = "app02"
 //! from = "hv1"
 //! to = "hv2"
+//! [counters]       # PerfMon names of another language → the English ones lmlab reads
+//! "Prozessorinformationen" = "Processor Information"
 //! ```
 
 use crate::scenario::ScenarioSpec;
@@ -30,6 +32,8 @@ pub struct NameMap {
     pub nics: BTreeMap<String, String>,
     pub vms: BTreeMap<String, String>,
     pub migration: MigrationHint,
+    /// Counter-set and counter names as a localized Windows writes them → the English names.
+    pub counters: BTreeMap<String, String>,
 }
 
 /// What the measured migration was, for files that do not say (a `lmlab real` run without a
@@ -94,6 +98,14 @@ impl NameMap {
                 .unwrap_or(1);
             format!("{file}:{line}: {}", e.message())
         })
+    }
+
+    /// The English name of a counter set or counter (itself when the map has no translation).
+    pub fn counter<'a>(&'a self, name: &'a str) -> &'a str {
+        self.counters
+            .iter()
+            .find(|(k, _)| same(k, name))
+            .map_or(name, |(_, v)| v.as_str())
     }
 
     /// The lab's host for a measured host name.

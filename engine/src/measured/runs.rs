@@ -122,7 +122,8 @@ impl Pieces {
                 miss(NameKind::Host, &p.host);
             }
             let instance = p.instance.as_deref().unwrap_or("");
-            let object = p.object.as_str();
+            let object = names.counter(&p.object);
+            let counter_name = names.counter(&p.counter);
             if is(object, "Hyper-V VM Live Migration") {
                 let measured = lm_vm(instance);
                 let vm = names.vm(spec, measured);
@@ -133,13 +134,13 @@ impl Pieces {
                 for (k, v) in c.values.iter().enumerate() {
                     piece.present[k] |= v.is_some();
                 }
-                let counter = p.counter.to_ascii_lowercase();
+                let counter = counter_name.to_ascii_lowercase();
                 if counter.ends_with("transport: bytes sent/sec") {
-                    piece.sent = Some((p.counter.clone(), gbps(c)));
+                    piece.sent = Some((counter_name.to_string(), gbps(c)));
                 } else if counter == "transfer pass: dirty page count" {
                     let number = log.columns.iter().find(|o| {
                         o.path.instance == p.instance
-                            && is(&o.path.counter, "Transfer pass: Number")
+                            && is(names.counter(&o.path.counter), "Transfer pass: Number")
                     });
                     piece.pass1_pages = number.and_then(|n| {
                         let k = n.values.iter().position(|v| *v == Some(1.0))?;
@@ -157,7 +158,7 @@ impl Pieces {
                 t: log.t_utc_s.clone(),
                 v,
             };
-            if is(object, "Processor Information") && is(&p.counter, "% Processor Time") {
+            if is(object, "Processor Information") && is(counter_name, "% Processor Time") {
                 if is(instance, "_Total") {
                     cpu_parts.push((host.clone(), true, c));
                 } else if instance.ends_with(",_Total") {
@@ -182,7 +183,7 @@ impl Pieces {
                         .push(timed("SMB Direct".into(), "moved", moved)),
                 }
             } else if is(object, "RDMA Activity") || is(object, "Network Adapter") {
-                let direction = match p.counter.to_ascii_lowercase().as_str() {
+                let direction = match counter_name.to_ascii_lowercase().as_str() {
                     "rdma outbound bytes/sec" => "RDMA out",
                     "rdma inbound bytes/sec" => "RDMA in",
                     "bytes sent/sec" => "sent",
