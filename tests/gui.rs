@@ -638,6 +638,15 @@ fn a_real_run_moves_the_selected_vms_image_and_shows_it_beside_the_model() {
     assert!(model.path.contains("SMB Direct"), "{}", model.path);
     h.get_by_label("verified");
     h.get_by_label("Error = measured − model.");
+    // The run becomes a measurement of the lab: the Calibrate view sets it beside the model.
+    h.get_by_label("Set beside the model (Calibrate view)")
+        .click();
+    h.run();
+    let runs = h.state().lab.measured_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].vm, model.vm);
+    assert_eq!(runs[0].memory_bytes, Some(32 << 20));
+    h.get_by_label_contains("Measured beside the model");
 }
 
 #[test]

@@ -95,6 +95,8 @@ pub enum FileAction {
     /// Add measurement files (a dialog, or a typed path).
     LoadMeasurements,
     AddMeasurements(Vec<PathBuf>),
+    /// The Real run view's last run, added to the measurements.
+    AddLastRealRun,
     ClearMeasurements,
     Export,
     ExportTo(PathBuf),

@@ -209,6 +209,7 @@ impl LabState {
                 None => self.prompt(PathFor::Measurements, String::new()),
             },
             FileAction::AddMeasurements(ps) => self.add_measurements(&ps),
+            FileAction::AddLastRealRun => self.add_last_real_run(),
             FileAction::ClearMeasurements => self.results.measured = None,
             FileAction::ExportReport => match files::pick_pdf(self.places.dialogs) {
                 Some(Some(p)) => self.report_to(p),

@@ -22,6 +22,38 @@ impl LabState {
                 }
             }
         }
+        self.add_measured(read);
+    }
+
+    /// The Real run view's last run as a measurement (its JSON as `lmlab real --json` writes it).
+    pub(super) fn add_last_real_run(&mut self) {
+        let Some(run) = self.results.real_last.as_ref() else {
+            return;
+        };
+        let mut json = match serde_json::to_value(&run.report) {
+            Ok(v) => v,
+            Err(e) => {
+                self.screen.status = Some(format!("the real run cannot be read back: {e}"));
+                return;
+            }
+        };
+        if let (Some(p), Some(o)) = (&run.prediction, json.as_object_mut()) {
+            o.insert(
+                "model".into(),
+                serde_json::json!({ "vm": p.vm, "from": p.from, "to": p.to }),
+            );
+        }
+        let n = self.results.measured.as_ref().map_or(0, |m| {
+            m.files.iter().filter(|f| f.starts_with("real run")).count()
+        });
+        let name = format!("real run {}", n + 1);
+        match measured::parse(&json.to_string(), &name) {
+            Ok(f) => self.add_measured(vec![(PathBuf::from(name), f)]),
+            Err(e) => self.screen.status = Some(e.to_string()),
+        }
+    }
+
+    fn add_measured(&mut self, read: Vec<(PathBuf, measured::MeasuredFile)>) {
         let set = self.results.measured.get_or_insert_with(|| MeasuredSet {
             files: Vec::new(),
             parsed: Vec::new(),

@@ -3,7 +3,7 @@
 //! `lmlab agent` — and shows the measurement beside the model's prediction for the same VM, with
 //! the error.
 
-use super::action::{Actions, JobAction, ViewAction};
+use super::action::{Actions, FileAction, JobAction, ViewAction};
 use super::real_run::chosen_vm;
 use super::state::{LabState, RealRun};
 use super::theme::series_color;
@@ -109,6 +109,14 @@ pub fn show(ui: &mut egui::Ui, lab: &LabState, actions: &mut Actions) {
         return;
     };
     summary(ui, run);
+    if run.report.verified
+        && ui
+            .button("Set beside the model (Calibrate view)")
+            .on_hover_text("Adds this run to the lab's measurements, as `lmlab real --json` would write it, so the Calibrate view compares it and fits the costs to it")
+            .clicked()
+    {
+        actions.push(FileAction::AddLastRealRun);
+    }
     plots(ui, run);
 }
 
