@@ -130,6 +130,25 @@ fn run_errors(
     if c.quantities.is_empty() {
         return;
     }
+    // Wide: the table and the plots side by side; narrow (a 720p projector): the plots under it.
+    let wide = ui.available_width() >= 1400.0;
+    let plots = |ui: &mut egui::Ui| {
+        if let Some(start) = c.model_start_s {
+            run_plot(ui, lab, (k, run, start));
+        }
+    };
+    if wide {
+        ui.horizontal_top(|ui| {
+            errors_grid(ui, k, c);
+            plots(ui);
+        });
+    } else {
+        errors_grid(ui, k, c);
+        ui.horizontal_top(plots);
+    }
+}
+
+fn errors_grid(ui: &mut egui::Ui, k: usize, c: &Comparison) {
     egui::Grid::new(("measured-errors", k))
         .striped(true)
         .num_columns(5)
@@ -151,6 +170,103 @@ fn run_errors(
                 ui.end_row();
             }
         });
+}
+
+/// The run and the model over the migration: throughput and each compared NIC (RDMA Activity
+/// for SMB Direct, Network Adapter otherwise) beside the model's lines of the same NICs, each
+/// measured host's CPU beside the model's. Dots are measured samples.
+fn run_plot(ui: &mut egui::Ui, lab: &LabState, (k, run, start): (usize, &MeasuredRun, f64)) {
+    use egui_plot::{Corner, Legend, Line, Plot, Points};
+    use lmlab_engine::chart::{Audience, ChartLine, LineColor, LineRole, TimeChartKind, lines};
+    let sim = lab.sim();
+    let (from, to) = (start - 2.0, start + run.total_s.unwrap_or(10.0) + 3.0);
+    let color = |c: LineColor| match c {
+        LineColor::Palette(i) => super::theme::series_color(i),
+        LineColor::Grey => egui::Color32::GRAY,
+    };
+    let clip = |p: Vec<(f64, f64)>| -> Vec<[f64; 2]> {
+        p.into_iter()
+            .filter(|(t, _)| *t >= from && *t <= to)
+            .map(|(t, v)| [t - start, v])
+            .collect()
+    };
+    let pts = |p: &[(f64, f64)]| -> Vec<[f64; 2]> { p.iter().map(|(t, v)| [*t, *v]).collect() };
+    let rdma = lab
+        .sim()
+        .migrations()
+        .iter()
+        .any(|m| m.path.starts_with("SMB Direct"));
+    let nics: Vec<_> = run
+        .nics
+        .iter()
+        .filter(|n| n.direction.starts_with("RDMA") == rdma)
+        .collect();
+    let model_nic = |model: &[ChartLine<'_>], n: &lmlab_engine::measured::NicTraffic| {
+        let word = if matches!(n.direction.as_str(), "sent" | "RDMA out") {
+            "send"
+        } else {
+            "receive"
+        };
+        let label = format!("{} {} {word}", n.host, n.nic);
+        model.iter().position(|l| l.label == label)
+    };
+    let w = (ui.available_width() / 2.0 - 8.0).max(220.0);
+    for (kind, unit) in [
+        (TimeChartKind::Throughput, "Gbit/s"),
+        (TimeChartKind::Cpu, "CPU %"),
+    ] {
+        let model = lines(sim, kind, Audience::Window, from);
+        let mut measured: Vec<(String, egui::Color32, Vec<[f64; 2]>)> = Vec::new();
+        let mut shown: Vec<usize> = Vec::new();
+        match kind {
+            TimeChartKind::Throughput => {
+                shown.extend(model.iter().position(|l| l.role == LineRole::Total));
+                measured.push((
+                    format!("measured {}", run.vm),
+                    color(LineColor::Palette(0)),
+                    pts(&run.throughput),
+                ));
+                for n in &nics {
+                    let m = model_nic(&model, n);
+                    shown.extend(m);
+                    let c = m.map_or(egui::Color32::GRAY, |i| color(model[i].color));
+                    let name = format!("measured {} {} {}", n.host, n.nic, n.direction);
+                    measured.push((name, c, pts(&n.gbps)));
+                }
+            }
+            TimeChartKind::Cpu => {
+                for c in &run.cpu {
+                    let i = model.iter().position(|l| l.label == c.host);
+                    shown.extend(i);
+                    let col = i.map_or(egui::Color32::GRAY, |i| color(model[i].color));
+                    measured.push((format!("measured {}", c.host), col, pts(&c.pct)));
+                }
+            }
+        }
+        Plot::new(("measured-run", k, unit))
+            .width(w)
+            .height(230.0)
+            // Room after the migration for the key, so it covers no sample.
+            .legend(Legend::default().position(Corner::RightTop))
+            .y_axis_label(unit)
+            .x_axis_label("s from the migration's start")
+            .include_x(from - start)
+            .include_x((to - start) * 1.8)
+            .include_y(0.0)
+            .allow_scroll(false)
+            .show(ui, |p| {
+                for &i in &shown {
+                    let l = &model[i];
+                    let line =
+                        Line::new(format!("model {}", l.label), clip(l.points(sim.series())));
+                    p.line(line.color(color(l.color)).width(2.0).allow_band(false));
+                }
+                for (name, c, pts) in measured {
+                    p.points(Points::new(name.clone(), pts.clone()).color(c).radius(3.0));
+                    p.line(Line::new(name, pts).color(c).width(1.0));
+                }
+            });
+    }
 }
 
 /// A button that starts the migration the run is of (from where the VM is now, so the user sees
