@@ -1106,6 +1106,35 @@ fn report_writes_a_pdf_whose_pages_all_render_with_something_on_them() {
             assert!(inked > px.len() / 200, "{} looks blank", p.display());
         }
     }
+    // With measurements: the CPU chart beside the model and a page of errors join the report.
+    let pdf = t.0.join("measured.pdf");
+    let o = lmlab(&[
+        "report",
+        "tests/fixtures/lab-2node.toml",
+        "--measured",
+        "tests/fixtures/lm-hv1.csv",
+        "tests/fixtures/lm-hv2.csv",
+        "--out",
+        pdf.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = t.0.join("measured");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let plain = t.0.join("plain.pdf");
+    let o = lmlab(&[
+        "report",
+        "tests/fixtures/lab-2node.toml",
+        "--out",
+        plain.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plain_dir = t.0.join("plain");
+    std::fs::create_dir_all(&plain_dir).expect("dir");
+    assert_eq!(
+        pdf_pages(&pdf, &dir).len(),
+        pdf_pages(&plain, &plain_dir).len() + 2,
+        "a CPU page and an error page"
+    );
     // Bad input: a window outside the run is refused, naming the option.
     let o = lmlab(&[
         "report",

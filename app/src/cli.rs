@@ -241,22 +241,36 @@ pub struct ReportArgs {
     /// (cheapest first) or `name`.
     #[arg(long, default_value = "file", value_parser = parse_sort, value_name = "ORDER")]
     pub sort: CompareSort,
+    /// Measured runs to set beside the model: drawn on the throughput and CPU pages, their
+    /// errors on a page of their own.
+    #[command(flatten)]
+    pub measured: crate::measured_cli::MeasuredArgs,
 }
 
 pub fn report(args: &ReportArgs) -> Result<()> {
-    let sim = load_run(&args.file, args.until)?;
+    let (sim, runs) = load_beside(&args.file, args.until, &args.measured)?;
     let window = lmlab_engine::export::TimeWindow::parse(&args.window, &sim)
         .map_err(|e| anyhow::anyhow!("--window: {e}"))?;
     let until = args
         .until
         .map_or(String::new(), |u| format!(" --until {u}"));
+    let mut measured = String::new();
+    if !args.measured.measured.is_empty() {
+        measured.push_str(" --measured");
+        for m in &args.measured.measured {
+            measured.push_str(&format!(" {}", m.display()));
+        }
+    }
+    if let Some(m) = &args.measured.map {
+        measured.push_str(&format!(" --map {}", m.display()));
+    }
     let command = format!(
-        "lmlab report {}{until} --window {} --sort {}",
+        "lmlab report {}{until} --window {} --sort {}{measured}",
         args.file.display(),
         args.window,
         args.sort.word()
     );
-    let pdf = output::report_pdf(&sim, window, args.sort, &command)?;
+    let pdf = output::report_pdf(&sim, window, args.sort, &command, &runs)?;
     output::write_file(&args.out, &pdf)?;
     eprintln!("lmlab report: wrote {}", args.out.display());
     Ok(())
@@ -281,16 +295,25 @@ fn load_run(file: &Path, until: Option<SimDuration>) -> Result<Simulation> {
     Ok(sim)
 }
 
+/// The run of `file` (to `until`), or with measurements the lab set up as they were measured
+/// and run until the model's migrations ended.
+fn load_beside(
+    file: &Path,
+    until: Option<SimDuration>,
+    measured: &crate::measured_cli::MeasuredArgs,
+) -> Result<(Simulation, Vec<lmlab_engine::measured::MeasuredRun>)> {
+    if measured.measured.is_empty() {
+        return Ok((load_run(file, until)?, Vec::new()));
+    }
+    let (sim, m, notes) = crate::measured_cli::run_beside(file, measured)?;
+    for n in &notes {
+        eprintln!("lab: {n}");
+    }
+    Ok((sim, m.runs))
+}
+
 pub fn export(args: &ExportArgs) -> Result<()> {
-    let (sim, runs) = if args.measured.measured.is_empty() {
-        (load_run(&args.file, args.until)?, Vec::new())
-    } else {
-        let (sim, m, notes) = crate::measured_cli::run_beside(&args.file, &args.measured)?;
-        for n in &notes {
-            eprintln!("lab: {n}");
-        }
-        (sim, m.runs)
-    };
+    let (sim, runs) = load_beside(&args.file, args.until, &args.measured)?;
     let size = (args.size[0] as u32, args.size[1] as u32);
     let window = lmlab_engine::export::TimeWindow::parse(&args.window, &sim)
         .map_err(|e| anyhow::anyhow!("--window: {e}"))?;

@@ -389,7 +389,7 @@ fn fill_export(
     // The PDF report last: it reuses the comparison.
     let command = "lmlab export (or File → Export) on this lab";
     if !out.put("report.pdf", || {
-        lmlab_engine::export::report_pdf(sim, &report, compared.as_ref(), window, command)
+        lmlab_engine::export::report_pdf(sim, &report, compared.as_ref(), window, command, measured)
             .map_err(|e| anyhow!("report.pdf: {e}"))
     })? {
         return Ok(None);
@@ -403,6 +403,7 @@ pub fn report_pdf(
     window: TimeWindow,
     sort: CompareSort,
     command: &str,
+    measured: &[MeasuredRun],
 ) -> Result<Vec<u8>> {
     let compare = (!sim.scenario().spec.configurations.is_empty()).then(|| {
         let mut c = lmlab_engine::compare::compare(sim.scenario(), sim.seed());
@@ -410,7 +411,7 @@ pub fn report_pdf(
         c
     });
     let report = Report::from_simulation(sim);
-    lmlab_engine::export::report_pdf(sim, &report, compare.as_ref(), window, command)
+    lmlab_engine::export::report_pdf(sim, &report, compare.as_ref(), window, command, measured)
         .map_err(|e| anyhow!("report.pdf: {e}"))
 }
 

@@ -556,9 +556,10 @@ impl LabState {
             let f = file.clone();
             let window = lab.export_window(&sim);
             let sort = lab.prefs.compare_sort;
+            let runs = lab.measured_runs().to_vec();
             let job = Job::spawn(what, move |_| {
                 let command = "File → Export → Report (PDF) on this lab";
-                crate::output::report_pdf(&sim, window, sort, command)
+                crate::output::report_pdf(&sim, window, sort, command, &runs)
                     .and_then(|pdf| crate::output::write_file(&f, &pdf))
                     .map(|()| Some(1))
                     .map_err(|e| format!("{e:#}"))

@@ -5,7 +5,7 @@
 //! the migrations; forecast warnings, the model's assumptions and how to reproduce the report.
 
 use super::axis::{TimeWindow, clock_label};
-use super::{Chart, ChartError, Drawing, FONT, svg, time_chart};
+use super::{Chart, ChartError, Drawing, FONT, svg, time_chart_with};
 use crate::compare::CompareReport;
 use crate::report::Report;
 use crate::sim::Simulation;
@@ -16,13 +16,15 @@ const PAGE: (u32, u32) = (1600, 1131);
 
 /// The report of a run as PDF bytes. `report` is the run's report (as `report.json` holds it),
 /// `compare` the comparison of the lab's configurations when it has any; `command` is how to
-/// make the same report again.
+/// make the same report again; `measured` runs are drawn beside the model's throughput and CPU
+/// and their errors get a page.
 pub fn report_pdf(
     sim: &Simulation,
     report: &Report,
     compare: Option<&CompareReport>,
     window: TimeWindow,
     command: &str,
+    measured: &[crate::measured::MeasuredRun],
 ) -> Result<Vec<u8>, ChartError> {
     let mut pages = vec![lab_page(sim, window)];
     if let Some(c) = compare {
@@ -36,11 +38,19 @@ pub fn report_pdf(
         "Timeline",
         &svg(&Drawing::States(sim, window), (1600, 1000))?,
     ));
-    let tc = time_chart(sim, Chart::Throughput, window);
+    let tc = time_chart_with(sim, Chart::Throughput, window, measured);
     pages.push(chart_page(
         "Throughput",
         &svg(&Drawing::Time(&tc), (1600, 1000))?,
     ));
+    if !measured.is_empty() {
+        let cpu = time_chart_with(sim, Chart::Cpu, window, measured);
+        pages.push(chart_page(
+            "Live-migration CPU, measured beside the model",
+            &svg(&Drawing::Time(&cpu), (1600, 1000))?,
+        ));
+        pages.extend(measured_pages(sim, measured));
+    }
     pages.extend(migration_pages(report));
     pages.push(notes_page(sim, report, command));
     to_pdf(&pages)
@@ -317,6 +327,53 @@ fn compare_page(c: &CompareReport) -> String {
     );
     s.text(60.0, y + 20.0, 18.0, false, &note);
     s.finish()
+}
+
+/// Each measured run's errors against the model (`lmlab overlay`'s table), a page per 30 rows.
+fn measured_pages(sim: &Simulation, measured: &[crate::measured::MeasuredRun]) -> Vec<String> {
+    let cs = crate::measured::overlay::compare(sim, measured);
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for c in &cs {
+        let run = c.run.split(" (").next().unwrap_or(&c.run).to_string();
+        if let Some(n) = &c.note {
+            rows.push(vec![run.clone(), n.clone()]);
+        }
+        for q in &c.quantities {
+            rows.push(vec![
+                run.clone(),
+                q.name.clone(),
+                format!("{:.3} {}", q.measured, q.unit),
+                format!("{:.3} {}", q.model, q.unit),
+                format!("{:+.3} {}", q.error(), q.unit),
+                q.error_pct()
+                    .map_or(String::new(), |p| format!("{p:+.1} %")),
+            ]);
+        }
+    }
+    let xs = [60.0, 420.0, 820.0, 1020.0, 1220.0, 1420.0];
+    let header = [
+        "Run",
+        "Quantity",
+        "Measured",
+        "Model",
+        "Model − measured",
+        "",
+    ];
+    let files: Vec<String> = cs.iter().map(|c| c.run.clone()).collect();
+    paginate(&rows, &xs)
+        .into_iter()
+        .map(|part| {
+            let mut s = Sheet::new();
+            s.heading("Measured beside the model");
+            let y = s.table(150.0, &xs, &header, part);
+            let mut y = y + 20.0;
+            for f in &files {
+                s.text(60.0, y, 16.0, false, f);
+                y += LINE;
+            }
+            s.finish()
+        })
+        .collect()
 }
 
 /// A chart under a heading.
