@@ -302,6 +302,17 @@ fn a_real_runs_json_is_a_run_of_the_vm_and_hosts_its_model_block_names() {
     assert_eq!(r.total_s, raw["total_s"].as_f64());
     assert_eq!(r.throughput.len(), raw["series"].as_array().unwrap().len());
     assert!(r.throughput_gbps().unwrap() > 0.0);
+    // It ran on this build machine's 2 cores; hv1 has 32 logical processors: a share of one
+    // says nothing about the other, so the CPU is left out, and said so.
+    assert_eq!(raw["cores_src"].as_u64(), Some(2));
+    assert!(r.cpu.is_empty());
+    assert!(
+        m.notes
+            .iter()
+            .any(|n| n.contains("ran on 2 logical processors, hv1 has 32")),
+        "{:?}",
+        m.notes
+    );
     // Without its model block, the hosts are `source` and `destination`, to be mapped.
     let mut bare = raw.clone();
     bare.as_object_mut().unwrap().remove("model");

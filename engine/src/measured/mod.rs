@@ -209,10 +209,12 @@ pub fn assemble(
             MeasuredFile::Events(list) => {
                 events.extend(list.iter().map(|e| (file.clone(), e.clone())));
             }
-            MeasuredFile::Real(r) => match r.run(file, spec, names, &mut out.unmapped) {
-                Ok(run) => out.runs.push(run),
-                Err(e) => out.notes.push(e),
-            },
+            MeasuredFile::Real(r) => {
+                match r.run(file, spec, names, (&mut out.unmapped, &mut out.notes)) {
+                    Ok(run) => out.runs.push(run),
+                    Err(e) => out.notes.push(e),
+                }
+            }
         }
     }
     let runs = pieces.runs(names, &events, &mut out);

@@ -39,6 +39,11 @@ pub struct RealRun {
     pub series: Vec<RealSample>,
     #[serde(default)]
     pub model: Option<RealModel>,
+    /// Logical processors of the machines it ran on (0: not said).
+    #[serde(default)]
+    pub cores_src: usize,
+    #[serde(default)]
+    pub cores_dst: usize,
 }
 
 /// Most samples read (an hour at 100 ms).
@@ -83,13 +88,15 @@ pub fn parse(text: &str, file: &str) -> Result<RealRun, MeasuredError> {
 }
 
 impl RealRun {
-    /// The run in the lab's names; names that do not map are listed in `unmapped`.
+    /// The run in the lab's names; names that do not map are listed in `unmapped`. A side's CPU
+    /// is kept only when the machine it ran on has as many logical processors as the lab's host
+    /// (a share of 2 cores says nothing about a host of 32); `notes` says when it was dropped.
     pub(super) fn run(
         &self,
         file: &str,
         spec: &ScenarioSpec,
         names: &NameMap,
-        unmapped: &mut Vec<Unmapped>,
+        (unmapped, notes): (&mut Vec<Unmapped>, &mut Vec<String>),
     ) -> Result<MeasuredRun, String> {
         if !self.verified {
             return Err(format!(
@@ -131,14 +138,33 @@ impl RealRun {
                 )
             })?;
         let throughput: Points = self.series.iter().map(|s| (s.t_s, s.total_gbps)).collect();
+        let mut same_machine = |host: &Option<String>, cores: usize| {
+            let h = host.as_ref()?;
+            let lps =
+                spec.hosts.iter().find(|x| &x.name == h).map(|x| {
+                    (x.sockets * x.cores_per_socket * if x.smt { 2 } else { 1 }) as usize
+                })?;
+            if cores == lps {
+                Some(h.clone())
+            } else {
+                notes.push(format!(
+                    "{file}: the run's CPU on {h} is left out: it ran on {cores} logical processors, {h} has {lps}"
+                ));
+                None
+            }
+        };
+        let (src_host, dst_host) = (
+            same_machine(&from, self.cores_src),
+            same_machine(&to, self.cores_dst),
+        );
         let mut cpu = Vec::new();
-        if let Some(h) = &from {
+        if let Some(h) = &src_host {
             cpu.push(HostCpu {
                 host: h.clone(),
                 pct: self.series.iter().map(|s| (s.t_s, s.cpu_src_pct)).collect(),
             });
         }
-        if let Some(h) = &to {
+        if let Some(h) = &dst_host {
             // Only the mean is measured on the destination: a flat line over the copy.
             cpu.push(HostCpu {
                 host: h.clone(),
