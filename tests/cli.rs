@@ -1586,3 +1586,47 @@ fn bad_measurement_input_is_refused_with_the_file_line_and_reason() {
     }
     assert!(!out.exists(), "nothing written on a refusal");
 }
+
+#[test]
+fn the_backup_night_runs_headless_and_writes_its_jobs_to_json_and_csv() {
+    let tmp = Tmp::new("backup-night");
+    let csv = tmp.0.join("csv");
+    let json = tmp.0.join("report.json");
+    let o = lmlab(&[
+        "run",
+        "assets/scenarios/backup-night.toml",
+        "--json",
+        json.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = std::fs::read_to_string(&json).unwrap();
+    for field in [
+        "\"backup_jobs\"",
+        "\"restore_points\"",
+        "\"integration_services\"",
+        "\"0x80042316\"",
+        // Repaired by the end of the night.
+        "\"Up to date\"",
+    ] {
+        assert!(report.contains(field), "{field} missing");
+    }
+    let jobs = std::fs::read_to_string(csv.join("backup-jobs.csv")).unwrap();
+    assert!(jobs.starts_with("set,attempt,manual,queued_s,start_s,end_s,outcome,code,vms,error\n"));
+    assert!(
+        jobs.contains("rm-node1,2,false,"),
+        "the retry is a row: {jobs}"
+    );
+    assert!(jobs.contains("0x80042316"));
+    // Labs without backups write no such file.
+    let plain = tmp.0.join("plain");
+    let o = lmlab(&[
+        "run",
+        "assets/scenarios/seed-lab.toml",
+        "--csv",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!plain.join("backup-jobs.csv").exists());
+}

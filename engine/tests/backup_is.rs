@@ -607,3 +607,71 @@ fn the_backup_night_preset_tells_its_story() {
     assert!(log_has(&s, "being backed up"));
     assert!(log_has(&s, "error code 1603"));
 }
+
+mod invariants {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the third-party requesters, drains and settings: one job runs at a time,
+        /// every job ends once, retries stay within the count, and no VM is left marked as
+        /// being backed up.
+        #[test]
+        fn jobs_run_one_at_a_time_end_once_and_release_their_vms(
+            seed in 0u64..1000,
+            tp in proptest::collection::vec((0u64..7000, 1u64..900, 1usize..=3), 0..6),
+            pause_at in proptest::option::of(0u64..7000),
+            skip in any::<bool>(),
+            fallback in 0usize..3,
+            attempts in 0u32..4,
+        ) {
+            println!("seed {seed}");
+            let fb = ["saved_state", "crash_consistent", "fail"][fallback];
+            let vm_moved = if skip { "skip_vm" } else { "fail_job" };
+            let sets = format!(
+                "[backup]\nretry_attempts = {attempts}\nretry_delay = \"120s\"\nfallback = \"{fb}\"\nvm_moved = \"{vm_moved}\"\n\n\
+                 [[backup_sets]]\nname = \"a\"\nkind = \"vm\"\nhost = \"node1\"\nvms = [\"vm-a\", \"vm-old\"]\nschedule = {{ start = \"10m\", every = \"15m\" }}\n\n\
+                 [[backup_sets]]\nname = \"v\"\nkind = \"volume\"\nhost = \"node2\"\nvolumes = [\"csv1\", \"csv2\"]\nschedule = {{ start = \"12m\", every = \"20m\" }}\n"
+            );
+            let mut s = Simulation::new(lab(&sets), seed);
+            let mut cmds: Vec<(u64, Command)> = tp
+                .iter()
+                .map(|&(at, d, n)| {
+                    (at, Command::ThirdPartyBackup { node: format!("node{n}"), duration: SimDuration::from_secs(d) })
+                })
+                .collect();
+            if let Some(at) = pause_at {
+                cmds.push((at, Command::PauseNode { node: "node1".into() }));
+            }
+            cmds.sort_by_key(|c| c.0);
+            for (at, c) in cmds {
+                s.advance_to(SimTime::from_secs(at));
+                let _ = s.apply(c);
+            }
+            s.advance_to(SimTime::from_secs(9000));
+            let jobs = s.backup_jobs();
+            let mut spans: Vec<(SimTime, SimTime)> = Vec::new();
+            for j in jobs {
+                prop_assert!(j.attempt <= attempts + 1, "{j:?}");
+                if let (Some(a), Some(b)) = (j.started, j.ended) {
+                    prop_assert!(a <= b);
+                    spans.push((a, b));
+                }
+            }
+            spans.sort();
+            for w in spans.windows(2) {
+                prop_assert!(w[0].1 <= w[1].0, "two jobs ran at once: {w:?}");
+            }
+            // Every job but possibly the last still running has ended.
+            let open = jobs.iter().filter(|j| j.outcome.is_none()).count();
+            prop_assert!(open <= 3, "{open} jobs still open");
+            if open == 0 {
+                for v in 0..s.scenario().spec.vms.len() {
+                    prop_assert!(!s.vm_in_backup(v));
+                }
+            }
+        }
+    }
+}

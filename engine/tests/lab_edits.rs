@@ -151,3 +151,60 @@ fn cabling_disks_and_properties_change_one_thing_and_unknown_names_are_refused()
     let err = Scenario::from_spec(e).unwrap_err();
     assert!(err.to_string().contains("need 100048GiB"), "{err}");
 }
+
+fn backup_night() -> ScenarioSpec {
+    Scenario::from_toml(
+        include_str!("../../assets/scenarios/backup-night.toml"),
+        "backup-night.toml",
+    )
+    .unwrap()
+    .spec
+}
+
+#[test]
+fn renames_follow_into_backup_sets_and_removals_drop_what_is_left_empty() {
+    let s = backup_night();
+    let e = valid(
+        s.edited(&Edit::Rename {
+            thing: Thing::Vm("vm-sql-1".into()),
+            to: "vm-sql-9".into(),
+        })
+        .unwrap(),
+    );
+    assert!(e.backup_sets[0].vms.contains(&"vm-sql-9".to_string()));
+    let e = valid(
+        s.edited(&Edit::Rename {
+            thing: Thing::Host("node3".into()),
+            to: "node9".into(),
+        })
+        .unwrap(),
+    );
+    assert_eq!(e.backup_sets[1].host, "node9");
+    let e = valid(
+        s.edited(&Edit::Rename {
+            thing: Thing::Storage("csv1".into()),
+            to: "csv9".into(),
+        })
+        .unwrap(),
+    );
+    assert_eq!(e.backup_sets[1].volumes, ["csv9"]);
+    // node2 goes with its VMs: its legacy set goes too, and so does the set defined on node1
+    // once node1 is removed; the volume-based set over csv1 stays while csv1 does.
+    let e = valid(
+        s.edited(&Edit::Remove(Thing::Host("node2".into())))
+            .unwrap(),
+    );
+    let names: Vec<&str> = e.backup_sets.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["rm-node1", "rm-csv1"]);
+    let e = valid(
+        e.edited(&Edit::Remove(Thing::Host("node1".into())))
+            .unwrap(),
+    );
+    let names: Vec<&str> = e.backup_sets.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["rm-csv1"]);
+    let e = valid(
+        e.edited(&Edit::Remove(Thing::Storage("csv1".into())))
+            .unwrap(),
+    );
+    assert!(e.backup_sets.is_empty());
+}

@@ -394,3 +394,66 @@ proptest! {
         let _ = SessionFile::from_json(&text, "fuzz.json").map(|s| s.open("fuzz.json"));
     }
 }
+
+#[test]
+fn a_session_with_integration_services_and_backup_commands_reopens_identically() {
+    let mut sim = Simulation::new(preset("backup-night.toml"), 1);
+    let steps: Vec<(u64, Command)> = vec![
+        (
+            60,
+            Command::UninstallIntegrationServices {
+                vm: "vm-xp-2".into(),
+            },
+        ),
+        (
+            200,
+            Command::RebootGuest {
+                vm: "vm-xp-2".into(),
+            },
+        ),
+        (
+            400,
+            Command::InstallIntegrationServices {
+                vm: "vm-xp-2".into(),
+            },
+        ),
+        (
+            700,
+            Command::ThirdPartyBackup {
+                node: "node2".into(),
+                duration: lmlab_engine::SimDuration::from_secs(30),
+            },
+        ),
+        (
+            710,
+            Command::RunBackupSet {
+                set: "rm-legacy".into(),
+            },
+        ),
+        (
+            800,
+            Command::ModifyBackupSet {
+                set: "rm-csv1".into(),
+                keep: 2,
+            },
+        ),
+    ];
+    for (t, c) in steps {
+        sim.advance_to(SimTime::from_secs(t));
+        sim.apply(c).unwrap();
+    }
+    sim.advance_to(SimTime::from_secs(5400));
+    let d = tmp("backup");
+    let path = d.join("night.lmlab.json");
+    let s = SessionFile::capture(&sim, &BTreeMap::new()).unwrap();
+    s.save(&path).unwrap();
+    let reopened = SessionFile::load(&path)
+        .unwrap()
+        .open("night.lmlab.json")
+        .unwrap();
+    assert_eq!(
+        Report::from_simulation(&reopened).to_json().unwrap(),
+        Report::from_simulation(&sim).to_json().unwrap()
+    );
+    assert_eq!(reopened.backup_jobs(), sim.backup_jobs());
+}

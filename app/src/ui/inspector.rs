@@ -812,6 +812,16 @@ fn integration_services(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: 
         let r = ui.colored_label(ui.visuals().error_fg_color, format!("Last setup: {text}"));
         hints::on(r, "Last setup");
     }
+    // The cmdlet's columns, as wide as they need (the inspector widens to show them).
+    is_table(ui, name, &st.components);
+    if lab.sim().vm_in_backup(i) {
+        hints::on(ui.label("Backup in progress"), "Backup in progress");
+    }
+    is_buttons(ui, name, actions);
+}
+
+/// `Get-VMIntegrationService`'s table of one VM.
+fn is_table(ui: &mut egui::Ui, name: &str, components: &[lmlab_engine::sim::IsComponent]) {
     let status = |s: Option<lmlab_engine::sim::IsStatus>| s.map_or("", |s| s.description());
     egui::Grid::new(("is-table", name))
         .striped(true)
@@ -826,7 +836,7 @@ fn integration_services(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: 
                 hints::on(ui.strong(h), h);
             }
             ui.end_row();
-            for c in &st.components {
+            for c in components {
                 ui.label(c.name);
                 ui.label(if c.enabled { "True" } else { "False" });
                 ui.label(status(c.primary));
@@ -839,9 +849,10 @@ fn integration_services(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: 
                 ui.end_row();
             }
         });
-    if lab.sim().vm_in_backup(i) {
-        hints::on(ui.label("Backup in progress"), "Backup in progress");
-    }
+}
+
+/// Setup, removal and restart of the guest, as commands.
+fn is_buttons(ui: &mut egui::Ui, name: &str, actions: &mut Actions) {
     ui.horizontal_wrapped(|ui| {
         let vm = || name.to_string();
         use lmlab_engine::Command;
