@@ -1541,3 +1541,46 @@ fn the_timeline_has_a_backup_lane_with_job_outcomes_and_vss_conflict_markers() {
         .collect();
     assert!(!ids.contains(&"backups"));
 }
+
+#[test]
+fn a_lab_without_the_measured_migration_offers_to_make_it_from_the_measured_source() {
+    // The imported lab: app02 is on hv2 (the inventory came after the move), no script for it.
+    let inv = fixture("inventory-2node.json");
+    let v = lmlab_engine::inventory::load(&inv).unwrap();
+    let imported = lmlab_engine::inventory::import(&v, "inventory-2node.json").unwrap();
+    let mut sc = lmlab_engine::Scenario::from_toml(&imported.toml, "lab.toml").unwrap();
+    sc.script.clear();
+    sc.spec.script.clear();
+    let mut h = harness_on(LabState::new(sc));
+    h.state_mut().handle(FileAction::AddMeasurements(vec![
+        fixture("lm-hv1.csv"),
+        fixture("lm-hv2.csv"),
+    ]));
+    h.run();
+    h.get_by_label_contains("the lab does not migrate app02 (yet)");
+    // First back to where the measurement started, then the measured migration itself.
+    // The button starts the clock too, so the audience sees the migration run.
+    let run_to = |h: &mut Harness<'static, Workbench>, t: u64| {
+        for _ in 0..3000 {
+            h.step();
+            if h.state().lab.sim().now() >= SimTime::from_secs(t) {
+                break;
+            }
+        }
+        h.state_mut().handle(ViewAction::Pause);
+        h.state_mut()
+            .handle(ViewAction::SetView(lmlab_app::ui::View::Calibrate));
+        h.run();
+    };
+    h.get_by_label("Move app02 to hv1 first (the measurement started there)")
+        .click();
+    h.step();
+    assert!(h.state().lab.playing());
+    run_to(&mut h, 30);
+    h.get_by_label("Migrate app02 to hv2 now").click();
+    h.step();
+    run_to(&mut h, 60);
+    h.get_by_label("throughput");
+    h.get_by_label("2.935 Gbit/s");
+    assert_eq!(h.query_all_by_label_contains("does not migrate").count(), 0);
+}

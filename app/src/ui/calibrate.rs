@@ -273,34 +273,52 @@ fn run_plot(ui: &mut egui::Ui, lab: &LabState, (k, run, start): (usize, &Measure
 /// it happen), when the lab is on the run's source host.
 fn migrate_button(ui: &mut egui::Ui, lab: &LabState, run: &MeasuredRun, actions: &mut Actions) {
     let spec = lab.spec();
-    let Some(vm) = spec.vms.iter().find(|v| v.name == run.vm) else {
+    let Some(i) = spec.vms.iter().position(|v| v.name == run.vm) else {
         return;
     };
-    let source = run.from.clone().unwrap_or_else(|| vm.host.clone());
-    let to = if vm.host != source {
+    // Where the VM runs now (it may have moved since the lab began).
+    let Some(host) = lab
+        .sim()
+        .vm_view(i)
+        .and_then(|(h, _, _)| spec.hosts.get(h))
+        .map(|h| h.name.clone())
+    else {
+        return;
+    };
+    if lab
+        .sim()
+        .migrations()
+        .iter()
+        .any(|m| m.vm == i && m.ended.is_none())
+    {
+        ui.label(format!("{} is migrating now", run.vm));
+        return;
+    }
+    let source = run.from.clone().unwrap_or_else(|| host.clone());
+    let to = if host != source {
         source.clone()
     } else {
         match run.to.clone().or_else(|| {
             spec.hosts
                 .iter()
                 .map(|h| h.name.clone())
-                .find(|h| *h != vm.host)
+                .find(|h| *h != host)
         }) {
             Some(t) => t,
             None => return,
         }
     };
-    let text = if vm.host != source {
+    let text = if host != source {
         format!(
             "Move {} to {source} first (the measurement started there)",
-            vm.name
+            run.vm
         )
     } else {
-        format!("Migrate {} to {to} now", vm.name)
+        format!("Migrate {} to {to} now", run.vm)
     };
     if ui.button(text).clicked() {
         actions.push(LabAction::Apply(Command::Migrate {
-            vm: vm.name.clone(),
+            vm: run.vm.clone(),
             to,
         }));
         actions.push(ViewAction::Play);
