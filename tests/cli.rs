@@ -1570,6 +1570,11 @@ fn bad_measurement_input_is_refused_with_the_file_line_and_reason() {
             vec!["calibrate", lab, "--out", o],
             vec!["give --measured FILE… or --references"],
         ),
+        // The window is not opened on measurements that make no run.
+        (
+            vec![lab, "--measured", "tests/fixtures/vmms-hv1.xml"],
+            vec!["no live migration of a VM of this lab"],
+        ),
         (
             vec![
                 "calibrate",

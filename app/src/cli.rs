@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 pub struct Cli {
     /// Scenario or session to open in the window (default: the built-in seed lab).
     pub file: Option<PathBuf>,
+    /// Measurement files to load beside it (PerfMon CSV, VMMS events, `lmlab real` JSON).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub measured: Vec<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }

@@ -158,8 +158,15 @@ fn options(title: String, size: [f32; 2]) -> eframe::NativeOptions {
 }
 
 /// Opens the window on `file`, or on the built-in default lab.
-pub fn open(file: Option<&Path>) -> Result<()> {
+/// `measured` files are loaded beside the lab first (as File → Load measurements…).
+pub fn open(file: Option<&Path>, measured: &[PathBuf]) -> Result<()> {
     let mut lab = load(file)?;
+    if !measured.is_empty() {
+        lab.handle(FileAction::AddMeasurements(measured.to_vec()));
+        if lab.measured_runs().is_empty() {
+            bail!("{}", lab.status().unwrap_or("the measurements make no run"));
+        }
+    }
     let title = format!("lmlab — {}", lab.spec().name);
     if let Some(p) = crate::ui::files::recovery_path() {
         let offer = p.exists();

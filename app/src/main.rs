@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Some(Cmd::Explain(args)) => lmlab_app::cli::explain(&args),
         Some(Cmd::Overlay(args)) => lmlab_app::measured_cli::overlay_cmd(&args),
         Some(Cmd::Calibrate(args)) => lmlab_app::measured_cli::calibrate_cmd(&args),
-        None => lmlab_app::gui::open(cli.file.as_deref()),
+        None => lmlab_app::gui::open(cli.file.as_deref(), &cli.measured),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
