@@ -298,11 +298,9 @@ pub fn measured_lines(
 ) -> Vec<ChartLine<'static>> {
     let hosts = &sim.scenario().spec.hosts;
     let mut out = Vec::new();
-    for run in runs {
-        let Some(start) = crate::measured::overlay::model_migration(sim, run)
-            .and_then(|m| m.started)
-            .map(|t| t.as_secs_f64())
-        else {
+    let matched = crate::measured::overlay::model_migrations(sim, runs);
+    for (run, m) in runs.iter().zip(matched) {
+        let Some(start) = m.and_then(|m| m.started).map(|t| t.as_secs_f64()) else {
             continue;
         };
         let shifted = |p: &[(f64, f64)]| -> Vec<[f64; 2]> {

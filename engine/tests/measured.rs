@@ -411,3 +411,34 @@ fn counters_of_a_localized_windows_are_read_through_the_maps_counter_names() {
     let mapped = measured::assemble(&files(&text), &spec, &names);
     assert!(mapped.runs[0].cpu_pct("hv2").is_some());
 }
+
+#[test]
+fn three_measured_runs_of_one_vm_sit_beside_three_model_migrations_back_and_forth() {
+    use lmlab_engine::measured::overlay;
+    let one = runs_of(&["lm-hv1.csv", "lm-hv2.csv"]).runs.remove(0);
+    let mut back = one.clone();
+    back.from = Some("hv2".into());
+    back.to = Some("hv1".into());
+    let runs = vec![one.clone(), back, one];
+    let (prepared, notes) = overlay::prepare(&lab(), &runs);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "migrates app02 from hv2 to hv1 at 70s"),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "migrates app02 from hv1 to hv2 at 130s"),
+        "{notes:?}"
+    );
+    let seed = prepared.spec.seed;
+    let mut sim = lmlab_engine::Simulation::new(prepared, seed);
+    overlay::run_until_compared(&mut sim, &runs, 3600);
+    let starts: Vec<Option<f64>> = overlay::compare(&sim, &runs)
+        .iter()
+        .map(|c| c.model_start_s)
+        .collect();
+    assert_eq!(starts, [Some(10.0), Some(70.0), Some(130.0)]);
+}

@@ -49,22 +49,29 @@ pub struct Comparison {
     pub note: Option<String>,
 }
 
-/// The model's migration that a run is measured against: the first of its VM (from its source
-/// host, when the run names one) that started.
-pub fn model_migration<'a>(
+/// The model's migration of each run, in order: each run gets the first started migration of
+/// its VM (from its source host) that an earlier run has not taken, so three measured runs of
+/// one VM sit beside the model's first three.
+pub fn model_migrations<'a>(
     sim: &'a Simulation,
-    run: &MeasuredRun,
-) -> Option<&'a crate::sim::Migration> {
+    runs: &[MeasuredRun],
+) -> Vec<Option<&'a crate::sim::Migration>> {
     let spec = &sim.scenario().spec;
-    let vm = spec.vms.iter().position(|v| v.name == run.vm)?;
-    let from = run
-        .from
-        .as_ref()
-        .and_then(|h| spec.hosts.iter().position(|x| &x.name == h));
-    sim.migrations()
-        .iter()
-        .filter(|m| m.vm == vm && from.is_none_or(|f| f == m.from))
-        .find(|m| m.started.is_some())
+    let mut taken = vec![false; sim.migrations().len()];
+    runs.iter()
+        .map(|run| {
+            let vm = spec.vms.iter().position(|v| v.name == run.vm)?;
+            let from = run
+                .from
+                .as_ref()
+                .and_then(|h| spec.hosts.iter().position(|x| &x.name == h));
+            let k = sim.migrations().iter().enumerate().position(|(k, m)| {
+                !taken[k] && m.vm == vm && from.is_none_or(|f| f == m.from) && m.started.is_some()
+            })?;
+            taken[k] = true;
+            sim.migrations().get(k)
+        })
+        .collect()
 }
 
 /// The model's rate as 1 s samples from its start to its end (the measured side is sampled
@@ -104,10 +111,18 @@ fn model_mean(sim: &Simulation, key: SeriesKey<'_>, from: f64, to: f64) -> Optio
 
 /// Sets every run beside the model's migration of its VM in `sim`.
 pub fn compare(sim: &Simulation, runs: &[MeasuredRun]) -> Vec<Comparison> {
-    runs.iter().map(|run| compare_one(sim, run)).collect()
+    let ms = model_migrations(sim, runs);
+    runs.iter()
+        .zip(ms)
+        .map(|(run, m)| compare_one(sim, run, m))
+        .collect()
 }
 
-fn compare_one(sim: &Simulation, run: &MeasuredRun) -> Comparison {
+fn compare_one(
+    sim: &Simulation,
+    run: &MeasuredRun,
+    m: Option<&crate::sim::Migration>,
+) -> Comparison {
     let mut c = Comparison {
         run: run.label.clone(),
         vm: run.vm.clone(),
@@ -116,7 +131,7 @@ fn compare_one(sim: &Simulation, run: &MeasuredRun) -> Comparison {
         quantities: Vec::new(),
         note: None,
     };
-    let Some(m) = model_migration(sim, run) else {
+    let Some(m) = m else {
         c.note = Some(format!(
             "the lab does not migrate {} (yet): start that migration to set the measurement beside it",
             run.vm
@@ -229,10 +244,46 @@ pub fn prepare(scenario: &Scenario, runs: &[MeasuredRun]) -> (Scenario, Vec<Stri
         ));
         sc.script.clear();
     }
+    // Where each VM is after the runs scheduled so far.
+    let mut now_on: std::collections::BTreeMap<usize, String> = Default::default();
     for run in runs.iter().filter(unscripted) {
         let Some(vm) = sc.spec.vms.iter().position(|v| v.name == run.vm) else {
             continue;
         };
+        if let Some(host) = now_on.get(&vm).cloned() {
+            // A later run of the same VM: back to its source first if the last one left it away.
+            let from = run.from.clone().unwrap_or_else(|| host.clone());
+            if from != host {
+                notes.push(format!("moves {} back to {from} at {at}s", run.vm));
+                sc.script.push(TimedCommand {
+                    at: SimDuration::from_secs(at),
+                    command: Command::Migrate {
+                        vm: run.vm.clone(),
+                        to: from.clone(),
+                    },
+                });
+                at += 60;
+            }
+            let to = run.to.clone().or_else(|| {
+                sc.spec
+                    .hosts
+                    .iter()
+                    .map(|h| h.name.clone())
+                    .find(|h| *h != from)
+            });
+            let Some(to) = to else { continue };
+            notes.push(format!("migrates {} from {from} to {to} at {at}s", run.vm));
+            sc.script.push(TimedCommand {
+                at: SimDuration::from_secs(at),
+                command: Command::Migrate {
+                    vm: run.vm.clone(),
+                    to: to.clone(),
+                },
+            });
+            now_on.insert(vm, to);
+            at += 60;
+            continue;
+        }
         let v = &mut sc.spec.vms[vm];
         if let Some(from) = &run.from
             && *from != v.host
@@ -268,9 +319,10 @@ pub fn prepare(scenario: &Scenario, runs: &[MeasuredRun]) -> (Scenario, Vec<Stri
             at: SimDuration::from_secs(at),
             command: Command::Migrate {
                 vm: run.vm.clone(),
-                to,
+                to: to.clone(),
             },
         });
+        now_on.insert(vm, to);
         at += 60;
     }
     sc.script.sort_by_key(|c| c.at);
@@ -289,9 +341,9 @@ pub fn run_until_compared(sim: &mut Simulation, runs: &[MeasuredRun], limit_s: u
     loop {
         let now = sim.now();
         let past_script = now >= crate::time::SimTime::ZERO + last_script;
-        let done = runs
+        let done = model_migrations(sim, runs)
             .iter()
-            .all(|run| model_migration(sim, run).is_some_and(|m| m.ended.is_some()));
+            .all(|m| m.is_some_and(|m| m.ended.is_some()));
         if (past_script && done) || now >= limit {
             break;
         }
