@@ -386,7 +386,7 @@ impl BackupLane {
 
 /// The backup lane of a run up to now; empty when the lab has no backup sets.
 pub fn backup_lane(sim: &Simulation) -> BackupLane {
-    use crate::sim::{JobOutcome, Mark};
+    use crate::sim::JobOutcome;
     let spec = &sim.scenario().spec;
     if spec.backup_sets.is_empty() {
         return BackupLane::default();
@@ -411,6 +411,9 @@ pub fn backup_lane(sim: &Simulation) -> BackupLane {
             marks.push((j.set, at, LaneMark::Retry));
         }
         let to = j.ended.map_or(now, |t| t.as_secs_f64());
+        if j.code == Some(crate::sim::VSS_E_SNAPSHOT_SET_IN_PROGRESS) {
+            marks.push((j.set, to, LaneMark::VssConflict));
+        }
         match (j.started, j.outcome) {
             (_, Some(JobOutcome::Discarded)) => {
                 marks.push((j.set, j.queued.as_secs_f64(), LaneMark::Discarded));
@@ -426,15 +429,6 @@ pub fn backup_lane(sim: &Simulation) -> BackupLane {
         } else {
             let to = r.end.as_secs_f64().min(now);
             bands.push((row, r.start.as_secs_f64(), to, LaneBand::ThirdParty));
-        }
-    }
-    for e in sim.events() {
-        let what = match e.mark {
-            Mark::VssConflict => LaneMark::VssConflict,
-            _ => continue,
-        };
-        if let Some(row) = spec.backup_sets.iter().position(|s| s.name == e.subject) {
-            marks.push((row, e.t.as_secs_f64(), what));
         }
     }
     BackupLane { rows, bands, marks }

@@ -346,6 +346,69 @@ fn inventory_rules(out: &mut Vec<Finding>, facts: &Facts) {
     );
 }
 
+/// Backups and Integration Services (backup-and-is.md §1, §6.4).
+fn backup_rules(out: &mut Vec<Finding>, spec: &ScenarioSpec) {
+    let host = &spec.integration.host_version;
+    let fallback = spec.backup.fallback;
+    let outdated = spec
+        .vms
+        .iter()
+        .filter_map(|v| {
+            let ver = v.integration_services.as_ref().filter(|x| *x != host)?;
+            let then = match fallback {
+                crate::scenario::BackupFallback::SavedState => "backed up in saved state",
+                crate::scenario::BackupFallback::CrashConsistent => "backed up crash-consistent",
+                crate::scenario::BackupFallback::Fail => "its backup job fails",
+            };
+            let verdict = if fallback == crate::scenario::BackupFallback::Fail {
+                Verdict::Fail
+            } else {
+                Verdict::Warn
+            };
+            Some((
+                verdict,
+                v.name.clone(),
+                format!(
+                    "Integration Services {ver}, host {host}: Protocol Mismatch, no online backup; {then}"
+                ),
+            ))
+        })
+        .collect();
+    let rule = Rule {
+        name: "Integration Services up to date",
+        source: "backup-and-is.md §6.2, §6.4",
+        pass: "every guest runs the hosts' Integration Services",
+    };
+    run(out, &rule, outdated);
+    let mut placed = Vec::new();
+    for set in spec
+        .backup_sets
+        .iter()
+        .filter(|b| b.kind == crate::scenario::BackupSetKind::Vm)
+    {
+        for name in &set.vms {
+            if let Some(v) = spec.vms.iter().find(|v| &v.name == name)
+                && v.host != set.host
+            {
+                placed.push((
+                    Verdict::Warn,
+                    name.clone(),
+                    format!(
+                        "in VM-based set {} defined on {}, but runs on {}: the set's job cannot find it there",
+                        set.name, set.host, v.host
+                    ),
+                ));
+            }
+        }
+    }
+    let rule = Rule {
+        name: "VM-based backup set on its host",
+        source: "backup-and-is.md §1 (the seed: volume-based sets do not need the VMs on the set's host)",
+        pass: "every VM of a VM-based set starts on the set's host",
+    };
+    run(out, &rule, placed);
+}
+
 /// Every rule on `spec`, and on the inventory's `facts` when the lab was imported.
 pub fn check(spec: &ScenarioSpec, facts: Option<&Facts>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -418,6 +481,15 @@ pub fn check(spec: &ScenarioSpec, facts: Option<&Facts>) -> Vec<Finding> {
     for (r, f) in rules {
         let found = f(spec);
         run(&mut out, &r, found);
+    }
+    // Labs with backup sets or Integration Services data only, so other labs' checks are as
+    // they were.
+    let is_data = spec
+        .vms
+        .iter()
+        .any(|v| !v.guest_os.is_empty() || v.integration_services.is_some());
+    if !spec.backup_sets.is_empty() || is_data {
+        backup_rules(&mut out, spec);
     }
     if let Some(facts) = facts {
         inventory_rules(&mut out, facts);

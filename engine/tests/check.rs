@@ -137,3 +137,29 @@ fn a_migration_to_a_host_without_room_fails_and_an_old_vm_warns() {
         [(Verdict::Warn, "big".to_string())]
     );
 }
+
+#[test]
+fn the_backup_night_check_fails_the_old_guests_integration_services_and_other_labs_have_no_such_rule()
+ {
+    let text = include_str!("../../assets/scenarios/backup-night.toml");
+    let spec = Scenario::from_toml(text, "backup-night.toml").unwrap().spec;
+    let f = check(&spec, None);
+    let is: Vec<_> = f
+        .iter()
+        .filter(|x| x.rule == "Integration Services up to date")
+        .collect();
+    assert_eq!(is.len(), 2, "{is:?}");
+    assert!(is.iter().all(|x| x.verdict == Verdict::Fail));
+    assert!(is[0].reason.contains("Protocol Mismatch"));
+    assert!(
+        f.iter()
+            .any(|x| x.rule == "VM-based backup set on its host" && x.verdict == Verdict::Pass)
+    );
+    let seed = include_str!("../../assets/scenarios/seed-lab.toml");
+    let spec = Scenario::from_toml(seed, "seed-lab.toml").unwrap().spec;
+    assert!(
+        check(&spec, None)
+            .iter()
+            .all(|x| !x.rule.contains("Integration Services"))
+    );
+}

@@ -727,3 +727,59 @@ impl BackupState {
         self.finish(w, id, JobOutcome::Failed, fx);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::effects::Effect;
+    use super::super::world::test_lab;
+    use super::*;
+    use crate::SimDuration;
+
+    #[test]
+    fn a_third_party_requester_holds_the_vss_lock_and_a_second_one_logs_the_conflict() {
+        let (w, _, _) = test_lab();
+        let mut b = BackupState::new(&w);
+        let fx = b.third_party(&w, 0, SimDuration::from_secs(60));
+        // Nothing logged: one timer for when its snapshot set is done.
+        let [
+            Effect::Timer {
+                at,
+                what: Scheduled::Backup(BackupTimer::ThirdPartyDone(0)),
+            },
+        ] = fx.list()
+        else {
+            panic!("{:?}", fx.list());
+        };
+        assert_eq!(*at, w.now + SimDuration::from_secs(60));
+        assert_eq!(b.vss[0], Some(VssHolder::ThirdParty(0)));
+        let fx = b.third_party(&w, 0, SimDuration::from_secs(60));
+        let [Effect::Log(l)] = fx.list() else {
+            panic!("{:?}", fx.list());
+        };
+        assert_eq!(l.mark, Mark::VssConflict);
+        assert!(l.detail.contains("0x80042316"));
+        assert!(b.third_party[1].failed);
+    }
+
+    #[test]
+    fn modifying_a_set_only_logs_and_changes_the_retention_of_new_points() {
+        let (mut w, _, _) = test_lab();
+        w.scenario
+            .spec
+            .backup_sets
+            .push(crate::scenario::BackupSetSpec {
+                name: "s".into(),
+                kind: BackupSetKind::Vm,
+                host: "node1".into(),
+                vms: vec!["vm-sofs-1".into()],
+                volumes: Vec::new(),
+                schedule: None,
+                keep_points: 7,
+            });
+        let mut b = BackupState::new(&w);
+        let fx = b.modify(&w, 0, 2);
+        assert!(matches!(fx.list(), [Effect::Log(_)]));
+        assert_eq!(b.keep, [2]);
+        assert!(b.jobs.is_empty() && b.points.is_empty());
+    }
+}
