@@ -1584,3 +1584,34 @@ fn a_lab_without_the_measured_migration_offers_to_make_it_from_the_measured_sour
     h.get_by_label("2.935 Gbit/s");
     assert_eq!(h.query_all_by_label_contains("does not migrate").count(), 0);
 }
+
+#[test]
+fn a_vms_guest_os_and_integration_services_version_are_chosen_in_the_inspector() {
+    let mut h = harness("backup-night.toml");
+    h.state_mut()
+        .handle(ViewAction::Select(lmlab_app::ui::Selection::Vm(
+            "vm-xp-2".into(),
+        )));
+    h.run();
+    // The old guest: 6.2 Integration Services against the hosts' 6.3.
+    h.get_by_label("IS version").click();
+    h.run();
+    h.get_by_label("the hosts'").click();
+    h.run();
+    let vm = |h: &Harness<'static, Workbench>| {
+        h.state()
+            .lab
+            .spec()
+            .vms
+            .iter()
+            .find(|v| v.name == "vm-xp-2")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(vm(&h).integration_services, None, "up to date");
+    h.get_by_label("Guest OS").click();
+    h.run();
+    h.get_by_label("Windows Server 2016").click();
+    h.run();
+    assert_eq!(vm(&h).guest_os, "Windows Server 2016");
+}

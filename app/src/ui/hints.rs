@@ -338,6 +338,11 @@ const HINTS: &[(&str, &str)] = &[
         "Cluster priority: high-priority VMs start and move first.",
     ),
     (
+        "IS version",
+        "The guest's Integration Services version (IntegrationServicesVersion): another \
+             version than the hosts' shows Protocol Mismatch and rules out an online backup.",
+    ),
+    (
         "Configuration version",
         "The VM's configuration version: VMs below the cluster's required version are \
              not kept running while their node is Isolated.",

@@ -718,6 +718,7 @@ fn vm(ui: &mut egui::Ui, v: &mut VmSpec, storages: &[String]) {
             .response,
         "Storage",
     );
+    guest(ui, v);
     combo(
         ui,
         "Priority",
@@ -745,6 +746,59 @@ fn vm(ui: &mut egui::Ui, v: &mut VmSpec, storages: &[String]) {
     if let ResiliencyPeriod::Own(d) = &mut v.resiliency_period {
         secs(ui, "ResiliencyPeriod", d, 86_400.0);
     }
+}
+
+/// The guest's operating system and Integration Services version, from the guests the seed's
+/// story has (plus whatever the lab already names).
+fn guest(ui: &mut egui::Ui, v: &mut VmSpec) {
+    let mut oses = vec![
+        "Windows Server 2016",
+        "Windows Server 2012 R2",
+        "Windows Server 2008 R2 SP1",
+        "Windows Server 2003 R2 SP2 x64",
+        "Windows XP SP3 x86",
+    ];
+    let current = v.guest_os.clone();
+    if !current.is_empty() && !oses.contains(&current.as_str()) {
+        oses.push(&current);
+    }
+    hints::on(
+        egui::ComboBox::from_label("Guest OS")
+            .selected_text(if v.guest_os.is_empty() {
+                "not stated".to_string()
+            } else {
+                v.guest_os.clone()
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut v.guest_os, String::new(), "not stated");
+                for os in &oses {
+                    ui.selectable_value(&mut v.guest_os, os.to_string(), *os);
+                }
+            })
+            .response,
+        "Guest OS",
+    );
+    let mut versions = vec!["6.3.9600.16384", "6.2.9200.16433", "6.1.7601.17514"];
+    let current = v.integration_services.clone().unwrap_or_default();
+    if !current.is_empty() && !versions.contains(&current.as_str()) {
+        versions.push(&current);
+    }
+    hints::on(
+        egui::ComboBox::from_label("IS version")
+            .selected_text(
+                v.integration_services
+                    .clone()
+                    .unwrap_or_else(|| "the hosts'".to_string()),
+            )
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut v.integration_services, None, "the hosts'");
+                for ver in &versions {
+                    ui.selectable_value(&mut v.integration_services, Some(ver.to_string()), *ver);
+                }
+            })
+            .response,
+        "IS version",
+    );
 }
 
 fn vm_actions(ui: &mut egui::Ui, lab: &LabState, name: &str, actions: &mut Actions) {
