@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::BANDS;
 use lmlab_engine::Scenario;
 use lmlab_engine::calibrate::{Measure, Observation, Status, Target, calibrate, calibrated_toml};
 use lmlab_engine::transport::TransportParams;
@@ -104,9 +106,6 @@ fn costs_used_to_make_synthetic_measurements_are_recovered_within_tolerance() {
     );
 }
 
-/// A row's throughput range and CPU range (the busier host), tolerances applied.
-type Tolerance = (&'static str, f64, f64, Option<(f64, f64)>);
-
 #[test]
 fn fitting_the_seeds_nine_rows_stays_close_to_the_defaults_and_keeps_every_row_in_tolerance() {
     let sc = seed();
@@ -133,18 +132,7 @@ fn fitting_the_seeds_nine_rows_stays_close_to_the_defaults_and_keeps_every_row_i
         script: sc.script.clone(),
     };
     let report = lmlab_engine::compare::compare(&cal, cal.spec.seed);
-    let tol: [Tolerance; 9] = [
-        ("row1", 15.3, 18.7, Some((19.0, 25.0))),
-        ("row2", 15.3, 18.7, Some((9.0, 25.0))),
-        ("row3", 17.1, 20.9, Some((21.0, 27.0))),
-        ("row4", 15.75, 20.9, Some((5.0, 27.0))),
-        ("row5", 8.1, 10.5, None),
-        ("row6", 17.1, 20.9, None),
-        ("row7", 9.0, 11.0, None),
-        ("row8", 18.0, 20.5, Some((3.0, 10.0))),
-        ("row9", 18.0, 20.5, Some((0.0, 5.0))),
-    ];
-    for (id, lo, hi, cpu) in tol {
+    for (id, lo, hi, cpu) in BANDS {
         let r = report.rows.iter().find(|r| r.id == id).unwrap();
         assert!((lo..=hi).contains(&r.throughput_gbps), "{id}: {r:?}");
         if let Some((a, b)) = cpu {
@@ -221,7 +209,8 @@ fn the_calibrated_file_is_the_same_lab_with_the_fitted_transport_table_and_says_
 }
 
 /// A lab unlike the seed's: one socket of 16 cores at 3.2 GHz per host, two 25 GbE RoCE NICs, no
-/// team; one VM over TCP/IP, Compression, SMB over TCP and SMB Direct.
+/// team; one VM over TCP/IP, Compression, SMB over TCP and SMB Direct. `{hosts}` becomes the two
+/// (identical) hosts.
 const OTHER_LAB: &str = r#"
 format_version = 1
 name = "one socket, 2 x 25 GbE"
@@ -236,45 +225,7 @@ dcb_pfc = true
 [[storage]]
 name = "s"
 kind = "SMB3"
-[[hosts]]
-name = "a"
-sockets = 1
-cores_per_socket = 16
-smt = false
-clock_ghz = 3.2
-memory = "512GiB"
-  [[hosts.nics]]
-  name = "p1"
-  speed = "25Gbps"
-  rdma = "RoCE"
-  switch = "sw"
-  mtu = 9000
-  [[hosts.nics]]
-  name = "p2"
-  speed = "25Gbps"
-  rdma = "RoCE"
-  switch = "sw"
-  mtu = 9000
-[[hosts]]
-name = "b"
-sockets = 1
-cores_per_socket = 16
-smt = false
-clock_ghz = 3.2
-memory = "512GiB"
-  [[hosts.nics]]
-  name = "p1"
-  speed = "25Gbps"
-  rdma = "RoCE"
-  switch = "sw"
-  mtu = 9000
-  [[hosts.nics]]
-  name = "p2"
-  speed = "25Gbps"
-  rdma = "RoCE"
-  switch = "sw"
-  mtu = 9000
-[[vms]]
+{hosts}[[vms]]
 name = "vm1"
 host = "a"
 memory = "64GiB"
@@ -305,7 +256,21 @@ reference = { throughput_gbps = 1.0 }
 
 #[test]
 fn on_a_one_socket_25_gbe_lab_compression_and_tcp_costs_are_recovered_too() {
-    let sc = Scenario::from_toml(OTHER_LAB, "other.toml").unwrap();
+    let host = |name: &str| {
+        format!(
+            "[[hosts]]\nname = \"{name}\"\nsockets = 1\ncores_per_socket = 16\nsmt = false\n\
+             clock_ghz = 3.2\nmemory = \"512GiB\"\n"
+        ) + &["p1", "p2"]
+            .map(|n| {
+                format!(
+                    "  [[hosts.nics]]\n  name = \"{n}\"\n  speed = \"25Gbps\"\n  rdma = \"RoCE\"\n  \
+                     switch = \"sw\"\n  mtu = 9000\n"
+                )
+            })
+            .concat()
+    };
+    let text = OTHER_LAB.replace("{hosts}", &(host("a") + &host("b")));
+    let sc = Scenario::from_toml(&text, "other.toml").unwrap();
     let base = TransportParams::default();
     let mut truth = base.clone();
     truth.compress_cpb *= 1.5;

@@ -4,6 +4,8 @@
 // Tests fail by panicking; that is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::BANDS;
 use lmlab_engine::compare::{apply_configuration, compare, run_configuration, workload};
 use lmlab_engine::scenario::*;
 use lmlab_engine::transport::{MigrationReq, NetState, Solution, solve};
@@ -111,21 +113,6 @@ fn seed_lab_reproduces_every_reference_row() {
         }
     }
 }
-
-/// The nine rows' bands (throughput low, high; CPU low, high), the reference table widened by
-/// its tolerances (the same as ../shared/tools/check-reference).
-type Band = (&'static str, f64, f64, Option<(f64, f64)>);
-const BANDS: [Band; 9] = [
-    ("row1", 15.3, 18.7, Some((19.0, 25.0))),
-    ("row2", 15.3, 18.7, Some((9.0, 25.0))),
-    ("row3", 17.1, 20.9, Some((21.0, 27.0))),
-    ("row4", 15.75, 20.9, Some((5.0, 27.0))),
-    ("row5", 8.1, 10.5, None),
-    ("row6", 17.1, 20.9, None),
-    ("row7", 9.0, 11.0, None),
-    ("row8", 18.0, 20.5, Some((3.0, 10.0))),
-    ("row9", 18.0, 20.5, Some((0.0, 5.0))),
-];
 
 #[test]
 fn every_reference_row_stays_within_tolerance_for_every_seed_from_0_to_29() {

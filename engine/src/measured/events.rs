@@ -152,22 +152,33 @@ pub fn parse_xml(text: &str, file: &str) -> Result<Vec<BlackoutEvent>, MeasuredE
                 })
                 .unwrap_or_default(),
         };
-        out.push(event_of(
+        let e = event_of(
             id,
             &data,
             child(system, "Computer").and_then(|n| n.text()),
             t_utc_s,
             (file, line),
-        )?);
-        if out.len() > MAX_EVENTS {
-            return Err(MeasuredError::invalid(
-                file,
-                line,
-                format!("more than {MAX_EVENTS} events"),
-            ));
-        }
+        )?;
+        push_bounded(&mut out, e, (file, line))?;
     }
     Ok(out)
+}
+
+/// Adds an event, refusing a file with more than [`MAX_EVENTS`].
+fn push_bounded(
+    out: &mut Vec<BlackoutEvent>,
+    e: BlackoutEvent,
+    (file, line): (&str, usize),
+) -> Result<(), MeasuredError> {
+    if out.len() >= MAX_EVENTS {
+        return Err(MeasuredError::invalid(
+            file,
+            line,
+            format!("more than {MAX_EVENTS} events"),
+        ));
+    }
+    out.push(e);
+    Ok(())
 }
 
 fn event_of(
@@ -278,14 +289,8 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Vec<BlackoutEvent>, MeasuredE
             vm_id.map(|c| cell(c).to_string()).unwrap_or_default(),
             cell(seconds).to_string(),
         ];
-        out.push(event_of(event_id, &data, host.map(cell), t, (file, line))?);
-        if out.len() > MAX_EVENTS {
-            return Err(MeasuredError::invalid(
-                file,
-                line,
-                format!("more than {MAX_EVENTS} events"),
-            ));
-        }
+        let e = event_of(event_id, &data, host.map(cell), t, (file, line))?;
+        push_bounded(&mut out, e, (file, line))?;
     }
     Ok(out)
 }

@@ -221,6 +221,32 @@ fn compare_one(
     c
 }
 
+/// A VM as it was for its first measured run: on the run's source host, with the measured image
+/// size; returns the host it starts on.
+fn place(v: &mut crate::scenario::VmSpec, run: &MeasuredRun, notes: &mut Vec<String>) -> String {
+    if let Some(from) = &run.from
+        && *from != v.host
+    {
+        notes.push(format!(
+            "{} starts on {from}, where the measurement found it (the lab has it on {})",
+            v.name, v.host
+        ));
+        v.host = from.clone();
+    }
+    if let Some(bytes) = run.memory_bytes
+        && (bytes as f64 - v.memory.as_f64()).abs() > 0.01 * v.memory.as_f64()
+    {
+        notes.push(format!(
+            "{} has the measured image size, {} (the lab says {})",
+            v.name,
+            Bytes(bytes),
+            v.memory
+        ));
+        v.memory = Bytes(bytes);
+    }
+    v.host.clone()
+}
+
 /// The lab as it was for the measured runs, for labs that do not migrate the runs' VMs: the
 /// lab's own script left out, each such VM placed on the run's source host, given the measured
 /// image size, and migrated to the run's destination, one run after another (a minute apart,
@@ -246,66 +272,35 @@ pub fn prepare(scenario: &Scenario, runs: &[MeasuredRun]) -> (Scenario, Vec<Stri
     }
     // Where each VM is after the runs scheduled so far.
     let mut now_on: std::collections::BTreeMap<usize, String> = Default::default();
+    let mut migrate = |sc: &mut Scenario, vm: &str, to: &str| {
+        sc.script.push(TimedCommand {
+            at: SimDuration::from_secs(at),
+            command: Command::Migrate {
+                vm: vm.to_string(),
+                to: to.to_string(),
+            },
+        });
+        let t = at;
+        at += 60;
+        t
+    };
     for run in runs.iter().filter(unscripted) {
         let Some(vm) = sc.spec.vms.iter().position(|v| v.name == run.vm) else {
             continue;
         };
-        if let Some(host) = now_on.get(&vm).cloned() {
+        let from = match now_on.get(&vm).cloned() {
             // A later run of the same VM: back to its source first if the last one left it away.
-            let from = run.from.clone().unwrap_or_else(|| host.clone());
-            if from != host {
-                notes.push(format!("moves {} back to {from} at {at}s", run.vm));
-                sc.script.push(TimedCommand {
-                    at: SimDuration::from_secs(at),
-                    command: Command::Migrate {
-                        vm: run.vm.clone(),
-                        to: from.clone(),
-                    },
-                });
-                at += 60;
+            Some(host) => {
+                let from = run.from.clone().unwrap_or_else(|| host.clone());
+                if from != host {
+                    let t = migrate(&mut sc, &run.vm, &from);
+                    notes.push(format!("moves {} back to {from} at {t}s", run.vm));
+                }
+                from
             }
-            let to = run.to.clone().or_else(|| {
-                sc.spec
-                    .hosts
-                    .iter()
-                    .map(|h| h.name.clone())
-                    .find(|h| *h != from)
-            });
-            let Some(to) = to else { continue };
-            notes.push(format!("migrates {} from {from} to {to} at {at}s", run.vm));
-            sc.script.push(TimedCommand {
-                at: SimDuration::from_secs(at),
-                command: Command::Migrate {
-                    vm: run.vm.clone(),
-                    to: to.clone(),
-                },
-            });
-            now_on.insert(vm, to);
-            at += 60;
-            continue;
-        }
-        let v = &mut sc.spec.vms[vm];
-        if let Some(from) = &run.from
-            && *from != v.host
-        {
-            notes.push(format!(
-                "{} starts on {from}, where the measurement found it (the lab has it on {})",
-                v.name, v.host
-            ));
-            v.host = from.clone();
-        }
-        if let Some(bytes) = run.memory_bytes
-            && (bytes as f64 - v.memory.as_f64()).abs() > 0.01 * v.memory.as_f64()
-        {
-            notes.push(format!(
-                "{} has the measured image size, {} (the lab says {})",
-                v.name,
-                Bytes(bytes),
-                v.memory
-            ));
-            v.memory = Bytes(bytes);
-        }
-        let from = v.host.clone();
+            // The first: the VM placed as it was measured.
+            None => place(&mut sc.spec.vms[vm], run, &mut notes),
+        };
         let to = run.to.clone().or_else(|| {
             sc.spec
                 .hosts
@@ -314,16 +309,9 @@ pub fn prepare(scenario: &Scenario, runs: &[MeasuredRun]) -> (Scenario, Vec<Stri
                 .find(|h| *h != from)
         });
         let Some(to) = to else { continue };
-        notes.push(format!("migrates {} from {from} to {to} at {at}s", run.vm));
-        sc.script.push(TimedCommand {
-            at: SimDuration::from_secs(at),
-            command: Command::Migrate {
-                vm: run.vm.clone(),
-                to: to.clone(),
-            },
-        });
+        let t = migrate(&mut sc, &run.vm, &to);
+        notes.push(format!("migrates {} from {from} to {to} at {t}s", run.vm));
         now_on.insert(vm, to);
-        at += 60;
     }
     sc.script.sort_by_key(|c| c.at);
     (sc, notes)
