@@ -21,6 +21,7 @@ run() {
 times_for() {
   case "$1" in
     resiliency-lab) echo "75s 10m 40m" ;;
+    backup-night) echo "1h31m 2h6m 2h45m" ;;
     *) echo "0s 15s 40s" ;;
   esac
 }
@@ -42,5 +43,21 @@ for f in assets/scenarios/*.toml; do
   if grep -q '^\[\[configurations\]\]' "$f"; then
     run "$bin" screenshot "$f" --out "$out/$name-compare-1920x1080.png" --view compare --size 1920x1080 >/dev/null 2>&1 && n=$((n + 1))
   fi
+done
+# Measurements beside the model: the 2-node fixture's measured migration in the lab and the
+# Calibrate views.
+m=(tests/fixtures/lm-hv1.csv tests/fixtures/lm-hv2.csv tests/fixtures/vmms-hv1.xml)
+for size in 1280x720 1920x1080; do
+  for view in lab calibrate; do
+    for mode in normal presentation; do
+      flag=()
+      [ "$mode" = presentation ] && flag=(--presentation)
+      png="$out/measured-$view-$size-$mode.png"
+      run "$bin" screenshot tests/fixtures/lab-2node.toml --out "$png" --at 25s --size "$size" \
+        --view "$view" --measured "${m[@]}" "${flag[@]}" >/dev/null 2>&1 \
+        || { echo "failed: $png" >&2; continue; }
+      n=$((n + 1))
+    done
+  done
 done
 echo "wrote $n pictures into $out"

@@ -102,6 +102,10 @@ impl eframe::App for LmlabApp {
         }
     }
 
+    fn persist_egui_memory(&self) -> bool {
+        self.screenshot.is_none()
+    }
+
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.screenshot.is_none() {
             eframe::set_value(storage, PREFS_KEY, self.bench.lab.prefs());
@@ -239,7 +243,12 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
         result: result.clone(),
     };
     let mut opts = options(title, shot.size);
+    // A screenshot starts from nothing a window left behind: no window size and no egui memory
+    // (a presentation run's zoom restored into the next run made a 1280x720 shot 1728x972).
     opts.persist_window = false;
+    let fresh = std::env::temp_dir().join(format!("lmlab-screenshot-{}", std::process::id()));
+    opts.persistence_path = Some(fresh.clone());
+    let _ = std::fs::remove_dir_all(&fresh);
     eframe::run_native(
         "lmlab-screenshot",
         opts,
@@ -250,6 +259,7 @@ pub fn screenshot(shot: &Shot<'_>) -> Result<()> {
         }),
     )
     .map_err(|e| anyhow!("cannot open the window: {e}"))?;
+    let _ = std::fs::remove_dir_all(&fresh);
     match result
         .lock()
         .map_err(|_| anyhow!("screenshot state poisoned"))?

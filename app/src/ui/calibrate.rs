@@ -246,12 +246,13 @@ fn run_plot(ui: &mut egui::Ui, lab: &LabState, (k, run, start): (usize, &Measure
         Plot::new(("measured-run", k, unit))
             .width(w)
             .height(230.0)
-            // Room after the migration for the key, so it covers no sample.
+            // Room after the migration for the key, so it covers no sample (more on a narrow
+            // plot, where the key takes a larger share).
             .legend(Legend::default().position(Corner::RightTop))
             .y_axis_label(unit)
             .x_axis_label("s from the migration's start")
             .include_x(from - start)
-            .include_x((to - start) * 1.8)
+            .include_x((to - start) * if w < 620.0 { 2.6 } else { 1.8 })
             .include_y(0.0)
             .allow_scroll(false)
             .show(ui, |p| {
